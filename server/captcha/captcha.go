@@ -1,0 +1,30 @@
+// Package captcha checks the captcha_token of a send request before anything
+// is sent. A Verifier checks one kind of token: the siteverify protocol shared
+// by Cloudflare Turnstile and hCaptcha, fixed test tokens for development,
+// and (in its own package) the built-in slider puzzle.
+package captcha
+
+import "context"
+
+// Request is what a verifier needs to check a token.
+type Request struct {
+	// Token is the captcha_token as the client sent it.
+	Token string
+	// Mobile is the destination in E.164 form: tokens bound to a number
+	// (the slider's sender) must match it.
+	Mobile string
+	// RemoteIP is the client's address as the server trusts it (never
+	// X-device-ip).
+	RemoteIP string
+	// ClientID and TenantID name the application.
+	ClientID string
+	TenantID string
+}
+
+// Verifier checks a captcha token. It returns nil when the token is good and
+// an *apierr.Error otherwise: CAPTCHA.0002 wrong, CAPTCHA.0003 expired,
+// CAPTCHA.0004 unknown, malformed or replayed, CAPTCHA.0006 when the
+// verification service cannot answer (fail closed).
+type Verifier interface {
+	Verify(ctx context.Context, req Request) error
+}
