@@ -55,6 +55,7 @@ const (
 	ErrorCodeNumberDailyLimit     ErrorCode = "SMS.0002"
 	ErrorCodeOSVersionInvalid     ErrorCode = "HEADER.0001"
 	ErrorCodePrefixBlocked        ErrorCode = "SMS.0006"
+	ErrorCodeProviderRejected     ErrorCode = "SMS.0008"
 	ErrorCodeProviderUnavailable  ErrorCode = "SMS.0007"
 	ErrorCodeScenarioRequired     ErrorCode = "PARAM.0002"
 	ErrorCodeScenarioUnsupported  ErrorCode = "CAPTCHA.0005"
@@ -132,6 +133,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeOSVersionInvalid:
 		return true
 	case ErrorCodePrefixBlocked:
+		return true
+	case ErrorCodeProviderRejected:
 		return true
 	case ErrorCodeProviderUnavailable:
 		return true
@@ -546,6 +549,7 @@ type ClientInterface interface {
 	// | 429 | SMS.0005 | Extension: the application has used its daily SMS quota. |
 	// | 429 | SMS.0006 | Extension: sending to this number's prefix is blocked for a while (SMS-pumping defence). |
 	// | 503 | SMS.0007 | Extension: no SMS provider accepted the message; no code was left valid. |
+	// | 400 | SMS.0008 | Extension: the SMS provider refused the message for good (such as a number it cannot reach); no code was left valid. |
 	// | 500 | SYS.0001 | Extension: an unexpected error; nothing was sent. |
 	// | 503 | SYS.0002 | Extension: a dependency (the store) is unavailable; nothing was sent. |
 	//
@@ -602,6 +606,7 @@ type ClientInterface interface {
 	// | 429 | SMS.0005 | Extension: the application has used its daily SMS quota. |
 	// | 429 | SMS.0006 | Extension: sending to this number's prefix is blocked for a while (SMS-pumping defence). |
 	// | 503 | SMS.0007 | Extension: no SMS provider accepted the message; no code was left valid. |
+	// | 400 | SMS.0008 | Extension: the SMS provider refused the message for good (such as a number it cannot reach); no code was left valid. |
 	// | 500 | SYS.0001 | Extension: an unexpected error; nothing was sent. |
 	// | 503 | SYS.0002 | Extension: a dependency (the store) is unavailable; nothing was sent. |
 	//
@@ -753,6 +758,7 @@ type ClientInterface interface {
 // | 429 | SMS.0005 | Extension: the application has used its daily SMS quota. |
 // | 429 | SMS.0006 | Extension: sending to this number's prefix is blocked for a while (SMS-pumping defence). |
 // | 503 | SMS.0007 | Extension: no SMS provider accepted the message; no code was left valid. |
+// | 400 | SMS.0008 | Extension: the SMS provider refused the message for good (such as a number it cannot reach); no code was left valid. |
 // | 500 | SYS.0001 | Extension: an unexpected error; nothing was sent. |
 // | 503 | SYS.0002 | Extension: a dependency (the store) is unavailable; nothing was sent. |
 //
@@ -819,6 +825,7 @@ func (c *Client) SendSmsWithBody(ctx context.Context, params *SendSmsParams, con
 // | 429 | SMS.0005 | Extension: the application has used its daily SMS quota. |
 // | 429 | SMS.0006 | Extension: sending to this number's prefix is blocked for a while (SMS-pumping defence). |
 // | 503 | SMS.0007 | Extension: no SMS provider accepted the message; no code was left valid. |
+// | 400 | SMS.0008 | Extension: the SMS provider refused the message for good (such as a number it cannot reach); no code was left valid. |
 // | 500 | SYS.0001 | Extension: an unexpected error; nothing was sent. |
 // | 503 | SYS.0002 | Extension: a dependency (the store) is unavailable; nothing was sent. |
 //
@@ -1269,6 +1276,7 @@ type ClientWithResponsesInterface interface {
 	// | 429 | SMS.0005 | Extension: the application has used its daily SMS quota. |
 	// | 429 | SMS.0006 | Extension: sending to this number's prefix is blocked for a while (SMS-pumping defence). |
 	// | 503 | SMS.0007 | Extension: no SMS provider accepted the message; no code was left valid. |
+	// | 400 | SMS.0008 | Extension: the SMS provider refused the message for good (such as a number it cannot reach); no code was left valid. |
 	// | 500 | SYS.0001 | Extension: an unexpected error; nothing was sent. |
 	// | 503 | SYS.0002 | Extension: a dependency (the store) is unavailable; nothing was sent. |
 	//
@@ -1325,6 +1333,7 @@ type ClientWithResponsesInterface interface {
 	// | 429 | SMS.0005 | Extension: the application has used its daily SMS quota. |
 	// | 429 | SMS.0006 | Extension: sending to this number's prefix is blocked for a while (SMS-pumping defence). |
 	// | 503 | SMS.0007 | Extension: no SMS provider accepted the message; no code was left valid. |
+	// | 400 | SMS.0008 | Extension: the SMS provider refused the message for good (such as a number it cannot reach); no code was left valid. |
 	// | 500 | SYS.0001 | Extension: an unexpected error; nothing was sent. |
 	// | 503 | SYS.0002 | Extension: a dependency (the store) is unavailable; nothing was sent. |
 	//
@@ -1830,6 +1839,7 @@ func (r VerifySmsResponse) ContentType() string {
 // | 429 | SMS.0005 | Extension: the application has used its daily SMS quota. |
 // | 429 | SMS.0006 | Extension: sending to this number's prefix is blocked for a while (SMS-pumping defence). |
 // | 503 | SMS.0007 | Extension: no SMS provider accepted the message; no code was left valid. |
+// | 400 | SMS.0008 | Extension: the SMS provider refused the message for good (such as a number it cannot reach); no code was left valid. |
 // | 500 | SYS.0001 | Extension: an unexpected error; nothing was sent. |
 // | 503 | SYS.0002 | Extension: a dependency (the store) is unavailable; nothing was sent. |
 //
@@ -1892,6 +1902,7 @@ func (c *ClientWithResponses) SendSmsWithBodyWithResponse(ctx context.Context, p
 // | 429 | SMS.0005 | Extension: the application has used its daily SMS quota. |
 // | 429 | SMS.0006 | Extension: sending to this number's prefix is blocked for a while (SMS-pumping defence). |
 // | 503 | SMS.0007 | Extension: no SMS provider accepted the message; no code was left valid. |
+// | 400 | SMS.0008 | Extension: the SMS provider refused the message for good (such as a number it cannot reach); no code was left valid. |
 // | 500 | SYS.0001 | Extension: an unexpected error; nothing was sent. |
 // | 503 | SYS.0002 | Extension: a dependency (the store) is unavailable; nothing was sent. |
 //
@@ -3361,128 +3372,129 @@ func (sh *strictHandler) VerifySms(ctx echo.Context, params VerifySmsParams) err
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Hxrc9zGteBf6cXeKpMyZjhPihzWfqAoyp4rvkzSr+vRCk2gh4MI0w2je0iOJG7Zvva1nLVip1a2bxyl",
-	"/Fg70WbXppNsYlt+/ZgVh9Sn/IWtfgBoYADOUKazqdqk4tIARJ9z+vTp8+6+Ydik6xOMMKNG44bRQdBB",
-	"gfi5jljQn28zFPAnB1E7cH3mEmw0jGc7xEOAIptghwJGwC50GdhCbRIgwIK+i7cB3IYuLhqmgfZg1/eQ",
-	"0ahVTIPaHdSFHGKbBF3IjIbhYlatGKbRhXtut9c1GjPTtVLJNLouls8l02B9H8lP0TYKjP1903hugTho",
-	"cc93A0SbeJjGxT2GMHUJLoINRWibBGC349odwDoI2MRB4Gc9ygBFmAHKYJ+CHei5ToLqKqflUcguZ5O9",
-	"jl7sIcqazjDJ8xi4jqCSdVwKAvmlCaBHCdgNXMYQBi4W1FMU7KDgMQo8sk3nwIs9whBwGdjtIAwC5JOA",
-	"iVUAfkC2PNRNzMmY3aq0S3YZnXdqsNY+j2ZQdWsa1p2aXd2qwPKsoU+5C/eWEN5mHaMxXTMNHzKGAk7v",
-	"f35hvvAvsHC9VJgtXi1cefyfjGjKlAUu3g5nTBF2ckQpY5l6mLkegACjXblIXdgHW0guEyOSObjX3UJB",
-	"zCxqIwwDlyTmOV06O4nb5zMPYBcxtUGem99GmA3PaJPLFvQ8sTo9igIA+Ycm8AMXM7jlITC/sdBsmiBA",
-	"NgkcJJecryOYQEFAAjnrJxfnLy6uF0ulUnUyuXrL5LrreXCqXiyBiSUX9/bmwDx2AuI6oFyaA+vI6brg",
-	"crUELvRcz5l66vJT5WJ5tjRTqRdLpcoc2N2ZBPO+76Fn0dZll03Vq+eL1WkwcfnJzeUlE3juNQSeQPY1",
-	"MgmeQQFfnalasQQWOgHpoqmZUrFUrM7OnC/OzoJlsuV6CGzANgxcBcgwDZdzQmoTwzQw7HK6nysIThim",
-	"wUXbDZBjNFjQQznCVi9XxJqEz+Wk7IHCf8kVuQXPRThzj/HVgb7vuTbkbx6jIPyW7zOP2JAhR+4ilvwU",
-	"7EK+J7ddylCAnBbWFouC+bU1vlQVObTrUuribTN8XVOvoceFEDmTxRZOLOnF9eD55ouwB3dXSs2Zbn9z",
-	"mVzcXOvTaXT9iX/Zw918ltqC/ILrjMtWvofzuRrt6BM29EW049rokou3USCEesQmcMT3oB0PGNoMYNdl",
-	"HdJjgPrQRnkbocL51mTgGupTsTw+CgoKOtcxXON5btdlafaW69OwTx0MK+UqhXY+NyWwgkbquGwtV2ZO",
-	"4ut/OEFaJT+b/gg2NtcAdJwAUQqgnL5ce6XuKXDZ+DqlpljJVSnaQQFgQY+ycBznIW1ELG6uyVdcnSnM",
-	"BGNkqx2kqGrhCaGNEegQH0D+Tdvd7gXIiYD7Adnr8++F12A9V7hEgl3I6eW/rKFtUS4V1f9HLpnr5xmt",
-	"Wj2xMJXkwpQKs/OFS7DQbhRzF2hpeGWWIN7uwW0ESBtYgsNXu3TbAhA7/BXnwsbyBmBojzWAdb1jgYmF",
-	"josRRZOABMBC2AITi3jbc2lncq6FoVAtBAPaszt8fa3rncLCisUXiOulXeQUwSrroICCNvQ8sAXta9Ia",
-	"phWag9qw57EW9hSNJv8IA4UtRyDqQ8y/3sln+lIes6snMltqlys3KmZ1f+KFq4Ursb65cqNszuxPnstZ",
-	"glUfBZC7NBt9qmzSiO1CwhGA9ilDXbE0O3LojzDG5ZQxjg1vPrciUgq0TwuKhrPR1ydZwU2EYY4VFH8B",
-	"zYtFsAyxAxkJ+tJEcfYJxxGD5sYzumQ1pBRZmskR0sk6qIXlq6tuJPypwYChru9BhkyxDMJlk3wCnEtS",
-	"qTBBVcKwhga0PsqAlmba58+X2vVye6bkVNq1Urs6Y5dK9lZ5drbtVE7QHxKrNKA/hcHc5+tMfYIpEn7j",
-	"BeioGIA/2QQz5UZq7Jr6GZXyrSZI1d9XCLtEelis6A70ekh8I7QP5xYXR8kvPt9IK/HX2lI4BFGACQNo",
-	"z6WsKGTFxSLykd5cPvSnN8QmqM6kwDflcNCV3qB0ziVkRq4hvB4Jeh7ktfn1+WWx0inQm3w8CHdKUTI0",
-	"Xqd/ClDbaBj/cSoOZKfkX+nUIgcjByTFPyQ3cujBxCpG87aNKH2MglqpNFkMtTqnz1JCutuBwmLuBgRv",
-	"czWgxcvPFdSqFuSGyyJMfT6lBYGCuifl+01ClmCwjU4pF53h0dk8jpXYdIrJih61JblxJsDjwM6G31qQ",
-	"x1V0kMIGA6RjPDO2NjHfpdCTdJ2Oqa4am8/Njec3snZaiFRF6ED87czZOI9BD6M9H9ncrRI45vie7nDd",
-	"zQMVHiyfISuXEesQZ4WweemLnJKb3Yzh2VxdX3wqS0AlfqG1Qm/op5BMH7JOrB8ZvIakqZL0nyE/dUV+",
-	"Cj7ikfpf8a8+tMEp6QU2EvNqcxBnzr8VIn1XzsMz5NQa7HsEOo+oG7eI0x+tGBXTKjlakQP5iVWiQOFS",
-	"iYEHUVBP8wFo28hn9AzZuoECHjY9jeEOdD3uCJ+Ss35AdlwHBSkIObpyWejK8ykG8wgphAN6MaAi2Az6",
-	"MoMMuNOoXAnKSIDGwyd1c3pB1aSFM0oCGLhefyTas1XbwEE+wg7Cdh9MiAXmczKjeDHkBpWvFubXNhee",
-	"nBdi4NpoEri0hTWKG0M63wSYSM+Zv/FQm8mctnC7MVFxPP+b3eGy5hRb2BK5/oLI0FqAwj5VCTACWMgQ",
-	"6W+n6wOFKKt7kuxppQQelvwIqd0kZBnivnpLTymyDnS9/hJnwEhJTUvORT5UrJBkYJR3VnnoAEG7I40S",
-	"d3nJJeHj4NGIyhlbQiW6CWgrKF7/byGaiQwaCFC7R5EjxFA5bMPSFkpVKHAtLOTZKYJhmTKBi8GuXjky",
-	"4zwrhd3YL7ShSIPYSEjn34HYPY1pz/dJwJCzjBwXbooQ71Sy18sBcaJBqqaEQ6MDLEjcBQ5oDvRoIgsk",
-	"SDhzEbF0nCL2597EP2+srpyZYYroFXAixx06jsvpgd5aQHwUMJdztQ09isyMHJCwpqQN0A7iuwbTXWlT",
-	"WUhzZW+Pk+xrwJIrMAazFviH+4kFGq6TQgZ2+T4REaMp1IaPiO8hMyzkeXoi8bnCUpwoFF9b1zuWGaXu",
-	"COugYNelKJWEyom/TT2NUalPZ2WJ4hzUCzoH9HldicaRrZ8hm/FZxywYLmMCKjJrJuhCm0+lECDoiFxb",
-	"nNgpAmuvIB4LooBiAc+ljEoWcWUqDeCTm5trXKlA1qPAZcAmIg53WUeoHpdx35xSzj83znDyPykmzqn6",
-	"jIuBFuK3VO6PR55dGFxDDrAIRlD8uQFY0EOWJIDIlKsIUbm+n19rPkYBCjcFVXko3OtyBmrZl7AgFP+s",
-	"xj9r8U/uqWvZxcRTJfFUTTzVEk9JKDx6UiqkHP+sxD+r8c9a/LMe/+QQopRMWX+o6A9V/YEPVw5L+KH2",
-	"WE0+1pKPqbEcvZ5rCn/PGqZuODVjrX5W45+1+Gc9/jkd/+Te6DOL681Lz4fw4qdK4qmaeBKA4+A/8jWv",
-	"6DtSp16vEg3tQdPYK3DxKezAQGSZhBxpqT6TPzUvRik08XzRpVyAo78qBWCYKrWrv1ndUAnz+JVWu4tf",
-	"inp2/KiqUmvxm7DmEb9JJ65M4wJx+sthllY9a3/OtKT89TVMdvElF3l8kDb3ocSDacgkpcaPDVX71149",
-	"gwK33ef6SXu5AH1md+BmIiMZvX6Wq+j4UbaWaH+PZx3i0yYTf6bHJyGtOlMpc7Gw0Rc8Yl8TIzc1f9E0",
-	"VoTyvhj7quFShE/NtfAXFwT+3VM9wiDfigFqu3sx4LWMGM00OFeiyUZNNI56mmc8OmJ0cY/7X9FrfU3D",
-	"FBdnRTokuyLkOdbrRuMF7icN5abxiKS0aUT6OKqOCCtgNESvxvWO0TAO7985unPvwVe3Dz/798O79/7P",
-	"S68Y+2YaXSULXfOillI+Ba7mxQdf3T7+1+8efHX/6H/cz0ZYzZyf2rCnwnb45R+Pfvvy0Z2cmdVCRKH5",
-	"h4kZclT58xh8+O3ht289+Or24LP/fvTR59kY6mkMLCocZQI/+t0Hg1tfjgKeNHcCfk6NjPtrqpcCkACo",
-	"KkU27jwQR9/eP/zkD4Nb745LVCUmargd4HQUZYw/NTnVmBzRPnM6CuSQUyOtDfHA9UPnGaqMQtyPMGL6",
-	"rg84xn8/GNx9Y/DOraP3X22uHd794vA3L+Xir8f4l9J4I4+Zwe08zEtpjMcHnx3fe2nw4evHB/+Wi3U6",
-	"xHpCPUTDVy0rfMcHXw7+8MrhJ//7+IfXDz/5XQq+5oklgIc5P31uPJgC0svOnppE9eC7/5aaHx94ePD1",
-	"8R8+ysZeycSePa9yNY3spHlF8nna6FTHWFcY+azuHAzefPno/Vd1GH/99s3jgy8ffPfD0Z17aUjZZNUy",
-	"J8wjduhiCiAGPel0gDb3OkZw+/DN1w7f/p+Du78//Pz9B1+/cfT+q4efvTf4/M/ZuOsx7uG0u46nFuL5",
-	"86uD+2/nGTK9JoJziiE61CFmHh98KmcyePfrwZ/eSYFP+PkSgR5GJgzlMIsGb/zXwd37h299eYJhTAQP",
-	"AkPoQoEJ7g1PjsBx+NYvH7708uHd+4NfHfz121tMCMQb4yCMhFM4hKFtFOmqk1E+/P2bxwcvH3348jhY",
-	"ovVOF6vHsvUPvvnk6I03T8CTCqoSBjnMEIuYekzf4tffH373cTTBh3d+dXxwkI8yYmGISlT0AZJe46Ph",
-	"lFM+/PKPxz+8Prj7QT7yWt58BRE/BvngvQ8H79zKx1zPUmt6l/E4K6tpM12G87FOp5mtMv8jyhQx8nop",
-	"VN4P7t8f3L0vZz24e/vw5x8N3n+Fq5i3Do7u3JMK9eje7cO3f/Hw9dvHB2mtkGj1wCflmMZgRKQkTvY/",
-	"9DBfqonljajj2yY9zII+93lUq1xoO7N04NASHL79y+ODTw9//d3h538Z3HqX+x9v3peLcvTBZw9+SNtN",
-	"PT+PT5WY18iozIaOsUAh0R3/8PqD+794+PEvj75+eeQy6PUIfJpCRBYVxwefxur6m58P3vtUp2vwvz4a",
-	"vPMF35Tff//gq58//NXb2bRUY21HQBdiSY5K3lPQDkhXkiTdv1xSjj///vCT1yUF0jwJN+P9bKy1cbHm",
-	"uKU65tD9HBd3PTOii1biRR5+n8x5FalqPH/42u2HH/+GR3h37h1+/mY24umsjaBW2hfBvujA08qZWzL4",
-	"z50634Of/3nw/iuD9/5y9NuXB599PHoPnNepGLNem6WRJI5H0EXJLJ3SRjYJAmQzsJO27CMMeqa9S2b+",
-	"cjwGZfK4Bsrx54aQRSZucOvdPPcumWdMyrgbTROqvEwRhA5tfEJmrBnL7S3FXHL84eu3B+9+cfyLLw/f",
-	"ejeXplo+P7o97lYjUOOiWS4Bx912GR3FkR9ee/jRNw++ul87vPVFufTgu9tc6Xz2Xlr0nt9IrXdmW5Uu",
-	"ZlES4k/fHH3zweG/vfbwX+9lLrbeHYAfqS0gS7rHlusr+2FeMLuDOWFgG6BcVowVuh6CLnSxF1Y4YKgN",
-	"II3rG8Ahdq+LsDgS0MITUUt5uVKt1afPz8yWytakyeUYYqA63WR5LQTnYrBYLE/XOM4umLAel53t58VK",
-	"11tYUmTG3eqP12rnz5dKs6VSuVK1JotgWaYoGiAOL+bi/t0GiPyLoZ7/mMjh3LnWhzuT6MOdaLUef6Fc",
-	"mL3yguglnzbLtf2b8ne5vD+Z0Zgb53GzlyEsh4c+X6OFrfXFJ5obm4vrVzeWNyx1GCgQrDOBtbT6RHNF",
-	"/sUj2y5/dWl1/YnFzatrz16U79sk2CbiGJ8PKd0lgWO2sHWhuXLx6vLqhebSovxsy5WoYVIWTGA9vXZx",
-	"fnMx8bHdgXibf80i2WnhaMDq5trV9cWNTfmtLLwX2tBmJAATy5fmJ4UFm6A+8jzkALQHbeb1ASUmX1a9",
-	"ajaZLHXprDBMI5q8YRrJWRumkZqgYRpD8zBMQyc1WUwZHj9GDWVdHdXixPHl4ISRYBuxtV1RmHBx2O5s",
-	"Gk/7DmQoelxl/jqizLgiGqWws9GlWsv2icXoZEnZljWBqyJayRazKIALkIMwc6EX+jLx34SJ64P5tWa0",
-	"41rYOl92zon/TVfrhULhRsvYaxmNSvV8sWS2jH7LaNSLpX1L7nOw2QswZVyYpkBH1SpA2Jguw6kW3u0g",
-	"UehMHnwTp34IRo30qYlol3MU3Dr1te1en2thkV8i8u/cZKbGN4Ae6qUVwXjzSxW5S7WZRzkuYRrdSCOf",
-	"VPlXIrIfAjj560jBpAvt3VDSmKx/JeUkq94eiSHteRnn7ea9XdinwFq9bM2Ba8hnfPdCIKcnDEdsHTih",
-	"kLlbrueyflHb0quXk9tu9fKo4uV+WGl75B3y07LdNOTWibo6Ms4LyVyQjdwd5IAt4dFnWa+q6K9O+ToN",
-	"oDlKyZaM2my1VDmfYmApIZu1oZNoV27UzHJpP/s8z0kCpE8zS3y0VQoF6BSLJF1s5OTKHY/75wCUbS6S",
-	"pa7IscqGD9mBk+CPzBQoOrcI8RDEQ7OM8A5PSR5aaZOwDQvaYlLqVA/tUnVy3BX5XhRQwzR6gWc0jA5j",
-	"Pm1MTW27rNPbKtqkO6U+D/81hpqg+O4TKrDA3K7s1BwKO8SRxh5FAX0M+B2Chc4EW6gDvTYg7cTRYU27",
-	"UjPakB6SnS1P9uAucsGCR3pOsmulJShR57M4FQmnfIE4qGVwMwEmrLXVjU0wBX13aqcyRZ1rfHJT3KcR",
-	"pyxb+Ny5PI1w7hxYg6xDzbD8YcrcuciTc58vzN3KQzHyPBdq4RiefjB6wgrLvlYh/Fm1TGDFhoI/6TlO",
-	"q6A/1i3uI0XuojUpmnFCR4V1CBW9UxH2IljcQUFfNiqq5p5z56I2tnPnuGhuoT7BjkazPOxq1SqznJpa",
-	"uSr/EbTVqmX+T71Ukl6wVS9VLSXUqlEX7bEA6vNuYVfrbLTm1xfniysrKysWoB3oq47fyPxGjBbgM5dO",
-	"7nBLrZ1ov6J8qRbzetysyt6eBTrqqLBYQetGS+vxahkmaMVtXi1jn0NPHHtyqerlEoQNtXOJDuZ2z/NE",
-	"85appHdzcw3I8AhRMzohaEUdYxaQijrq4Ep3gkXdVZNzibO1LtUa6PjoFm4TzyO7coqye06ysgHGaKKT",
-	"Dofn2ghTpGmPeR/aHVSoFEtDSmN3d7cIxZ+LJNieUmPp1FJzYXFlY5GPKXZY1xOmymWerozSWqOgDjg2",
-	"pf6WR1qNcrFULPHhxEcY+q7RMKrFUrFqCGPREfo4a1uLnnxCM3wDqbxgrL6GVJcye+JMtrQslkosoni3",
-	"W1wD870I2wwFwO4g+1oYdmj6LNm4rnm1VsLJkTtJNGi2cPLsPpgHVoXvNXEHCusFGDmAYK8PCLZRqPmi",
-	"PBSXcHk+QnUrq4ZAsVNSLathxuKfN1ZXGsBKVxLn7A4MKGL/qcfaM1Z+TG22sLBqfSlLQERPwg1uywqu",
-	"2AgkiG41gEBB5pML25zVH4eIFNOGDkcvemv5POZFrofzKV4YrljC6B/HtQkQIN8TlyhEt9yIvLW8nkdA",
-	"uyk36U0Q73VwE3QRxHwSN1v4ZqFQiP7j39dKJXAzPIxbBjfBCkmECFLNuDR1PHiCz9EVh4ajY7aWCdw2",
-	"2HZ3EJ4sgmHoFXBz+JBxNxVnZA2sgpsgdb0HHxp13mQMqYGbILIMjYyzzVr80lFnJqDNUEDVyouDOh7i",
-	"Thw1QZgVsQrKUFy1srDWh7DGzOFYxQzNs0audd0M4c/snNEZb0qiOCkhWTnAK0PAh5tgMiAnp5sRK+ag",
-	"qw6hEx0vj0Z7LY9214/a3SEGzbWdGofWXNuZjmoN2RCHl3ophpToZNEvfrDUFRGFpzeiNayWE4Cnk4DZ",
-	"yGO1On1hR8owjGRPit6NosaXq/H4Sv74k8+xgYkZcNm9wM2Ouqwi0gTlegw/vbb5xw8yJlfLIU6YC+nL",
-	"SneJ/4W7zFEHooPaLo4ZVothplYT6ycew881+jPWaMQBU30ecd40xYbQQscSnj0uvRNZyLYTR3H606Z6",
-	"lALWnXelhDMcgPDgvHQb/d716548pcZZQYm3gxwzrq0kypqTeeiq+ej4QquKzZwEryom4fAckLUTZ6Ca",
-	"hsw4lS3sPBcqj1vtPg8BnTzYgrlMF1+CUXhlBnX3IiNOBSfSibhIcETJG7jhrqwLPuhtBMOSl8glhgDD",
-	"7gKb9DzZULSFwkJmxnlyfVZRQManpImk3s2WbBXIGj07TGjmhIXnExVBQ5CPZXQFhGgqHHRYxE9igfEB",
-	"ybHulBNaNEC2KPjPAYpQ8nhbFsoh3RjD54LZgTL0kUVk9QfSlrFjFrxqBjx185XQaPSaurqGhaXDXFC1",
-	"DFDqJintiqnTQq2fvJIcnDhPGM86Kp1ngUtJcBghJJfqMapVwVXlW1XJdjtc8iY2ljcKfq/r87EOaiNs",
-	"o8nEpglL3EOaPRFjZMUXczknbSPwXM7DMmZKAMe6vSFB5vNZUgWzjxNPSkUVFTBzYBsixpTlq6ajAsWN",
-	"LjWSNx2+kJ1sjT+Zyrycad8cPW74IrnxRzX9sT6WlzSO8+XSWF9FNwuO83F0AdP+FZnYRJRdIE7/tJcY",
-	"xKWqzOA+VGiMAK14KjaCqiTO5QXlPGIbs44kqt69bhcGfZU61xJ+Kq1rxudZU6WvU1Rz1ExThWCV/02X",
-	"Ak9xxDVVydtPZptZ0EPpq5oqpdIpl4omz3wbq5eNRyBQpOgzzuJG9Qq+j7cR5rsOyaP96axIZkYkfUp3",
-	"gTiooO7QLchLdE88qpu8cvdHHKqWI7lSH+8od+IOWcGYmlyarEHREk5pV22JIbXRQ6KjZ2JAffSAoQNq",
-	"fGC5Onpg+mITMW4MhJlH6PjgyuzowekLFPi4ann0uPRBv33TqI+zAskrmMSoMViTcTmJ2EWR9pFaD2cX",
-	"YriygNuiB0B0EvCh2dn0/JypVjBoyGwEDFiizHDunKkukxaZUBqdM6aug4SXI5tAWlhvExF7NWzvmF9r",
-	"0iJYkMMtrYRnyW4jytQJccq0PB4jLTwySyvw2ATTXheJg9NEXalAqQkokZFv6AeT4BoVuVWRHFQFBdlu",
-	"BsLGW+RE93sLJdT1YeBSgueATAfXVWwXtqmBifD6T758ky0cJSOF4wqV1hIBGY+Bwsys9E64okukMVSV",
-	"p4VPqGv9I7WZTm3+DfOZ/0+SmGefufxbpCt/fI7yjBKTZ5uN3HzUFOTmo+QdN3+KZOPpM4ybZ5VWXBkj",
-	"l7j5IxKIp8oajpkqFCxLmK2cET99Buysc1KbZ5eIErC1DnYFPbSFwmzK+Cy0ueJ2Lml0c4BUpMSEMHyV",
-	"HUkfBtHLgoKdLtPToiMzl1pnuk51BzpxQihl9kVNX1r4OcmsyMbngK5lSdFwq1VeWiXjJsy8zMn8uOmS",
-	"9GJwavQFGcqcRO1V/8id/F3nTuIIQnjdqQq5ljDRMxmnS0ikWg7DPsBT5CmGOip/kkyF3tMXTTV+KZA8",
-	"Es1jJS8Cd7vDQmWBya7MDff8M7zh8h8Zgv+fMwRyf+elCMBE3GM2nC7ggIQLKTX4sBj7AXF6tnQMkO+R",
-	"fperD9IGYavXhN5wPSkdwj7pBdynAAx613goVhzqLrvhkC508VUMu2hfqKDA5XOTt1fGf5P5CuHLGg0D",
-	"+m5R7eyiTbpG1saTg0XHZuhsxZTLS9eGb/wXWQybdLvCAYoAyEsu9wrxFdmiaZjracXIrCS1bFp14r6x",
-	"Ed20xfiOfpHnvbL/fwMAAP//",
+	"7H37cxvH8ee/Mrf3rTIpL0A8+QDrfqAoysZXfJmkXzF02uHugFhrMQPvDEhCEq9sx47lxIqdO9lOHKX8",
+	"ODvR5c6mk1xiW379MSeA1E/5F67msbuzi10ClOlcqi6puIgFdrp7enp6ej7dM7pu2KTdIRhhRo3adaOF",
+	"oIN88XEDMb+30GTI508OorbvdphLsFEznm4RDwGKbIIdChgBe9BlYBs1iY8A83su3gFwB7o4b5gG2oft",
+	"joeMWqVkGtRuoTbkFJvEb0Nm1AwXs3LJMI023Hfb3bZRm52uFAqm0XaxfC6YBut1kHwV7SDfODgwjWcW",
+	"iYOW9juuj2gdD8u4tM8Qpi7BebCpBG0SH+y1XLsFWAsBmzgIPN+lDFCEGaAM9ijYhZ7rxKQuc1keRuxi",
+	"utgb6IUuoqzuDIu8gIHrCClZy6XAl2+aAHqUgD3fZQxh4GIhPUX+LvIfocAjO3QevNAlDAGXgb0WwsBH",
+	"HeIzMQqg45NtD7VjfTLmtkvNgl1EM04FVpozaBaVt6dh1anY5e0SLM4ZepfbcH8Z4R3WMmrTFdPoQMaQ",
+	"z+X9z88t5H4Cc9cKubn8ldzlR//NCLtMme/inaDHFGEnw5RShqmLmesBCDDak4PUhj2wjeQwMSKVg7vt",
+	"beRHyqI2wtB3Sayf04Wzs7gD3nMfthFTE+SZhR2E2XCPtrhtQc8To9OlyAeQv2iCju9iBrc9BBY2F+t1",
+	"E/jIJr6D5JDzcQQTyPeJL3v9+NLChaWNfKFQKE/GR2+FXHM9D05V8wUwsezi7v48WMCOT1wHFAvzYAM5",
+	"bRdcKhfA+a7rOVNPXHqimC/OFWZL1XyhUJoHe7uTYKHT8dDTaPuSy6aq5Zl8eRpMXHp8a2XZBJ57FYHH",
+	"kH2VTIKnkM9HZ6qSL4DFlk/aaGq2kC/ky3OzM/m5ObBCtl0PgU3YhL6rCBmm4XJNSG9imAaGbS73Mzmh",
+	"CcM0uGm7PnKMGvO7KMPYqsWSGJPguRi3PZD7L5kmt+i5CKfOMT46sNPxXBvybx6hIHiXzzOP2JAhR84i",
+	"Fn8V7EE+J3dcypCPnAbWBouChfV1PlQl2bTtUuriHTP4uqK+hh43QuRM5hs4NqQXNvxn6y/ALtxbLdRn",
+	"272tFXJha71Hp9G1x36yj9vZKrWF+DnXGVetfA5nazWc0SdM6Ato17XRRRfvIF8Y9YhJ4Ij3QTNqMDQZ",
+	"wJ7LWqTLAO1AG2VNhBLXW52Bq6hHxfB0kJ9T1LmP4R7Pc9suS6q3WJ2GPepgWCqWKbSztSmJ5TRRx1Vr",
+	"sTR7kl7/wwnWKvVZ74xQY30dQMfxEaUAyu7LsVfungKXje9TKkqV3JWiXeQD5ncpC9pxHdJaqOL6uvyK",
+	"uzPFmWCMbDWDlFQNPCG8MQIt0gGQv9N0d7o+ckLiHZ/s9/j7ImqwnsldJP4e5PLyT9bQtCgW8ur/I4fM",
+	"7WQtWpVqbGBK8YEp5OYWchdhrlnLZw7Q8vDILEO804U7CJAmsISGr7TpjgUgdvhXXAubK5uAoX1WA9a1",
+	"lgUmFlsuRhRNAuIDC2ELTCzhHc+lrcn5BobCtRAMaNdu8fG1rrVyi6sWHyDul/aQkwdrrIV8CprQ88A2",
+	"tK/K1TDp0BzUhF2PNbCnZDT5SxgobhkGUR1S/rVWttKXs5RdPlHZ0rtcvl4yywcTz13JXY78zeXrRXP2",
+	"YPJcxhCsdZAPeUiz2aNqTRoxXUjQAtAeZagthmZXNv0Bi3ExsRhHC2+2tkJRcrRHc0qGs/HXJ62CWwjD",
+	"jFVQ/ALqF/JgBWIHMuL35BLF1ScCRwzqm0/pllWTVmRpS46wTtZCDSy/uuKGxp9oDBhqdzzIkCmGQYRs",
+	"Uk+Aa0k6FSakii2swQJaHbWAFmabMzOFZrXYnC04pWal0CzP2oWCvV2cm2s6pRP8h+QqF9AfY8E84ONM",
+	"OwRTJOLG89BRewD+ZBPMVBipqWvqeSrtW3WQqt9XCbtIuliM6C70uki8I7wP1xY3R6kv3t/QK/GvtaFw",
+	"CKIAEwbQvktZXtiKi8XOR0Zz2dSf3BSToDybIF+XzUFbRoMyOJeUGbmK8EZo6FmU1xc2FlbESCdIb/H2",
+	"IJgpeanQaJz+zUdNo2b8x6loIzslf6VTS5yMbBA3/0DcMKAHE2sYLdg2ovQRCiqFwmQ+8OpcPksZ6V4L",
+	"ihVzzyd4h7sBbb/8TE6Nak5OuDTB1OtT2iZQSPe4/H6LkGXo76BT2kVruHW6jiMnNp1QspJHTUm+OBPg",
+	"cWJno29tk8ddtJ/gBn2kczwztdYxn6XQk3KdTqmuaputzc1nN9NmWsBU7dCB+O3M1biAQRej/Q6yeVgl",
+	"eMzzOd3ivptvVPhm+QxVuYJYizirhC3IWOSU2mynNE/X6sbSE2kGKvkLrxVEQz+GZXYga0X+kcGrSC5V",
+	"Uv4z1KfuyE+hRzzS/yv9VYcmOCVd30aiX01O4sz1t0pk7Mp1eIaaWoc9j0DnIX3jNnF6ox2jUlopwyty",
+	"Ij+ySxQsXCo58E0U1GE+AG0bdRg9Q7VuIp9vm57EcBe6Hg+ET6nZjk92XQf5CQoZvnJF+MqZhIL5Dimg",
+	"A7oRoTzY8nsSQQY8aFShBGXER+Pxk745OaCq0yIYJT70Xa83ku3Zum3goA7CDsJ2D0yIAeZ9MsP9YqAN",
+	"Kr9aXFjfWnx8QZiBa6NJ4NIG1iSuDfl8E2AiI2f+jYeaTGLaIuzGRO3j+W92i9uak29gS2D9OYHQWoDC",
+	"HlUAGAEsUIiMt5P5gVyI6p5ke1oqgW9LfoDVbhGyAnFPfUtPabIOdL3eMlfASEtNWs4F3lSMkFRgiDsr",
+	"HNpH0G7JRYmHvOSiiHHwaEbFlCmhgG4CmoqK1/tHmGYMQQM+anYpcoQZqoBt2NoCqwoMroGFPTt5MGxT",
+	"JnAx2NMzR2aEs1LYjuJCGwoYxEbCOv8JzO5JTLudDvEZclaQ48ItscU7le11M0icuCCVE8ahyQEWJe8c",
+	"JzQPujSGAgkRztxELJ2n2PvzaOLfN9dWz2xhCuUVdMLAHTqOy+WB3rpPOshnLtdqE3oUmSkYkFhNSROg",
+	"XcRnDaZ7ck1lgcyl/X0uckcjFh+BMZS1yF88iA3QcJ4UMrDH54nYMZrCbXQQ6XjIDBJ5ng4kPpNbjoBC",
+	"8bZ1rWWZIXRHWAv5ey5FCRAqY/9t6jBGqTqdhhJFGNRzugb0fl0O25Ht55HNeK8jFQynMQEVyJoJ2tDm",
+	"Xcn5CDoCa4uAnTyw9nPiMScSKBbwXMqoVBF3pnIBfHxra507Fci6FLgM2ETsw13WEq7HZTw2p5Trz40Q",
+	"Tv6TUuK8ys+4GGhb/IbC/vjOsw39q8gBFsEIip9rgPldZEkBiIRcxRaV+/uF9fojFKBgUlCFQ+FumytQ",
+	"Q1+ChFD0sRx9rEQfeaSuoYuxp1LsqRx7qsSe4lT47km5kGL0sRR9LEcfK9HHavSRUwghmaL+UNIfyvoD",
+	"b64CluBF7bEcf6zEHxNtOXsdawo+zxmmvnBqi7X6WI4+VqKP1ejjdPRxJvrIeTy1tFG/+GxAOnoqxZ7K",
+	"sSfBI8IBwrDzsj459Y7oCaOh6Wga+zluSbld6AvASZiUhvqZ/Kl+IUTTxPMFl3JbDn9VvsAwFcqrf7O2",
+	"qbDz6CstjRd9KVLb0aNKUK1H3wTpj+ibJIZlGueJ01sJAFv1rP2cuqjyr69isocvusjjjbS+D2EQpiHx",
+	"Sk0fm6oMQPvqKeS7zR53VdqXi7DD7BbcioGT4ddPc28dPcoqE+33qNcBP60z0Wv6ViWQVVcqZS4Wy/V5",
+	"j9hXRcstLXQ0jVXhxy9EYWswFMFTfT34xA2Bv/dElzDIZ6WPmu5+RHg9ZbsWfbuBnhdIEpedOCjsf1hi",
+	"E/yywPjeidGlfR6dhV/rwxwAYFw7yQ3bZWHikdc3as/xKGoIucYjIGvTCL11mDsRa4RRE5Uc11pGzejf",
+	"u310++79L2/1P/11/87d//Piy8aBmWRXSmNXv6ABzqfgVb9w/8tbxz/99v6X947+x710huXU/qk5fCpu",
+	"/S/+fPT7l45uZ/SsEjAKggMY6yFnld2PwQff9L958/6Xtwaf/vejDz9L51BNcmBhWimV+NEf3h/c/GIU",
+	"8fhiKOhnZNB4NKcqLQDxgcphpPPOInH0zb3+x38a3HxnXKFKkVDDxQKnkyil/anFKUfiiOKa00kgm5ya",
+	"aWVIB24nCK2hwhuiaoUR3Xc7gHP89eHgzuuDt28evfdKfb1/5/P+717M5F+N+C8n+YbxNIM7WZyXkxyP",
+	"Dz89vvvi4IPXjg9/lsl1OuB6QrZE41cuKn7Hh18M/vRy/+P/ffz9a/2P/5Cgr8VpMeIBIqj3jW+1gIzB",
+	"07smWd3/9r8l+scb9g+/Ov7Th+ncS6nc0/tVLCeZndSv0D5Pu3fVOVYVR96r24eDN146eu8Vncbfv3nj",
+	"+PCL+99+f3T7bpJSuliV1A7z/Tx0MQUQg66MQ0CTByIjtN1/49X+W/9zcOeP/c/eu//V60fvvdL/9N3B",
+	"Z39N512NeA+D8jqfSsDnr68M7r2VtZDpGROckSrRqQ4p8/jwE9mTwTtfDf7ydoJ8bBcgGeibzNhCOayi",
+	"weu/GNy513/zixMWxtjWQnAIoiowwQPkyRE8+m/+6sGLL/Xv3Bv85vDv39xkwiBeH4dhaJwiRgzWRgFm",
+	"nczywR/fOD586eiDl8bhEo53MpU91lp//+uPj15/4wQ+iS1XbEEO8GOx4x4ztvjtd/1vPwo7+OD2b44P",
+	"D7NZhioMWIl8P0Ayanw4nrLL/S/+fPz9a4M772czr2T1VwjxQ5gP3v1g8PbNbM7VNLem1yCPM7KaN9Nt",
+	"OJvrdFLZKi8wIokRMa8WAud9/969wZ17steDO7f6P/9w8N7L3MW8eXh0+650qEd3b/Xf+uWD124dHya9",
+	"QqwQBJ+EQI2hiNBJnBx/6CCAdBMrm2E9uE26mPk9HvOoQrpg7UzzgUND0H/rV8eHn/R/+23/s78Nbr7D",
+	"44837slBOXr/0/vfJ9dNHb3Hp4LtNTFKc0FgLFhIdsffv3b/3i8ffPSro69eGjkMerYCnyZNkSbF8eEn",
+	"kbv++ueDdz/R5Rr8rw8Hb3/OJ+V3393/8ucPfvNWuizlyNsR0IZYiqOgfQqaPmlLkWT4lynK8Wff9T9+",
+	"TUoglycRZryXzrUyLteMsFTnHISf4/Kupu7owpF4ge/IT9a82qlqOn/w6q0HH/2O7/Bu3+1/9kY64+m0",
+	"iaBGuiP2/6I+T0t2bks8ILPrfA5+9tfBey8P3v3b0e9fGnz60eg5MKNLMWY2N80jSR4P4Ys0DA8FGYCY",
+	"LL5CNwSgq+DijB2qJkP/7Z8NfvFfj77+nZqXh5+kaiEOGypfaBPfRzYDu8m4YkQ4kbraxqHIjHhFLbjc",
+	"/2VEk0PMwgV2cPOdrOAyDnzGZ5gbdhMqVCgPgnA6Or0zVo+lc5GTTI73g9duDd75/PiXX/TffCdTpkq2",
+	"PtpdHtQjUOETo1gAjrvjMjpKI9+/+uDDr+9/ea/Sv/l5sXD/21vc5X36btLgnt1MjHdqyZdu5KGB/eXr",
+	"o6/f7//s1Qc/vZs62HrlAn6okoW0uTX2rLp8EACV6dXVseW9BopFpVix0kDQhi72guwLDHwRpFHuBTjE",
+	"7rYRFscVGngiLHcvlsqV6vTM7FyhaE2a3I4hBqoKT6b+AnIuBkv54nSF82yDCetRWXU/I0a62sBSIjOq",
+	"pH+0UpmZKRTmCoViqWxN5sGKBEhqINrczEe1xTUQRjdD5xEiIYfBfK1GeDZWIzzRaDz6XDE3d/k5Uec+",
+	"bRYrBzfk52LxYDKlaDgCltOHIUjVBxFnrYGtjaXH6ptbSxtXNlc2LXVQyReqM4G1vPZYfVX+4pEdl391",
+	"cW3jsaWtK+tPX5DfN4m/Q8QRww6kdI/4jtnA1vn66oUrK2vn68tL8rVtV7KGcVswgfXk+oWFraXYy3YL",
+	"4h3+Ngttp4HDBmtb61c2lja35LuyKCDXhDYjPphYubgwKdz4BO0gz0MOQPvQZl4PUGLyYdUzepPxNJyu",
+	"CsM0ws4bphHvtWEaiQ4apjHUD8M0dFHj2Z3h9mMkdTbUMTIuHB8OLhjxdxBb3xOZEhcHpdim8WTHgQyF",
+	"j2uss4EoMy6LIi7sbLapVk5+YqI8nu62ZZLiitgrpZtZuH30kYMwc6EXRFLRb2KJ64GF9Xo44xrYmik6",
+	"58T/psvVXC53vWHsN4xaqTyTL5gNo9cwatV84cCS8xxsdX1MGTemKdBSyRMQFM3LzVwD77WQSMLGD+WJ",
+	"E0kEo1ryREc4yzkLvjr1tOlenW9ggW4R+TtfMhPta0DfaCYdwXj9SyTgC5XZhznKYRrt0COfVJWgTOQg",
+	"IHDy26GDSRYBtANLYzIhF7eTtFqA0Axp10s5C7jg7cEeBdbaJWseXEUdxmcvBLJ7YuGIVgcuKGTutuu5",
+	"rJfXpvTapfi0W7s0Kpt6EKT+HnqG/LhqNw05dcKKk5SzTBKJspG7ixywLfYTaatXWdR+J2KdGtACpXi5",
+	"SGWuXCjNJBRYiNlmZeiU3OXrFbNYOEg/a3SSAendTDMfbZQCAzrFIMkQGzmZdsf8LpoHUJbgSJW6AuGV",
+	"xSiyOiimH4lTKDm3CfEQxEO9DPkOd0keqGmSoEQM2qJT6sQRbVN1qt0VaDPyqWEaXd8zakaLsQ6tTU3t",
+	"uKzV3c7bpD2lXg/+GkMFWnz2CReYY25b7nyGth3iuGWXIp8+AjotgoXPBNuoBb0mIM3YsWbNu1IznJAe",
+	"klU3j3fhHnLBoke6TryipiEkUWfHuBSxoHyROKhh8GUCTFjra5tbYAp23Knd0hR1rvLOTfGYRpwAbeBz",
+	"57I8wrlzYB2yFjWD5IspkXuB0vOYL0CO5YEdedYMNXBETz+0PWEFSWcrF3wsWyawooWCP+kIq5XTH6sW",
+	"j5HCcNGaFIVCQaDCWoSKuq6Qex4s7SK/J4soVeHRuXNhid25c9w0t1GPYEeTWR7EtSqlOS5NpViWf4Rs",
+	"lXKR/6kWCjIKtqqFsqWMWhURo33mQ73fDexqVZfWwsbSQn51dXXVArQFO6oaOVx+Q0UL8qlDJ2e4pcZO",
+	"lIZRPlRLWfV3Vml/3wItdYxZjKB1vaHVnzUMEzSiErSGccCpx45kuVTVmQnBhkrNRHV1s+t5orDMVNa7",
+	"tbUO5PYIUTM8vWiF1WwWkI46rC5LVqmFlV+T87Fzvy7Vivt46wZuEs8je7KLsrJPqrIGxijwkwGH59oI",
+	"U6R5j4UOtFsoV8oXhpzG3t5eHoqf88TfmVJt6dRyfXFpdXOJt8m3WNsTS5XLPN0ZJb1GTh2+rEv/LY/b",
+	"GsV8IV/gzUkHYdhxjZpRzhfyZUMsFi3hj9OmtTgvQGhKbCCdF4zc15DrUsueOC8uVxZLwZoomu0W98B8",
+	"LsImQz6wW8i+Gmw7NH8WL6rXolorFuTImSSKRxs4fq8AWABWic81cT8L6/oYOYBgrwcItlHg+ULkiVu4",
+	"PLuRQJ/4TEmU0waIxb9vrq3WgJXMY87bLehTxP5TlzVnrew9tdnAYlXrSVsCYvckwuCmzB+LiUD88MYF",
+	"CBRl3rmgBFv9OCSk6DZ0OHtR98v7sSCwHq6naGC4Ywl2/zjKjAAfdTxxwUN4A49AzeXVQYLaDTlJb4Bo",
+	"roMboI0g5p240cA3crlc+B9/v1IogBvBQeEiuAFWSWyLIN2MSxNHlyd4H11xoDk8AmyZwG2CHXcX4ck8",
+	"GKZeAjeGD0C3E/uMtIZlcAMkrh7hTcO6n5QmFXADhCtDLeXctbZ/aanzHNBmyKdq5MUhIg/xII6aIEBF",
+	"rJxaKK5YaVyrQ1wj5XCuoofmWTPXan6G+KfW7eiKN6VQXJRArAzipSHiwyU4KZTj3U3ZK2awKw+xE/U2",
+	"Dyd7JUt2txOW4kMM6uu7FU6tvr47HWY60ikOD/VyRClWR6NfSmGp6ytyT26GY1guxghPxwmzkUd+dfmC",
+	"ephhGvGKGL0WRrUvlqP2pez2J5+xAxOz4JJ7ni876iKN0BMUqxH95NhmH41I6VwlQzixXMhYVoZL/Bce",
+	"Mof1jw5qujhSWCWimRhNrJ/GDF7X5E8ZoxGHX/V+RLhpQg3BCh1ZeHq75ExkgdpObMXlTy7VoxywHrwr",
+	"J5wSAASH+mXY2Oleu+bJE3RcFZR4u8gxo9xKLKk6mcWunM2OD7TK2MxL8ipjEjTPIFk5sQeqZMmMoGyx",
+	"znOj8viq3eNbQCeLtlAu082XYBRc50Hd/XARp0ITSSAuNByRcAduMCurQg96EcOw5cWwxIBgUNtgk64n",
+	"y5m2UZBGTTnrrvcq3JDxLmkmqdfSxQsV0lrPDQua2mER+YQp2IDkIyk1CQGbEicdlBDEucDo8OZY990J",
+	"L+ojW5QbzAOKUPzoXRrLId8Y0eeG2YJy6yNT2OoH0pR7xzR65RR66lYu4dHoVXWtDgtSh5mkKimk1C1X",
+	"2vVXp6VaPXkkOTlx1jHqdZi4TyOXsOBghxAfqkeoloNXeXeVJdtrccub2FzZzHW67Q5v66AmwjaajE2a",
+	"IME+5Nlje4y0/cV8xingmJ0HefNh5SSy59FB0OCsFe/HDiEOCPN3YbLPFec3+bwQc3VyhChVKcqzqXNh",
+	"rEsuYhp7Ns3AYfqp60npM8NcagZtQ2x3ZSat7qg962abGvELIZ9Lx32jV6ZS77A6MEe3G75vb/xW9c5Y",
+	"L8u7LMd5c3mst8ILGMd5Obyn6uCyxFgRZeeJ0zvtXQ9R1iwVZwh8KyNAy+MKW1ZJzfksfIBvHsdMaYkE",
+	"fLfdhn5Pofga9qgQZjM69pvIwp0isaR6mshJKyg6mZU8xUngRFLxIA58M7+LkjdalQqFUw4VjR+NN9Yu",
+	"GQ8hoMgWpBxZDlMnfB7vIMxnHZI3ICQBmlRwJnmYeZE4KKeuGs7Ju4ZPPNEcv5n4B5w9ly35+jLeiffY",
+	"VbtCMRU5NGmNwiGc0m4kE00qo5uEx/JEg+roBkOH93jDYnl0w+T9L6LdGAxTjxfyxqW50Y2T90zwduXi",
+	"6HbJQ5AHplEdZwTiN1WJVmOoJuUOFzGLQu8jvR5OzwlxZwF3RDmCKGrgTdOB/Wz4Vstd1CQwAn0Wy3ic",
+	"O2eqO7cFKEvD49jUdZAIuGQ9SgPrFStirgaVJgvrdZoHi7K5pWUTLVn4RJk6SE+ZBiky0sAjAWPBxyaY",
+	"dttInC8n6uYJSk1AidyEByE58a9SAfMKnFLlNmTlGwgqkJETXoMunFC7A32XEjwPJDJdVdvMoGIOTAS3",
+	"pPLhm2zgEBcVMTRUXkvsDfl2LACJZXTCHV0MUVEJpwY+IcX2L5Q1ibL+A6HV/yd46tmDqP8I5PSHw6Vn",
+	"hJGeLTC69bBo6NbDQKBbPwbueXqwc+usEM7VMWDNrR+AZZ4KwBwTtRQqiy1bGS1+fDDurOGxrbPDxARt",
+	"rZheUQ/WQrFsyv1ZsOaKS8zkoptBpCQtJqDRUUBN8lSMnqEU6nSZjtCOBFG1Inld6hZ0ImwqseyL8gK5",
+	"ws9LZYVrfAbpSpoVDVd9ZcEqKReGZiEnC+PCJcnB4NLoAzKEnISVXv/CTv6psZNoByGi7kSyXgNMdCTj",
+	"dIBEovoxKEk8BU4xVNz5oyAVenlh2NXoS8HkoWQeC7zw3Z0WC5wFJnsSpu52zvAi0H8hBP8/IwRyfmdB",
+	"BGAiKncbhgs4IRFCSg8+bMYdnzhdWwYGqOORXpu7D9IEQdXZhF77PSkDwh7p+jymAAx6V/lWLD9U6Hbd",
+	"IW3o4isYttGBcEG+y/smL/mMfpN4hYhljZoBO25ezey8TdpG2sSTjUXxaBBsRZLLu+mG/2EEgWLYpN0W",
+	"AVBIQN4Fup+LbhIX9cvcTytFpoHUsn7WiUrYRhT25qN/ykDgvJcP/m8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
