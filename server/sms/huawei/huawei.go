@@ -1,0 +1,277 @@
+// Package huawei is an sms.Provider for Huawei Cloud Message & SMS
+// (MSGSMS): POST {endpoint}/sms/batchSendSms/v1, form-encoded, with the
+// WSSE UsernameToken authentication (Authorization and X-WSSE headers).
+//
+// The message is sent with a registered template (Config.TemplateID) whose
+// parameters, in order, are taken from the message as Config.TemplateParams
+// says: "code" and "minutes".
+//
+// Answers: code "000000" accepts the message, result[0].smsMsgId is its id.
+// E000510 (the send failed for the number, with a per-number status) is a
+// permanent refusal. Every other code is temporary. Among them, operator
+// errors are logged at error level: the request-format, authentication and
+// application codes (E000000-E000045, E000101-E000112), the IP whitelist
+// (E000620) and parameter errors (E000503: a template or signature
+// misconfiguration, since numbers are checked before sending). They are
+// temporary because another provider may well be configured correctly.
+// HTTP 5xx and answers without a JSON code are temporary too.
+//
+// Destination-level refusals (blacklists, unreachable numbers) arrive
+// later, in status reports, not in the API answer.
+package huawei
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/smscode/smscode/server/sms"
+)
+
+var _ sms.Provider = (*Provider)(nil)
+
+// Path is the batchSendSms API path, appended to Config.Endpoint.
+const Path = "/sms/batchSendSms/v1"
+
+const maxAnswer = 4 << 10
+
+// Template parameter sources for Config.TemplateParams.
+const (
+	ParamCode    = "code"
+	ParamMinutes = "minutes"
+)
+
+// Config configures a Huawei Cloud SMS provider. The application values
+// come from the console's application management page.
+type Config struct {
+	// Name is the provider's name in receipts, logs and metrics; the
+	// default is "huawei".
+	Name string `yaml:"name"`
+	// Endpoint is the application access address, such as
+	// https://smsapi.cn-north-4.myhuaweicloud.com:443. Required.
+	Endpoint string `yaml:"endpoint"`
+	// AppKey and AppSecret are the application's credentials. Required.
+	AppKey    string `yaml:"app_key"`
+	AppSecret string `yaml:"app_secret"`
+	// Sender is the channel number ("from"). Required.
+	Sender string `yaml:"sender"`
+	// TemplateID is the registered template. Required.
+	TemplateID string `yaml:"template_id"`
+	// TemplateParams are the template's variables in order: ParamCode or
+	// ParamMinutes. The default is [code].
+	TemplateParams []string `yaml:"template_params"`
+	// Signature is the signature name, needed with general-purpose
+	// templates of mainland China; optional.
+	Signature string `yaml:"signature"`
+	// StatusCallback is the status report URL; optional.
+	StatusCallback string `yaml:"status_callback"`
+}
+
+// Provider sends messages through Huawei Cloud SMS.
+type Provider struct {
+	cfg    Config
+	url    string
+	client *http.Client
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// Option changes a Provider's defaults.
+type Option func(*Provider)
+
+// WithHTTPClient sets the HTTP client; the default has a 10-second timeout.
+func WithHTTPClient(c *http.Client) Option { return func(p *Provider) { p.client = c } }
+
+// WithLogger sets the logger; the default discards.
+func WithLogger(l *slog.Logger) Option { return func(p *Provider) { p.log = l } }
+
+// WithClock sets the clock of the WSSE Created field; the default is
+// time.Now.
+func WithClock(now func() time.Time) Option { return func(p *Provider) { p.now = now } }
+
+// New returns a Huawei Cloud SMS provider after checking cfg.
+func New(cfg Config, opts ...Option) (*Provider, error) {
+	if cfg.Name == "" {
+		cfg.Name = "huawei"
+	}
+	if len(cfg.TemplateParams) == 0 {
+		cfg.TemplateParams = []string{ParamCode}
+	}
+	for _, s := range cfg.TemplateParams {
+		if s != ParamCode && s != ParamMinutes {
+			return nil, fmt.Errorf("huawei: template parameter %q is not %q or %q", s, ParamCode, ParamMinutes)
+		}
+	}
+	u, err := url.Parse(cfg.Endpoint)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, errors.New("huawei: endpoint must be an absolute https URL")
+	}
+	if cfg.AppKey == "" || cfg.AppSecret == "" || cfg.Sender == "" || cfg.TemplateID == "" {
+		return nil, errors.New("huawei: app_key, app_secret, sender and template_id are required")
+	}
+	p := &Provider{
+		cfg:    cfg,
+		url:    strings.TrimSuffix(cfg.Endpoint, "/") + Path,
+		client: &http.Client{Timeout: 10 * time.Second},
+		log:    slog.New(slog.DiscardHandler),
+		now:    time.Now,
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	return p, nil
+}
+
+// Name implements sms.Provider.
+func (p *Provider) Name() string { return p.cfg.Name }
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// Send implements sms.Provider.
+func (p *Provider) Send(ctx context.Context, msg sms.Message) (sms.Receipt, error) {
+	if !e164.MatchString(msg.To) {
+		return sms.Receipt{}, fmt.Errorf("%s: destination is not an E.164 number: %w", p.cfg.Name, sms.ErrPermanent)
+	}
+	paras := make([]string, len(p.cfg.TemplateParams))
+	for i, s := range p.cfg.TemplateParams {
+		if s == ParamMinutes {
+			paras[i] = strconv.Itoa(msg.TTLMinutes)
+		} else {
+			paras[i] = msg.Code
+		}
+	}
+	parasJSON, err := json.Marshal(paras)
+	if err != nil {
+		return sms.Receipt{}, fmt.Errorf("%s: encode template parameters: %w", p.cfg.Name, err)
+	}
+	form := url.Values{
+		"from":          {p.cfg.Sender},
+		"to":            {msg.To},
+		"templateId":    {p.cfg.TemplateID},
+		"templateParas": {string(parasJSON)},
+	}
+	if p.cfg.Signature != "" {
+		form.Set("signature", p.cfg.Signature)
+	}
+	if p.cfg.StatusCallback != "" {
+		form.Set("statusCallback", p.cfg.StatusCallback)
+	}
+	wsse, err := wsseHeader(p.cfg.AppKey, p.cfg.AppSecret, p.now())
+	if err != nil {
+		return sms.Receipt{}, fmt.Errorf("%s: nonce: %w", p.cfg.Name, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, strings.NewReader(form.Encode()))
+	if err != nil {
+		return sms.Receipt{}, fmt.Errorf("%s: build request: %w", p.cfg.Name, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", AuthorizationHeader)
+	req.Header.Set("X-WSSE", wsse)
+
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return sms.Receipt{}, fmt.Errorf("%s: POST %s: %w", p.cfg.Name, Path, unwrapURL(err))
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	return p.classify(resp.StatusCode, answer, msg)
+}
+
+// answer is the documented response body.
+type answer struct {
+	Code        string `json:"code"`
+	Description string `json:"description"`
+	Result      []struct {
+		OriginTo string `json:"originTo"`
+		SMSMsgID string `json:"smsMsgId"`
+		Status   string `json:"status"`
+	} `json:"result"`
+}
+
+func (p *Provider) classify(status int, body []byte, msg sms.Message) (sms.Receipt, error) {
+	var a answer
+	if err := json.Unmarshal(body, &a); err != nil || a.Code == "" {
+		return sms.Receipt{}, fmt.Errorf("%s: HTTP %d without a result code", p.cfg.Name, status)
+	}
+	desc := redact(a.Description, msg)
+	switch kind(a.Code) {
+	case accepted:
+		if len(a.Result) == 0 || a.Result[0].SMSMsgID == "" {
+			return sms.Receipt{}, fmt.Errorf("%s: code 000000 without smsMsgId", p.cfg.Name)
+		}
+		if st := a.Result[0].Status; st != "" && st != "000000" {
+			return sms.Receipt{}, fmt.Errorf("%s: number status %s: %w", p.cfg.Name, st, sms.ErrPermanent)
+		}
+		return sms.Receipt{Provider: p.cfg.Name, MessageID: a.Result[0].SMSMsgID}, nil
+	case permanent:
+		st := ""
+		if len(a.Result) > 0 {
+			st = a.Result[0].Status
+		}
+		return sms.Receipt{}, fmt.Errorf("%s: %s (number status %q): %s: %w", p.cfg.Name, a.Code, st, desc, sms.ErrPermanent)
+	case operator:
+		p.log.Error("huawei refused the request: check the application credentials, IP whitelist, template and sender",
+			"provider", p.cfg.Name, "code", a.Code, "description", desc, "http_status", status)
+		return sms.Receipt{}, fmt.Errorf("%s: %s (operator error): %s", p.cfg.Name, a.Code, desc)
+	default:
+		return sms.Receipt{}, fmt.Errorf("%s: HTTP %d, %s: %s", p.cfg.Name, status, a.Code, desc)
+	}
+}
+
+type outcome int
+
+const (
+	temporary outcome = iota
+	accepted
+	permanent
+	operator
+)
+
+// kind classifies a documented result code.
+func kind(code string) outcome {
+	switch {
+	case code == "000000":
+		return accepted
+	case code == "E000510":
+		return permanent
+	case code == "E000503", code == "E000620":
+		return operator
+	case len(code) == 7 && strings.HasPrefix(code, "E0000") && code <= "E000045":
+		return operator
+	case len(code) == 7 && strings.HasPrefix(code, "E0001") && code >= "E000101" && code <= "E000112":
+		return operator
+	}
+	return temporary
+}
+
+func unwrapURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// redact shortens a gateway description and masks the code and number.
+func redact(s string, msg sms.Message) string {
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	s = strings.ToValidUTF8(s, "")
+	for _, v := range []string{msg.Code, msg.To, strings.TrimPrefix(msg.To, "+")} {
+		if v != "" {
+			s = strings.ReplaceAll(s, v, "***")
+		}
+	}
+	return strings.TrimSpace(s)
+}
