@@ -3,6 +3,7 @@ package sms
 import (
 	"context"
 	"crypto/rand"
+	"github.com/smscode/smscode/server/phone"
 	"log/slog"
 	"sync"
 )
@@ -44,7 +45,7 @@ func (l *Log) Send(ctx context.Context, msg Message) (Receipt, error) {
 	l.log.LogAttrs(ctx, slog.LevelWarn, "sms: development log provider, not delivered (codes in logs are for development only)",
 		slog.String("provider_message_id", id),
 		slog.String("message_id", msg.ID),
-		slog.String("to", maskNumber(msg.To)),
+		slog.String("to", phone.Mask(msg.To)),
 		slog.String("scenario", msg.Scenario),
 		slog.String("lang", msg.Lang),
 		slog.String("client_id", msg.ClientID),

@@ -1,8 +1,9 @@
 // Package sms turns a one-time code into a text message and hands it to an
 // SMS provider. It declares the Provider interface that every gateway
 // implements, the message templates, and the development providers: log
-// (writes the message, code included, to the log) and null (drops it, for
-// benchmarks).
+// (writes the message, code included, to the log), null (drops it, for
+// benchmarks) and memory (records it, for tests). The real gateways live in
+// the subpackages; failover chains them.
 package sms
 
 import (
