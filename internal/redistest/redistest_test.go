@@ -1,0 +1,48 @@
+package redistest_test
+
+import (
+	"bufio"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/smscode/smscode/internal/redistest"
+)
+
+func roundTrip(t *testing.T, addr, cmd string) (string, error) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	if _, err := conn.Write([]byte(cmd + "\r\n")); err != nil {
+		return "", err
+	}
+	return bufio.NewReader(conn).ReadString('\n')
+}
+
+func TestStartStopRestart(t *testing.T) {
+	s := redistest.Start(t)
+	if got, err := roundTrip(t, s.Addr(), "SET k v"); err != nil || got != "+OK\r\n" {
+		t.Fatalf("SET: %q, %v", got, err)
+	}
+	s.Stop()
+	if _, err := roundTrip(t, s.Addr(), "PING"); err == nil {
+		t.Fatal("stopped server still answers")
+	}
+	s.Stop() // a second Stop is harmless
+	s.Restart()
+	// Same address, and empty: nothing was persisted.
+	if got, err := roundTrip(t, s.Addr(), "GET k"); err != nil || got != "$-1\r\n" {
+		t.Fatalf("GET after restart: %q, %v", got, err)
+	}
+}
+
+func TestTwoServersGetDifferentPorts(t *testing.T) {
+	a, b := redistest.Start(t), redistest.Start(t)
+	if a.Addr() == b.Addr() {
+		t.Fatalf("both servers on %s", a.Addr())
+	}
+}

@@ -1,0 +1,157 @@
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smscode/smscode/server/store"
+)
+
+func TestShardIndexFollowsHashTag(t *testing.T) {
+	a, b := shardIndex("{+8613800000000}:send"), shardIndex("x:{+8613800000000}:code")
+	if a != b {
+		t.Errorf("keys with one tag in shards %d and %d", a, b)
+	}
+	// An empty tag is no tag (as in Redis Cluster): the whole key decides.
+	if shardIndex("{}:a") == shardIndex("{}:b") && shardIndex("{}:c") == shardIndex("{}:d") && shardIndex("{}:a") == shardIndex("{}:c") {
+		t.Error("empty tags all share a shard")
+	}
+}
+
+// Keys without a common tag span shards; concurrent calls over the same
+// shards in different orders must neither deadlock nor let a limit slip.
+func TestUntaggedKeysAcrossShards(t *testing.T) {
+	s := New(Config{})
+	defer s.Close()
+	var keys []string
+	seen := map[int]bool{}
+	for i := 0; len(keys) < 4; i++ {
+		k := fmt.Sprintf("plain:%d", i)
+		if !seen[shardIndex(k)] {
+			seen[shardIndex(k)] = true
+			keys = append(keys, k)
+		}
+	}
+	var allowed sync.Map
+	var wg sync.WaitGroup
+	for g := range 50 {
+		wg.Go(func() {
+			// Each goroutine lists the keys in its own order.
+			var limits []store.Limit
+			for j := range keys {
+				limits = append(limits, store.Limit{Key: keys[(j+g)%len(keys)], Max: 1, Window: time.Minute})
+			}
+			res, err := s.Reserve(context.Background(), store.SendRequest{Limits: limits,
+				Code: store.Code{Key: fmt.Sprintf("code:%d", g), Hash: []byte{1}, TTL: time.Minute, MaxAttempts: 1}})
+			if err != nil {
+				t.Error(err)
+			}
+			if res.Allowed {
+				allowed.Store(g, true)
+			}
+		})
+	}
+	wg.Wait()
+	n := 0
+	allowed.Range(func(any, any) bool { n++; return true })
+	if n != 1 {
+		t.Fatalf("%d allowed, want 1", n)
+	}
+}
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// Entries that are never touched again are evicted by the sweeper, so
+// memory is bounded by what is live.
+func TestSweeperEvictsExpired(t *testing.T) {
+	c := &clock{now: time.Unix(1e9, 0)}
+	s := New(Config{Now: c.Now, SweepInterval: 5 * time.Millisecond})
+	defer s.Close()
+	ctx := context.Background()
+	for i := range 100 {
+		tag := fmt.Sprintf("{%d}", i)
+		_, err := s.Reserve(ctx, store.SendRequest{
+			Limits: []store.Limit{{Key: tag + ":n", Max: 1, Window: time.Minute, Block: time.Hour}},
+			Code:   store.Code{Key: tag + ":c", Hash: []byte{1}, TTL: 5 * time.Minute, MaxAttempts: 3},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UseOnce(ctx, tag+":t", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.len(); n != 300 {
+		t.Fatalf("%d entries, want 300", n)
+	}
+	c.Advance(time.Minute)
+	waitFor(t, func() bool { return s.len() == 100 }) // the codes live on
+	c.Advance(4 * time.Minute)
+	waitFor(t, func() bool { return s.len() == 0 })
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestCloseIsIdempotent(t *testing.T) {
+	s := New(Config{SweepInterval: -1})
+	s.Close()
+	s.Close()
+	if _, err := s.UseOnce(context.Background(), "k", time.Second); err != nil {
+		t.Fatalf("UseOnce after Close: %v", err)
+	}
+}
+
+// TestBytesPerPendingCode measures the heap a pending code costs, key and
+// hash included, against issue 7's budget of 256 bytes.
+func TestBytesPerPendingCode(t *testing.T) {
+	n := 100_000
+	if raceEnabled {
+		n = 10_000
+	}
+	s := New(Config{SweepInterval: -1})
+	defer s.Close()
+	ctx := context.Background()
+	before := heap()
+	for i := range n {
+		hash := make([]byte, 32) // an HMAC-SHA256
+		hash[0], hash[1], hash[2] = byte(i), byte(i>>8), byte(i>>16)
+		_, err := s.Reserve(ctx, store.SendRequest{Code: store.Code{
+			Key: fmt.Sprintf("{+86138%08d}:login:code", i), Hash: hash, TTL: 5 * time.Minute, MaxAttempts: 5,
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	per := float64(heap()-before) / float64(n)
+	runtime.KeepAlive(s)
+	t.Logf("%.0f bytes per pending code over %d codes (key of 27 bytes, hash of 32)", per, n)
+	if per > 256 {
+		t.Errorf("%.0f bytes per pending code, budget 256", per)
+	}
+}
+
+func heap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}

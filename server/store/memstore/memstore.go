@@ -1,0 +1,282 @@
+// Package memstore is a store.Store kept in this process's memory: for a
+// single instance, for development and tests. Several instances each with a
+// memstore would each apply the limits separately; use redisstore for that.
+//
+// State is split into shards chosen by a key's Redis hash tag, so that the
+// keys of one call (which share a tag) are normally under one mutex, calls
+// for different numbers rarely contend, and the sweeper that evicts expired
+// entries holds any one lock only briefly.
+package memstore
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"math"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/smscode/smscode/server/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Config configures a Store. The zero value is ready to use.
+type Config struct {
+	// Now is the clock. The default is time.Now; tests inject a fake one.
+	// Durations are measured between its readings, so a clock with a
+	// monotonic reading (as time.Now has) is immune to wall-clock jumps.
+	Now func() time.Time
+	// SweepInterval is how often expired entries are evicted in the
+	// background (they are also dropped whenever they are touched). The
+	// default is one minute; a negative value disables the sweeper.
+	SweepInterval time.Duration
+}
+
+// shardCount is well above the core counts this runs on, so that unrelated
+// numbers seldom share a lock; it is 32 so that a set of shards fits a
+// uint32 (see lock).
+const shardCount = 32
+
+// Store is an in-memory store.Store. It is safe for concurrent use; call
+// Close to stop its sweeper.
+type Store struct {
+	now  func() time.Time
+	base time.Time // instants are kept as nanoseconds since base
+	res  atomic.Uint64
+
+	shards [shardCount]shard
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// shard holds the entries whose keys hash to it. Entries are values, not
+// pointers, to keep a pending code to one map slot plus its key and hash.
+type shard struct {
+	mu       sync.Mutex
+	counters map[string]counter
+	codes    map[string]code
+	used     map[string]int64 // UseOnce key -> expiry
+}
+
+// counter is one limit's fixed window.
+type counter struct {
+	count   int64
+	expires int64
+	// blocked records that this window has already refused and applied its
+	// Block, so that later refusals do not push the end further out.
+	blocked bool
+}
+
+// code is a pending code: 40 bytes plus the hash's bytes.
+type code struct {
+	hash        string // string, not []byte: 8 bytes smaller, never mutated
+	expires     int64
+	reservation uint64
+	attempts    int32
+	maxAttempts int32
+}
+
+// New returns a Store and starts its sweeper.
+func New(cfg Config) *Store {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = time.Minute
+	}
+	s := &Store{now: cfg.Now, stop: make(chan struct{}), done: make(chan struct{})}
+	s.base = s.now()
+	for i := range s.shards {
+		s.shards[i] = shard{counters: map[string]counter{}, codes: map[string]code{}, used: map[string]int64{}}
+	}
+	if cfg.SweepInterval > 0 {
+		go s.sweepEvery(cfg.SweepInterval)
+	} else {
+		close(s.done)
+	}
+	return s
+}
+
+// Close stops the sweeper and waits for it. The Store stays usable (expired
+// entries are then only dropped when touched). Close is idempotent.
+func (s *Store) Close() {
+	s.closeOnce.Do(func() { close(s.stop) })
+	<-s.done
+}
+
+// clock is the current instant in nanoseconds since the store was made.
+func (s *Store) clock() int64 { return int64(s.now().Sub(s.base)) }
+
+// Reserve implements store.Store.
+func (s *Store) Reserve(ctx context.Context, req store.SendRequest) (store.SendResult, error) {
+	if err := ctx.Err(); err != nil {
+		return store.SendResult{}, fmt.Errorf("memstore: reserve: %w", err)
+	}
+	if err := validate(req); err != nil {
+		return store.SendResult{}, err
+	}
+	locked := s.lock(req)
+	defer s.unlock(locked)
+	now := s.clock()
+	if res := s.check(locked, req.Limits, now); !res.Allowed {
+		return res, nil
+	}
+	return s.charge(locked, req, now), nil
+}
+
+// check looks at every limit before any is charged, since a refused request
+// must charge none. Every refusing limit applies its Block (each guards
+// something of its own, e.g. a number prefix under attack); the first one is
+// reported. A result with Allowed set means none refused.
+func (s *Store) check(locked shardSet, limits []store.Limit, now int64) store.SendResult {
+	res := store.SendResult{Refused: -1}
+	for i, l := range limits {
+		sh := s.in(locked, l.Key)
+		c, ok := sh.counters[l.Key]
+		if !ok || c.expires <= now || c.count < l.Max {
+			continue
+		}
+		if l.Block > 0 && !c.blocked {
+			c.blocked = true
+			c.expires = max(c.expires, now+int64(l.Block))
+			sh.counters[l.Key] = c
+		}
+		if res.Refused < 0 {
+			res.Refused, res.RetryAfter = i, time.Duration(c.expires-now)
+		}
+	}
+	res.Allowed = res.Refused < 0
+	return res
+}
+
+// charge counts an allowed send against each limit, starting a window where
+// none is running, and stores its code under a new reservation.
+func (s *Store) charge(locked shardSet, req store.SendRequest, now int64) store.SendResult {
+	for _, l := range req.Limits {
+		sh := s.in(locked, l.Key)
+		c, ok := sh.counters[l.Key]
+		if !ok || c.expires <= now {
+			c = counter{expires: now + int64(l.Window)}
+		}
+		c.count++
+		sh.counters[l.Key] = c
+	}
+	id := s.res.Add(1)
+	if k := req.Code.Key; k != "" {
+		s.in(locked, k).codes[k] = code{
+			hash:        string(req.Code.Hash),
+			expires:     now + int64(req.Code.TTL),
+			reservation: id,
+			maxAttempts: int32(min(req.Code.MaxAttempts, math.MaxInt32)),
+		}
+	}
+	return store.SendResult{Allowed: true, Reservation: strconv.FormatUint(id, 36)}
+}
+
+// Release implements store.Store. Call it once per allowed Reserve: each
+// call gives the counts back again. A limit that has since refused and
+// blocked keeps its block.
+func (s *Store) Release(ctx context.Context, req store.SendRequest, res store.SendResult) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: release: %w", err)
+	}
+	if !res.Allowed {
+		return nil // a refused Reserve took nothing
+	}
+	if err := validate(req); err != nil {
+		return err
+	}
+	locked := s.lock(req)
+	defer s.unlock(locked)
+	now := s.clock()
+	for _, l := range req.Limits {
+		sh := s.in(locked, l.Key)
+		c, ok := sh.counters[l.Key]
+		switch {
+		case !ok || c.blocked || c.count > l.Max:
+			// Blocked, or over a Max lowered since: giving back would
+			// not give room, and redisstore leaves these alone too.
+		case c.expires <= now || c.count <= 1:
+			// Giving back the window's only event ends the window, so the
+			// next send starts a fresh one, as if this one never happened.
+			delete(sh.counters, l.Key)
+		default:
+			c.count--
+			sh.counters[l.Key] = c
+		}
+	}
+	if k := req.Code.Key; k != "" {
+		id, err := strconv.ParseUint(res.Reservation, 36, 64)
+		sh := s.in(locked, k)
+		if c, ok := sh.codes[k]; ok && err == nil && c.reservation == id {
+			delete(sh.codes, k)
+		}
+	}
+	return nil
+}
+
+// Verify implements store.Store.
+func (s *Store) Verify(ctx context.Context, key string, hash []byte) (store.VerifyOutcome, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("memstore: verify: %w", err)
+	}
+	if key == "" {
+		return 0, fmt.Errorf("memstore: invalid request: empty key")
+	}
+	sh := s.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	c, ok := sh.codes[key]
+	if ok && c.expires <= s.clock() {
+		delete(sh.codes, key)
+		ok = false
+	}
+	switch {
+	case !ok:
+		return store.VerifyNotFound, nil
+	case c.attempts >= c.maxAttempts:
+		// Kept until it expires, so that guesses keep getting this answer
+		// rather than NotFound.
+		return store.VerifyTooManyAttempts, nil
+	}
+	// Count the attempt before comparing, so no outcome skips the count.
+	c.attempts++
+	sh.codes[key] = c
+	if subtle.ConstantTimeCompare([]byte(c.hash), hash) == 1 {
+		delete(sh.codes, key)
+		return store.VerifyOK, nil
+	}
+	return store.VerifyWrong, nil
+}
+
+// UseOnce implements store.Store.
+func (s *Store) UseOnce(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("memstore: use once: %w", err)
+	}
+	if key == "" || ttl < time.Millisecond {
+		return false, fmt.Errorf("memstore: invalid request: UseOnce needs a key and a ttl of at least 1ms")
+	}
+	sh := s.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	now := s.clock()
+	if exp, ok := sh.used[key]; ok && exp > now {
+		return false, nil
+	}
+	sh.used[key] = now + int64(ttl)
+	return true, nil
+}
+
+// Ping implements store.Store: memory is always reachable.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: ping: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package memstore
+
+import (
+	"math/bits"
+	"strings"
+	"time"
+
+	"github.com/smscode/smscode/server/store"
+)
+
+// shardIndex picks a key's shard from its Redis Cluster hash tag (the text
+// inside the first "{...}", when not empty) or else the whole key, so that
+// keys that go together in a call, which share a tag, share a shard.
+func shardIndex(key string) int {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			key = key[i+1 : i+1+j]
+		}
+	}
+	// FNV-1a, inline: hash/fnv would allocate per call.
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	return int(h % shardCount)
+}
+
+func (s *Store) shard(key string) *shard { return &s.shards[shardIndex(key)] }
+
+// shardSet is a set of shard indices, one bit each.
+type shardSet uint32
+
+// lock locks the shards of every key req touches and returns them for
+// unlock. Shards are locked in ascending order, so two calls whose keys span
+// the same shards cannot deadlock. With tagged keys there is just one.
+func (s *Store) lock(req store.SendRequest) shardSet {
+	var set shardSet
+	for _, l := range req.Limits {
+		set |= 1 << shardIndex(l.Key)
+	}
+	if req.Code.Key != "" {
+		set |= 1 << shardIndex(req.Code.Key)
+	}
+	for m := set; m != 0; m &= m - 1 {
+		s.shards[bits.TrailingZeros32(uint32(m))].mu.Lock()
+	}
+	return set
+}
+
+// in returns key's shard, knowing that it is in set: when set holds one
+// shard (keys sharing a tag, the usual case), without hashing key again.
+func (s *Store) in(set shardSet, key string) *shard {
+	if set&(set-1) == 0 {
+		return &s.shards[bits.TrailingZeros32(uint32(set))]
+	}
+	return s.shard(key)
+}
+
+func (s *Store) unlock(set shardSet) {
+	for m := set; m != 0; m &= m - 1 {
+		s.shards[bits.TrailingZeros32(uint32(m))].mu.Unlock()
+	}
+}
+
+func (s *Store) sweepEvery(d time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.sweep()
+		}
+	}
+}
+
+// sweep evicts every expired entry, one shard at a time, so that memory is
+// bounded by what is live even for keys that are never touched again.
+func (s *Store) sweep() {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		now := s.clock()
+		for k, c := range sh.counters {
+			if c.expires <= now {
+				delete(sh.counters, k)
+			}
+		}
+		for k, c := range sh.codes {
+			if c.expires <= now {
+				delete(sh.codes, k)
+			}
+		}
+		for k, exp := range sh.used {
+			if exp <= now {
+				delete(sh.used, k)
+			}
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// len reports how many entries the store holds, expired or not (tests).
+func (s *Store) len() (n int) {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		n += len(sh.counters) + len(sh.codes) + len(sh.used)
+		sh.mu.Unlock()
+	}
+	return n
+}

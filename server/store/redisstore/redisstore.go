@@ -1,0 +1,201 @@
+// Package redisstore is a store.Store in Redis, shared by every instance of
+// the server: limits hold across instances, and Redis's clock alone decides
+// expiry, so instances with skewed clocks still agree.
+//
+// Each method is one round trip: a Lua script (or one SET) that makes the
+// whole decision atomically. Every key it writes has a TTL, so Redis's memory
+// is bounded by live state. Any failure to reach Redis is returned wrapping
+// store.ErrUnavailable, so that callers fail closed. (A context that is
+// already done when a method is called returns its own error instead: the
+// caller has gone, and Redis was not asked.)
+//
+// Keys are Config.Prefix followed by the caller's key. The caller's key
+// carries the Redis Cluster hash tag, and the prefix has no braces, so the
+// tag still picks the slot and one call's keys stay on one node.
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/smscode/smscode/server/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// DefaultPrefix is the key prefix when Config.Prefix is empty.
+const DefaultPrefix = "smscode:"
+
+// Config configures a Store.
+type Config struct {
+	// Prefix is put before every key, to share a Redis with other
+	// applications. The default is "smscode:". It must not contain "{" or
+	// "}": a brace would change which part of the key is the hash tag.
+	Prefix string `yaml:"prefix"`
+}
+
+// Store is a store.Store backed by Redis (single node, Sentinel or Cluster).
+// It is safe for concurrent use.
+type Store struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+// New returns a Store on client. It panics if client is nil or cfg.Prefix
+// has a brace; both are programming errors found at start-up.
+func New(client redis.UniversalClient, cfg Config) *Store {
+	if client == nil {
+		panic("redisstore: nil client")
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultPrefix
+	}
+	if strings.ContainsAny(cfg.Prefix, "{}") {
+		panic(fmt.Sprintf("redisstore: prefix %q contains a brace, which would move the hash tag", cfg.Prefix))
+	}
+	return &Store{rdb: client, prefix: cfg.Prefix}
+}
+
+// Reserve implements store.Store.
+func (s *Store) Reserve(ctx context.Context, req store.SendRequest) (store.SendResult, error) {
+	if err := ctx.Err(); err != nil {
+		return store.SendResult{}, fmt.Errorf("redisstore: reserve: %w", err)
+	}
+	if err := validate(req); err != nil {
+		return store.SendResult{}, err
+	}
+	reservation := rand.Text()
+	keys := s.keys(req)
+	args := make([]any, 0, 2+3*len(req.Limits)+4)
+	args = append(args, len(req.Limits), hasCode(req))
+	for _, l := range req.Limits {
+		args = append(args, l.Max, ms(l.Window), ms(l.Block))
+	}
+	if req.Code.Key != "" {
+		args = append(args, req.Code.Hash, ms(req.Code.TTL), req.Code.MaxAttempts, reservation)
+	}
+	r, err := reserveScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	if err != nil {
+		return store.SendResult{}, unavailable("reserve", err)
+	}
+	switch {
+	case len(r) == 1 && r[0] == 1:
+		return store.SendResult{Allowed: true, Reservation: reservation}, nil
+	case len(r) == 3 && r[0] == 0:
+		return store.SendResult{Refused: int(r[1]), RetryAfter: time.Duration(r[2]) * time.Millisecond}, nil
+	}
+	return store.SendResult{}, unavailable("reserve", fmt.Errorf("unexpected script reply %v", r))
+}
+
+// Release implements store.Store. Call it once per allowed Reserve: each
+// call gives the counts back again. A limit that has since refused and
+// blocked keeps its block.
+func (s *Store) Release(ctx context.Context, req store.SendRequest, res store.SendResult) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("redisstore: release: %w", err)
+	}
+	if !res.Allowed {
+		return nil // a refused Reserve took nothing
+	}
+	if err := validate(req); err != nil {
+		return err
+	}
+	args := make([]any, 0, 3+len(req.Limits))
+	args = append(args, len(req.Limits), hasCode(req))
+	for _, l := range req.Limits {
+		args = append(args, l.Max)
+	}
+	args = append(args, res.Reservation)
+	if err := releaseScript.Run(ctx, s.rdb, s.keys(req), args...).Err(); err != nil {
+		return unavailable("release", err)
+	}
+	return nil
+}
+
+// Verify implements store.Store.
+func (s *Store) Verify(ctx context.Context, key string, hash []byte) (store.VerifyOutcome, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("redisstore: verify: %w", err)
+	}
+	if key == "" {
+		return 0, fmt.Errorf("redisstore: invalid request: empty key")
+	}
+	r, err := verifyScript.Run(ctx, s.rdb, []string{s.prefix + key}, hash).Int64()
+	if err != nil {
+		return 0, unavailable("verify", err)
+	}
+	switch r {
+	case 1:
+		return store.VerifyOK, nil
+	case 2:
+		return store.VerifyWrong, nil
+	case 3:
+		return store.VerifyNotFound, nil
+	case 4:
+		return store.VerifyTooManyAttempts, nil
+	}
+	return 0, unavailable("verify", fmt.Errorf("unexpected script reply %d", r))
+}
+
+// UseOnce implements store.Store with one SET NX PX.
+func (s *Store) UseOnce(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("redisstore: use once: %w", err)
+	}
+	if key == "" || ttl < time.Millisecond {
+		return false, fmt.Errorf("redisstore: invalid request: UseOnce needs a key and a ttl of at least 1ms")
+	}
+	first, err := s.rdb.SetNX(ctx, s.prefix+key, 1, time.Duration(ms(ttl))*time.Millisecond).Result()
+	if err != nil {
+		return false, unavailable("use once", err)
+	}
+	return first, nil
+}
+
+// Ping implements store.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("redisstore: ping: %w", err)
+	}
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return unavailable("ping", err)
+	}
+	return nil
+}
+
+// keys lists the Redis keys of req: its limits in order, then its code.
+func (s *Store) keys(req store.SendRequest) []string {
+	keys := make([]string, 0, len(req.Limits)+1)
+	for _, l := range req.Limits {
+		keys = append(keys, s.prefix+l.Key)
+	}
+	if req.Code.Key != "" {
+		keys = append(keys, s.prefix+req.Code.Key)
+	}
+	return keys
+}
+
+func hasCode(req store.SendRequest) int {
+	if req.Code.Key != "" {
+		return 1
+	}
+	return 0
+}
+
+// ms is d in whole milliseconds, rounded up, the unit Redis expires in:
+// rounding down could turn a short block into none.
+func ms(d time.Duration) int64 {
+	return int64((d + time.Millisecond - 1) / time.Millisecond)
+}
+
+// unavailable wraps a failure to get an answer from Redis. Every such
+// failure, a script error included, means the decision was not made, so
+// callers must fail closed: hence store.ErrUnavailable for all of them.
+func unavailable(op string, err error) error {
+	return fmt.Errorf("redisstore: %s: %w: %w", op, store.ErrUnavailable, err)
+}
