@@ -1,0 +1,72 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/server"
+	"github.com/smscode/smscode/server/apierr"
+)
+
+// teamAPI is a team's own implementation of the spec: the "server stub"
+// use. It only ever sees requests that passed the validator.
+type teamAPI struct{}
+
+func (teamAPI) SendSms(ctx context.Context, req gen.SendSmsRequestObject) (gen.SendSmsResponseObject, error) {
+	if req.Body.Type == gen.ScenarioOtpRest {
+		// Errors are *apierr.Error values; the error handler renders them.
+		return nil, apierr.New(gen.ErrorCodeScenarioUnsupported)
+	}
+	return gen.SendSms200JSONResponse{Body: gen.SendSmsResultOK}, nil
+}
+
+func (teamAPI) VerifySms(ctx context.Context, req gen.VerifySmsRequestObject) (gen.VerifySmsResponseObject, error) {
+	return gen.VerifySms200JSONResponse{Body: gen.VerifySmsResult{Verified: true}}, nil
+}
+
+// A team mounts its own gen.StrictServerInterface with this package's
+// validator, error handler and middleware, and gets the same checks and
+// error answers as smscode's server.
+func Example() {
+	spec, err := gen.GetSpec()
+	if err != nil {
+		panic(err)
+	}
+	validate, err := server.NewValidator(spec)
+	if err != nil {
+		panic(err)
+	}
+	e := echo.New()
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.HTTPErrorHandler = server.ErrorHandler(nil, nil) // a *slog.Logger and *metrics.Metrics in real use
+	e.Use(server.RequestID(), server.Recover(nil), server.HeaderLimit(16<<10), server.BodyLimit(8<<10), validate)
+	gen.RegisterHandlers(e, gen.NewStrictHandler(teamAPI{}, nil))
+
+	post := func(lang, body string) {
+		req := httptest.NewRequest(http.MethodPost, "/api/v2/sdk/sms/send", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json;charset=utf8")
+		req.Header.Set("X-operating-sys-version", "Android 10")
+		req.Header.Set("X-device-fingerprint", "156aysdna213sac")
+		req.Header.Set("X-agent", "Mozilla/5.0")
+		req.Header.Set("X-client-id", "DRrYIqauawN0I8myTMoDTPys6ezGZxnm")
+		req.Header.Set("X-L", lang)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		fmt.Print(rec.Code, " ", rec.Body.String())
+	}
+	post("en", `{"mobile":"12345678901","type":"BIND_MOBILE_SMS","captcha_token":"t"}`)
+	post("en", `{"mobile":"123","type":"BIND_MOBILE_SMS","captcha_token":"t"}`)
+	post("zh", `{"mobile":"12345678901","type":"BIND_MOBILE_SMS"}`)
+	post("en", `{"mobile":"12345678901","type":"OTP_REST_SMS","captcha_token":"t"}`)
+	// Output:
+	// 200 "OK"
+	// 400 {"error_code":"USER.0038","error_msg":"Invalid mobile number."}
+	// 400 {"error_code":"PARAM.0005","error_msg":"令牌不能为空。"}
+	// 400 {"error_code":"CAPTCHA.0005","error_msg":"Unsupported scenario."}
+}

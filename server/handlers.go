@@ -1,0 +1,129 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/server/apierr"
+	"github.com/smscode/smscode/server/sender"
+)
+
+// Service is what the HTTP layer hands valid requests to: the send
+// pipeline. Its errors are *apierr.Error values (possibly wrapped); any
+// other error is answered 500 SYS.0001, or 503 SYS.0002 when it is the
+// request's deadline passing.
+type Service interface {
+	// Send sends a code, or says with an *apierr.Error why not.
+	Send(ctx context.Context, req sender.SendRequest) (sender.SendResult, error)
+	// Verify checks and consumes a code, or says with an *apierr.Error why
+	// it does not match.
+	Verify(ctx context.Context, req sender.VerifyRequest) error
+	// Ready reports whether the dependencies (the store) are reachable;
+	// /readyz answers 503 while it fails.
+	Ready(ctx context.Context) error
+}
+
+// handlers implements the generated strict server on top of a Service. It
+// only runs for requests that passed the validator, so it does no checking
+// of its own beyond what a nil pointer would need.
+type handlers struct {
+	svc Service
+}
+
+var _ gen.StrictServerInterface = (*handlers)(nil)
+
+// SendSms implements gen.StrictServerInterface.
+func (h *handlers) SendSms(ctx context.Context, req gen.SendSmsRequestObject) (gen.SendSmsResponseObject, error) {
+	if req.Body == nil {
+		return nil, apierr.New(gen.ErrorCodeBodyMalformed)
+	}
+	p := req.Params
+	caller := newCaller(ctx, p.XClientId, p.XTenantId, p.XL, p.XOperatingSysVersion, p.XDeviceFingerprint, p.XAgent, p.XDeviceIp)
+	res, err := h.svc.Send(ctx, sender.SendRequest{
+		Caller:       caller,
+		Mobile:       req.Body.Mobile,
+		Scenario:     req.Body.Type,
+		CaptchaToken: req.Body.CaptchaToken,
+	})
+	if err != nil {
+		return nil, err
+	}
+	resend := seconds(res.ResendAfter, 0)
+	expires := seconds(res.ExpiresIn, 1)
+	return gen.SendSms200JSONResponse{
+		Body: gen.SendSmsResultOK,
+		Headers: gen.SendSms200ResponseHeaders{
+			XResendAfter:   &resend,
+			XCodeExpiresIn: &expires,
+			XRequestId:     &caller.RequestID,
+		},
+	}, nil
+}
+
+// VerifySms implements gen.StrictServerInterface.
+func (h *handlers) VerifySms(ctx context.Context, req gen.VerifySmsRequestObject) (gen.VerifySmsResponseObject, error) {
+	if req.Body == nil {
+		return nil, apierr.New(gen.ErrorCodeBodyMalformed)
+	}
+	p := req.Params
+	caller := newCaller(ctx, p.XClientId, p.XTenantId, p.XL, p.XOperatingSysVersion, p.XDeviceFingerprint, p.XAgent, p.XDeviceIp)
+	err := h.svc.Verify(ctx, sender.VerifyRequest{
+		Caller:   caller,
+		Mobile:   req.Body.Mobile,
+		Scenario: req.Body.Type,
+		Code:     req.Body.VerifyCode,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return gen.VerifySms200JSONResponse{
+		Body:    gen.VerifySmsResult{Verified: true},
+		Headers: gen.VerifySms200ResponseHeaders{XRequestId: &caller.RequestID},
+	}, nil
+}
+
+// newCaller builds the sender.Caller from the header parameters and what
+// the middleware recorded: the request id and the client address as the
+// server trusts it (never X-device-ip, which the client writes).
+func newCaller(ctx context.Context, clientID string, tenantID, lang *string, osVersion, fingerprint, agent string, deviceIP *string) sender.Caller {
+	c := sender.Caller{
+		ClientID:    clientID,
+		TenantID:    deref(tenantID),
+		Lang:        deref(lang),
+		OSVersion:   osVersion,
+		Fingerprint: fingerprint,
+		Agent:       agent,
+		ReportedIP:  deref(deviceIP),
+	}
+	if info := infoFrom(ctx); info != nil {
+		c.RemoteIP = info.remoteIP
+		c.RequestID = info.id
+	}
+	return c
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// maxHeaderSeconds is the largest value the spec allows in the
+// X-Resend-After and X-Code-Expires-In headers (one day).
+const maxHeaderSeconds = 86400
+
+// seconds is d in whole seconds, rounded up (a client that waits that long
+// is never early), kept within [min, maxHeaderSeconds] as the spec's
+// header schemas require.
+func seconds(d time.Duration, min int32) int32 {
+	s := (d + time.Second - 1) / time.Second
+	switch {
+	case s < time.Duration(min):
+		return min
+	case s > maxHeaderSeconds:
+		return maxHeaderSeconds
+	}
+	return int32(s)
+}

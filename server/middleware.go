@@ -1,0 +1,242 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/server/apierr"
+)
+
+// HeaderRequestID is the header that carries the request id both ways.
+const HeaderRequestID = "X-Request-Id"
+
+// requestInfo is what the middleware learns about a request and later
+// layers need: the handlers (for sender.Caller) and the access log. One
+// pointer in the context, so that the request is copied once.
+type requestInfo struct {
+	id       string
+	remoteIP string
+	code     gen.ErrorCode // set by WriteError, read by the access log
+}
+
+type infoKey struct{}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	info, _ := ctx.Value(infoKey{}).(*requestInfo)
+	return info
+}
+
+// RequestIDFromContext returns the id of the request that ctx belongs to,
+// as RequestID set it, or "" outside such a request.
+func RequestIDFromContext(ctx context.Context) string {
+	if info := infoFrom(ctx); info != nil {
+		return info.id
+	}
+	return ""
+}
+
+// RequestID returns middleware that gives each request an id: the caller's
+// X-Request-Id when it is 1 to 64 of [A-Za-z0-9._-] (so a gateway's id
+// carries through), a new random one otherwise. The id is set on every
+// answer, errors included, and is available to later layers through
+// RequestIDFromContext. It also records the client address as Echo's
+// IPExtractor sees it, for the handlers.
+func RequestID() echo.MiddlewareFunc { return requestContext(0) }
+
+// requestContext is RequestID, plus a deadline of timeout (when positive)
+// on the request's context, in the same copy of the request.
+func requestContext(timeout time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			id := req.Header.Get(HeaderRequestID)
+			if !validRequestID(id) {
+				id = newRequestID()
+			}
+			c.Response().Header().Set(HeaderRequestID, id)
+			info := &requestInfo{id: id, remoteIP: c.RealIP()}
+			ctx := context.WithValue(req.Context(), infoKey{}, info)
+			if timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
+			c.SetRequest(req.WithContext(ctx))
+			return next(c)
+		}
+	}
+}
+
+// validRequestID reports whether id matches ^[A-Za-z0-9._-]{1,64}$, the
+// spec's XRequestId schema; ids that do not are replaced rather than
+// echoed, so a caller cannot put arbitrary text into our logs.
+func validRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch b := id[i]; {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '.', b == '_', b == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// newRequestID returns 26 random base32 characters (130 bits).
+func newRequestID() string { return rand.Text() }
+
+// AccessLog returns middleware that writes one line per request to log:
+// request id, method, route, status, error_code (for errors) and latency.
+// It never logs bodies, query strings or header values, and for a path that
+// matches no route it masks digit runs, so that a number put in the URL is
+// not logged whole. It answers errors itself (through the Echo error
+// handler) so that the line has the final status.
+func AccessLog(log *slog.Logger) echo.MiddlewareFunc {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			req := c.Request()
+			path := c.Path()
+			if path == "" || c.Response().Status == http.StatusNotFound {
+				path = maskPath(req.URL.Path)
+			}
+			attrs := []slog.Attr{
+				slog.String("request_id", RequestIDFromContext(req.Context())),
+				slog.String("method", req.Method),
+				slog.String("path", path),
+				slog.Int("status", c.Response().Status),
+				slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
+			}
+			if info := infoFrom(req.Context()); info != nil && info.code != "" {
+				attrs = append(attrs, slog.String("error_code", string(info.code)))
+			}
+			log.LogAttrs(req.Context(), slog.LevelInfo, "request", attrs...)
+			return nil
+		}
+	}
+}
+
+// maskPath replaces each run of 4 or more digits with "****" and cuts the
+// path to 128 bytes: unknown paths are logged for debugging, but a phone
+// number or code in them must not be.
+func maskPath(p string) string {
+	if len(p) > 128 {
+		p = p[:128]
+	}
+	var b strings.Builder
+	for i := 0; i < len(p); {
+		j := i
+		for j < len(p) && '0' <= p[j] && p[j] <= '9' {
+			j++
+		}
+		switch {
+		case j-i >= 4:
+			b.WriteString("****")
+			i = j
+		case j > i:
+			b.WriteString(p[i:j])
+			i = j
+		default:
+			b.WriteByte(p[i])
+			i++
+		}
+	}
+	return b.String()
+}
+
+// errPanic is the cause of the SYS.0001 that a recovered panic becomes.
+var errPanic = errors.New("server: handler panicked")
+
+// Recover returns middleware that turns a panic below it into a 500
+// SYS.0001 answer. The panic value and stack go to log, never to the
+// caller. http.ErrAbortHandler is re-raised, as net/http intends.
+func Recover(log *slog.Logger) echo.MiddlewareFunc {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				r := recover()
+				if r == nil {
+					return
+				}
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				ctx := c.Request().Context()
+				log.LogAttrs(ctx, slog.LevelError, "panic",
+					slog.String("request_id", RequestIDFromContext(ctx)),
+					slog.String("panic", fmt.Sprint(r)),
+					slog.String("stack", string(debug.Stack())))
+				err = apierr.Wrap(gen.ErrorCodeInternal, errPanic)
+			}()
+			return next(c)
+		}
+	}
+}
+
+// HeaderLimit returns middleware that refuses, with 431 HEADER.0006, a
+// request whose request line and headers exceed max bytes, counted as they
+// are sent. The http.Server must allow more than max (HTTPServer does), or
+// Go answers first with a plain-text 431.
+func HeaderLimit(max int) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if headerSize(c.Request()) > max {
+				return apierr.New(gen.ErrorCodeHeadersTooLarge)
+			}
+			return next(c)
+		}
+	}
+}
+
+// headerSize approximates the size of the request line and headers on the
+// wire: "METHOD URI PROTO\r\n", "Host: ...\r\n" (which Go moves out of
+// Header) and "Name: value\r\n" for each value.
+func headerSize(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	n += len("Host: \r\n") + len(r.Host)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
+}
+
+// BodyLimit returns middleware that refuses, with 413 REQ.0002, a request
+// body larger than max bytes: at once when Content-Length says so, and
+// otherwise when reading passes max (chunked bodies).
+func BodyLimit(max int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if req.ContentLength > max {
+				return apierr.New(gen.ErrorCodeBodyTooLarge)
+			}
+			if req.Body != nil && req.Body != http.NoBody {
+				req.Body = http.MaxBytesReader(c.Response(), req.Body, max)
+			}
+			return next(c)
+		}
+	}
+}

@@ -1,0 +1,181 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/server/apierr"
+	"github.com/smscode/smscode/server/metrics"
+)
+
+// Server is the HTTP API: the generated routes on Echo, behind the
+// middleware that validates requests and answers errors as the spec says.
+type Server struct {
+	cfg  Config
+	echo *echo.Echo
+	log  *slog.Logger
+}
+
+// New builds the server for svc. log receives the access log, refusals and
+// the causes of 5xx answers (nil: discarded); m counts error answers and is
+// served on /metrics (nil: no metrics, no /metrics route). cfg's zero
+// fields take their defaults; New fails on a negative limit or an invalid
+// trusted proxy.
+func New(cfg Config, svc Service, log *slog.Logger, m *metrics.Metrics) (*Server, error) {
+	if svc == nil {
+		return nil, errors.New("server: a Service is required")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	proxies, err := parseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := gen.GetSpec()
+	if err != nil {
+		return nil, fmt.Errorf("server: loading the embedded spec: %w", err)
+	}
+	level := slog.LevelDebug
+	if cfg.DevMode {
+		level = slog.LevelInfo
+	}
+	v, err := newValidator(spec, log, level)
+	if err != nil {
+		return nil, err
+	}
+	specJSON, specYAML, err := specDocuments()
+	if err != nil {
+		return nil, err
+	}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = ipExtractor(proxies)
+	e.HTTPErrorHandler = ErrorHandler(log, m)
+	// The order matters: the request id first, so every answer and log line
+	// has it; the access log around everything that can fail, so it sees
+	// the final status; the size limits before anything reads the request.
+	e.Use(
+		requestContext(cfg.RequestTimeout),
+		AccessLog(log),
+		Recover(log),
+		HeaderLimit(cfg.MaxHeaderBytes),
+		BodyLimit(cfg.BodyLimit),
+		v.middleware,
+	)
+
+	gen.RegisterHandlers(e, gen.NewStrictHandler(&handlers{svc: svc}, nil))
+	e.GET("/openapi.json", blob(echo.MIMEApplicationJSON, specJSON))
+	e.GET("/openapi.yaml", blob("application/yaml", specYAML))
+	e.GET("/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, status{Status: "ok"})
+	})
+	e.GET("/readyz", func(c echo.Context) error {
+		if err := svc.Ready(c.Request().Context()); err != nil {
+			return apierr.Wrap(gen.ErrorCodeStoreUnavailable, err)
+		}
+		return c.JSON(http.StatusOK, status{Status: "ok"})
+	})
+	if m != nil {
+		e.GET("/metrics", echo.WrapHandler(m.Handler()))
+	}
+	return &Server{cfg: cfg, echo: e, log: log}, nil
+}
+
+// status is the body of /healthz and /readyz when all is well.
+type status struct {
+	Status string `json:"status"`
+}
+
+// Handler is the server as an http.Handler, for httptest or a custom
+// http.Server.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Echo is the underlying Echo instance, to mount more routes (they get the
+// same middleware; the validator passes routes that are not in the spec).
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+// HTTPServer returns an http.Server for addr with the configured timeouts.
+// Its MaxHeaderBytes is twice Config.MaxHeaderBytes, so that headers a
+// little over the limit reach HeaderLimit, which answers with the JSON
+// error body, rather than Go's plain-text 431.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.echo,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    2 * s.cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// ipExtractor is how the client address (sender.Caller.RemoteIP) is found:
+// the connection's address, or, behind trusted proxies, the first
+// X-Forwarded-For hop from the right that is not one of them. Echo's
+// extractor trusts private and loopback ranges by default; only the
+// configured ranges are trusted here.
+func ipExtractor(proxies []*net.IPNet) echo.IPExtractor {
+	if len(proxies) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range proxies {
+		opts = append(opts, echo.TrustIPRange(p))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+func blob(contentType string, b []byte) echo.HandlerFunc {
+	return func(c echo.Context) error { return c.Blob(http.StatusOK, contentType, b) }
+}
+
+// specDocuments returns the embedded spec as JSON, and as YAML with the
+// member order of the JSON kept (decoding into yaml.Node keeps it). The
+// embedded JSON is what gen holds: openapi.yaml's content, without its
+// comments and with members sorted.
+func specDocuments() (jsonDoc, yamlDoc []byte, err error) {
+	jsonDoc, err = gen.GetSpecJSON()
+	if err != nil {
+		return nil, nil, fmt.Errorf("server: reading the embedded spec: %w", err)
+	}
+	var node yaml.Node
+	if err := yaml.Unmarshal(jsonDoc, &node); err != nil {
+		return nil, nil, fmt.Errorf("server: converting the spec to YAML: %w", err)
+	}
+	blockStyle(&node)
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&node); err != nil {
+		return nil, nil, fmt.Errorf("server: converting the spec to YAML: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, nil, fmt.Errorf("server: converting the spec to YAML: %w", err)
+	}
+	return jsonDoc, buf.Bytes(), nil
+}
+
+// blockStyle clears the JSON (flow, quoted) styles that decoding JSON
+// leaves on the nodes, so the encoder writes ordinary block YAML.
+func blockStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		blockStyle(c)
+	}
+}
