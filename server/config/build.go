@@ -1,0 +1,242 @@
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/smscode/smscode/server"
+	"github.com/smscode/smscode/server/apps"
+	"github.com/smscode/smscode/server/captcha"
+	"github.com/smscode/smscode/server/metrics"
+	"github.com/smscode/smscode/server/otp"
+	"github.com/smscode/smscode/server/sender"
+	"github.com/smscode/smscode/server/sms"
+	"github.com/smscode/smscode/server/store"
+	"github.com/smscode/smscode/server/store/memstore"
+	"github.com/smscode/smscode/server/store/redisstore"
+)
+
+// Overrides replace parts that Build would otherwise make from the
+// configuration: tests use them to inject a store with a fake clock, or a
+// provider that records messages.
+type Overrides struct {
+	// Store, when set, is used instead of the configured store (and not
+	// closed by Runtime.Close).
+	Store store.Store
+	// Providers replace configured providers of the same name.
+	Providers map[string]sms.Provider
+}
+
+// Runtime is the assembled service.
+type Runtime struct {
+	Config  Config
+	Server  *server.Server
+	Service *sender.Service
+	Store   store.Store
+	Metrics *metrics.Metrics
+	// Providers are the SMS providers by configured name.
+	Providers map[string]sms.Provider
+	chains    map[string]sms.Provider
+	closers   []func() error
+}
+
+// Close releases what Build opened (store connections, sweepers).
+func (r *Runtime) Close() error {
+	var errs []error
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		errs = append(errs, r.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// captchaTokenTTL is how long a used captcha token is remembered: longer
+// than any token stays valid at its issuer (Turnstile and hCaptcha tokens
+// live 300 s; the slider's verified token 3 min).
+const captchaTokenTTL = 10 * time.Minute
+
+// Build assembles the service from a validated configuration.
+func Build(cfg Config, log *slog.Logger, o Overrides) (rt *Runtime, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	rt = &Runtime{Config: cfg, Metrics: metrics.New(), Providers: map[string]sms.Provider{}, chains: map[string]sms.Provider{}}
+	defer func() {
+		if err != nil {
+			_ = rt.Close()
+		}
+	}()
+
+	if rt.Store, err = buildStore(cfg, o, rt); err != nil {
+		return nil, err
+	}
+	hasher, err := buildHasher(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range cfg.Providers {
+		prov, ok := o.Providers[p.Name]
+		if !ok {
+			if prov, err = buildProvider(p, log); err != nil {
+				return nil, err
+			}
+		}
+		rt.Providers[p.Name] = prov
+	}
+	reg, err := apps.NewRegistry(cfg.Apps)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	channels := make(map[string]sender.Channel, len(cfg.Apps))
+	for _, a := range reg.Apps() {
+		ch, err := buildChannel(cfg, a, rt, log)
+		if err != nil {
+			return nil, fmt.Errorf("config: app %s: %w", a.ClientID, err)
+		}
+		channels[a.Scope()] = ch
+	}
+	rt.Service, err = sender.New(sender.Deps{
+		Apps: reg, Store: rt.Store, Hasher: hasher, Channels: channels,
+		Log: log, Metrics: rt.Metrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+	httpCfg := cfg.HTTP
+	httpCfg.DevMode = httpCfg.DevMode || cfg.DevMode
+	rt.Server, err = server.New(httpCfg, rt.Service, log, rt.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	return rt, nil
+}
+
+func buildStore(cfg Config, o Overrides, rt *Runtime) (store.Store, error) {
+	if o.Store != nil {
+		return o.Store, nil
+	}
+	if cfg.Store.Kind == "redis" {
+		client, err := redisstore.NewClient(cfg.Store.Redis)
+		if err != nil {
+			return nil, fmt.Errorf("config: store.redis: %w", err)
+		}
+		rt.closers = append(rt.closers, client.Close)
+		return redisstore.New(client, redisstore.Config{}), nil
+	}
+	s := memstore.New(memstore.Config{})
+	rt.closers = append(rt.closers, func() error { s.Close(); return nil })
+	return s, nil
+}
+
+func buildHasher(cfg Config) (*otp.Hasher, error) {
+	var secret []byte
+	var err error
+	switch {
+	case cfg.Secret != "":
+		secret, err = otp.ParseSecret(cfg.Secret)
+	default: // dev mode (Validate requires a secret otherwise)
+		path := cfg.SecretFile
+		if path == "" {
+			path = ".smscode/secret"
+		}
+		secret, err = otp.LoadOrCreateSecret(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config: secret: %w", err)
+	}
+	return otp.NewHasher(secret)
+}
+
+func buildChannel(cfg Config, a *apps.App, rt *Runtime, log *slog.Logger) (sender.Channel, error) {
+	verifier, err := buildCaptcha(a, rt.Store)
+	if err != nil {
+		return sender.Channel{}, err
+	}
+	tpl, err := sms.DefaultTemplates().With(templateOverrides(a))
+	if err != nil {
+		return sender.Channel{}, err
+	}
+	names := a.Providers
+	if len(names) == 0 {
+		names = cfg.DefaultProviders
+	}
+	if len(names) == 0 {
+		for _, p := range cfg.Providers {
+			names = append(names, p.Name)
+		}
+	}
+	provider, err := chain(names, cfg, rt, log)
+	if err != nil {
+		return sender.Channel{}, err
+	}
+	return sender.Channel{
+		Captcha:   verifier,
+		Provider:  provider,
+		Templates: tpl,
+		Limits:    appLimits(a.Limits).Or(cfg.Limits.Or(sender.DefaultLimits)),
+		Pumping:   cfg.Pumping.Or(sender.DefaultPumping),
+	}, nil
+}
+
+// buildCaptcha makes an app's captcha check: its test tokens (dev mode
+// only, reusable) in front of its real verifier, which sees each token once.
+func buildCaptcha(a *apps.App, st store.Store) (captcha.Verifier, error) {
+	var real captcha.Verifier
+	switch strings.ToLower(a.Captcha.Kind) {
+	case apps.CaptchaNone:
+		// The application checks humans itself: any token passes.
+		return acceptAll{}, nil
+	case apps.CaptchaDefault:
+		// Only the test tokens pass (dev mode).
+	case apps.CaptchaTurnstile, apps.CaptchaHCaptcha:
+		url := a.Captcha.VerifyURL
+		if url == "" {
+			url = captcha.TurnstileURL
+			if strings.EqualFold(a.Captcha.Kind, "hcaptcha") {
+				url = captcha.HCaptchaURL
+			}
+		}
+		sv, err := captcha.NewSiteverify(captcha.SiteverifyConfig{URL: url, Secret: a.Captcha.Secret})
+		if err != nil {
+			return nil, err
+		}
+		real = captcha.NewSingleUse(st, captchaTokenTTL, sv)
+	default:
+		return nil, fmt.Errorf("captcha.kind %q: want none, turnstile or hcaptcha", a.Captcha.Kind)
+	}
+	return captcha.NewTestTokens(a.Captcha.TestTokens, real), nil
+}
+
+// acceptAll is the captcha check of applications whose kind is none.
+type acceptAll struct{}
+
+func (acceptAll) Verify(context.Context, captcha.Request) error { return nil }
+
+func templateOverrides(a *apps.App) map[string]map[string]string {
+	out := make(map[string]map[string]string, len(a.Templates))
+	for lang, byScenario := range a.Templates {
+		out[lang] = make(map[string]string, len(byScenario))
+		for s, text := range byScenario {
+			out[lang][string(s)] = text
+		}
+	}
+	return out
+}
+
+// appLimits converts an app's overrides; zero fields inherit.
+func appLimits(l apps.LimitOverrides) sender.Limits {
+	return sender.Limits{
+		NumberCooldown: l.NumberCooldown,
+		NumberDaily:    l.NumberDaily,
+		DevicePerHour:  l.DevicePerHour,
+		IPPerHour:      l.IPPerHour,
+		AppDaily:       l.AppDaily,
+	}
+}
+
+// Ping is used by callers that want to fail fast at start-up when the store
+// is unreachable.
+func (r *Runtime) Ping(ctx context.Context) error { return r.Store.Ping(ctx) }

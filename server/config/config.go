@@ -1,0 +1,218 @@
+// Package config loads the server's configuration (a YAML file, environment
+// overrides, and the embedded defaults that `make run` serves) and assembles
+// the running service from it: store, SMS providers, captcha verifiers,
+// application registry, send pipeline and HTTP server.
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/smscode/smscode/server"
+	"github.com/smscode/smscode/server/apps"
+	"github.com/smscode/smscode/server/sender"
+	"github.com/smscode/smscode/server/sms/failover"
+	"github.com/smscode/smscode/server/store/redisstore"
+)
+
+//go:embed defaults.yaml
+var defaultsYAML []byte
+
+// Config is the whole configuration. config.example.yaml documents every
+// field; zero values take the defaults stated there.
+type Config struct {
+	// Addr is the listen address. Default 127.0.0.1:8080.
+	Addr string `yaml:"addr"`
+	// DevMode allows what only development may do: captcha test tokens,
+	// a generated HMAC secret, the log SMS provider. Default false.
+	DevMode bool `yaml:"dev_mode"`
+	// Secret is the HMAC key for stored codes: hex or base64 of at least 32
+	// bytes. Required outside dev mode (use ${ENV} or SMSCODE_SECRET). In dev
+	// mode, when empty, one is generated and kept in SecretFile.
+	Secret string `yaml:"secret"`
+	// SecretFile is where dev mode keeps a generated secret. Default
+	// .smscode/secret (relative to the working directory).
+	SecretFile string `yaml:"secret_file"`
+	// Log sets the log level (debug, info, warn, error). Default info.
+	Log LogConfig `yaml:"log"`
+	// HTTP configures the HTTP layer: limits, timeouts, trusted proxies.
+	HTTP server.Config `yaml:"http"`
+	// Store is where limits, codes and used tokens are kept.
+	Store StoreConfig `yaml:"store"`
+	// Limits are the server-wide sending limits; apps may override them.
+	Limits sender.Limits `yaml:"limits"`
+	// Pumping is the SMS-pumping defence.
+	Pumping sender.Pumping `yaml:"pumping"`
+	// Providers are the SMS providers, by name.
+	Providers []ProviderConfig `yaml:"providers"`
+	// Failover sets the per-provider timeout and circuit breakers of every
+	// failover chain.
+	Failover failover.Config `yaml:"failover"`
+	// DefaultProviders is the failover chain (provider names, in order) of
+	// apps that name none. Default: every provider, in the order listed.
+	DefaultProviders []string `yaml:"default_providers"`
+	// Apps are the registered applications.
+	Apps []apps.App `yaml:"apps"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	Level string `yaml:"level"`
+}
+
+// StoreConfig chooses the store.
+type StoreConfig struct {
+	// Kind is "memory" (one process; the default) or "redis" (several
+	// instances share state).
+	Kind  string             `yaml:"kind"`
+	Redis redisstore.Options `yaml:"redis"`
+}
+
+// Default returns the embedded defaults: dev mode, memory store, log
+// provider and the OneAccess example application.
+func Default() (Config, error) {
+	return parse(defaultsYAML)
+}
+
+// Load reads a configuration file, expanding ${VAR} references from the
+// environment (so secrets need not be written in the file), then applies the
+// SMSCODE_* environment overrides. An empty path means the embedded defaults.
+func Load(path string) (Config, error) {
+	var cfg Config
+	var err error
+	if path == "" {
+		cfg, err = Default()
+	} else {
+		var raw []byte
+		raw, err = os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: %w", err)
+		}
+		cfg, err = parse([]byte(os.Expand(string(raw), os.Getenv)))
+	}
+	if err != nil {
+		return Config{}, err
+	}
+	if err := cfg.applyEnv(os.LookupEnv); err != nil {
+		return Config{}, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// parse decodes YAML strictly: an unknown key is an error, not a silently
+// ignored typo.
+func parse(raw []byte) (Config, error) {
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	// An empty file (io.EOF) is the zero Config.
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return cfg, nil
+}
+
+// Environment overrides, for the settings a deployment most often sets from
+// its environment.
+const (
+	EnvAddr     = "SMSCODE_ADDR"      // listen address
+	EnvDevMode  = "SMSCODE_DEV_MODE"  // true or false
+	EnvSecret   = "SMSCODE_SECRET"    // HMAC secret (hex or base64)
+	EnvRedisURL = "SMSCODE_REDIS_URL" // sets store.kind redis with this URL
+	EnvLogLevel = "SMSCODE_LOG_LEVEL" // debug, info, warn, error
+)
+
+func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
+	if v, ok := lookup(EnvAddr); ok && v != "" {
+		c.Addr = v
+	}
+	if v, ok := lookup(EnvDevMode); ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("config: %s: %q is not true or false", EnvDevMode, v)
+		}
+		c.DevMode = b
+	}
+	if v, ok := lookup(EnvSecret); ok && v != "" {
+		c.Secret = v
+	}
+	if v, ok := lookup(EnvRedisURL); ok && v != "" {
+		c.Store.Kind = "redis"
+		c.Store.Redis.URL = v
+	}
+	if v, ok := lookup(EnvLogLevel); ok && v != "" {
+		c.Log.Level = v
+	}
+	return nil
+}
+
+// Validate checks what can be checked without building anything: the
+// choices, names and the rules that keep production safe.
+func (c *Config) Validate() error {
+	var errs []error
+	switch c.Store.Kind {
+	case "", "memory", "redis":
+	default:
+		errs = append(errs, fmt.Errorf("store.kind %q: want memory or redis", c.Store.Kind))
+	}
+	if c.Secret == "" && !c.DevMode {
+		errs = append(errs, fmt.Errorf("secret is required outside dev mode (set it, or %s)", EnvSecret))
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "", "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level %q: want debug, info, warn or error", c.Log.Level))
+	}
+	names := map[string]bool{}
+	for i, p := range c.Providers {
+		if err := p.validate(c.DevMode); err != nil {
+			errs = append(errs, fmt.Errorf("providers[%d]: %w", i, err))
+		}
+		if names[p.Name] {
+			errs = append(errs, fmt.Errorf("providers[%d]: name %q used twice", i, p.Name))
+		}
+		names[p.Name] = true
+	}
+	if len(c.Providers) == 0 {
+		errs = append(errs, errors.New("providers: at least one SMS provider is needed"))
+	}
+	for _, n := range c.DefaultProviders {
+		if !names[n] {
+			errs = append(errs, fmt.Errorf("default_providers: no provider named %q", n))
+		}
+	}
+	if len(c.Apps) == 0 {
+		errs = append(errs, errors.New("apps: at least one application is needed"))
+	} else if _, err := apps.NewRegistry(c.Apps); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Limits.NumberCooldown < 0 || c.Limits.NumberDaily < 0 || c.Limits.DevicePerHour < 0 ||
+		c.Limits.IPPerHour < 0 || c.Limits.AppDaily < 0 {
+		errs = append(errs, errors.New("limits: values must not be negative"))
+	}
+	if c.Pumping.Max < 0 || c.Pumping.Window < 0 || c.Pumping.BlockFor < 0 || c.Pumping.PrefixDigits < 0 {
+		errs = append(errs, errors.New("pumping: values must not be negative"))
+	}
+	for i, a := range c.Apps {
+		for _, n := range a.Providers {
+			if !names[n] {
+				errs = append(errs, fmt.Errorf("apps[%d] (%s): no provider named %q", i, a.ClientID, n))
+			}
+		}
+		if len(a.Captcha.TestTokens) > 0 && !c.DevMode {
+			errs = append(errs, fmt.Errorf("apps[%d] (%s): captcha test tokens are allowed only in dev mode", i, a.ClientID))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("config: %w", errors.Join(errs...))
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+package config
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDefaultsServeTheOneAccessExample(t *testing.T) {
+	cfg, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.DevMode || cfg.Addr != "127.0.0.1:8080" || len(cfg.Apps) != 1 || cfg.Providers[0].Kind != "log" {
+		t.Fatalf("defaults: %+v", cfg)
+	}
+	a := cfg.Apps[0]
+	if a.ClientID != "DRrYIqauawN0I8myTMoDTPys6ezGZxnm" || a.TenantID != "08f770f51f80d2f40f38c00cb199fd21" ||
+		len(a.Captcha.TestTokens) != 1 || a.Captcha.TestTokens[0] != `71d******635---{"x":237.0,"y":5.0}` {
+		t.Fatalf("demo app: %+v", a)
+	}
+}
+
+func TestLoadExpandsEnvironmentAndOverrides(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "smscode.yaml")
+	write(t, path, `
+addr: 0.0.0.0:9000
+secret: ${TEST_SMSCODE_SECRET}
+providers:
+  - {name: log, kind: log}
+dev_mode: true
+apps:
+  - client_id: app1
+`)
+	t.Setenv("TEST_SMSCODE_SECRET", strings.Repeat("ab", 32))
+	t.Setenv(EnvAddr, "127.0.0.1:7000")
+	t.Setenv(EnvRedisURL, "redis://127.0.0.1:6379/0")
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Secret != strings.Repeat("ab", 32) || cfg.Addr != "127.0.0.1:7000" ||
+		cfg.Store.Kind != "redis" || cfg.Store.Redis.URL != "redis://127.0.0.1:6379/0" {
+		t.Fatalf("got %+v", cfg)
+	}
+}
+
+func TestLoadRefuses(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"unknown key (a typo is not ignored)", "adr: x\n", "field adr not found"},
+		{"test tokens outside dev mode", `
+secret: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+providers: [{name: hook, kind: log}]
+apps: [{client_id: a, captcha: {test_tokens: [t]}}]
+`, "test tokens are allowed only in dev mode"},
+		{"no secret outside dev mode", `
+providers: [{name: p, kind: log}]
+apps: [{client_id: a}]
+`, "secret is required"},
+		{"log provider outside dev mode", `
+secret: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+providers: [{name: p, kind: log}]
+apps: [{client_id: a}]
+`, "allowed only in dev mode"},
+		{"unknown provider name", `
+dev_mode: true
+providers: [{name: p, kind: log}]
+apps: [{client_id: a, providers: [q]}]
+`, `no provider named "q"`},
+		{"unknown store", `
+dev_mode: true
+store: {kind: etcd}
+providers: [{name: p, kind: log}]
+apps: [{client_id: a}]
+`, "store.kind"},
+		{"no apps", "dev_mode: true\nproviders: [{name: p, kind: log}]\n", "at least one application"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.yaml")
+			write(t, path, tt.yaml)
+			_, err := Load(path)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// The example configuration in the repository loads (with its ${VAR}
+// references set), so it cannot drift from the code.
+func TestExampleConfigLoads(t *testing.T) {
+	for _, v := range exampleEnv {
+		t.Setenv(v[0], v[1])
+	}
+	cfg, err := Load(filepath.Join("..", "..", "config.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Apps) == 0 || len(cfg.Providers) != 4 {
+		t.Fatalf("example: %+v", cfg)
+	}
+	// It also builds: every provider and the app's captcha are valid.
+	rt, err := Build(cfg, slog.New(slog.DiscardHandler), Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = rt.Close()
+}
+
+// exampleEnv are the variables config.example.yaml refers to.
+var exampleEnv = [][2]string{
+	{"SMSCODE_SECRET", strings.Repeat("cd", 32)},
+	{"HUAWEI_SMS_APP_KEY", "key"}, {"HUAWEI_SMS_APP_SECRET", "secret"},
+	{"ALIYUN_ACCESS_KEY_ID", "id"}, {"ALIYUN_ACCESS_KEY_SECRET", "secret"},
+	{"TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000"}, {"TWILIO_AUTH_TOKEN", "token"},
+	{"SMS_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+	{"TURNSTILE_SECRET", "turnstile-secret"},
+}
+
+// FuzzParse: no configuration text makes the loader panic.
+func FuzzParse(f *testing.F) {
+	f.Add(string(defaultsYAML))
+	f.Add("apps: [{client_id: a, code: {ttl: 5m}}]\n")
+	f.Add("limits: {number_cooldown: -1s}\n")
+	f.Add("{")
+	f.Fuzz(func(t *testing.T, s string) {
+		cfg, err := parse([]byte(s))
+		if err == nil {
+			_ = cfg.Validate()
+		}
+	})
+}
+
+func write(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,242 @@
+package sender
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/server/apierr"
+	"github.com/smscode/smscode/server/apps"
+	"github.com/smscode/smscode/server/captcha"
+	"github.com/smscode/smscode/server/metrics"
+	"github.com/smscode/smscode/server/otp"
+	"github.com/smscode/smscode/server/phone"
+	"github.com/smscode/smscode/server/sms"
+	"github.com/smscode/smscode/server/store"
+)
+
+// Channel is what one application sends with: its captcha check, its SMS
+// provider (a failover chain or a single provider), its message templates and
+// its limits, already merged with the server's defaults.
+type Channel struct {
+	Captcha   captcha.Verifier
+	Provider  sms.Provider
+	Templates *sms.Templates
+	Limits    Limits
+	Pumping   Pumping
+	// Domain, when set, adds the "@domain #code" line that browsers and
+	// phones read to autofill the code.
+	Domain string
+}
+
+// Deps are the collaborators of a Service.
+type Deps struct {
+	Apps   *apps.Registry
+	Store  store.Store
+	Hasher *otp.Hasher
+	// Channels holds each application's Channel, keyed by apps.App.Scope().
+	Channels map[string]Channel
+	Log      *slog.Logger
+	Metrics  *metrics.Metrics // may be nil
+}
+
+// Service is the send pipeline. It is safe for concurrent use.
+type Service struct {
+	d Deps
+}
+
+// New returns a Service. Every registered application needs a Channel with a
+// captcha verifier, a provider and templates.
+func New(d Deps) (*Service, error) {
+	if d.Apps == nil || d.Store == nil || d.Hasher == nil {
+		return nil, errors.New("sender: Apps, Store and Hasher are required")
+	}
+	for _, a := range d.Apps.Apps() {
+		ch, ok := d.Channels[a.Scope()]
+		if !ok || ch.Captcha == nil || ch.Provider == nil || ch.Templates == nil {
+			return nil, fmt.Errorf("sender: application %q has no complete channel", a.ClientID)
+		}
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{d: d}, nil
+}
+
+// releaseTimeout bounds the clean-up after a failed delivery; it runs even
+// when the request's context is done, so that no valid code is left behind.
+const releaseTimeout = 3 * time.Second
+
+// Send sends a code to req.Mobile, or returns an *apierr.Error saying why
+// nothing was sent. It returns only once a provider accepted the message.
+func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error) {
+	app, ch, num, err := s.resolve(req.Caller, req.Mobile, req.Scenario)
+	if err != nil {
+		return SendResult{}, s.refuse(req, "", err)
+	}
+	err = ch.Captcha.Verify(ctx, captcha.Request{
+		Token: req.CaptchaToken, Mobile: num.E164, RemoteIP: req.RemoteIP,
+		ClientID: req.ClientID, TenantID: req.TenantID,
+	})
+	if err != nil {
+		return SendResult{}, s.refuse(req, "", err)
+	}
+
+	settings := app.CodeFor(req.Scenario)
+	code, err := otp.Generate(settings.Length)
+	if err != nil {
+		return SendResult{}, s.refuse(req, "", err)
+	}
+	tag := "{" + app.Scope() + "}"
+	key := codeKey(tag, req.Scenario, num)
+	limits, kinds := limitsFor(tag, ch.Limits, ch.Pumping, num, req.Scenario, req.Caller)
+	sreq := store.SendRequest{
+		Limits: limits,
+		Code: store.Code{Key: key, Hash: s.d.Hasher.Hash(key, code),
+			TTL: settings.TTL, MaxAttempts: settings.MaxAttempts},
+	}
+	res, err := s.d.Store.Reserve(ctx, sreq)
+	if err != nil {
+		return SendResult{}, s.refuse(req, "", apierr.Wrap(gen.ErrorCodeStoreUnavailable, err))
+	}
+	if !res.Allowed {
+		kind := kinds[res.Refused]
+		s.d.Metrics.Refusal(kind.name)
+		return SendResult{}, s.refuse(req, "", apierr.Retry(kind.code, res.RetryAfter))
+	}
+
+	text, lang := ch.Templates.Render(sms.RenderInput{
+		Scenario: string(req.Scenario), Lang: req.Lang, DefaultLang: app.DefaultLang,
+		Code: code, TTL: settings.TTL, Signature: app.Signature, Domain: ch.Domain,
+	})
+	msg := sms.Message{
+		ID: newMessageID(), To: num.E164, Text: text, Code: code,
+		TTLMinutes: sms.Minutes(settings.TTL), Scenario: string(req.Scenario), Lang: lang,
+		ClientID: req.ClientID, TenantID: req.TenantID,
+	}
+	start := time.Now()
+	receipt, err := ch.Provider.Send(ctx, msg)
+	if err != nil {
+		s.d.Metrics.ProviderSend(ch.Provider.Name(), "failed", time.Since(start))
+		s.release(sreq, res)
+		code := gen.ErrorCodeProviderUnavailable
+		if errors.Is(err, sms.ErrPermanent) {
+			code = gen.ErrorCodeProviderRejected
+		}
+		return SendResult{}, s.refuse(req, ch.Provider.Name(), apierr.Wrap(code, err))
+	}
+	s.d.Metrics.ProviderSend(receipt.Provider, "accepted", time.Since(start))
+	s.d.Metrics.Send(req.ClientID, string(req.Scenario), "sent", receipt.Provider)
+	s.d.Log.LogAttrs(ctx, slog.LevelInfo, "sms sent",
+		slog.String("request_id", req.RequestID), slog.String("client_id", req.ClientID),
+		slog.String("scenario", string(req.Scenario)), slog.Any("mobile", num),
+		slog.String("provider", receipt.Provider), slog.String("provider_message_id", receipt.MessageID),
+		slog.String("message_id", msg.ID))
+	return SendResult{
+		ResendAfter: ch.Limits.NumberCooldown, ExpiresIn: settings.TTL,
+		Provider: receipt.Provider, MessageID: receipt.MessageID,
+	}, nil
+}
+
+// Verify checks req.Code against the last code sent to req.Mobile for
+// req.Scenario. It returns nil when the code was right (it is now used up)
+// and an *apierr.Error otherwise.
+func (s *Service) Verify(ctx context.Context, req VerifyRequest) error {
+	app, _, num, err := s.resolve(req.Caller, req.Mobile, req.Scenario)
+	if err != nil {
+		return err
+	}
+	key := codeKey("{"+app.Scope()+"}", req.Scenario, num)
+	outcome, err := s.d.Store.Verify(ctx, key, s.d.Hasher.Hash(key, req.Code))
+	if err != nil {
+		return apierr.Wrap(gen.ErrorCodeStoreUnavailable, err)
+	}
+	var name string
+	switch outcome {
+	case store.VerifyOK:
+		name = "ok"
+	case store.VerifyWrong:
+		name, err = "wrong", apierr.New(gen.ErrorCodeCodeWrong)
+	case store.VerifyTooManyAttempts:
+		name, err = "too_many_attempts", apierr.New(gen.ErrorCodeCodeAttemptsExceeded)
+	default:
+		name, err = "not_found", apierr.New(gen.ErrorCodeCodeExpired)
+	}
+	s.d.Metrics.Verification(string(req.Scenario), name)
+	return err
+}
+
+// Ready reports whether the store can be reached.
+func (s *Service) Ready(ctx context.Context) error { return s.d.Store.Ping(ctx) }
+
+// resolve finds the application and its channel, checks the scenario, and
+// parses the number under the application's phone policy.
+func (s *Service) resolve(c Caller, mobile string, scenario gen.Scenario) (*apps.App, Channel, phone.Number, error) {
+	app, err := s.d.Apps.Lookup(c.ClientID, c.TenantID)
+	if err != nil {
+		return nil, Channel{}, phone.Number{}, err
+	}
+	if !scenario.Valid() || !app.Allows(scenario) {
+		return nil, Channel{}, phone.Number{}, apierr.New(gen.ErrorCodeScenarioUnsupported)
+	}
+	num, err := app.Phone.Parse(mobile)
+	if err != nil {
+		return nil, Channel{}, phone.Number{}, err
+	}
+	return app, s.d.Channels[app.Scope()], num, nil
+}
+
+// refuse logs and counts a send that ended without an SMS, and returns err.
+func (s *Service) refuse(req SendRequest, provider string, err error) error {
+	e := apierr.From(err)
+	outcome := "refused"
+	if e.Status() >= 500 {
+		outcome = "failed"
+	}
+	s.d.Metrics.Send(req.ClientID, string(req.Scenario), outcome, provider)
+	level := slog.LevelInfo
+	if e.Status() >= 500 {
+		level = slog.LevelWarn
+	}
+	// The cause may name a provider or store problem; it never holds the
+	// code or a secret (providers and stores keep those out of errors).
+	s.d.Log.LogAttrs(context.Background(), level, "sms not sent",
+		slog.String("request_id", req.RequestID), slog.String("client_id", req.ClientID),
+		slog.String("scenario", string(req.Scenario)), slog.String("error_code", string(e.Code)),
+		slog.String("cause", causeOf(e)))
+	return e
+}
+
+// release undoes a reservation whose SMS was not delivered, so that no valid
+// code is left behind and the number's cooldown is not charged.
+func (s *Service) release(req store.SendRequest, res store.SendResult) {
+	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	defer cancel()
+	if err := s.d.Store.Release(ctx, req, res); err != nil {
+		// The code stays stored but was never delivered, so nobody can know
+		// it; it expires with its TTL. Worth an error log all the same.
+		s.d.Log.Error("releasing an undelivered send failed", slog.String("error", err.Error()))
+	}
+}
+
+func codeKey(tag string, scenario gen.Scenario, num phone.Number) string {
+	return tag + ":code:" + string(scenario) + ":" + num.E164
+}
+
+func causeOf(e *apierr.Error) string {
+	if e.Err == nil {
+		return ""
+	}
+	return e.Err.Error()
+}
+
+func newMessageID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}
