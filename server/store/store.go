@@ -94,6 +94,13 @@ type Store interface {
 	// UseOnce records key as used for ttl and reports whether this was the
 	// first use (single-use captcha tokens).
 	UseOnce(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// Put stores value under key for ttl, replacing any value there
+	// (captcha puzzles and verified captcha tokens).
+	Put(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// Take returns the value under key and deletes it, in one step: of
+	// several concurrent calls for one key, exactly one gets the value.
+	// ok is false when there is no value (never put, expired or taken).
+	Take(ctx context.Context, key string) (value []byte, ok bool, err error)
 	// Ping reports whether the backend is reachable (/readyz).
 	Ping(ctx context.Context) error
 }

@@ -61,6 +61,13 @@ type shard struct {
 	counters map[string]counter
 	codes    map[string]code
 	used     map[string]int64 // UseOnce key -> expiry
+	values   map[string]value // Put/Take
+}
+
+// value is a Put value and its expiry.
+type value struct {
+	data    []byte
+	expires int64
 }
 
 // counter is one limit's fixed window.
@@ -92,7 +99,7 @@ func New(cfg Config) *Store {
 	s := &Store{now: cfg.Now, stop: make(chan struct{}), done: make(chan struct{})}
 	s.base = s.now()
 	for i := range s.shards {
-		s.shards[i] = shard{counters: map[string]counter{}, codes: map[string]code{}, used: map[string]int64{}}
+		s.shards[i] = shard{counters: map[string]counter{}, codes: map[string]code{}, used: map[string]int64{}, values: map[string]value{}}
 	}
 	if cfg.SweepInterval > 0 {
 		go s.sweepEvery(cfg.SweepInterval)

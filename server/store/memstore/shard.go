@@ -99,6 +99,11 @@ func (s *Store) sweep() {
 				delete(sh.used, k)
 			}
 		}
+		for k, v := range sh.values {
+			if v.expires <= now {
+				delete(sh.values, k)
+			}
+		}
 		sh.mu.Unlock()
 	}
 }

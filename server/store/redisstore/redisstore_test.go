@@ -125,7 +125,10 @@ func TestUnavailableAndRecovery(t *testing.T) {
 	_, err = s.UseOnce(ctx, "{n}:token", time.Minute)
 	wantUnavailable("UseOnce", err)
 	wantUnavailable("Ping", s.Ping(ctx))
-	t.Logf("five calls against a stopped Redis took %v", time.Since(start))
+	wantUnavailable("Put", s.Put(ctx, "{n}:v", []byte("x"), time.Minute))
+	_, _, err = s.Take(ctx, "{n}:v")
+	wantUnavailable("Take", err)
+	t.Logf("seven calls against a stopped Redis took %v", time.Since(start))
 
 	srv.Restart()
 	// The pool's connections died with the old server; the first command

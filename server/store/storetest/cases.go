@@ -33,6 +33,8 @@ var cases = []struct {
 	{"VerifyExpired", testVerifyExpired},
 	{"NewReserveReplacesCode", testNewReserveReplaces},
 	{"UseOnce", testUseOnce},
+	{"PutTake", testPutTake},
+	{"ConcurrentTake", testConcurrentTake},
 	{"HashTagKeys", testHashTagKeys},
 	{"ConcurrentReserve", testConcurrentReserve},
 	{"ConcurrentVerify", testConcurrentVerify},
@@ -316,6 +318,9 @@ func testContextCancelled(t *testing.T, e *env) {
 	_, err = e.s.UseOnce(ctx, e.key("t"), window)
 	wantCanceled("UseOnce", err)
 	wantCanceled("Ping", e.s.Ping(ctx))
+	wantCanceled("Put", e.s.Put(ctx, e.key("v"), []byte("x"), window))
+	_, _, err = e.s.Take(ctx, e.key("v"))
+	wantCanceled("Take", err)
 	// The cancelled calls changed nothing: the release did not happen, the
 	// wrong guess was not counted (MaxAttempts 1), the token is unused.
 	e.mustRefuse(req, 0, window)

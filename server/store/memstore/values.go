@@ -1,0 +1,43 @@
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+)
+
+// Put implements store.Store.
+func (s *Store) Put(ctx context.Context, key string, val []byte, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: put: %w", err)
+	}
+	if key == "" || ttl < time.Millisecond {
+		return fmt.Errorf("memstore: invalid request: Put needs a key and a ttl of at least 1ms")
+	}
+	sh := s.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	// A copy, so that the caller may reuse its buffer.
+	sh.values[key] = value{data: bytes.Clone(val), expires: s.clock() + int64(ttl)}
+	return nil
+}
+
+// Take implements store.Store.
+func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, fmt.Errorf("memstore: take: %w", err)
+	}
+	sh := s.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	v, ok := sh.values[key]
+	if !ok {
+		return nil, false, nil
+	}
+	delete(sh.values, key)
+	if v.expires <= s.clock() {
+		return nil, false, nil
+	}
+	return v.data, true, nil
+}
