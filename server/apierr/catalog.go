@@ -71,7 +71,7 @@ func mustLoadCatalog() catalogIndex {
 }
 
 func loadCatalog() (catalogIndex, error) {
-	spec, err := gen.GetSwagger()
+	spec, err := gen.GetSpec()
 	if err != nil {
 		return catalogIndex{}, err
 	}

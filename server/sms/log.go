@@ -3,9 +3,10 @@ package sms
 import (
 	"context"
 	"crypto/rand"
-	"github.com/smscode/smscode/server/phone"
 	"log/slog"
 	"sync"
+
+	"github.com/smscode/smscode/server/phone"
 )
 
 // Log is the development provider: it delivers nothing and writes each
