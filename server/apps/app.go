@@ -40,6 +40,9 @@ type App struct {
 	// Phone is the policy mobile numbers are checked against; the zero
 	// value is the OneAccess-compatible default (see phone.Policy).
 	Phone phone.Policy `yaml:"phone"`
+	// PreferredRegion is the region whose calling code the country-codes
+	// API offers first (ISO 3166, such as "CN"); empty: "CN", as OneAccess.
+	PreferredRegion string `yaml:"preferred_region"`
 	// DefaultLang is the message language when the request's X-L is absent
 	// or neither Chinese nor English: "zh" or "en"; empty: the server's.
 	DefaultLang string `yaml:"default_lang"`
@@ -185,15 +188,29 @@ func (a *App) Template(lang string, s gen.Scenario) (string, bool) {
 	return t, ok
 }
 
-// Scope is a stable id of the application for store keys and metrics:
-// "tenant/client", or "client" for an application without tenant. Ids hold
+// Scope is a stable id of the application for store keys and metrics (see
+// the function Scope).
+func (a *App) Scope() string { return Scope(a.ClientID, a.TenantID) }
+
+// Scope is the id of the application (clientID, tenantID) in store keys:
+// "client/tenant", or "client" for an application without tenant. Ids hold
 // no "/" or braces, so scopes never collide and never break a Redis Cluster
-// hash tag they are put in.
-func (a *App) Scope() string {
-	if a.TenantID == "" {
-		return a.ClientID
+// hash tag they are put in. Every key of one application carries it as its
+// hash tag, so that one application's keys live on one Cluster node.
+func Scope(clientID, tenantID string) string {
+	if tenantID == "" {
+		return clientID
 	}
-	return a.TenantID + "/" + a.ClientID
+	return clientID + "/" + tenantID
+}
+
+// Preferred is the application's preferred region: PreferredRegion, or
+// "CN" when unset.
+func (a *App) Preferred() string {
+	if a.PreferredRegion == "" {
+		return "CN"
+	}
+	return a.PreferredRegion
 }
 
 // DevOnly reports whether the application lists captcha test tokens, which

@@ -87,8 +87,8 @@ func TestLimitsOver(t *testing.T) {
 func TestScope(t *testing.T) {
 	tests := []struct{ tenant, client, want string }{
 		{"", "web", "web"},
-		{"acme", "isv", "acme/isv"},
-		{"acme-1", "isv_2", "acme-1/isv_2"},
+		{"acme", "isv", "isv/acme"},
+		{"acme-1", "isv_2", "isv_2/acme-1"},
 	}
 	for _, tt := range tests {
 		a := &apps.App{ClientID: tt.client, TenantID: tt.tenant}

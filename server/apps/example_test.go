@@ -37,7 +37,7 @@ func Example() {
 	fmt.Println(apierr.From(err).Code)
 	// Output:
 	// web 6 10m0s 5
-	// acme/isv true false
+	// isv/acme true false
 	// APP.0001
 	// APP.0003
 }

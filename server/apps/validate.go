@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/server/phone"
 )
 
 // Bounds checked by NewRegistry.
@@ -58,6 +59,9 @@ func (a *App) validate() []error {
 	}
 	if err := a.Phone.Validate(); err != nil {
 		add("phone: %w", err)
+	}
+	if a.PreferredRegion != "" && phone.CallingCodeOf(a.PreferredRegion) == "" {
+		add("preferred_region %q is not a region code such as CN", a.PreferredRegion)
 	}
 	if a.DefaultLang != "" && !knownLang(a.DefaultLang) {
 		add(`default_lang %q must be "zh" or "en"`, a.DefaultLang)

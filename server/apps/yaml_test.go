@@ -81,7 +81,7 @@ func TestYAML(t *testing.T) {
 		{"captcha", got.Captcha.Kind == apps.CaptchaTurnstile && got.Captcha.Secret == "0x4AAAAAAA" && got.Captcha.TestTokens[0] == "XXXX.DUMMY.TOKEN.XXXX"},
 		{"dev only", r.DevOnly()},
 		{"providers", len(got.Providers) == 2 && got.Providers[0] == "huawei"},
-		{"scope", got.Scope() == "acme/web"},
+		{"scope", got.Scope() == "web/acme"},
 	}
 	for _, c := range checks {
 		if !c.ok {

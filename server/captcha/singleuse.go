@@ -8,6 +8,7 @@ import (
 
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/server/apierr"
+	"github.com/smscode/smscode/server/apps"
 )
 
 // DefaultSingleUseTTL is how long SingleUse remembers a token when its ttl
@@ -80,10 +81,6 @@ func (s *SingleUse) Verify(ctx context.Context, req Request) error {
 // SingleUseKey is the store key under which SingleUse remembers req's token
 // (see SingleUse for its shape).
 func SingleUseKey(req Request) string {
-	scope := req.ClientID
-	if req.TenantID != "" {
-		scope += "/" + req.TenantID
-	}
 	sum := sha256.Sum256([]byte(req.Token))
-	return "{" + scope + "}:captcha:" + hex.EncodeToString(sum[:])
+	return "{" + apps.Scope(req.ClientID, req.TenantID) + "}:captcha:" + hex.EncodeToString(sum[:])
 }
