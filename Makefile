@@ -1,0 +1,112 @@
+# smscode: every build, check and publishing step. `make help` lists the targets.
+# CI (.ci/run) runs `make ci`'s steps one by one on a fresh machine.
+
+# ---- variables (override on the command line: make run ADDR=127.0.0.1:9090) ----
+GO        ?= go
+NPM       ?= npm
+NPX       ?= npx --no-install
+
+SPEC      ?= openapi.yaml
+# The last released spec (highest version in api/released/): `make breaking` fails on
+# any breaking change against it. Releasing = copying openapi.yaml there.
+RELEASED_SPEC ?= $(shell ls api/released/openapi-*.yaml 2>/dev/null | sort -V | tail -n 1)
+
+# `make run`: listen address and optional config file (-config only when CONFIG is set).
+ADDR      ?= 127.0.0.1:8080
+CONFIG    ?=
+
+# `make test` / `make bench`: extra flags, e.g. make test TESTFLAGS='-run TestSend -v'.
+TESTFLAGS ?=
+PKGS      ?= ./...
+BENCH     ?= .
+BENCHFLAGS ?= -benchmem -count 1
+
+DOCS_OUT  ?= build/docs/index.html
+
+# Pinned Go tools, run with `go run module@version` so that go.mod stays the app's.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+OASDIFF     ?= $(GO) run github.com/oasdiff/oasdiff@v1.37.0
+
+# node_modules is installed from package-lock.json on demand; this stamp records it.
+NODE_STAMP := node_modules/.smscode-npm-ci.stamp
+
+# Redocly CLI: no telemetry, no update check.
+export REDOCLY_TELEMETRY := off
+export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
+
+# Go files to gofmt: all of them, gen/ included; node_modules and build are not ours.
+GOFILES = $(shell find . \( -path ./node_modules -o -path ./build -o -path ./.git \) -prune -o -name '*.go' -print)
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+.PHONY: help generate check-generated lint lint-spec test bench run docs breaking tools ci
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+generate: ## Regenerate gen/ from openapi.yaml (go generate ./gen)
+	$(GO) generate ./gen
+
+check-generated: generate ## Fail if gen/ differs from what openapi.yaml generates
+	@if ! git diff --exit-code --stat -- gen/; then \
+		echo "check-generated: gen/ is out of date with $(SPEC): run 'make generate' and commit gen/" >&2; \
+		exit 1; \
+	fi
+	@untracked=$$(git ls-files --others --exclude-standard -- gen/); \
+	if [ -n "$$untracked" ]; then \
+		echo "check-generated: untracked files in gen/:" >&2; echo "$$untracked" >&2; \
+		exit 1; \
+	fi
+	@echo "check-generated: gen/ matches $(SPEC)"
+
+lint: ## gofmt -l (must list nothing), go vet, staticcheck
+	@unformatted=$$(gofmt -l $(GOFILES) </dev/null); \
+	if [ -n "$$unformatted" ]; then \
+		echo "lint: gofmt would change these files (run gofmt -w):" >&2; echo "$$unformatted" >&2; \
+		exit 1; \
+	fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+lint-spec: $(NODE_STAMP) ## Validate openapi.yaml (kin-openapi + conventions) and lint it with Spectral
+	$(GO) run ./internal/tools/speclint $(SPEC)
+	$(NPX) spectral lint $(SPEC) --ruleset .spectral.yaml --fail-severity error
+
+test: ## Run every test with the race detector, shuffled (TESTFLAGS adds flags)
+	$(GO) test -race -count=1 -shuffle=on $(TESTFLAGS) $(PKGS)
+
+bench: ## Run the benchmarks (BENCH selects, BENCHFLAGS adds flags)
+	$(GO) test -run '^$$' -bench '$(BENCH)' $(BENCHFLAGS) $(PKGS)
+
+run: ## Run the server on ADDR (default 127.0.0.1:8080); CONFIG=file passes -config
+	$(GO) run ./cmd/smscode -addr $(ADDR)$(if $(CONFIG), -config $(CONFIG))
+
+docs: $(NODE_STAMP) ## Render the spec to one self-contained HTML page, build/docs/index.html
+	@mkdir -p $(dir $(DOCS_OUT))
+	$(NPX) redocly build-docs $(SPEC) --inlineBundle -o $(DOCS_OUT)
+	@if grep -Eq '<script[^>]*[[:space:]]src=|<link[^>]*[[:space:]]href="(https?:)?//|from "(https?:)?//' $(DOCS_OUT); then \
+		echo "docs: $(DOCS_OUT) loads scripts from the network; it must be self-contained" >&2; \
+		exit 1; \
+	fi
+	@echo "docs: $(DOCS_OUT) is self-contained"
+
+breaking: ## Fail on breaking changes against the released spec; self-test that oasdiff catches one
+	@if [ -z "$(RELEASED_SPEC)" ]; then echo "breaking: no api/released/openapi-*.yaml" >&2; exit 1; fi
+	$(OASDIFF) breaking $(RELEASED_SPEC) $(SPEC) --fail-on ERR --allow-external-refs=false --color never
+	OASDIFF='$(OASDIFF)' scripts/breaking-selftest.sh $(SPEC)
+
+tools: $(NODE_STAMP) ## Install the pinned Node tools (npm ci) into node_modules
+
+$(NODE_STAMP): package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	@touch $@
+
+ci: ## What CI runs, in order (.ci/run also installs Redis and the tools first)
+	$(MAKE) --no-print-directory tools
+	$(MAKE) --no-print-directory check-generated
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory lint-spec
+	$(MAKE) --no-print-directory breaking
+	$(MAKE) --no-print-directory test
