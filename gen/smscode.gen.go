@@ -34,12 +34,14 @@ const (
 	ErrorCodeCaptchaExpired       ErrorCode = "CAPTCHA.0003"
 	ErrorCodeCaptchaInvalid       ErrorCode = "CAPTCHA.0004"
 	ErrorCodeCaptchaTokenRequired ErrorCode = "PARAM.0005"
+	ErrorCodeCaptchaTooMany       ErrorCode = "CAPTCHA.0007"
 	ErrorCodeCaptchaUnavailable   ErrorCode = "CAPTCHA.0006"
 	ErrorCodeCaptchaWrong         ErrorCode = "CAPTCHA.0002"
 	ErrorCodeCodeAttemptsExceeded ErrorCode = "VERIFY.0003"
 	ErrorCodeCodeExpired          ErrorCode = "VERIFY.0002"
 	ErrorCodeCodeMalformed        ErrorCode = "VERIFY.0004"
 	ErrorCodeCodeWrong            ErrorCode = "VERIFY.0001"
+	ErrorCodeCoordinatesRequired  ErrorCode = "PARAM.0004"
 	ErrorCodeDestinationBlocked   ErrorCode = "USER.0039"
 	ErrorCodeDeviceIPInvalid      ErrorCode = "HEADER.0004"
 	ErrorCodeDeviceLimit          ErrorCode = "SMS.0003"
@@ -92,6 +94,8 @@ func (e ErrorCode) Valid() bool {
 		return true
 	case ErrorCodeCaptchaTokenRequired:
 		return true
+	case ErrorCodeCaptchaTooMany:
+		return true
 	case ErrorCodeCaptchaUnavailable:
 		return true
 	case ErrorCodeCaptchaWrong:
@@ -103,6 +107,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeCodeMalformed:
 		return true
 	case ErrorCodeCodeWrong:
+		return true
+	case ErrorCodeCoordinatesRequired:
 		return true
 	case ErrorCodeDestinationBlocked:
 		return true
@@ -204,6 +210,88 @@ func (e SendSmsResult) Valid() bool {
 	}
 }
 
+// CallingCode A country calling code with its plus sign.
+//
+// Example: +86
+type CallingCode = string
+
+// CaptchaPuzzle defines model for CaptchaPuzzle.
+type CaptchaPuzzle struct {
+	// Height The background's height in pixels.
+	Height int32 `json:"height"`
+
+	// JigsawImageBase64 The piece, a PNG in base64, as wide and high as the piece itself.
+	JigsawImageBase64 string `json:"jigsaw_image_base64"`
+
+	// OriginalImageBase64 The background with the hole, a PNG in base64.
+	OriginalImageBase64 string `json:"original_image_base64"`
+
+	// Token Names a puzzle. Missing or empty in a verify request - PARAM.0005; unknown - CAPTCHA.0004.
+	//
+	// Example: 4Xy7b0kq2QxV3WzR9cTn8g
+	Token PuzzleToken `json:"token"`
+
+	// Width The background's width in pixels; point_json's x is in these pixels.
+	Width int32 `json:"width"`
+
+	// Y The piece's top, in pixels from the background's top; it slides along x only.
+	Y int32 `json:"y"`
+}
+
+// CaptchaVerifyRequest defines model for CaptchaVerifyRequest.
+type CaptchaVerifyRequest struct {
+	// PointJson Where the piece's left edge was let go, as JSON text such as `{"x":237.0,"y":5.0}`
+	// (x in the background's pixels; y is ignored). Missing or malformed: PARAM.0004.
+	//
+	//
+	// Example: {"x":237.0,"y":5.0}
+	PointJson string `json:"point_json"`
+
+	// Sender The mobile number: 11 digits for a mainland China number as OneAccess documents it
+	// (such as `12345678901`), or an international number in E.164 form (`+` and 7 to 15
+	// digits, such as `+447400123456`). Missing: PARAM.0001; malformed: USER.0038.
+	//
+	//
+	// Example: 12345678901
+	Sender Mobile `json:"sender"`
+
+	// Token Names a puzzle. Missing or empty in a verify request - PARAM.0005; unknown - CAPTCHA.0004.
+	//
+	// Example: 4Xy7b0kq2QxV3WzR9cTn8g
+	Token PuzzleToken `json:"token"`
+}
+
+// CaptchaVerifyResult defines model for CaptchaVerifyResult.
+type CaptchaVerifyResult struct {
+	// CaptchaToken The CAPTCHA credential for `POST /api/v2/sdk/sms/send`, `<token>---<point_json>`.
+	//
+	// Example: 4Xy7b0kq2QxV3WzR9cTn8g---{"x":237.0,"y":5.0}
+	CaptchaToken string `json:"captcha_token"`
+}
+
+// CountryCode defines model for CountryCode.
+type CountryCode struct {
+	// CallingCode A country calling code with its plus sign.
+	//
+	// Example: +86
+	CallingCode CallingCode `json:"calling_code"`
+
+	// Region The ISO 3166-1 region code ("001" for numbers of no country).
+	//
+	// Example: CN
+	Region string `json:"region"`
+}
+
+// CountryCodes defines model for CountryCodes.
+type CountryCodes struct {
+	CountryCodes []CountryCode `json:"country_codes"`
+
+	// Preferred A country calling code with its plus sign.
+	//
+	// Example: +86
+	Preferred CallingCode `json:"preferred"`
+}
+
 // Error The body of every answer that is not 2xx.
 type Error struct {
 	// ErrorCode A stable, machine-readable error code. `x-error-codes` lists, for each, the HTTP
@@ -233,6 +321,11 @@ type ErrorCode string
 //
 // Example: 12345678901
 type Mobile = string
+
+// PuzzleToken Names a puzzle. Missing or empty in a verify request - PARAM.0005; unknown - CAPTCHA.0004.
+//
+// Example: 4Xy7b0kq2QxV3WzR9cTn8g
+type PuzzleToken = string
 
 // Scenario The sending scenario:
 // `REGISTER_SMS` registration, `LOGIN_SMS` login, `FORGET_PWD_SMS` forgotten password,
@@ -357,6 +450,102 @@ type TooManyRequests = Error
 // UnsupportedMediaType The body of every answer that is not 2xx.
 type UnsupportedMediaType = Error
 
+// GetCaptchaParams defines parameters for GetCaptcha.
+type GetCaptchaParams struct {
+	// XOperatingSysVersion The caller's operating system and version, printable ASCII, recorded for logs (error code HEADER.0001).
+	XOperatingSysVersion XOperatingSysVersion `json:"X-operating-sys-version"`
+
+	// XDeviceFingerprint The caller's device fingerprint, printable ASCII without spaces (error code HEADER.0002).
+	// It keys the per-device sending limit.
+	XDeviceFingerprint XDeviceFingerprint `json:"X-device-fingerprint"`
+
+	// XDeviceIp The caller's IP address as the client reports it, recorded for logs (error code HEADER.0004).
+	// It is never trusted for limits: the per-IP limit uses the connection's address
+	// (or the hop a configured trusted proxy adds to `X-Forwarded-For`).
+	XDeviceIp *XDeviceIp `json:"X-device-ip,omitempty"`
+
+	// XAgent The caller's user agent, printable ASCII, recorded for logs (error code HEADER.0003).
+	XAgent XAgent `json:"X-agent"`
+
+	// XL Language of `error_msg` and of the SMS text: `zh` (Chinese) or `en` (English);
+	// a region such as `zh-CN` is allowed. Others fall back to the application's default
+	// language, then English (error code HEADER.0005).
+	XL *XL `json:"X-L,omitempty"`
+
+	// XClientId The application's ClientId, allocated when the application was registered
+	// (error codes APP.0002 when missing, APP.0004 when malformed).
+	XClientId XClientId `json:"X-client-id"`
+
+	// XTenantId Tenant ID. Mandatory when calling an ISV application: then `X-client-id` is the
+	// client_id of the ISV application template, and this header names the tenant
+	// (error code APP.0005 when malformed).
+	XTenantId *XTenantId `json:"X-tenant-id,omitempty"`
+}
+
+// VerifyCaptchaParams defines parameters for VerifyCaptcha.
+type VerifyCaptchaParams struct {
+	// XOperatingSysVersion The caller's operating system and version, printable ASCII, recorded for logs (error code HEADER.0001).
+	XOperatingSysVersion XOperatingSysVersion `json:"X-operating-sys-version"`
+
+	// XDeviceFingerprint The caller's device fingerprint, printable ASCII without spaces (error code HEADER.0002).
+	// It keys the per-device sending limit.
+	XDeviceFingerprint XDeviceFingerprint `json:"X-device-fingerprint"`
+
+	// XDeviceIp The caller's IP address as the client reports it, recorded for logs (error code HEADER.0004).
+	// It is never trusted for limits: the per-IP limit uses the connection's address
+	// (or the hop a configured trusted proxy adds to `X-Forwarded-For`).
+	XDeviceIp *XDeviceIp `json:"X-device-ip,omitempty"`
+
+	// XAgent The caller's user agent, printable ASCII, recorded for logs (error code HEADER.0003).
+	XAgent XAgent `json:"X-agent"`
+
+	// XL Language of `error_msg` and of the SMS text: `zh` (Chinese) or `en` (English);
+	// a region such as `zh-CN` is allowed. Others fall back to the application's default
+	// language, then English (error code HEADER.0005).
+	XL *XL `json:"X-L,omitempty"`
+
+	// XClientId The application's ClientId, allocated when the application was registered
+	// (error codes APP.0002 when missing, APP.0004 when malformed).
+	XClientId XClientId `json:"X-client-id"`
+
+	// XTenantId Tenant ID. Mandatory when calling an ISV application: then `X-client-id` is the
+	// client_id of the ISV application template, and this header names the tenant
+	// (error code APP.0005 when malformed).
+	XTenantId *XTenantId `json:"X-tenant-id,omitempty"`
+}
+
+// GetCountryCodesParams defines parameters for GetCountryCodes.
+type GetCountryCodesParams struct {
+	// XOperatingSysVersion The caller's operating system and version, printable ASCII, recorded for logs (error code HEADER.0001).
+	XOperatingSysVersion XOperatingSysVersion `json:"X-operating-sys-version"`
+
+	// XDeviceFingerprint The caller's device fingerprint, printable ASCII without spaces (error code HEADER.0002).
+	// It keys the per-device sending limit.
+	XDeviceFingerprint XDeviceFingerprint `json:"X-device-fingerprint"`
+
+	// XDeviceIp The caller's IP address as the client reports it, recorded for logs (error code HEADER.0004).
+	// It is never trusted for limits: the per-IP limit uses the connection's address
+	// (or the hop a configured trusted proxy adds to `X-Forwarded-For`).
+	XDeviceIp *XDeviceIp `json:"X-device-ip,omitempty"`
+
+	// XAgent The caller's user agent, printable ASCII, recorded for logs (error code HEADER.0003).
+	XAgent XAgent `json:"X-agent"`
+
+	// XL Language of `error_msg` and of the SMS text: `zh` (Chinese) or `en` (English);
+	// a region such as `zh-CN` is allowed. Others fall back to the application's default
+	// language, then English (error code HEADER.0005).
+	XL *XL `json:"X-L,omitempty"`
+
+	// XClientId The application's ClientId, allocated when the application was registered
+	// (error codes APP.0002 when missing, APP.0004 when malformed).
+	XClientId XClientId `json:"X-client-id"`
+
+	// XTenantId Tenant ID. Mandatory when calling an ISV application: then `X-client-id` is the
+	// client_id of the ISV application template, and this header names the tenant
+	// (error code APP.0005 when malformed).
+	XTenantId *XTenantId `json:"X-tenant-id,omitempty"`
+}
+
 // SendSmsParams defines parameters for SendSms.
 type SendSmsParams struct {
 	// XOperatingSysVersion The caller's operating system and version, printable ASCII, recorded for logs (error code HEADER.0001).
@@ -420,6 +609,9 @@ type VerifySmsParams struct {
 	// (error code APP.0005 when malformed).
 	XTenantId *XTenantId `json:"X-tenant-id,omitempty"`
 }
+
+// VerifyCaptchaJSONRequestBody defines body for VerifyCaptcha for application/json ContentType.
+type VerifyCaptchaJSONRequestBody = CaptchaVerifyRequest
 
 // SendSmsJSONRequestBody defines body for SendSms for application/json ContentType.
 type SendSmsJSONRequestBody = SendSmsRequest
@@ -500,6 +692,147 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 
 // The interface specification for the client above.
 type ClientInterface interface {
+
+	// GetCaptcha Get a slider CAPTCHA puzzle
+	//
+	// Returns a new slider puzzle, as OneAccess's "Obtaining a CAPTCHA" does: a background
+	// image with a jigsaw-shaped hole and the matching piece, both PNG in base64, the
+	// piece's top `y`, and a `token` naming the puzzle. The user slides the piece into the
+	// hole; `POST /api/v2/sdk/captcha/verify` checks the position. A puzzle lives 2 minutes
+	// and takes one try (configurable). The answer is never in the response.
+	//
+	// | HTTP | error_code | meaning |
+	// |---|---|---|
+	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+	// | 400 | APP.0003 | The application is disabled. |
+	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 431 | HEADER.0006 | The request headers are too large. |
+	// | 404 | REQ.0005 | No such path. |
+	// | 405 | REQ.0006 | The path does not take this method. |
+	// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles; see `Retry-After`. |
+	// | 500 | SYS.0001 | An unexpected error. |
+	// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+	//
+	// Corresponds with GET /api/v2/sdk/captcha (the `GetCaptcha` operationId).
+	GetCaptcha(ctx context.Context, params *GetCaptchaParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyCaptchaWithBody Verify a slider CAPTCHA
+	//
+	// Checks where the user let go of the piece (`point_json`) for the puzzle `token`, as
+	// OneAccess's "Verifying a CAPTCHA" does. On success it returns the `captcha_token` that
+	// `POST /api/v2/sdk/sms/send` takes: `<token>---<point_json>`. That token is valid for
+	// 3 minutes, once, and only for a send to `sender` (configurable). A slide within 5 px
+	// of the hole passes; each puzzle takes one try, whatever the result.
+	//
+	// | HTTP | error_code | meaning |
+	// |---|---|---|
+	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+	// | 400 | APP.0003 | The application is disabled. |
+	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 431 | HEADER.0006 | The request headers are too large. |
+	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
+	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
+	// | 400 | REQ.0004 | The body has a field that the API does not define. |
+	// | 404 | REQ.0005 | No such path. |
+	// | 405 | REQ.0006 | The path does not take this method. |
+	// | 400 | PARAM.0001 | `sender` is missing. |
+	// | 400 | PARAM.0004 | `point_json` is missing, empty or not a point such as `{"x":237.0,"y":5.0}`. |
+	// | 400 | PARAM.0005 | `token` is missing or empty. |
+	// | 400 | CAPTCHA.0002 | The piece is not where the hole is. |
+	// | 400 | CAPTCHA.0003 | The puzzle has expired; get a new one. |
+	// | 400 | CAPTCHA.0004 | The puzzle `token` is unknown, malformed or was already tried. |
+	// | 400 | USER.0038 | `sender` is not a valid mobile number. |
+	// | 400 | USER.0039 | The application does not send SMS to the sender's country or region. |
+	// | 500 | SYS.0001 | An unexpected error. |
+	// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v2/sdk/captcha/verify (the `VerifyCaptcha` operationId).
+	VerifyCaptchaWithBody(ctx context.Context, params *VerifyCaptchaParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyCaptcha Verify a slider CAPTCHA
+	//
+	// Checks where the user let go of the piece (`point_json`) for the puzzle `token`, as
+	// OneAccess's "Verifying a CAPTCHA" does. On success it returns the `captcha_token` that
+	// `POST /api/v2/sdk/sms/send` takes: `<token>---<point_json>`. That token is valid for
+	// 3 minutes, once, and only for a send to `sender` (configurable). A slide within 5 px
+	// of the hole passes; each puzzle takes one try, whatever the result.
+	//
+	// | HTTP | error_code | meaning |
+	// |---|---|---|
+	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+	// | 400 | APP.0003 | The application is disabled. |
+	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 431 | HEADER.0006 | The request headers are too large. |
+	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
+	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
+	// | 400 | REQ.0004 | The body has a field that the API does not define. |
+	// | 404 | REQ.0005 | No such path. |
+	// | 405 | REQ.0006 | The path does not take this method. |
+	// | 400 | PARAM.0001 | `sender` is missing. |
+	// | 400 | PARAM.0004 | `point_json` is missing, empty or not a point such as `{"x":237.0,"y":5.0}`. |
+	// | 400 | PARAM.0005 | `token` is missing or empty. |
+	// | 400 | CAPTCHA.0002 | The piece is not where the hole is. |
+	// | 400 | CAPTCHA.0003 | The puzzle has expired; get a new one. |
+	// | 400 | CAPTCHA.0004 | The puzzle `token` is unknown, malformed or was already tried. |
+	// | 400 | USER.0038 | `sender` is not a valid mobile number. |
+	// | 400 | USER.0039 | The application does not send SMS to the sender's country or region. |
+	// | 500 | SYS.0001 | An unexpected error. |
+	// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v2/sdk/captcha/verify (the `VerifyCaptcha` operationId).
+	VerifyCaptcha(ctx context.Context, params *VerifyCaptchaParams, body VerifyCaptchaJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCountryCodes List the country calling codes the application sends to
+	//
+	// The country calling codes an application can send SMS to (its phone policy's allow and
+	// deny lists applied) and its preferred one, as OneAccess's "Obtaining Country Codes" does.
+	//
+	// | HTTP | error_code | meaning |
+	// |---|---|---|
+	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+	// | 400 | APP.0003 | The application is disabled. |
+	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 431 | HEADER.0006 | The request headers are too large. |
+	// | 404 | REQ.0005 | No such path. |
+	// | 405 | REQ.0006 | The path does not take this method. |
+	// | 500 | SYS.0001 | An unexpected error. |
+	//
+	// Corresponds with GET /api/v2/sdk/country-codes (the `GetCountryCodes` operationId).
+	GetCountryCodes(ctx context.Context, params *GetCountryCodesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SendSmsWithBody Send an SMS verification code
 	//
@@ -708,6 +1041,187 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v2/sdk/sms/verify (the `VerifySms` operationId).
 	VerifySms(ctx context.Context, params *VerifySmsParams, body VerifySmsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetCaptcha Get a slider CAPTCHA puzzle
+//
+// Returns a new slider puzzle, as OneAccess's "Obtaining a CAPTCHA" does: a background
+// image with a jigsaw-shaped hole and the matching piece, both PNG in base64, the
+// piece's top `y`, and a `token` naming the puzzle. The user slides the piece into the
+// hole; `POST /api/v2/sdk/captcha/verify` checks the position. A puzzle lives 2 minutes
+// and takes one try (configurable). The answer is never in the response.
+//
+// | HTTP | error_code | meaning |
+// |---|---|---|
+// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+// | 400 | APP.0003 | The application is disabled. |
+// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 431 | HEADER.0006 | The request headers are too large. |
+// | 404 | REQ.0005 | No such path. |
+// | 405 | REQ.0006 | The path does not take this method. |
+// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles; see `Retry-After`. |
+// | 500 | SYS.0001 | An unexpected error. |
+// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+//
+// Corresponds with GET /api/v2/sdk/captcha (the `GetCaptcha` operationId).
+func (c *Client) GetCaptcha(ctx context.Context, params *GetCaptchaParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCaptchaRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyCaptchaWithBody Verify a slider CAPTCHA
+//
+// Checks where the user let go of the piece (`point_json`) for the puzzle `token`, as
+// OneAccess's "Verifying a CAPTCHA" does. On success it returns the `captcha_token` that
+// `POST /api/v2/sdk/sms/send` takes: `<token>---<point_json>`. That token is valid for
+// 3 minutes, once, and only for a send to `sender` (configurable). A slide within 5 px
+// of the hole passes; each puzzle takes one try, whatever the result.
+//
+// | HTTP | error_code | meaning |
+// |---|---|---|
+// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+// | 400 | APP.0003 | The application is disabled. |
+// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 431 | HEADER.0006 | The request headers are too large. |
+// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
+// | 415 | REQ.0003 | `Content-Type` is not JSON. |
+// | 400 | REQ.0004 | The body has a field that the API does not define. |
+// | 404 | REQ.0005 | No such path. |
+// | 405 | REQ.0006 | The path does not take this method. |
+// | 400 | PARAM.0001 | `sender` is missing. |
+// | 400 | PARAM.0004 | `point_json` is missing, empty or not a point such as `{"x":237.0,"y":5.0}`. |
+// | 400 | PARAM.0005 | `token` is missing or empty. |
+// | 400 | CAPTCHA.0002 | The piece is not where the hole is. |
+// | 400 | CAPTCHA.0003 | The puzzle has expired; get a new one. |
+// | 400 | CAPTCHA.0004 | The puzzle `token` is unknown, malformed or was already tried. |
+// | 400 | USER.0038 | `sender` is not a valid mobile number. |
+// | 400 | USER.0039 | The application does not send SMS to the sender's country or region. |
+// | 500 | SYS.0001 | An unexpected error. |
+// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v2/sdk/captcha/verify (the `VerifyCaptcha` operationId).
+func (c *Client) VerifyCaptchaWithBody(ctx context.Context, params *VerifyCaptchaParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyCaptchaRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyCaptcha Verify a slider CAPTCHA
+//
+// Checks where the user let go of the piece (`point_json`) for the puzzle `token`, as
+// OneAccess's "Verifying a CAPTCHA" does. On success it returns the `captcha_token` that
+// `POST /api/v2/sdk/sms/send` takes: `<token>---<point_json>`. That token is valid for
+// 3 minutes, once, and only for a send to `sender` (configurable). A slide within 5 px
+// of the hole passes; each puzzle takes one try, whatever the result.
+//
+// | HTTP | error_code | meaning |
+// |---|---|---|
+// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+// | 400 | APP.0003 | The application is disabled. |
+// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 431 | HEADER.0006 | The request headers are too large. |
+// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
+// | 415 | REQ.0003 | `Content-Type` is not JSON. |
+// | 400 | REQ.0004 | The body has a field that the API does not define. |
+// | 404 | REQ.0005 | No such path. |
+// | 405 | REQ.0006 | The path does not take this method. |
+// | 400 | PARAM.0001 | `sender` is missing. |
+// | 400 | PARAM.0004 | `point_json` is missing, empty or not a point such as `{"x":237.0,"y":5.0}`. |
+// | 400 | PARAM.0005 | `token` is missing or empty. |
+// | 400 | CAPTCHA.0002 | The piece is not where the hole is. |
+// | 400 | CAPTCHA.0003 | The puzzle has expired; get a new one. |
+// | 400 | CAPTCHA.0004 | The puzzle `token` is unknown, malformed or was already tried. |
+// | 400 | USER.0038 | `sender` is not a valid mobile number. |
+// | 400 | USER.0039 | The application does not send SMS to the sender's country or region. |
+// | 500 | SYS.0001 | An unexpected error. |
+// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v2/sdk/captcha/verify (the `VerifyCaptcha` operationId).
+func (c *Client) VerifyCaptcha(ctx context.Context, params *VerifyCaptchaParams, body VerifyCaptchaJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyCaptchaRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCountryCodes List the country calling codes the application sends to
+//
+// The country calling codes an application can send SMS to (its phone policy's allow and
+// deny lists applied) and its preferred one, as OneAccess's "Obtaining Country Codes" does.
+//
+// | HTTP | error_code | meaning |
+// |---|---|---|
+// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+// | 400 | APP.0003 | The application is disabled. |
+// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 431 | HEADER.0006 | The request headers are too large. |
+// | 404 | REQ.0005 | No such path. |
+// | 405 | REQ.0006 | The path does not take this method. |
+// | 500 | SYS.0001 | An unexpected error. |
+//
+// Corresponds with GET /api/v2/sdk/country-codes (the `GetCountryCodes` operationId).
+func (c *Client) GetCountryCodes(ctx context.Context, params *GetCountryCodesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCountryCodesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // SendSmsWithBody Send an SMS verification code
@@ -956,6 +1470,319 @@ func (c *Client) VerifySms(ctx context.Context, params *VerifySmsParams, body Ve
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetCaptchaRequest constructs an http.Request for the GetCaptcha method
+func NewGetCaptchaRequest(server string, params *GetCaptchaParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/sdk/captcha")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-operating-sys-version", params.XOperatingSysVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-operating-sys-version", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-device-fingerprint", params.XDeviceFingerprint, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-device-fingerprint", headerParam1)
+
+		if params.XDeviceIp != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-device-ip", *params.XDeviceIp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-device-ip", headerParam2)
+		}
+
+		var headerParam3 string
+
+		headerParam3, err = runtime.StyleParamWithOptions("simple", false, "X-agent", params.XAgent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-agent", headerParam3)
+
+		if params.XL != nil {
+			var headerParam4 string
+
+			headerParam4, err = runtime.StyleParamWithOptions("simple", false, "X-L", *params.XL, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-L", headerParam4)
+		}
+
+		var headerParam5 string
+
+		headerParam5, err = runtime.StyleParamWithOptions("simple", false, "X-client-id", params.XClientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-client-id", headerParam5)
+
+		if params.XTenantId != nil {
+			var headerParam6 string
+
+			headerParam6, err = runtime.StyleParamWithOptions("simple", false, "X-tenant-id", *params.XTenantId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-tenant-id", headerParam6)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewVerifyCaptchaRequest calls the generic VerifyCaptcha builder with application/json body
+func NewVerifyCaptchaRequest(server string, params *VerifyCaptchaParams, body VerifyCaptchaJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewVerifyCaptchaRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewVerifyCaptchaRequestWithBody constructs an http.Request for the VerifyCaptcha method, with any body, and a specified content type
+func NewVerifyCaptchaRequestWithBody(server string, params *VerifyCaptchaParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/sdk/captcha/verify")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-operating-sys-version", params.XOperatingSysVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-operating-sys-version", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-device-fingerprint", params.XDeviceFingerprint, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-device-fingerprint", headerParam1)
+
+		if params.XDeviceIp != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-device-ip", *params.XDeviceIp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-device-ip", headerParam2)
+		}
+
+		var headerParam3 string
+
+		headerParam3, err = runtime.StyleParamWithOptions("simple", false, "X-agent", params.XAgent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-agent", headerParam3)
+
+		if params.XL != nil {
+			var headerParam4 string
+
+			headerParam4, err = runtime.StyleParamWithOptions("simple", false, "X-L", *params.XL, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-L", headerParam4)
+		}
+
+		var headerParam5 string
+
+		headerParam5, err = runtime.StyleParamWithOptions("simple", false, "X-client-id", params.XClientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-client-id", headerParam5)
+
+		if params.XTenantId != nil {
+			var headerParam6 string
+
+			headerParam6, err = runtime.StyleParamWithOptions("simple", false, "X-tenant-id", *params.XTenantId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-tenant-id", headerParam6)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetCountryCodesRequest constructs an http.Request for the GetCountryCodes method
+func NewGetCountryCodesRequest(server string, params *GetCountryCodesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/sdk/country-codes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-operating-sys-version", params.XOperatingSysVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-operating-sys-version", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-device-fingerprint", params.XDeviceFingerprint, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-device-fingerprint", headerParam1)
+
+		if params.XDeviceIp != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-device-ip", *params.XDeviceIp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-device-ip", headerParam2)
+		}
+
+		var headerParam3 string
+
+		headerParam3, err = runtime.StyleParamWithOptions("simple", false, "X-agent", params.XAgent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-agent", headerParam3)
+
+		if params.XL != nil {
+			var headerParam4 string
+
+			headerParam4, err = runtime.StyleParamWithOptions("simple", false, "X-L", *params.XL, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-L", headerParam4)
+		}
+
+		var headerParam5 string
+
+		headerParam5, err = runtime.StyleParamWithOptions("simple", false, "X-client-id", params.XClientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-client-id", headerParam5)
+
+		if params.XTenantId != nil {
+			var headerParam6 string
+
+			headerParam6, err = runtime.StyleParamWithOptions("simple", false, "X-tenant-id", *params.XTenantId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-tenant-id", headerParam6)
+		}
+
+	}
+
+	return req, nil
 }
 
 // NewSendSmsRequest calls the generic SendSms builder with application/json body
@@ -1228,6 +2055,151 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetCaptchaWithResponse Get a slider CAPTCHA puzzle
+	//
+	// Returns a new slider puzzle, as OneAccess's "Obtaining a CAPTCHA" does: a background
+	// image with a jigsaw-shaped hole and the matching piece, both PNG in base64, the
+	// piece's top `y`, and a `token` naming the puzzle. The user slides the piece into the
+	// hole; `POST /api/v2/sdk/captcha/verify` checks the position. A puzzle lives 2 minutes
+	// and takes one try (configurable). The answer is never in the response.
+	//
+	// | HTTP | error_code | meaning |
+	// |---|---|---|
+	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+	// | 400 | APP.0003 | The application is disabled. |
+	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 431 | HEADER.0006 | The request headers are too large. |
+	// | 404 | REQ.0005 | No such path. |
+	// | 405 | REQ.0006 | The path does not take this method. |
+	// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles; see `Retry-After`. |
+	// | 500 | SYS.0001 | An unexpected error. |
+	// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/sdk/captcha (the `GetCaptcha` operationId).
+	GetCaptchaWithResponse(ctx context.Context, params *GetCaptchaParams, reqEditors ...RequestEditorFn) (*GetCaptchaResponse, error)
+
+	// VerifyCaptchaWithBodyWithResponse Verify a slider CAPTCHA
+	//
+	// Checks where the user let go of the piece (`point_json`) for the puzzle `token`, as
+	// OneAccess's "Verifying a CAPTCHA" does. On success it returns the `captcha_token` that
+	// `POST /api/v2/sdk/sms/send` takes: `<token>---<point_json>`. That token is valid for
+	// 3 minutes, once, and only for a send to `sender` (configurable). A slide within 5 px
+	// of the hole passes; each puzzle takes one try, whatever the result.
+	//
+	// | HTTP | error_code | meaning |
+	// |---|---|---|
+	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+	// | 400 | APP.0003 | The application is disabled. |
+	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 431 | HEADER.0006 | The request headers are too large. |
+	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
+	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
+	// | 400 | REQ.0004 | The body has a field that the API does not define. |
+	// | 404 | REQ.0005 | No such path. |
+	// | 405 | REQ.0006 | The path does not take this method. |
+	// | 400 | PARAM.0001 | `sender` is missing. |
+	// | 400 | PARAM.0004 | `point_json` is missing, empty or not a point such as `{"x":237.0,"y":5.0}`. |
+	// | 400 | PARAM.0005 | `token` is missing or empty. |
+	// | 400 | CAPTCHA.0002 | The piece is not where the hole is. |
+	// | 400 | CAPTCHA.0003 | The puzzle has expired; get a new one. |
+	// | 400 | CAPTCHA.0004 | The puzzle `token` is unknown, malformed or was already tried. |
+	// | 400 | USER.0038 | `sender` is not a valid mobile number. |
+	// | 400 | USER.0039 | The application does not send SMS to the sender's country or region. |
+	// | 500 | SYS.0001 | An unexpected error. |
+	// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/sdk/captcha/verify (the `VerifyCaptcha` operationId).
+	VerifyCaptchaWithBodyWithResponse(ctx context.Context, params *VerifyCaptchaParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyCaptchaResponse, error)
+
+	// VerifyCaptchaWithResponse Verify a slider CAPTCHA
+	//
+	// Checks where the user let go of the piece (`point_json`) for the puzzle `token`, as
+	// OneAccess's "Verifying a CAPTCHA" does. On success it returns the `captcha_token` that
+	// `POST /api/v2/sdk/sms/send` takes: `<token>---<point_json>`. That token is valid for
+	// 3 minutes, once, and only for a send to `sender` (configurable). A slide within 5 px
+	// of the hole passes; each puzzle takes one try, whatever the result.
+	//
+	// | HTTP | error_code | meaning |
+	// |---|---|---|
+	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+	// | 400 | APP.0003 | The application is disabled. |
+	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 431 | HEADER.0006 | The request headers are too large. |
+	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
+	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
+	// | 400 | REQ.0004 | The body has a field that the API does not define. |
+	// | 404 | REQ.0005 | No such path. |
+	// | 405 | REQ.0006 | The path does not take this method. |
+	// | 400 | PARAM.0001 | `sender` is missing. |
+	// | 400 | PARAM.0004 | `point_json` is missing, empty or not a point such as `{"x":237.0,"y":5.0}`. |
+	// | 400 | PARAM.0005 | `token` is missing or empty. |
+	// | 400 | CAPTCHA.0002 | The piece is not where the hole is. |
+	// | 400 | CAPTCHA.0003 | The puzzle has expired; get a new one. |
+	// | 400 | CAPTCHA.0004 | The puzzle `token` is unknown, malformed or was already tried. |
+	// | 400 | USER.0038 | `sender` is not a valid mobile number. |
+	// | 400 | USER.0039 | The application does not send SMS to the sender's country or region. |
+	// | 500 | SYS.0001 | An unexpected error. |
+	// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/sdk/captcha/verify (the `VerifyCaptcha` operationId).
+	VerifyCaptchaWithResponse(ctx context.Context, params *VerifyCaptchaParams, body VerifyCaptchaJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyCaptchaResponse, error)
+
+	// GetCountryCodesWithResponse List the country calling codes the application sends to
+	//
+	// The country calling codes an application can send SMS to (its phone policy's allow and
+	// deny lists applied) and its preferred one, as OneAccess's "Obtaining Country Codes" does.
+	//
+	// | HTTP | error_code | meaning |
+	// |---|---|---|
+	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+	// | 400 | APP.0003 | The application is disabled. |
+	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 431 | HEADER.0006 | The request headers are too large. |
+	// | 404 | REQ.0005 | No such path. |
+	// | 405 | REQ.0006 | The path does not take this method. |
+	// | 500 | SYS.0001 | An unexpected error. |
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/sdk/country-codes (the `GetCountryCodes` operationId).
+	GetCountryCodesWithResponse(ctx context.Context, params *GetCountryCodesParams, reqEditors ...RequestEditorFn) (*GetCountryCodesResponse, error)
+
 	// SendSmsWithBodyWithResponse Send an SMS verification code
 	//
 	// Sends a one-time verification code by SMS to `mobile` for the scenario `type`,
@@ -1435,6 +2407,478 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v2/sdk/sms/verify (the `VerifySms` operationId).
 	VerifySmsWithResponse(ctx context.Context, params *VerifySmsParams, body VerifySmsJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifySmsResponse, error)
+}
+
+// GetCaptchaResponse200Headers the declared response headers of an HTTP 200 response for GetCaptcha
+type GetCaptchaResponse200Headers struct {
+	XRequestId *string
+}
+
+// GetCaptchaResponse400Headers the declared response headers of an HTTP 400 response for GetCaptcha
+type GetCaptchaResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetCaptchaResponse404Headers the declared response headers of an HTTP 404 response for GetCaptcha
+type GetCaptchaResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetCaptchaResponse405Headers the declared response headers of an HTTP 405 response for GetCaptcha
+type GetCaptchaResponse405Headers struct {
+	XRequestId *string
+}
+
+// GetCaptchaResponse429Headers the declared response headers of an HTTP 429 response for GetCaptcha
+type GetCaptchaResponse429Headers struct {
+	RetryAfter *int32
+	XRequestId *string
+}
+
+// GetCaptchaResponse431Headers the declared response headers of an HTTP 431 response for GetCaptcha
+type GetCaptchaResponse431Headers struct {
+	XRequestId *string
+}
+
+// GetCaptchaResponse500Headers the declared response headers of an HTTP 500 response for GetCaptcha
+type GetCaptchaResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetCaptchaResponse503Headers the declared response headers of an HTTP 503 response for GetCaptcha
+type GetCaptchaResponse503Headers struct {
+	RetryAfter *int32
+	XRequestId *string
+}
+
+type GetCaptchaResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CaptchaPuzzle
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCaptchaResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetCaptchaResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetCaptchaResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetCaptchaResponse405Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetCaptchaResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *GetCaptchaResponse431Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetCaptchaResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetCaptchaResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCaptchaResponse) GetJSON200() *CaptchaPuzzle {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetCaptchaResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetCaptchaResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r GetCaptchaResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetCaptchaResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r GetCaptchaResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetCaptchaResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetCaptchaResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCaptchaResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCaptchaResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCaptchaResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCaptchaResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// VerifyCaptchaResponse200Headers the declared response headers of an HTTP 200 response for VerifyCaptcha
+type VerifyCaptchaResponse200Headers struct {
+	XRequestId *string
+}
+
+// VerifyCaptchaResponse400Headers the declared response headers of an HTTP 400 response for VerifyCaptcha
+type VerifyCaptchaResponse400Headers struct {
+	XRequestId *string
+}
+
+// VerifyCaptchaResponse404Headers the declared response headers of an HTTP 404 response for VerifyCaptcha
+type VerifyCaptchaResponse404Headers struct {
+	XRequestId *string
+}
+
+// VerifyCaptchaResponse405Headers the declared response headers of an HTTP 405 response for VerifyCaptcha
+type VerifyCaptchaResponse405Headers struct {
+	XRequestId *string
+}
+
+// VerifyCaptchaResponse413Headers the declared response headers of an HTTP 413 response for VerifyCaptcha
+type VerifyCaptchaResponse413Headers struct {
+	XRequestId *string
+}
+
+// VerifyCaptchaResponse415Headers the declared response headers of an HTTP 415 response for VerifyCaptcha
+type VerifyCaptchaResponse415Headers struct {
+	XRequestId *string
+}
+
+// VerifyCaptchaResponse429Headers the declared response headers of an HTTP 429 response for VerifyCaptcha
+type VerifyCaptchaResponse429Headers struct {
+	RetryAfter *int32
+	XRequestId *string
+}
+
+// VerifyCaptchaResponse431Headers the declared response headers of an HTTP 431 response for VerifyCaptcha
+type VerifyCaptchaResponse431Headers struct {
+	XRequestId *string
+}
+
+// VerifyCaptchaResponse500Headers the declared response headers of an HTTP 500 response for VerifyCaptcha
+type VerifyCaptchaResponse500Headers struct {
+	XRequestId *string
+}
+
+// VerifyCaptchaResponse503Headers the declared response headers of an HTTP 503 response for VerifyCaptcha
+type VerifyCaptchaResponse503Headers struct {
+	RetryAfter *int32
+	XRequestId *string
+}
+
+type VerifyCaptchaResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CaptchaVerifyResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *VerifyCaptchaResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *VerifyCaptchaResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *VerifyCaptchaResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *VerifyCaptchaResponse405Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *VerifyCaptchaResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *VerifyCaptchaResponse415Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *VerifyCaptchaResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *VerifyCaptchaResponse431Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *VerifyCaptchaResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *VerifyCaptchaResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r VerifyCaptchaResponse) GetJSON200() *CaptchaVerifyResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r VerifyCaptchaResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r VerifyCaptchaResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r VerifyCaptchaResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r VerifyCaptchaResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r VerifyCaptchaResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r VerifyCaptchaResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r VerifyCaptchaResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r VerifyCaptchaResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r VerifyCaptchaResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r VerifyCaptchaResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VerifyCaptchaResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VerifyCaptchaResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VerifyCaptchaResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetCountryCodesResponse200Headers the declared response headers of an HTTP 200 response for GetCountryCodes
+type GetCountryCodesResponse200Headers struct {
+	XRequestId *string
+}
+
+// GetCountryCodesResponse400Headers the declared response headers of an HTTP 400 response for GetCountryCodes
+type GetCountryCodesResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetCountryCodesResponse404Headers the declared response headers of an HTTP 404 response for GetCountryCodes
+type GetCountryCodesResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetCountryCodesResponse405Headers the declared response headers of an HTTP 405 response for GetCountryCodes
+type GetCountryCodesResponse405Headers struct {
+	XRequestId *string
+}
+
+// GetCountryCodesResponse429Headers the declared response headers of an HTTP 429 response for GetCountryCodes
+type GetCountryCodesResponse429Headers struct {
+	RetryAfter *int32
+	XRequestId *string
+}
+
+// GetCountryCodesResponse431Headers the declared response headers of an HTTP 431 response for GetCountryCodes
+type GetCountryCodesResponse431Headers struct {
+	XRequestId *string
+}
+
+// GetCountryCodesResponse500Headers the declared response headers of an HTTP 500 response for GetCountryCodes
+type GetCountryCodesResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetCountryCodesResponse503Headers the declared response headers of an HTTP 503 response for GetCountryCodes
+type GetCountryCodesResponse503Headers struct {
+	RetryAfter *int32
+	XRequestId *string
+}
+
+type GetCountryCodesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CountryCodes
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCountryCodesResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetCountryCodesResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetCountryCodesResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetCountryCodesResponse405Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetCountryCodesResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *GetCountryCodesResponse431Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetCountryCodesResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetCountryCodesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCountryCodesResponse) GetJSON200() *CountryCodes {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetCountryCodesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetCountryCodesResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r GetCountryCodesResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetCountryCodesResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r GetCountryCodesResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetCountryCodesResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetCountryCodesResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCountryCodesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCountryCodesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCountryCodesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCountryCodesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // SendSmsResponse200Headers the declared response headers of an HTTP 200 response for SendSms
@@ -1791,6 +3235,175 @@ func (r VerifySmsResponse) ContentType() string {
 	return ""
 }
 
+// GetCaptchaWithResponse Get a slider CAPTCHA puzzle
+//
+// Returns a new slider puzzle, as OneAccess's "Obtaining a CAPTCHA" does: a background
+// image with a jigsaw-shaped hole and the matching piece, both PNG in base64, the
+// piece's top `y`, and a `token` naming the puzzle. The user slides the piece into the
+// hole; `POST /api/v2/sdk/captcha/verify` checks the position. A puzzle lives 2 minutes
+// and takes one try (configurable). The answer is never in the response.
+//
+// | HTTP | error_code | meaning |
+// |---|---|---|
+// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+// | 400 | APP.0003 | The application is disabled. |
+// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 431 | HEADER.0006 | The request headers are too large. |
+// | 404 | REQ.0005 | No such path. |
+// | 405 | REQ.0006 | The path does not take this method. |
+// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles; see `Retry-After`. |
+// | 500 | SYS.0001 | An unexpected error. |
+// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/sdk/captcha (the `GetCaptcha` operationId).
+func (c *ClientWithResponses) GetCaptchaWithResponse(ctx context.Context, params *GetCaptchaParams, reqEditors ...RequestEditorFn) (*GetCaptchaResponse, error) {
+	rsp, err := c.GetCaptcha(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCaptchaResponse(rsp)
+}
+
+// VerifyCaptchaWithBodyWithResponse Verify a slider CAPTCHA
+//
+// Checks where the user let go of the piece (`point_json`) for the puzzle `token`, as
+// OneAccess's "Verifying a CAPTCHA" does. On success it returns the `captcha_token` that
+// `POST /api/v2/sdk/sms/send` takes: `<token>---<point_json>`. That token is valid for
+// 3 minutes, once, and only for a send to `sender` (configurable). A slide within 5 px
+// of the hole passes; each puzzle takes one try, whatever the result.
+//
+// | HTTP | error_code | meaning |
+// |---|---|---|
+// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+// | 400 | APP.0003 | The application is disabled. |
+// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 431 | HEADER.0006 | The request headers are too large. |
+// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
+// | 415 | REQ.0003 | `Content-Type` is not JSON. |
+// | 400 | REQ.0004 | The body has a field that the API does not define. |
+// | 404 | REQ.0005 | No such path. |
+// | 405 | REQ.0006 | The path does not take this method. |
+// | 400 | PARAM.0001 | `sender` is missing. |
+// | 400 | PARAM.0004 | `point_json` is missing, empty or not a point such as `{"x":237.0,"y":5.0}`. |
+// | 400 | PARAM.0005 | `token` is missing or empty. |
+// | 400 | CAPTCHA.0002 | The piece is not where the hole is. |
+// | 400 | CAPTCHA.0003 | The puzzle has expired; get a new one. |
+// | 400 | CAPTCHA.0004 | The puzzle `token` is unknown, malformed or was already tried. |
+// | 400 | USER.0038 | `sender` is not a valid mobile number. |
+// | 400 | USER.0039 | The application does not send SMS to the sender's country or region. |
+// | 500 | SYS.0001 | An unexpected error. |
+// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/sdk/captcha/verify (the `VerifyCaptcha` operationId).
+func (c *ClientWithResponses) VerifyCaptchaWithBodyWithResponse(ctx context.Context, params *VerifyCaptchaParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyCaptchaResponse, error) {
+	rsp, err := c.VerifyCaptchaWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyCaptchaResponse(rsp)
+}
+
+// VerifyCaptchaWithResponse Verify a slider CAPTCHA
+//
+// Checks where the user let go of the piece (`point_json`) for the puzzle `token`, as
+// OneAccess's "Verifying a CAPTCHA" does. On success it returns the `captcha_token` that
+// `POST /api/v2/sdk/sms/send` takes: `<token>---<point_json>`. That token is valid for
+// 3 minutes, once, and only for a send to `sender` (configurable). A slide within 5 px
+// of the hole passes; each puzzle takes one try, whatever the result.
+//
+// | HTTP | error_code | meaning |
+// |---|---|---|
+// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+// | 400 | APP.0003 | The application is disabled. |
+// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 431 | HEADER.0006 | The request headers are too large. |
+// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
+// | 415 | REQ.0003 | `Content-Type` is not JSON. |
+// | 400 | REQ.0004 | The body has a field that the API does not define. |
+// | 404 | REQ.0005 | No such path. |
+// | 405 | REQ.0006 | The path does not take this method. |
+// | 400 | PARAM.0001 | `sender` is missing. |
+// | 400 | PARAM.0004 | `point_json` is missing, empty or not a point such as `{"x":237.0,"y":5.0}`. |
+// | 400 | PARAM.0005 | `token` is missing or empty. |
+// | 400 | CAPTCHA.0002 | The piece is not where the hole is. |
+// | 400 | CAPTCHA.0003 | The puzzle has expired; get a new one. |
+// | 400 | CAPTCHA.0004 | The puzzle `token` is unknown, malformed or was already tried. |
+// | 400 | USER.0038 | `sender` is not a valid mobile number. |
+// | 400 | USER.0039 | The application does not send SMS to the sender's country or region. |
+// | 500 | SYS.0001 | An unexpected error. |
+// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/sdk/captcha/verify (the `VerifyCaptcha` operationId).
+func (c *ClientWithResponses) VerifyCaptchaWithResponse(ctx context.Context, params *VerifyCaptchaParams, body VerifyCaptchaJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyCaptchaResponse, error) {
+	rsp, err := c.VerifyCaptcha(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyCaptchaResponse(rsp)
+}
+
+// GetCountryCodesWithResponse List the country calling codes the application sends to
+//
+// The country calling codes an application can send SMS to (its phone policy's allow and
+// deny lists applied) and its preferred one, as OneAccess's "Obtaining Country Codes" does.
+//
+// | HTTP | error_code | meaning |
+// |---|---|---|
+// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+// | 400 | APP.0003 | The application is disabled. |
+// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 431 | HEADER.0006 | The request headers are too large. |
+// | 404 | REQ.0005 | No such path. |
+// | 405 | REQ.0006 | The path does not take this method. |
+// | 500 | SYS.0001 | An unexpected error. |
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/sdk/country-codes (the `GetCountryCodes` operationId).
+func (c *ClientWithResponses) GetCountryCodesWithResponse(ctx context.Context, params *GetCountryCodesParams, reqEditors ...RequestEditorFn) (*GetCountryCodesResponse, error) {
+	rsp, err := c.GetCountryCodes(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCountryCodesResponse(rsp)
+}
+
 // SendSmsWithBodyWithResponse Send an SMS verification code
 //
 // Sends a one-time verification code by SMS to `mobile` for the scenario `type`,
@@ -2021,6 +3634,556 @@ func (c *ClientWithResponses) VerifySmsWithResponse(ctx context.Context, params 
 		return nil, err
 	}
 	return ParseVerifySmsResponse(rsp)
+}
+
+// ParseGetCaptchaResponse parses an HTTP response from a GetCaptchaWithResponse call
+func ParseGetCaptchaResponse(rsp *http.Response) (*GetCaptchaResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCaptchaResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CaptchaPuzzle
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCaptchaResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetCaptchaResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetCaptchaResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetCaptchaResponse405Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetCaptchaResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers GetCaptchaResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetCaptchaResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetCaptchaResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseVerifyCaptchaResponse parses an HTTP response from a VerifyCaptchaWithResponse call
+func ParseVerifyCaptchaResponse(rsp *http.Response) (*VerifyCaptchaResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VerifyCaptchaResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CaptchaVerifyResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers VerifyCaptchaResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers VerifyCaptchaResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers VerifyCaptchaResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers VerifyCaptchaResponse405Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 413:
+		var headers VerifyCaptchaResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers VerifyCaptchaResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 429:
+		var headers VerifyCaptchaResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers VerifyCaptchaResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
+	case rsp.StatusCode == 500:
+		var headers VerifyCaptchaResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers VerifyCaptchaResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCountryCodesResponse parses an HTTP response from a GetCountryCodesWithResponse call
+func ParseGetCountryCodesResponse(rsp *http.Response) (*GetCountryCodesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCountryCodesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CountryCodes
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCountryCodesResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetCountryCodesResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetCountryCodesResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetCountryCodesResponse405Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetCountryCodesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers GetCountryCodesResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetCountryCodesResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetCountryCodesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseSendSmsResponse parses an HTTP response from a SendSmsWithResponse call
@@ -2451,6 +4614,15 @@ func ParseVerifySmsResponse(rsp *http.Response) (*VerifySmsResponse, error) {
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetCaptcha Get a slider CAPTCHA puzzle
+	// (GET /api/v2/sdk/captcha)
+	GetCaptcha(ctx echo.Context, params GetCaptchaParams) error
+	// VerifyCaptcha Verify a slider CAPTCHA
+	// (POST /api/v2/sdk/captcha/verify)
+	VerifyCaptcha(ctx echo.Context, params VerifyCaptchaParams) error
+	// GetCountryCodes List the country calling codes the application sends to
+	// (GET /api/v2/sdk/country-codes)
+	GetCountryCodes(ctx echo.Context, params GetCountryCodesParams) error
 	// SendSms Send an SMS verification code
 	// (POST /api/v2/sdk/sms/send)
 	SendSms(ctx echo.Context, params SendSmsParams) error
@@ -2462,6 +4634,387 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// GetCaptcha converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCaptcha(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetCaptchaParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "X-operating-sys-version" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-operating-sys-version")]; found {
+		var XOperatingSysVersion XOperatingSysVersion
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-operating-sys-version, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-operating-sys-version", valueList[0], &XOperatingSysVersion, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-operating-sys-version: %s", err))
+		}
+
+		params.XOperatingSysVersion = XOperatingSysVersion
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-operating-sys-version is required, but not found"))
+	}
+	// ------------- Required header parameter "X-device-fingerprint" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-device-fingerprint")]; found {
+		var XDeviceFingerprint XDeviceFingerprint
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-device-fingerprint, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-device-fingerprint", valueList[0], &XDeviceFingerprint, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-device-fingerprint: %s", err))
+		}
+
+		params.XDeviceFingerprint = XDeviceFingerprint
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-device-fingerprint is required, but not found"))
+	}
+	// ------------- Optional header parameter "X-device-ip" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-device-ip")]; found {
+		var XDeviceIp XDeviceIp
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-device-ip, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-device-ip", valueList[0], &XDeviceIp, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-device-ip: %s", err))
+		}
+
+		params.XDeviceIp = &XDeviceIp
+	}
+	// ------------- Required header parameter "X-agent" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-agent")]; found {
+		var XAgent XAgent
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-agent, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-agent", valueList[0], &XAgent, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-agent: %s", err))
+		}
+
+		params.XAgent = XAgent
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-agent is required, but not found"))
+	}
+	// ------------- Optional header parameter "X-L" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-L")]; found {
+		var XL XL
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-L, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-L", valueList[0], &XL, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-L: %s", err))
+		}
+
+		params.XL = &XL
+	}
+	// ------------- Required header parameter "X-client-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-client-id")]; found {
+		var XClientId XClientId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-client-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-client-id", valueList[0], &XClientId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-client-id: %s", err))
+		}
+
+		params.XClientId = XClientId
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-client-id is required, but not found"))
+	}
+	// ------------- Optional header parameter "X-tenant-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-tenant-id")]; found {
+		var XTenantId XTenantId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-tenant-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-tenant-id", valueList[0], &XTenantId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-tenant-id: %s", err))
+		}
+
+		params.XTenantId = &XTenantId
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCaptcha(ctx, params)
+	return err
+}
+
+// VerifyCaptcha converts echo context to params.
+func (w *ServerInterfaceWrapper) VerifyCaptcha(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params VerifyCaptchaParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "X-operating-sys-version" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-operating-sys-version")]; found {
+		var XOperatingSysVersion XOperatingSysVersion
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-operating-sys-version, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-operating-sys-version", valueList[0], &XOperatingSysVersion, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-operating-sys-version: %s", err))
+		}
+
+		params.XOperatingSysVersion = XOperatingSysVersion
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-operating-sys-version is required, but not found"))
+	}
+	// ------------- Required header parameter "X-device-fingerprint" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-device-fingerprint")]; found {
+		var XDeviceFingerprint XDeviceFingerprint
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-device-fingerprint, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-device-fingerprint", valueList[0], &XDeviceFingerprint, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-device-fingerprint: %s", err))
+		}
+
+		params.XDeviceFingerprint = XDeviceFingerprint
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-device-fingerprint is required, but not found"))
+	}
+	// ------------- Optional header parameter "X-device-ip" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-device-ip")]; found {
+		var XDeviceIp XDeviceIp
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-device-ip, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-device-ip", valueList[0], &XDeviceIp, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-device-ip: %s", err))
+		}
+
+		params.XDeviceIp = &XDeviceIp
+	}
+	// ------------- Required header parameter "X-agent" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-agent")]; found {
+		var XAgent XAgent
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-agent, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-agent", valueList[0], &XAgent, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-agent: %s", err))
+		}
+
+		params.XAgent = XAgent
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-agent is required, but not found"))
+	}
+	// ------------- Optional header parameter "X-L" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-L")]; found {
+		var XL XL
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-L, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-L", valueList[0], &XL, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-L: %s", err))
+		}
+
+		params.XL = &XL
+	}
+	// ------------- Required header parameter "X-client-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-client-id")]; found {
+		var XClientId XClientId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-client-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-client-id", valueList[0], &XClientId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-client-id: %s", err))
+		}
+
+		params.XClientId = XClientId
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-client-id is required, but not found"))
+	}
+	// ------------- Optional header parameter "X-tenant-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-tenant-id")]; found {
+		var XTenantId XTenantId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-tenant-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-tenant-id", valueList[0], &XTenantId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-tenant-id: %s", err))
+		}
+
+		params.XTenantId = &XTenantId
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.VerifyCaptcha(ctx, params)
+	return err
+}
+
+// GetCountryCodes converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCountryCodes(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetCountryCodesParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "X-operating-sys-version" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-operating-sys-version")]; found {
+		var XOperatingSysVersion XOperatingSysVersion
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-operating-sys-version, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-operating-sys-version", valueList[0], &XOperatingSysVersion, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-operating-sys-version: %s", err))
+		}
+
+		params.XOperatingSysVersion = XOperatingSysVersion
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-operating-sys-version is required, but not found"))
+	}
+	// ------------- Required header parameter "X-device-fingerprint" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-device-fingerprint")]; found {
+		var XDeviceFingerprint XDeviceFingerprint
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-device-fingerprint, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-device-fingerprint", valueList[0], &XDeviceFingerprint, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-device-fingerprint: %s", err))
+		}
+
+		params.XDeviceFingerprint = XDeviceFingerprint
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-device-fingerprint is required, but not found"))
+	}
+	// ------------- Optional header parameter "X-device-ip" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-device-ip")]; found {
+		var XDeviceIp XDeviceIp
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-device-ip, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-device-ip", valueList[0], &XDeviceIp, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-device-ip: %s", err))
+		}
+
+		params.XDeviceIp = &XDeviceIp
+	}
+	// ------------- Required header parameter "X-agent" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-agent")]; found {
+		var XAgent XAgent
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-agent, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-agent", valueList[0], &XAgent, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-agent: %s", err))
+		}
+
+		params.XAgent = XAgent
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-agent is required, but not found"))
+	}
+	// ------------- Optional header parameter "X-L" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-L")]; found {
+		var XL XL
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-L, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-L", valueList[0], &XL, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-L: %s", err))
+		}
+
+		params.XL = &XL
+	}
+	// ------------- Required header parameter "X-client-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-client-id")]; found {
+		var XClientId XClientId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-client-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-client-id", valueList[0], &XClientId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-client-id: %s", err))
+		}
+
+		params.XClientId = XClientId
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-client-id is required, but not found"))
+	}
+	// ------------- Optional header parameter "X-tenant-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-tenant-id")]; found {
+		var XTenantId XTenantId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-tenant-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-tenant-id", valueList[0], &XTenantId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-tenant-id: %s", err))
+		}
+
+		params.XTenantId = &XTenantId
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCountryCodes(ctx, params)
+	return err
 }
 
 // SendSms converts echo context to params.
@@ -2767,6 +5320,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.POST(options.BaseURL+"/api/v2/sdk/sms/send", wrapper.SendSms, options.OperationMiddlewares["sendSms"]...)
 	router.POST(options.BaseURL+"/api/v2/sdk/sms/verify", wrapper.VerifySms, options.OperationMiddlewares["verifySms"]...)
+	router.GET(options.BaseURL+"/api/v2/sdk/captcha", wrapper.GetCaptcha, options.OperationMiddlewares["getCaptcha"]...)
+	router.POST(options.BaseURL+"/api/v2/sdk/captcha/verify", wrapper.VerifyCaptcha, options.OperationMiddlewares["verifyCaptcha"]...)
+	router.GET(options.BaseURL+"/api/v2/sdk/country-codes", wrapper.GetCountryCodes, options.OperationMiddlewares["getCountryCodes"]...)
 
 }
 
@@ -2851,6 +5407,514 @@ type UnsupportedMediaTypeJSONResponse struct {
 	Body Error
 
 	Headers UnsupportedMediaTypeResponseHeaders
+}
+
+type GetCaptchaRequestObject struct {
+	Params GetCaptchaParams
+}
+
+type GetCaptchaResponseObject interface {
+	VisitGetCaptchaResponse(w http.ResponseWriter) error
+}
+
+type GetCaptcha200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetCaptcha200JSONResponse struct {
+	Body    CaptchaPuzzle
+	Headers GetCaptcha200ResponseHeaders
+}
+
+func (response GetCaptcha200JSONResponse) VisitGetCaptchaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCaptcha400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetCaptcha400JSONResponse) VisitGetCaptchaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCaptcha404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetCaptcha404JSONResponse) VisitGetCaptchaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCaptcha405JSONResponse struct{ MethodNotAllowedJSONResponse }
+
+func (response GetCaptcha405JSONResponse) VisitGetCaptchaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCaptcha429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetCaptcha429JSONResponse) VisitGetCaptchaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCaptcha431JSONResponse struct{ HeadersTooLargeJSONResponse }
+
+func (response GetCaptcha431JSONResponse) VisitGetCaptchaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCaptcha500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetCaptcha500JSONResponse) VisitGetCaptchaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCaptcha503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetCaptcha503JSONResponse) VisitGetCaptchaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyCaptchaRequestObject struct {
+	Params VerifyCaptchaParams
+	Body   *VerifyCaptchaJSONRequestBody
+}
+
+type VerifyCaptchaResponseObject interface {
+	VisitVerifyCaptchaResponse(w http.ResponseWriter) error
+}
+
+type VerifyCaptcha200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type VerifyCaptcha200JSONResponse struct {
+	Body    CaptchaVerifyResult
+	Headers VerifyCaptcha200ResponseHeaders
+}
+
+func (response VerifyCaptcha200JSONResponse) VisitVerifyCaptchaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyCaptcha400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response VerifyCaptcha400JSONResponse) VisitVerifyCaptchaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyCaptcha404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response VerifyCaptcha404JSONResponse) VisitVerifyCaptchaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyCaptcha405JSONResponse struct{ MethodNotAllowedJSONResponse }
+
+func (response VerifyCaptcha405JSONResponse) VisitVerifyCaptchaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyCaptcha413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response VerifyCaptcha413JSONResponse) VisitVerifyCaptchaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyCaptcha415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response VerifyCaptcha415JSONResponse) VisitVerifyCaptchaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyCaptcha429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response VerifyCaptcha429JSONResponse) VisitVerifyCaptchaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyCaptcha431JSONResponse struct{ HeadersTooLargeJSONResponse }
+
+func (response VerifyCaptcha431JSONResponse) VisitVerifyCaptchaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyCaptcha500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response VerifyCaptcha500JSONResponse) VisitVerifyCaptchaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyCaptcha503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response VerifyCaptcha503JSONResponse) VisitVerifyCaptchaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCountryCodesRequestObject struct {
+	Params GetCountryCodesParams
+}
+
+type GetCountryCodesResponseObject interface {
+	VisitGetCountryCodesResponse(w http.ResponseWriter) error
+}
+
+type GetCountryCodes200ResponseHeaders struct {
+	XRequestId *string
+}
+
+type GetCountryCodes200JSONResponse struct {
+	Body    CountryCodes
+	Headers GetCountryCodes200ResponseHeaders
+}
+
+func (response GetCountryCodes200JSONResponse) VisitGetCountryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCountryCodes400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetCountryCodes400JSONResponse) VisitGetCountryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCountryCodes404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetCountryCodes404JSONResponse) VisitGetCountryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCountryCodes405JSONResponse struct{ MethodNotAllowedJSONResponse }
+
+func (response GetCountryCodes405JSONResponse) VisitGetCountryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCountryCodes429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetCountryCodes429JSONResponse) VisitGetCountryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCountryCodes431JSONResponse struct{ HeadersTooLargeJSONResponse }
+
+func (response GetCountryCodes431JSONResponse) VisitGetCountryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCountryCodes500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetCountryCodes500JSONResponse) VisitGetCountryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCountryCodes503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetCountryCodes503JSONResponse) VisitGetCountryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type SendSmsRequestObject struct {
@@ -3251,6 +6315,15 @@ func (response VerifySms503JSONResponse) VisitVerifySmsResponse(w http.ResponseW
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// GetCaptcha Get a slider CAPTCHA puzzle
+	// (GET /api/v2/sdk/captcha)
+	GetCaptcha(ctx context.Context, request GetCaptchaRequestObject) (GetCaptchaResponseObject, error)
+	// VerifyCaptcha Verify a slider CAPTCHA
+	// (POST /api/v2/sdk/captcha/verify)
+	VerifyCaptcha(ctx context.Context, request VerifyCaptchaRequestObject) (VerifyCaptchaResponseObject, error)
+	// GetCountryCodes List the country calling codes the application sends to
+	// (GET /api/v2/sdk/country-codes)
+	GetCountryCodes(ctx context.Context, request GetCountryCodesRequestObject) (GetCountryCodesResponseObject, error)
 	// SendSms Send an SMS verification code
 	// (POST /api/v2/sdk/sms/send)
 	SendSms(ctx context.Context, request SendSmsRequestObject) (SendSmsResponseObject, error)
@@ -3269,6 +6342,104 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// GetCaptcha operation middleware
+func (sh *strictHandler) GetCaptcha(ctx echo.Context, params GetCaptchaParams) error {
+	var request GetCaptchaRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCaptcha(ctx.Request().Context(), request.(GetCaptchaRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCaptcha")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCaptchaResponseObject); ok {
+		return validResponse.VisitGetCaptchaResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// VerifyCaptcha operation middleware
+func (sh *strictHandler) VerifyCaptcha(ctx echo.Context, params VerifyCaptchaParams) error {
+	var request VerifyCaptchaRequestObject
+
+	request.Params = params
+
+	var body VerifyCaptchaJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.VerifyCaptcha(ctx.Request().Context(), request.(VerifyCaptchaRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "VerifyCaptcha")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(VerifyCaptchaResponseObject); ok {
+		return validResponse.VisitVerifyCaptchaResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetCountryCodes operation middleware
+func (sh *strictHandler) GetCountryCodes(ctx echo.Context, params GetCountryCodesParams) error {
+	var request GetCountryCodesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCountryCodes(ctx.Request().Context(), request.(GetCountryCodesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCountryCodes")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCountryCodesResponseObject); ok {
+		return validResponse.VisitGetCountryCodesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // SendSms operation middleware
@@ -3372,129 +6543,158 @@ func (sh *strictHandler) VerifySms(ctx echo.Context, params VerifySmsParams) err
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H17cxvHle9X6Ts3VSblAYgnRYJ1/6AoykbEl0n6FUNX05xpEGMNuuHpBklI4pbt2LGcWLGzK9uJo5Qf",
-	"ayfa7Np0kk1sy68PswJI/ZWvsNWPmekZzBCgTGdTtUnFRQwwfc7p06dPn/6d061rhk3aHYIRZtSoXTNa",
-	"CDrIFx/XEfN7802GfP7kIGr7boe5BBs148kW8RCgyCbYoYARsAtdBrZQk/gIML/n4m0At6GL84ZpoD3Y",
-	"7njIqFVKpkHtFmpDTrFJ/DZkRs1wMSuXDNNowz233W0btZnpSqFgGm0Xy+eCabBeB8lX0Tbyjf1903hq",
-	"gThoca/j+ojW8bCMi3sMYeoSnAcbStAm8cFuy7VbgLUQsImDwLNdygBFmAHKYI+CHei5TkzqMpflQcQu",
-	"pou9jp7rIsrqzrDI8xi4jpCStVwKfPmmCaBHCdj1XcYQBi4W0lPk7yD/IQo8sk3nwHNdwhBwGdhtIQx8",
-	"1CE+E6MAOj7Z8lA71idjdqvULNhFdNapwErzLJpB5a1pWHUqdnmrBIuzht7lNtxbQnibtYzadMU0OpAx",
-	"5HN5//8z87kfwdzVQm42fzl36eEfGGGXKfNdvB30mCLsZJhSyjB1MXM9AAFGu3KQ2rAHtpAcJkakcnC3",
-	"vYX8SFnURhj6Lon1c7pweha3z3vuwzZiaoI8Nb+NMBvu0Sa3Leh5YnS6FPkA8hdN0PFdzOCWh8D8xkK9",
-	"bgIf2cR3kBxyPo5gAvk+8WWvH12cP7+4ni8UCuXJ+Ogtk6uu58Gpar4AJpZc3N2bA/PY8YnrgGJhDqwj",
-	"p+2Ci+UCONd1PWfqsYuPFfPF2cJMqZovFEpzYHdnEsx3Oh56Em1ddNlUtXw2X54GExcf3VxeMoHnXkHg",
-	"EWRfIZPgCeTz0Zmq5AtgoeWTNpqaKeQL+fLszNn87CxYJluuh8AGbELfVYQM03C5JqQ3MUwDwzaX+6mc",
-	"0IRhGty0XR85Ro35XZRhbNViSYxJ8FyM2x7I/VOmyS14LsKpc4yPDux0PNeG/JuHKAje5fPMIzZkyJGz",
-	"iMVfBbuQz8ltlzLkI6eBtcGiYH5tjQ9VSTZtu5S6eNsMvq6or6HHjRA5k/kGjg3p+XX/6fpzsAt3Vwr1",
-	"mXZvc5mc31zr0Wl09ZEf7eF2tkptIX7OdcZVK5/D2VoNZ/QxE/o82nFtdMHF28gXRj1iEjjifdCMGgxN",
-	"BrDrshbpMkA70EZZE6HE9VZn4ArqUTE8HeTnFHXuY7jH89y2y5LqLVanYY86GJaKZQrtbG1KYjlN1HHV",
-	"WizNHKfX/3OMtUp91jsj1FhfA9BxfEQpgLL7cuyVu6fAZeP7lIpSJXelaAf5gPldyoJ2XIe0Fqq4via/",
-	"4u5McSYYI1vNICVVA08Ib4xAi3QA5O803e2uj5yQeMcnez3+vogarKdyF4i/C7m8/JM1NC2Khbz6/8gh",
-	"cztZi1alGhuYUnxgCrnZ+dwFmGvW8pkDtDQ8MksQb3fhNgKkCSyh4cttum0BiB3+FdfCxvIGYGiP1YB1",
-	"tWWBiYWWixFFk4D4wELYAhOLeNtzaWtyroGhcC0EA9q1W3x8raut3MKKxQeI+6Vd5OTBKmshn4Im9Dyw",
-	"Be0rcjVMOjQHNWHXYw3sKRlN/hIGiluGQVSHlH+1la30pSxll49VtvQul66VzPL+xDOXc5cif3PpWtGc",
-	"2Z88kzEEqx3kQx7SbPSoWpNGTBcStAC0Rxlqi6HZkU2/w2JcTCzG0cKbra1QlBzt0ZyS4XT89XGr4CbC",
-	"MGMVFL+A+vk8WIbYgYz4PblEcfWJwBGD+sYTumXVpBVZ2pIjrJO1UAPLry67ofEnGgOG2h0PMmSKYRAh",
-	"m9QT4FqSToUJqWILa7CAVkctoIWZ5tmzhWa12JwpOKVmpdAsz9iFgr1VnJ1tOqVj/IfkKhfQ72PB3Ofj",
-	"TDsEUyTixnPQUXsA/mQTzFQYqalr6lkq7Vt1kKrfVwi7QLpYjOgO9LpIvCO8D9cWN0epL97f0Cvxr7Wh",
-	"cAiiABMG0J5LWV7YiovFzkdGc9nUH98Qk6A8kyBfl81BW0aDMjiXlBm5gvB6aOhZlNfm1+eXxUgnSG/y",
-	"9iCYKXmp0GicfuCjplEz/u9UtJGdkr/SqUVORjaIm38gbhjQg4lVjOZtG1H6EAWVQmEyH3h1Lp+ljHS3",
-	"BcWKuesTvM3dgLZffiqnRjUnJ1yaYOr1KW0TKKR7VH6/ScgS9LfRCe2iNdw6XceRE5tOKFnJo6YkX5wJ",
-	"8Dix09G3tsnjLtpPcIM+0jmemlrrmM9S6Em5TqZUV7XN1ubG0xtpMy1gqnboQPx26mqcx6CL0V4H2Tys",
-	"Ejzm+Jxucd/NNyp8s3yKqlxGrEWcFcLmZSxyQm22U5qna3V98bE0A5X8hdcKoqHvwzI7kLUi/8jgFSSX",
-	"Kin/KepTd+Qn0CMe6f+V/qpDE5ySrm8j0a8mJ3Hq+lshMnblOjxFTa3Bnkeg84C+cYs4vdGOUSmtlOEV",
-	"OZHv2SUKFi6VHPgmCuowH4C2jTqMnqJaN5DPt02PY7gDXY8HwifUbMcnO66D/ASFDF+5LHzl2YSC+Q4p",
-	"oAO6EaE82PR7EkEGPGhUoQRlxEfj8ZO+OTmgqtMiGCU+9F2vN5Lt6bpt4KAOwg7Cdg9MiAHmfTLD/WKg",
-	"DSq/Wphf21x4dF6YgWujSeDSBtYkrg35fBNgIiNn/o2Hmkxi2iLsxkTt4/lvdovbmpNvYEtg/TmB0FqA",
-	"wh5VABgBLFCIjLeT+YFciOoeZ3taKoFvS76D1W4SsgxxT31LT2iyDnS93hJXwEhLTVrOed5UjJBUYIg7",
-	"KxzaR9BuyUWJh7zkgohx8GhGxZQpoYBuApqKitf7W5hmDEEDPmp2KXKEGaqAbdjaAqsKDK6BhT07eTBs",
-	"UyZwMdjVM0dmhLNS2I7iQhsKGMRGwjr/DszucUy7nQ7xGXKWkePCTbHFO5HtdTNIHLsglRPGockBFiTv",
-	"HCc0B7o0hgIJEU7dRCydp9j782jihxurK6e2MIXyCjph4A4dx+XyQG/NJx3kM5drtQk9iswUDEispqQJ",
-	"0A7iswbTXbmmskDm0t4eF7mjEYuPwBjKWuAv7scGaDhPChnY5fNE7BhN4TY6iHQ8ZAaJPE8HEp/KLUVA",
-	"oXjbutqyzBC6I6yF/F2XogQIlbH/NnUYo1SdTkOJIgzqGV0Der8uhe3I1rPIZrzXkQqG05iACmTNBG1o",
-	"867kfAQdgbVFwE4eWHs58ZgTCRQLeC5lVKqIO1O5AD66ubnGnQpkXQpcBmwi9uEuawnX4zIem1PK9edG",
-	"CCf/SSlxTuVnXAy0LX5DYX9859mG/hXkAItgBMXPNcD8LrKkAERCrmKLyv39/Fr9IQpQMCmowqFwt80V",
-	"qKEvQUIo+liOPlaijzxS19DF2FMp9lSOPVViT3EqfPekXEgx+liKPpajj5XoYzX6yCmEkExRfyjpD2X9",
-	"gTdXAUvwovZYjj9W4o+Jtpy9jjUFn2cNU184tcVafSxHHyvRx2r0cTr6eDb6yHk8sbhev/B0QDp6KsWe",
-	"yrEnwSPCAcKw85I+OfWO6AmjoeloGns5bkm5HegLwEmYlIb6mfypfj5E08TzeZdyWw5/Vb7AMBXKq3+z",
-	"uqGw8+grLY0XfSlS29GjSlCtRd8E6Y/omySGZRrniNNbDgBb9az9nLqo8q+vYLKLL7jI4420vg9hEKYh",
-	"8UpNHxuqDED76gnku80ed1Xalwuww+wW3IyBk+HXT3JvHT3KKhPt96jXAT+tM9Fr+lYlkFVXKmUuFsv1",
-	"OY/YV0TLTS10NI0V4cfPR2FrMBTBU30t+MQNgb/3WJcwyGelj5ruXkR4LWW7Fn27jp4VSBKXnTgo7H9Y",
-	"YhP8Ms/43onRxT0enYVf68McAGBcO8kN2yVh4pHXN2rP8ChqCLnGIyBr0wi9dZg7EWuEUROVHFdbRs3o",
-	"3711eOvOvc9v9j/+Zf/2nf96/kVj30yyK6Wxq5/XAOcT8Kqfv/f5zaMff33v87uH/3Y3nWE5tX9qDp+I",
-	"W/+zPx7+9oXDWxk9qwSMguAAxnrIWWX3Y/DeV/2vXr/3+c3Bx/96+P4n6RyqSQ4sTCulEj/83buDG5+N",
-	"Ih5fDAX9jAwaj+ZUpQUgPlA5jHTeWSQOv7rb//APgxtvjStUKRJquFjgZBKltD+xOOVIHFFcczIJZJMT",
-	"M60M6cDtBKE1VHhDVK0wovtuB3COvzwY3H518OaNw3deqq/1b3/a/83zmfyrEf+lJN8wnmZwO4vzUpLj",
-	"0cHHR3eeH7z3ytHBTzK5Tgdcj8mWaPzKRcXv6OCzwR9e7H/4n0ffvtL/8HcJ+lqcFiMeIIJ63/hWC8gY",
-	"PL1rktW9r/8l0T/esH/wxdEf3k/nXkrlnt6vYjnJ7Lh+hfZ50r2rzrGqOPJe3ToYvPbC4Tsv6TT++tVr",
-	"Rwef3fv628Nbd5KU0sWqpHaY7+ehiymAGHRlHAKaPBAZoe3+ay/33/j3we3f9z95594Xrx6+81L/47cH",
-	"n/w5nXc14j0Myut8KgGfP780uPtG1kKmZ0xwRqpEpzqkzKODj2RPBm99MfjTmwnysV2AZKBvMmML5bCK",
-	"Bq/+bHD7bv/1z45ZGGNbC8EhiKrABA+QJ0fw6L/+i/vPv9C/fXfwq4O/fnWDCYN4dRyGoXGKGDFYGwWY",
-	"dTzL+79/7ejghcP3XhiHSzjeyVT2WGv9vS8/PHz1tWP4JLZcsQU5wI/FjnvM2OLX3/S//iDs4P1bvzo6",
-	"OMhmGaowYCXy/QDJqPHBeMou9z/749G3rwxuv5vNvJLVXyHEd2E+ePu9wZs3sjlX09yaXoM8zshq3ky3",
-	"4Wyu00llq7zAiCRGxLxaCJz3vbt3B7fvyl4Pbt/s//T9wTsvchfz+sHhrTvSoR7eudl/4+f3X7l5dJD0",
-	"CrFCEHwcAjWGIkIncXz8oYMA0k0sb4T14DbpYub3eMyjCumCtTPNBw4NQf+NXxwdfNT/9df9T/4yuPEW",
-	"jz9euysH5fDdj+99m1w3dfQenwi218QozQaBsWAh2R19+8q9uz+//8EvDr94YeQw6NkKfJI0RZoURwcf",
-	"Re76y58O3v5Il2vwH+8P3vyUT8pvvrn3+U/v/+qNdFnKkbcjoA2xFEdB+xQ0fdKWIsnwL1OUo0++6X/4",
-	"ipRALk8izHgnnWtlXK4ZYanOOQg/x+VdTd3RhSPxHN+RH695tVPVdH7/5Zv3P/gN3+HdutP/5LV0xtNp",
-	"E0GNdEfs/0V9npbs3JJ4QGbX+Rz85M+Dd14cvP2Xw9++MPj4g9Fz4KwuxZjZ3DSPJHk8gC/SMDwUZABi",
-	"svgK3RCAroKLM3aomgz9N38y+Nk/H375GzUvDz5K1UIcNlS+0Ca+j2wGdpJxxYhwInW1jUORGfGKWnC5",
-	"/8uIJoeYhQvs4MZbWcFlHPiMzzA37CZUqFAeBOF0dHpnrB5L5yInmRzv+6/cHLz16dHPP+u//lamTJVs",
-	"fbS7PKhHoMInRrEAHHfbZXSURr59+f77X977/G6lf+PTYuHe1ze5y/v47aTBPb2RGO/Uki/dyEMD+9OX",
-	"h1++2//Jy/d/fCd1sPXKBfxAJQtpc2vsWXVpPwAq06urY8t7DRSLSrFipYGgDV3sBdkXGPgiSKPcC3CI",
-	"3W0jLI4rNPBEWO5eLJUr1emzM7OFojVpcjuGGKgqPJn6C8i5GCzmi9MVzrMNJqyHZdX9WTHS1QaWEplR",
-	"Jf3DlcrZSqEgOViTebAsAZIaiDY3c1FtcQ2E0c3QeYRIyGEwX6sRnonVCE80Gg8/U8zNXnpG1LlPm8XK",
-	"/nX5uVjcn0wpGo6A5fRhCFL1QcRZa2BrffGR+sbm4vrljeUNSx1U8oXqTGAtrT5SX5G/eGTb5V9dWF1/",
-	"ZHHz8tqT5+X3TeJvE3HEsAMp3SW+Yzawda6+cv7y8uq5+tKifG3Llaxh3BZMYD2+dn5+czH2st2CeJu/",
-	"zULbaeCwwerm2uX1xY1N+a4sCsg1oc2IDyaWL8xPCjc+QTvI85AD0B60mdcDlJh8WPWM3mQ8DaerwjCN",
-	"sPOGacR7bZhGooOGaQz1wzANXdR4dme4/RhJnXV1jIwLx4eDC0b8bcTWdkWmxMVBKbZpPN5xIEPh4yrr",
-	"rCPKjEuiiAs7G22qlZMfmyiPp7ttmaS4LPZK6WYWbh995CDMXOgFkVT0m1jiemB+rR7OuAa2zhadM+J/",
-	"0+VqLpe71jD2GkatVD6bL5gNo9cwatV8Yd+S8xxsdn1MGTemKdBSyRMQFM3LzVwD77aQSMLGD+WJE0kE",
-	"o1ryREc4yzkLvjr1tOlenWtggW4R+TtfMhPta0DfaCYdwXj9SyTgC5WZBznKYRrt0CMfV5WgTGQ/IHD8",
-	"26GDSRYBtANLYzIhF7eTtFqA0Axp10s5Czjv7cIeBdbqRWsOXEEdxmcvBLJ7YuGIVgcuKGTuluu5rJfX",
-	"pvTqxfi0W704Kpu6H6T+HniGfL9qNw05dcKKk5SzTBKJspG7gxywJfYTaatXWdR+J2KdGtACpXi5SGW2",
-	"XCidTSiwELPNytApuUvXKmaxsJ9+1ug4A9K7mWY+2igFBnSCQZIhNnIy7Y75XTQHoCzBkSp1BcIri1Fk",
-	"dVBMPxKnUHJuEeIhiId6GfId7pI8UNMkQYkYtEWn1Ikj2qbqVLsr0GbkU8M0ur5n1IwWYx1am5radlmr",
-	"u5W3SXtKvR78NYYKtPjsEy4wx9y23PkMbTvEccsuRT59CHRaBAufCbZQC3pNQJqxY82ad6VmOCE9JKtu",
-	"Hu3CXeSCBY90nXhFTUNIos6OcSliQfkCcVDD4MsEmLDWVjc2wRTsuFM7pSnqXOGdm+IxjTgB2sBnzmR5",
-	"hDNnwBpkLWoGyRdTIvcCpecxX4AcywM78qwZauCInn5oe8IKks5WLvhYtkxgRQsFf9IRViunP1YtHiOF",
-	"4aI1KQqFgkCFtQgVdV0h9zxY3EF+TxZRqsKjM2fCErszZ7hpbqEewY4mszyIa1VKs1yaSrEs/wjZKuUi",
-	"/1MtFGQUbFULZUsZtSoiRnvMh3q/G9jVqi6t+fXF+fzKysqKBWgLdlQ1crj8hooW5FOHTs5wS42dKA2j",
-	"fKgWs+rvrNLengVa6hizGEHrWkOrP2sYJmhEJWgNY59Tjx3JcqmqMxOCDZWaierqZtfzRGGZqax3c3MN",
-	"yO0RomZ4etEKq9ksIB11WF2WrFILK78m52Lnfl2qFffx1g3cJJ5HdmUXZWWfVGUNjFHgJwMOz7URpkjz",
-	"HvMdaLdQrpQvDDmN3d3dPBQ/54m/PaXa0qml+sLiysYib5NvsbYnliqXebozSnqNnDp8WZf+Wx63NYr5",
-	"Qr7Am5MOwrDjGjWjnC/ky4ZYLFrCH6dNa3FegNCU2EA6Lxi5ryHXpZY9cV5criyWgjVRNNst7oH5XIRN",
-	"hnxgt5B9Jdh2aP4sXlSvRbVWLMiRM0kUjzZw/F4BMA+sEp9r4n4W1vUxcgDBXg8QbKPA84XIE7dweXYj",
-	"gT7xmZIopw0Qix9urK7UgJXMY87ZLehTxP5flzVnrOw9tdnAYlXrSVsCYvckwuCmzB+LiUD88MYFCBRl",
-	"3rmgBFv9OCSk6DZ0OHtR98v7MS+wHq6naGC4Ywl2/zjKjAAfdTxxwUN4A49AzeXVQYLadTlJr4NoroPr",
-	"oI0g5p243sDXc7lc+B9/v1IogOvBQeEiuA5WSGyLIN2MSxNHlyd4H11xoDk8AmyZwG2CbXcH4ck8GKZe",
-	"AteHD0C3E/uMtIZlcB0krh7hTcO6n5QmFXAdhCtDLeXctbZ/aanzHNBmyKdq5MUhIg/xII6aIEBFrJxa",
-	"KC5baVyrQ1wj5XCuoofmaTPXan6G+KfW7eiKN6VQXJRArAzipSHiwyU4KZTj3U3ZK2awKw+xE/U2DyZ7",
-	"JUt2txOW4kMM6ms7FU6tvrYzHWY60ikOD/VSRClWR6NfSmGp6ytyj2+EY1guxghPxwmzkUd+dfmCephh",
-	"GvGKGL0WRrUvlqP2pez2x5+xAxMz4KJ7ji876iKN0BMUqxH95NhmH41I6VwlQzixXMhYVoZL/BceMof1",
-	"jw5qujhSWCWimRhNrJ/GDF7X5E8ZoxGHX/V+RLhpQg3BCh1ZeHq75ExkgdqObcXlTy7VoxywHrwrJ5wS",
-	"AASH+mXY2OleverJE3RcFZR4O8gxo9xKLKk6mcWunM2OD7TK2MxJ8ipjEjTPIFk5tgeqZMmMoGyxznOj",
-	"8viq3eNbQCeLtlAu082XYBRc50HdvXARp0ITSSAuNByRcAduMCurQg96EcOw5cWwxIBgUNtgk64ny5m2",
-	"UJBGTTnrrvcq3JDxLmkmqdfSxQsV0lrPDgua2mER+YQp2IDkQyk1CQGbEicdlBDEucDo8OZY990JL+oj",
-	"W5QbzAGKUPzoXRrLId8Y0eeG2YJy6yNT2OoH0pR7xzR65RR66lYu4dHoFXWtDgtSh5mkKimk1C1X2vVX",
-	"J6VaPX4kOTlx1jHqdZi4TyOXsOBghxAfqoeoloNXeXeVJdttccub2FjeyHW67Q5v66AmwjaajE2aIME+",
-	"5Nlje4y0/cVcxingmJ0HefNh5SSy59FB0OCsFe/HNiEOCPN3YbLPFec3+bwQc3VyhChVKcrTqXNhrEsu",
-	"Yhp7Os3AYfqp60npM8NcagZtQ2x3ZSat7qg960abGvELIZ9Jx32jV6ZS77DaN0e3G75vb/xW9c5YL8u7",
-	"LMd5c2mst8ILGMd5Obynav+SxFgRZeeI0zvpXQ9R1iwVZwh8KyNAy+MKW1ZJzbksfIBvHsdMaYkEfLfd",
-	"hn5Pofga9qgQZjM69pvIwp0gsaR6mshJKyg6mZU8wUngRFJxPw58M7+LkjdalQqFEw4VjR+NN1YvGg8g",
-	"oMgWpBxZDlMnfB5vI8xnHZI3ICQBmlRwJnmYeYE4KKeuGs7Ju4aPPdEcv5n4O5w9ly35+jLeiffYVbtC",
-	"MRU5NGmNwiGc0m4kE00qo5uEx/JEg+roBkOH93jDYnl0w+T9L6LdGAxTjxfyxqXZ0Y2T90zwduXi6HbJ",
-	"Q5D7plEdZwTiN1WJVmOoJuUOFzGLQu8jvR5OzwlxZwG3RTmCKGrgTdOB/Wz4Vstd1CQwAn0Wy3icOWOq",
-	"O7cFKEvD49jUdZAIuGQ9SgPrFStirgaVJvNrdZoHC7K5pWUTLVn4RJk6SE+ZBiky0sAjAWPBxyaYdttI",
-	"nC8n6uYJSk1AidyEByE58a9QAfMKnFLlNmTlGwgqkJETXoMunFC7A32XEjwHJDJdVdvMoGIOTAS3pPLh",
-	"m2zgEBcVMTRUXkvsDfl2LACJZXTCHV0MUVEJpwY+JsX2D5Q1ibL+DaHV/xE89fRB1L8Fcvrd4dJTwkhP",
-	"FxjdfFA0dPNBINDN7wP3PDnYuXlaCOfKGLDm5nfAMk8EYI6JWgqVxZatjBbfPxh32vDY5ulhYoK2Vkyv",
-	"qAdroVg25f4sWHPFJWZy0c0gUpIWE9DoKKAmeSpGz1AKdbpMR2hHgqhakbwudQs6ETaVWPZFeYFc4eek",
-	"ssI1PoN0Jc2Khqu+smCVlAtDs5CT+XHhkuRgcGn0ARlCTsJKr39gJ3/X2Em0gxBRdyJZrwEmOpJxMkAi",
-	"Uf0YlCSeAKcYKu78XpAKvbww7Gr0pWDyQDKPBV747naLBc4Ck10JU3c7p3gR6D8Qgv/NCIGc31kQAZiI",
-	"yt2G4QJOSISQ0oMPm3HHJ07XloEB6nik1+bugzRBUHU2odd+T8qAsEe6Po8pAIPeFb4Vyw8Vul1zSBu6",
-	"+DKGbbQvXJDv8r7JSz6j3yReIWJZo2bAjptXMztvk7aRNvFkY1E8GgRbkeTybrrhfxhBoBg2abdFABQS",
-	"kHeB7uWim8RF/TL300qRaSC1rJ91ohK2EYW9+eifMhA476X9/w4AAP//",
+	"7H1rdxvHleBfqe2dc0TKDRBPPs98gCjaxkgiaZJ+jaEVit0FoMxGFdzVIAhJ3BNnkrGdsWNn14+JRzmx",
+	"s/aMd3ZtJTObsSPb8Y9ZkZQ+zV/YU6/u6kY3AUi0N7uhjn3Y3eiqe+vWrVv3VbdvWQ7t9ihBJGDW8i2r",
+	"g6CLfHG5hQJ/WGsFyOd3LmKOj3sBpsRatp7vUA8BhhxKXAYCCgYQB2AXtaiPQOAPMWkD2IaY5C3bQgew",
+	"2/OQtVwp2RZzOqgLeY8t6ndhYC1bmATlkmVbXXiAu/2utbw4XykUbKuLibwv2FYw7CH5Kmoj3zo8tK0X",
+	"VqmL1g562EesTkZxXDsIEGGYkjzYVoi2qA8GHex0QNBBwKEuAi/3WQAYIgFgARwysA897MawLnNcHgXt",
+	"YjraW+iVPmJB3R1FuUYAdgWWQQcz4Ms3bQA9RsHAx0GACMBEYM+Qv4/8Cwx4tM1WwCt9GiCAAzDoIAJ8",
+	"1KN+IGYB9Hy666FubEzW0m6pVXCKaMGtwEprAS2i8u48rLoVp7xbgsUlyxxyFx5cRaQddKzl+Ypt9WAQ",
+	"IJ/j+59equX+GuZuFnJL+Ru560/8hRUOmQU+Jm09YoaIm8FKKdPUJwH2AAQEDeQkdeEQ7CI5TQGVxCH9",
+	"7i7yI2IxBxHoYxob53zh7DjukI/ch10UqAXyQq2NSDA6oh3OW9DzxOz0GfIB5C/aoOdjEsBdD4Ha9mq9",
+	"bgMfOdR3kZxyPo9gBvk+9eWon16rXV7byhcKhfJsfPau0ZvY8+BcNV8AM1cx6R+sgBpxfYpdUCysgC3k",
+	"djG4Ui6AS33suXPPXHmmmC8uFRZL1XyhUFoBg/1ZUOv1PPQ82r2Cg7lqeSFfngczV57euXbVBh7eQ+Ap",
+	"5OzRWfAc8vnszFXyBbDa8WkXzS0W8oV8eWlxIb+0BK7RXewhsA1b0MeqI8u2MKeElCaWbRHY5Xi/kBOU",
+	"sGyLszb2kWstB34fZTBbtVgSc6Lvi3HeA7n/nMlyqx5GJHWN8dmBvZ6HHcifXGBAv8vXmUcdGCBXrqIg",
+	"/ioYQL4m25gFyEdugxiTxUBtc5NPVUk27WLGMGnb+nFFPYYeZ0LkzuYbJDall7f8F+uvwD4crBfqi93h",
+	"zjV6eWdzyObRzaf++oB0s0nqCPRz2J2UrHwNZ1M1XNGnLOjLaB876ElM2sgXTD1mEbjifdCKGowsBjDA",
+	"QYf2A8B60EFZC6HE6VYPwB4aMjE9PeTnVO9cxnCJ5+EuDpLkLVbn4ZC5BJaKZQadbGrKznIGqpOStVha",
+	"PI2u/+EUbpX0rPfGkLG+CaDr+ogxAOXw5dwrcc8ADiaXKRVFSi5K0T7yQeD3WaDbcRqy5ZDE9U35iIsz",
+	"BZkSghy1ghRWDTIjpDECHdoDkL/Twu2+j9yw855PD4b8faE1NF/IPUn9AeT48qvmyLIoFvLqv7FThntZ",
+	"m1alGpuYUnxiCrmlWu5JmGst5zMn6OrozFyFpN2HbQRoCzQFhW90WbsJIHH5I06F7WvbIEAHwTJo3uw0",
+	"wcxqBxPE0CygPmgi0gQza6TtYdaZXWkQKEQLJYD1nQ6f3+bNTm51vckniMulAXLzYCPoIJ+BFvQ8sAud",
+	"PbkbJgWai1qw7wUN4ikcbf4SAQpaBkNUR4h/s5NN9KtZxC6fSmwpXa7fKtnlw5mXbuSuR/Lm+q2ivXg4",
+	"ezFjCjZ6yIdcpdkeMrUnjVkuVLcAbMgC1BVTsy+bPsZmXExsxtHGm02tEJUcG7KcwuFs5PVpu+AOIjBj",
+	"FxS/gPrlPLgGiQsD6g/lFsXJJxRHAurbz5mctSy5qGlsOYI7gw5qEPnoBg6ZP9EYBKjb82CAbDENQmWT",
+	"dAKcSlKoBAKr2MaqN9DquA20sNhaWCi0qsXWYsEttSqFVnnRKRSc3eLSUsstnSI/JFS5gX4fG+Yhn2fW",
+	"o4QhoTdegq6yAfidQ0mg1EiDXHMvM8nfaoBM/b5Ogydpn4gZ3YdeH4l3hPTh1OLsKOnFxxtKJf7YmAqX",
+	"IgYIDQA6wCzIC17BRFg+UpvL7v3ZbbEIyouJ7uuyOehKbVAq57LngO4hshUyelbPm7Wt2jUx04mud3h7",
+	"oFdKXhI0mqe/8FHLWrb+41xkyM7JX9ncGu9GNoizv0Y3VOjBzAZBNcdBjF1goFIozOa1VOf4NRWTDjpQ",
+	"7JgDn5I2FwOGvfxCTs1qTi64NMTU63OGESiwe1o+36H0KvTbaEq+6Iy2TqdxJMTmE0RW+KglyTdnCjze",
+	"2dnQ2zDyuIj2E9Cgj0yIZ0bWOuGrFHoSr+mIilXbbGpuv7idttI0UGWhA/HbmZOxRkCfoIMecrhaJWCs",
+	"8DXd4bKbGyrcWD5DUl5DQYe66zSoSV1kSmp2U5qnU3Vr7Zk0BpXwhdTS2tD3wZk9GHQi+RjAPSS3Kon/",
+	"GdLTFORT0JGMlf+KftWRBc5o33eQGFeLd3Hm9FunUnflNDxDSm3CoUeh+4iycZe6w/GCURGtlCEVeSff",
+	"s0gUIDCTELgRBU03H4COg3oBO0OybiOfm03PErgPsccV4Skp2/PpPnaRn+ghQ1ZeE7JyIUFgbiHpfkA/",
+	"6igPdvyh9CADrjQqVYIF1EeTwZOyOTmhatBCGaU+9LE3HAv2bMU2cFEPERcRZwhmxATzMdmhvaipweSj",
+	"1drmzurTNcEG2EGzALMGMTBeHpH5NiBUas78iYdagfRpC7WbUGXH89+cDuc1N98gTeHrzwkPbRMwOGTK",
+	"AUZBoAki9e1kfCAXenVP4z0jlMDNksfg2h1Kr0EyVE/ZlCzrQuwNr3ICjOXUJOdc5k3FDEkChn5n5Yf2",
+	"EXQ6clPiKi99Uug4ZDygYsqSUI5uClqqF2/4Q7BmzIMGfNTqM+QKNlQK2yi3aa7SDNcggp/dPBjlKRtg",
+	"AgZm5MiO/KwMdiO90IHCDeIgwZ1/Amz3LGH9Xo/6AXKvIRfDHWHiTcV7/YwuTt2QygnmMPAAqxJ2jne0",
+	"Avos5gUSKJw5izRNmML259rEX21vrJ/ZxhTiK/pZlc6IVUGUkWgZcGifcAGlfRaSC3HQAThgoOf1GWC4",
+	"HQ9CWk8szsvQTxhmiNnzjcYTLxVzS9dfEi6pgl0+TLHpbWsV9gKnAzf7N2/KfQi6LuaIQW/Tpz3kB5jP",
+	"ewt6DNl8rwwfcXsNtzsZPvNd6Oy1fa6fXWBAvsiXTQ8fIE9s/9lBrFJhXPjRtl7GbQYHN3AXttGNXcjQ",
+	"fCUdjx5GDrIBBJvrT3EE5Ls2gAwMsIvEuu/gdkd7osX7nOzIa+Xj9C0WCgKzVKfJE3PXn/jLWwW7lE5m",
+	"6uM2JtCbAOOIcpIFpB/aGx1EAr3KY6AnfBvjVpbkEeHG4G0G2OVgx06+eC+a+xXQo5gEN/jCvsDAAV99",
+	"MhTM0Jmxx/AUZrjAQEB7doQRaPm0K8gcwzugvRWAA8A87CIGoEdJGxwASrzhVAimR/0jj+lLivpZTJLO",
+	"7HyMeg5svRKvh6Do7svICYwF/hzycWto+OumWOfRhKVlUCAfRSvnglLVkNvWilsA2lSsNy5fRRwhCg3c",
+	"algHDWu5VF7IF+yGNWxYy9V84bDZIDMHOkEgNimah4SNgduE79GzeXBNhikB9SPP6jIIXXGVpJM1A258",
+	"QZ3qLm00bgmX9cVGI31JcSUke2vXa0r5KR9pCSa4yJglO2QphcUEjMH63rR84cgeboSoj644rfc7PnIR",
+	"CTD0hMbZ3NzY3gFzsIfn9ktzzN2bY102x5Ft2qDZ6BcKZUf0Ki5RLpeTz6Ixyh+a8S2x8sJwYbew90rp",
+	"mYPnys/f3FpydshiO5fLTTTfpUJlceKYhEn5OB1SaS03eL3/T0VjoRIofep07jC1DIFiOzO4VN/eAOXi",
+	"/HyuqMN1QueYaViFQrFhiUmSFgEDtCU1YzGERNBodT1Ow3KMgDN8A7p+q3R4u1Aozk5CSGOw4QDGEJRN",
+	"S1HZVACRHtIAddlY2hozeCiGXJfNRMKNwg/6Phzyn3s+aiFfxQkmnrLkgg47sRNIp1Ek9A2fSoqUvZq6",
+	"Qz7FaB9xw4ywgXTbBFotLh0c8DmPE9FU8ifQxzXZDBtgdCOBARhwU0wEJWzBgj1Ee1zzUVuBZ8aqX8hd",
+	"jWLRUqrc7DTtMDpMgw7yB5ihBMtmhHjioqA6P45XDQqY48qcmizdn4ngrQ260OFDyfkIuiKcG8UO86B5",
+	"kBO3OTH/TeBhFjBJIm6vSx/L0zs7m9xuhUGfccXFoSLUw3VIruVyU6KLGOP0w1EQnf+kiLiiUoAwAUYU",
+	"qaHCy9BHoAv9PeSCJiUIip+XQeD3UVMiQGVUX0RBOpiB2mb9AgNI211M7cKEa0UvmQE+nXMUXZajy0p0",
+	"WbVsI/ZTjN2VYnfl2F0ldhfvhRtRykotRpel6LIcXVaiy2p0yXsIVY2ieVMyb8rmTcW84X2pjVK3Mm7L",
+	"8dtK/DbRdj5+u2DZsVCnvl6ybNNvY/iK1GU5uqxEl9Xocj66XIguOYzn1rbqT76ou47uSrG7cuxOwIjC",
+	"UKHX87q5cM2BmGbZyFK1rYMc57LcPvRFvFOwmxF0tvld/XIYzBX3lzHjfB7+quSEZaskA/PJxrZK3Yge",
+	"GVlk0UORWRndqvyozeiJzr6JniRDqLZ1ibrDa1qrVffGz6k+Hf54j9ABeRIjjzcyxj4SArMtqYYa9NhW",
+	"WajGI6kocjFmPFyl1HcxgQFi5lOpEO3EIubh4+e5fI9uZeqz8XtEC42FMcToNdN/boAUftVwSCbtWcAR",
+	"xZRc8qizJ7raMRyctrUutoLLkXNVz5i+q2/qK84v/L1n+jSAfC37qIUPoo43U4IK0dMt9LKIdwoCuigk",
+	"SJgIrn+pBQHq9gK2duAg5IaPTW7QYVpOrmRY4bpYCdHGYS2/xPWfkfwKMiaxwrZCgR9m+IhtRqk/NzvW",
+	"snV0792Tdz+7/9VbR5///dGdz/73j35sHdpJcKU0cPXLRlrEFLDql+9/9daDv/n2/lf3Tv77vXSA5dTx",
+	"qaU+FbSjL//l5B9fPXk3Y2QVDUjrFzA2Qg4qexzHH31z9M3b97966/jz/3by8RfpEKpJCEGY/JTa+ck/",
+	"/fr49S/HdR7fT0X/GXleXCHsRoa2yrRJh53Vxck3944++d3x6+9PilQpQmo0pXU6jFLaT41OOUJHpIBP",
+	"h4FsMjXQyggNcE9r51BFxaKc2jHDxz3AIf793eM7bxy/9/rJhz+pbx7d+e3Rr36UCb8awb+ahBuq5AFs",
+	"Z0G+moT44O7nDz770fFHrz24+7eZUOc11FNyegx45aKC9+Dul8e/+/HRJ//rwXevHX3yT4n+DVUv1rmO",
+	"W5tjEw4rqcanD02Cuv/tf02Mjzc8uvuHB7/7OB16KRV6+riK5SSw08YV8ue0ERYTYlVB5KN69+7xm6+e",
+	"fPgTs49//+bNB3e/vP/tdyfvfpbsKR2tSuqAHUoCiAkDkIC+VFdAi+srY6h99OZPj975H8d3/vnoiw/v",
+	"/+GNkw9/cvT5B8df/D4ddjWCPZo6YsKpaDi//8nxvXeyNjIzr4dkJPSYvY4Q88HdT+VIjt//w/G/vpfo",
+	"PmZISACmnRrbKEdJdPzG3x3fuXf09penbIwx60RA0GoWmOF69OwYGEdv/+Lhj149unPv+Jd3//2b1wPB",
+	"EG9MAjBkTqFK6r1ROJ5OB/nwn998cPfVk49enQRKyGuGbjq1fvGrd44/em0SaCF3JdM7J4Jz/+tPTt54",
+	"8xQ4CbMwtv2HvlXqoknH9Q9/PPr2NyE5H777ywd372aDDCdMgxIeToCkjvpoMOWQj778lwffvXZ859fZ",
+	"wCtZ4xVIPA7w4w8+On7v9WzI1TQhap7Lm2RmDdlprphsqPNJYqtcmTGJPRHwakFvFffv3Tu+c0+O+vjO",
+	"W0c/+/j4wx9zgfb23ZN3P5Pi++Szt47e+fnD1956cPe9bKQWIvamoAvJMJwFlePATkWpUlpKnwgpAR98",
+	"99r9ez9/+JtfnPzh1bFYxVK2yWmOvAmmJxSUp+tgpr9Eispr2+HJTR21p772oWv9IW0fGGGMo3d+8eDu",
+	"p0f/8O3RF/92/Pr7XAd7855klZNff37/u6TuYObZkKkSbNLmQ4KQ4KaaBjOviEyTUJSGxYO7n0Zb1tc/",
+	"O/7gUxOv4//58fF7v+Wi4o9/vP/Vzx7+8p10XMojTMrR0Qyqw7tYn9/LROXBF388+uQ1iUHIoEeffJgO",
+	"tTIp1AzV3ISsVfBJYVdTrdpwJl7p0wCeTnllrRs0f/jTtx7+5lfcyn33s6Mv3kwHPJ+2ENRM94QPRJyk",
+	"MdISd6VPJHPofA1+8fvjD398/MG/nfzjq8ef/2b8GlgwsZgw7zJNTkoYjyAhDXcn0oGUGC6+8vAIv7jy",
+	"umdY6QYOR+/97fHf/ZeTr3+l1uXdT1OpEPewKlnoUN9HTgD2k7rVGJUqVQeIe20zdDalBnD5l6FRjwAL",
+	"t/3j19/PUrDjPuL4CsPhMKHyjOWBNimic/YTjVgKF7nI5Hw/fO2t4/d/++DnXx69/X4mTpVsenT73LBB",
+	"oMIXRrEAXNzGARtHke9++vDjr+9/da9y9Ppvi4X7377FRd7nHyQZ7sXtxHynHs4wmTxksH/9+uTrXx/9",
+	"7U8f/s1nqZNt5hiTR0ouTltbE6+q64faWZseqo5t78ugWFSEFTsNBF2IiaeDWFDLIsiiEBZwqdPvIiIO",
+	"FjfITJh9UiyVK9X5hcWlQrE5a3M+hgSo8zIygqq7wwSs5YvzFQ6zC2aaT8jzsQtipqsNIjGyo8SWJyqV",
+	"hUqhICE0owwVIymluGLmqoTazcjJ4QjJ0biHkZ4ST12Yiaf/zdvFyuFteV0sHs6mZqyYySUjM7Euzo1B",
+	"0BMvxTJu+DrkSxNAKXyGYf5rLhptdSU08XPA1PInyeCYIi9n7DHGKKqQzm46eVjr+8sN0txae6q+vbO2",
+	"dWP72nZTlU7wBYvYoHl146n6uvzFo23MHz25sfXU2s6Nzecvy+ct6repKHrSg4wNqO/aDdK8VF+/fOPa",
+	"xqX61TX52i6WoGGc523QfHbzcm1nLfay04Gkzd8OwjXSIGGDjZ3NG1tr2zvyXZmmnGtBJ6A+mLn2ZG1W",
+	"bFczrIc8D7kAHUAn8IaAyUwtMwA8G4/amqSwbCscvGVb8VFbtpUYoGVbI+OwbMtENR7wG20/QZxvSxW2",
+	"4Mjx6eCIUb+Ngs2BCJ5hog+H2tazPRcGKLzdCHpbiAXWdXGshLjbXfZoCXOPmBil0xD1b2o11TbroWRp",
+	"kOZC0b0o/s2Xq9mpTU0pz8BO3ycs4Mw0BzoqSAb0MV5pSjfIIEziM4MWokYCJWg5ecZ8dPUvmwu9QYQn",
+	"k8rfuWqQaL8cFwAJgTfZ+NJSt6Y/XG5b3XDnmTBNT6W7n/Z2KGCSOSNdzWmBjNGOTxwL2VCn5yXSR7wB",
+	"HDLQ3LjSXAF7qBfw1QuBHJ7YIKNdkCMKA7yLPRyIDFa9pDeuxJfdxpVxAfZDHQ1+5BXy/ZLdtuTSCROU",
+	"UqorSK+jg/A+csGusJvSdumyOI2a0OmWgaEQJjawpXKhtJBMHI/xZmWkbsf1WxW7WDgcnyCXZCBzmGns",
+	"Y8zSI+R3SlMCuZl8F/h9tAKgzNiSJMXCmy9zl2QyWYw+0h+j8Nyl1ENwNJM1hDs6JHnEv0X1oRXoiEGp",
+	"Ggisy1SdLSwiC8hnlm31fc9atjpB0GPLc3NtHHT6u3mHdufU6/qvNXJkhK8+IQJzAe5KC2/EvBIFYPoM",
+	"+ewC6HUoETIT7KIO9FqAtmKFlgzpyuxwQXrqrMfTfThAGKx6tO/GE7AaAhNVzYJjETM+VqmLGhbfJsDM",
+	"KYm1fCNvkIsXsyTCxYtgEwYdZutAmy2jNCIiw3VbHSWQJQRk9QvUIFF/ZhmpmaZOMGjm9GW5aYNmtFHw",
+	"O9O/3cyZt9Um15FCtbg5K/LKtKISdCgTaYAh9DxY20f+UB7rUnlqFy+Gh34uXuSsuYuGlLgGzrI0ULNS",
+	"WuLYVIpl+UfgVikX+Z9qoSC1/Wa1UG4qplbHGtFB4ENz3A2CjXNgzdrWWi2/vr6+3gSsA3vqfGS4/YaE",
+	"Ft2nTp1c4U01dyKTkPGpWstK12yWDg6aoKOOs4gZbN5qGOmKDcsGjShjsWEd8t5jRSIwU2mJArGRzERx",
+	"3rPV9zyRh2gr7t3Z2QTSDETMDuupNMPkxyaQgjpMRkwmNYaJgrMrsUpEmBm5oLx1g7So59GBHKJMBJWk",
+	"XAYT5INKhcPDDiIMGdKj1oNOB+VK+cKI0BgMBnkofs5Tvz2n2rK5q/XVtfXtNd4m3wm6ntiqcOCZwigp",
+	"NXKqHExdym9ZAMgq5gv5gjgp1EME9rC1bJXzhXzZEptFR8hjkzeU6sAft1GKZrCFAq75Ka+IOMPiK+PN",
+	"jlnHFxhoWBu7XFxK20OtwYYl0oCWATROYDSIOISikkqBPJiSE6ztikNKWiyALgwcsRTVAaxdGnSSZ7AE",
+	"gxhnckBz2JRrAYKm0IlEvRJt5GjTk2/fohyhOpljHNsiso5Ug3BcVlKWlCKbXlbA6SBnT3VBmdgY86Cm",
+	"QAEP7yMGSqCLST/gi1uMDu5JvVicKZ7RxcH4ypiVyKlVGVYkUyJBL3uxlm/LBXMbROsO3AZdBMUs3G6Q",
+	"27lcLvyfv18pFMBtXUaoCG6DdRpT1+WSxyxR2GiGzxUW5Y7CAkFNG+AWaON9RGbzYLT3Erg9Wh6pm9D5",
+	"0xqWwW2QKEzIm4b5VilNKmmwTAOio454QycQpxH4MpZ1BTzEtShmA+1+aeaUpL7RTANVlaAiMnBQYiz2",
+	"WUM0sqok0NR0KJOutvKjUD/EJaNHNTuj6Uwp3cUHlmKLZcAoSxgiYenRsKzEsMS98JgtJKC+uV/hXdQ3",
+	"9+fD2Eh6N2rOrkbNYylHZpW5pqpHl3t2O5yMcjHW27ziz9ML92hM+BB0Eolcb1FdEP1ONXpHdz6m9opq",
+	"WVoCt007eAHcBqG2sqwijLIsolEvkbMmZHuqulug/eJSXrEVwBCKn1hX4KqCrNqLzJfEaN2d8NVy9Crn",
+	"tYxaD7N8RmJ+4dtiY1WcTkndtZatp1CgvA5WvO7sS+nGXPTKXGqpvEN7fLvRsp6Tt6r3JnpZlsyd5M2r",
+	"E70V1nmd5OWwHN7h9URJtlKhMG31k/Dgd3iAXx/rLlarGQetLfzcpY2tQeHKU21aq9Vq69vPdtaebddq",
+	"tdVFfr+/WnuxVqtdutm62bqZebD1lG52ePPV3dVanXezy/+FhxpPcRKrI8llbnAPreXq4hR1A+IH4VPq",
+	"B9SEJqWUkLOrX1ORU5bWJJzaOaPUnmhSGd8kTPgXDarjG4wcC+ANS0vjGyZrmfB25eL4dsmTDoe2VZ2E",
+	"GPFqaKJVeXyrlDpBgjn63S70h1JSAag1Ze2CVcvDtgLYFu5l9YN1nTfO1izlsWmWopivSo0zcrkKVVYe",
+	"k9Y1J6U2O9OMjrs2Z1VihVaDtYJsC6dwXJuXXp80bT4PNlRFEiaOiPnKShB2VMwb2RRGZYOc4lCQmvDy",
+	"dOd1wQ63VWUeGVZl6vnQGqSs1WwbUOKo+pqUeEMV6OMwRbFdeaa5OaJ61+TkAaXwVkHvoEEURYVt0oOM",
+	"8U0SQb6LSzLGtHlbFEaUVYSlwt73gnN1/VxdP1fX/x9Q1wuRKl5UDeNZ/WY+v2pULEeNSolGp5ewAzOL",
+	"4Aq+BHaHuk51uDaLhlEgZia73FAK7hUTDaHvSxes9PJxRGqb9ci+cFELkx/IZhFoRgkMfGhaGEc8l/6y",
+	"4C9jP0tnUjlP4rXxRULSAQkOVFvYODFoep81IaQjSdIh2qTF/oFZVmstSNWmwmdNZUetgDbSuUmUoKwO",
+	"KvEOjAGorAk7ShbhYxlwvvB8BN0hCHyckNWh1zwxQ+bhlnjWbFrrpZTdIWQRsRuHSYAybUJUKx/Jiv2/",
+	"bYGqc6vnRuj3aoQKAX2JusMp7U+hsomLUBEXWThCk1PKmxFhUnFEO7JWzeJEp9T10eV4EvlUY0zK6e3H",
+	"eJ2lw3hoM/D76PCxTXYzLBuSIZFyMn0pnEcfqogspxjMkTgdyJyingcdtJJqbJhfRhLBBa6Rqwx398/G",
+	"2i5OYMcmywiLdhMATC0T8Gdm4kuOHbHyJzLv5baWC6sGpUbdZGbJaDFHkRRh7qOiMqixhc6IQo8dzvU9",
+	"6mFneEF9LUXGO11EhrLoi+wFubNhGDUsE8TXzKmxPVXDSCQMMO0ROLduz63bc+v2zzsYNbFunhreMUux",
+	"navXf4IxHqeDCYxri/EaeC8l6wyq4sK6gqC1ui4PjCRfqpbMt56+IrA1it+JfqbRLE1eylApY/uqDXaH",
+	"2s48j8n8f6ewXcUsUJ/pS1OqkhnrDMnP+E6i0OkwRnakRmZ/wij/cyT3U+UNi6iE9Kc0wzBNmC7ZDIY9",
+	"1LQbBLYC5MuMI53SZCAf/06CcSwgaSrxHV4Ua2yQ+KciQQ00S4WC2JxkYAepAAolDtKpo+ERReFaFL7M",
+	"xDFFrhEmXJb6aNtfbW+sL4NmUuCscAWFoeAv+0FrsZl9+MpuEJEWPFRqjDh+ItS4lnTOStPPDz+iCYHq",
+	"mQ9O75PqxxEkxbChq0sNi3HIoK3QtMOJgd2wmganZThRPhIGKos+qizMUfk16HM9OaknG8kqP6DKHIf6",
+	"w2vPcfhnrEjHO//edeo4uMdUr1NxfyxNO97jGSrdsTSrR4wuJfqYOtCU0f7MYk4m8aYOP6Uh97iRKKNP",
+	"MoHtkkDhUeNTJhn0Dj0uVJVciYEm26mthG2Y2KofIf6UogDo7zTKyIeKEA2gisNQbx+5dnQIP1Z9Y3Zc",
+	"wCoFXCx4JbpX4SvdfEwIK30E48NYfZbYa8zDICKoZ7IvJWF4gOGDcBNnghJBVtRKutRwEAs0mTV4Rjkv",
+	"dhgzUjTlEXmH9j1Z+2sX6XobKZ8vzIzNGSw5fWwugehEYTrZ5SlhOpmXqmvNxKHA6HtcqvBMrP5HyHuh",
+	"RsWlqI8cUZcmOzc1BrKUkgar+ueM2YHS6SlrnagfaEvaA2n9lVP6Ux9az8ilzeyq8jgZupm9Vk+fSd6d",
+	"+HxVNOqwwktadwkO1hZCfKouMKNYiyrQorKsBh3OeTPb17ZzvX63x9u6qIWIg2bj0VlViWVEssdsjDT7",
+	"YiXjw24xPtcFVkaJkyizEn3bS9c25+NoU+qCsNBDWBUCi09y8XUh1ursGFRG3GLmWpjou6UZ8ezYmpoo",
+	"tJ3R94g/Tp0XPvfD/YmFuXejsgOpfgYtWwMKjAC14GVVFWIlyz/AjccJawKISi2xOPupofVkTHnyk/lq",
+	"pMlguzzLmyzrMIV/MFGV4XsJr7P41w6tjSvWIyB4WlA8lDhtRPiqQ/KjlkkHTapzJunkXKUuysmi4SxX",
+	"J2M9nVGNcVYnj/M5QdmS7y+TfcTwBfmy+ozheSz+zz0WL6UeST9UbzhwRVWYNOftuER74/D3snSMQD+I",
+	"HRm/eNHm+o7T0cdA9edPGHbFNwBVQZ8GMUv+iLWqS/XUNussD1ROf9Mox9CUFbKU+9qDLDBcigFtkLEO",
+	"YwHHoYT1u0gk69Mwdd8GjEojXKvk1N9jws0r/JTqcLgskQZ0qUrkKl+mcnB2e9DHjJIVID3TVWVm6tJq",
+	"iQT7Bgn9okKHhkpq6dTG0EkstRMu6GIeFXVi/9QjBede1vNshPNshPNc+/Nc+7Rc+2kcmBN6LQXJYttW",
+	"Rovv3xl31u6xnbPziYm+jaqrqne9F4ptU9pnes8V36WXm25GJyXJMbqPnnLUJMsnmxFKQU4cmB7asU5U",
+	"o5qqiXUHupFvKrHti8RCucOvSGKlH18wamClcdFo2awf7iTA6GRwbMwJyTgmcO47+VP3nUQWhNC6E8F6",
+	"w2FiejKmc0gkysfpmm5T+ClGquP9cAcBoocCyCPhPJHzwhffdFfCgtCBdFP3e+fZ+ucegjPxEMj1neUi",
+	"ADNRvbBRd4H4ADdXIaUETzmY4lO370jFAPU8Ouxy8UFbQJftmjGLZ85KhXBI+z7XKUAAvT1uiuVHKoXd",
+	"cmkXYnKDwC46FCLIx3xsYi0Yv0l/hdBlrWUL9nBerey8Q7tW2sKTjUX1Pa1sRZjLb8Fy+2H7ubiJGYg6",
+	"f12hAIUd5AWpD3JYfzxQFoDkcloRMs1JLQsQulEK25jKiJw6qraa8PPaqfWW4wUXBsJNMJLzpk7/wz2k",
+	"quXFkgKF20b7UXQ0UujxM+ZZCIZ3Pe20mTWQ0zmCh9cP/08AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/server"
+	"github.com/smscode/smscode/server/captcha/slider"
 	"github.com/smscode/smscode/server/sender"
 )
 
@@ -97,3 +98,10 @@ func (noopService) Send(context.Context, sender.SendRequest) (sender.SendResult,
 }
 func (noopService) Verify(context.Context, sender.VerifyRequest) error { return nil }
 func (noopService) Ready(context.Context) error                        { return nil }
+func (noopService) Puzzle(context.Context, sender.Caller) (slider.Puzzle, error) {
+	return slider.Puzzle{}, nil
+}
+func (noopService) CheckCaptcha(context.Context, sender.CaptchaCheck) (string, error) { return "", nil }
+func (noopService) CountryCodes(context.Context, sender.Caller) (sender.CountryCodes, error) {
+	return sender.CountryCodes{}, nil
+}

@@ -30,6 +30,23 @@ func (teamAPI) VerifySms(ctx context.Context, req gen.VerifySmsRequestObject) (g
 	return gen.VerifySms200JSONResponse{Body: gen.VerifySmsResult{Verified: true}}, nil
 }
 
+// A team that does not offer the slider CAPTCHA answers its operations
+// with the documented 404 code.
+func (teamAPI) GetCaptcha(context.Context, gen.GetCaptchaRequestObject) (gen.GetCaptchaResponseObject, error) {
+	return nil, apierr.New(gen.ErrorCodeNotFound)
+}
+
+func (teamAPI) VerifyCaptcha(context.Context, gen.VerifyCaptchaRequestObject) (gen.VerifyCaptchaResponseObject, error) {
+	return nil, apierr.New(gen.ErrorCodeNotFound)
+}
+
+func (teamAPI) GetCountryCodes(context.Context, gen.GetCountryCodesRequestObject) (gen.GetCountryCodesResponseObject, error) {
+	return gen.GetCountryCodes200JSONResponse{Body: gen.CountryCodes{
+		Preferred:    "+86",
+		CountryCodes: []gen.CountryCode{{CallingCode: "+86", Region: "CN"}},
+	}}, nil
+}
+
 // A team mounts its own gen.StrictServerInterface with this package's
 // validator, error handler and middleware, and gets the same checks and
 // error answers as smscode's server.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/server/apierr"
+	"github.com/smscode/smscode/server/captcha/slider"
 	"github.com/smscode/smscode/server/sender"
 )
 
@@ -19,6 +20,12 @@ type Service interface {
 	// Verify checks and consumes a code, or says with an *apierr.Error why
 	// it does not match.
 	Verify(ctx context.Context, req sender.VerifyRequest) error
+	// Puzzle draws a slider CAPTCHA puzzle.
+	Puzzle(ctx context.Context, c sender.Caller) (slider.Puzzle, error)
+	// CheckCaptcha checks a slider answer and returns the captcha_token.
+	CheckCaptcha(ctx context.Context, req sender.CaptchaCheck) (string, error)
+	// CountryCodes lists the calling codes the application sends to.
+	CountryCodes(ctx context.Context, c sender.Caller) (sender.CountryCodes, error)
 	// Ready reports whether the dependencies (the store) are reachable;
 	// /readyz answers 503 while it fails.
 	Ready(ctx context.Context) error
@@ -80,6 +87,60 @@ func (h *handlers) VerifySms(ctx context.Context, req gen.VerifySmsRequestObject
 	return gen.VerifySms200JSONResponse{
 		Body:    gen.VerifySmsResult{Verified: true},
 		Headers: gen.VerifySms200ResponseHeaders{XRequestId: &caller.RequestID},
+	}, nil
+}
+
+// GetCaptcha implements gen.StrictServerInterface.
+func (h *handlers) GetCaptcha(ctx context.Context, req gen.GetCaptchaRequestObject) (gen.GetCaptchaResponseObject, error) {
+	p := req.Params
+	caller := newCaller(ctx, p.XClientId, p.XTenantId, p.XL, p.XOperatingSysVersion, p.XDeviceFingerprint, p.XAgent, p.XDeviceIp)
+	pz, err := h.svc.Puzzle(ctx, caller)
+	if err != nil {
+		return nil, err
+	}
+	return gen.GetCaptcha200JSONResponse{
+		Body: gen.CaptchaPuzzle{
+			Token: pz.Token, OriginalImageBase64: pz.Background, JigsawImageBase64: pz.Piece,
+			Y: int32(pz.Y), Width: int32(pz.Width), Height: int32(pz.Height),
+		},
+		Headers: gen.GetCaptcha200ResponseHeaders{XRequestId: &caller.RequestID},
+	}, nil
+}
+
+// VerifyCaptcha implements gen.StrictServerInterface.
+func (h *handlers) VerifyCaptcha(ctx context.Context, req gen.VerifyCaptchaRequestObject) (gen.VerifyCaptchaResponseObject, error) {
+	if req.Body == nil {
+		return nil, apierr.New(gen.ErrorCodeBodyMalformed)
+	}
+	p := req.Params
+	caller := newCaller(ctx, p.XClientId, p.XTenantId, p.XL, p.XOperatingSysVersion, p.XDeviceFingerprint, p.XAgent, p.XDeviceIp)
+	token, err := h.svc.CheckCaptcha(ctx, sender.CaptchaCheck{
+		Caller: caller, Token: req.Body.Token, PointJSON: req.Body.PointJson, Sender: req.Body.Sender,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return gen.VerifyCaptcha200JSONResponse{
+		Body:    gen.CaptchaVerifyResult{CaptchaToken: token},
+		Headers: gen.VerifyCaptcha200ResponseHeaders{XRequestId: &caller.RequestID},
+	}, nil
+}
+
+// GetCountryCodes implements gen.StrictServerInterface.
+func (h *handlers) GetCountryCodes(ctx context.Context, req gen.GetCountryCodesRequestObject) (gen.GetCountryCodesResponseObject, error) {
+	p := req.Params
+	caller := newCaller(ctx, p.XClientId, p.XTenantId, p.XL, p.XOperatingSysVersion, p.XDeviceFingerprint, p.XAgent, p.XDeviceIp)
+	cc, err := h.svc.CountryCodes(ctx, caller)
+	if err != nil {
+		return nil, err
+	}
+	body := gen.CountryCodes{Preferred: cc.Preferred, CountryCodes: make([]gen.CountryCode, len(cc.Codes))}
+	for i, c := range cc.Codes {
+		body.CountryCodes[i] = gen.CountryCode{CallingCode: c.Code, Region: c.Region}
+	}
+	return gen.GetCountryCodes200JSONResponse{
+		Body:    body,
+		Headers: gen.GetCountryCodes200ResponseHeaders{XRequestId: &caller.RequestID},
 	}, nil
 }
 

@@ -16,7 +16,9 @@ import (
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/server"
 	"github.com/smscode/smscode/server/apierr"
+	"github.com/smscode/smscode/server/captcha/slider"
 	"github.com/smscode/smscode/server/metrics"
+	"github.com/smscode/smscode/server/phone"
 	"github.com/smscode/smscode/server/sender"
 )
 
@@ -25,6 +27,7 @@ type fakeService struct {
 	mu        sync.Mutex
 	sends     []sender.SendRequest
 	verifies  []sender.VerifyRequest
+	checks    []sender.CaptchaCheck
 	result    sender.SendResult
 	err       error // returned by Send and Verify
 	panicWith any   // when set, Send and Verify panic with it
@@ -51,6 +54,25 @@ func (f *fakeService) Verify(ctx context.Context, req sender.VerifyRequest) erro
 		panic(p)
 	}
 	return err
+}
+
+func (f *fakeService) Puzzle(ctx context.Context, c sender.Caller) (slider.Puzzle, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slider.Puzzle{Token: "tok", Background: "iVBORw0K", Piece: "iVBORw0K", Y: 10, Width: 310, Height: 155}, f.err
+}
+
+func (f *fakeService) CheckCaptcha(ctx context.Context, req sender.CaptchaCheck) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.checks = append(f.checks, req)
+	return req.Token + "---" + req.PointJSON, f.err
+}
+
+func (f *fakeService) CountryCodes(ctx context.Context, c sender.Caller) (sender.CountryCodes, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return sender.CountryCodes{Preferred: "+86", Codes: []phone.CallingCode{{Code: "+86", Region: "CN"}}}, f.err
 }
 
 func (f *fakeService) Ready(ctx context.Context) error {
@@ -138,8 +160,10 @@ func start(t testing.TB, cfg server.Config, svc *fakeService) *testServer {
 const (
 	sendPath   = "/api/v2/sdk/sms/send"
 	verifyPath = "/api/v2/sdk/sms/verify"
-	seedAgent  = "Mozilla/5.0 (Linux; Android 10; Redmi K30 Build/QKQ1.190825.002; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/80.0.3987.99 Mobile Safari/537.36"
-	seedToken  = `71d******635---{"x":237.0,"y":5.0}`
+	// captchaVerifyPath is the slider CAPTCHA's verify.
+	captchaVerifyPath = "/api/v2/sdk/captcha/verify"
+	seedAgent         = "Mozilla/5.0 (Linux; Android 10; Redmi K30 Build/QKQ1.190825.002; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/80.0.3987.99 Mobile Safari/537.36"
+	seedToken         = `71d******635---{"x":237.0,"y":5.0}`
 	// seedBody is the seed's example body, as the page prints it.
 	seedBody = `{
   "mobile": "12345678901",

@@ -46,6 +46,9 @@ var rules = []rule{
 	{in: inBody, name: "mobile", missing: gen.ErrorCodeMobileRequired, empty: gen.ErrorCodeMobileInvalid, invalid: gen.ErrorCodeMobileInvalid},
 	{in: inBody, name: "type", missing: gen.ErrorCodeScenarioRequired, empty: gen.ErrorCodeScenarioUnsupported, invalid: gen.ErrorCodeScenarioUnsupported},
 	{in: inBody, name: "captcha_token", missing: gen.ErrorCodeCaptchaTokenRequired, empty: gen.ErrorCodeCaptchaTokenRequired, invalid: gen.ErrorCodeCaptchaInvalid},
+	{in: inBody, name: "point_json", missing: gen.ErrorCodeCoordinatesRequired, empty: gen.ErrorCodeCoordinatesRequired, invalid: gen.ErrorCodeCoordinatesRequired},
+	{in: inBody, name: "token", missing: gen.ErrorCodeCaptchaTokenRequired, empty: gen.ErrorCodeCaptchaTokenRequired, invalid: gen.ErrorCodeCaptchaInvalid},
+	{in: inBody, name: "sender", missing: gen.ErrorCodeMobileRequired, empty: gen.ErrorCodeMobileInvalid, invalid: gen.ErrorCodeMobileInvalid},
 	{in: inBody, name: "verify_code", missing: gen.ErrorCodeVerifyCodeRequired, empty: gen.ErrorCodeCodeMalformed, invalid: gen.ErrorCodeCodeMalformed},
 	// A member the schema does not define (additionalProperties: false).
 	{in: inBody, name: unknownMember, missing: gen.ErrorCodeUnknownField, empty: gen.ErrorCodeUnknownField, invalid: gen.ErrorCodeUnknownField},

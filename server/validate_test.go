@@ -134,6 +134,17 @@ func TestMalformedRequests(t *testing.T) {
 		{name: "unknown path", path: "/api/v2/sdk/sms/send/13812345678", body: seedBody, code: "REQ.0005"},
 		{name: "GET on send", method: http.MethodGet, body: "", code: "REQ.0006"},
 		{name: "PUT on verify", method: http.MethodPut, path: verifyPath, body: verifyJSON(nil), code: "REQ.0006"},
+		// The slider CAPTCHA's verify (OneAccess's sibling API) and GETs.
+		{name: "captcha point missing", path: captchaVerifyPath, body: `{"token":"abc","sender":"12345678901"}`, code: "PARAM.0004"},
+		{name: "captcha point empty", path: captchaVerifyPath, body: `{"point_json":"","token":"abc","sender":"12345678901"}`, code: "PARAM.0004"},
+		{name: "captcha point not an object", path: captchaVerifyPath, body: `{"point_json":"237","token":"abc","sender":"12345678901"}`, code: "PARAM.0004"},
+		{name: "captcha token missing", path: captchaVerifyPath, body: `{"point_json":"{\"x\":1}","sender":"12345678901"}`, code: "PARAM.0005"},
+		{name: "captcha token malformed", path: captchaVerifyPath, body: `{"point_json":"{\"x\":1}","token":"a b","sender":"12345678901"}`, code: "CAPTCHA.0004"},
+		{name: "captcha sender missing", path: captchaVerifyPath, body: `{"point_json":"{\"x\":1}","token":"abc"}`, code: "PARAM.0001"},
+		{name: "captcha sender malformed", path: captchaVerifyPath, body: `{"point_json":"{\"x\":1}","token":"abc","sender":"12"}`, code: "USER.0038"},
+		{name: "captcha GET without client id", method: http.MethodGet, path: "/api/v2/sdk/captcha", headers: del("X-client-id"), code: "APP.0002"},
+		{name: "country codes bad language", method: http.MethodGet, path: "/api/v2/sdk/country-codes", headers: set("X-L", "!!"), code: "HEADER.0005"},
+		{name: "POST on country codes", path: "/api/v2/sdk/country-codes", body: "{}", code: "REQ.0006"},
 		// Precedence: X-client-id, the other headers in spec order, the body.
 		{name: "client id before other headers", headers: both(del("X-client-id"), del("X-agent"), set("X-device-ip", "x")), body: "[]", code: "APP.0002"},
 		{name: "os version before agent", headers: both(del("X-agent"), set("X-operating-sys-version", "")), body: seedBody, code: "HEADER.0001"},

@@ -11,6 +11,7 @@ import (
 	"github.com/smscode/smscode/server"
 	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/captcha"
+	"github.com/smscode/smscode/server/captcha/slider"
 	"github.com/smscode/smscode/server/metrics"
 	"github.com/smscode/smscode/server/otp"
 	"github.com/smscode/smscode/server/sender"
@@ -29,6 +30,8 @@ type Overrides struct {
 	Store store.Store
 	// Providers replace configured providers of the same name.
 	Providers map[string]sms.Provider
+	// Now, when set, is the slider CAPTCHA's clock (tests move it).
+	Now func() time.Time
 }
 
 // Runtime is the assembled service.
@@ -37,6 +40,7 @@ type Runtime struct {
 	Server  *server.Server
 	Service *sender.Service
 	Store   store.Store
+	Slider  *slider.Slider
 	Metrics *metrics.Metrics
 	// Providers are the SMS providers by configured name.
 	Providers map[string]sms.Provider
@@ -90,6 +94,13 @@ func Build(cfg Config, log *slog.Logger, o Overrides) (rt *Runtime, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	rt.Slider, err = slider.New(slider.Config{
+		PuzzleTTL: cfg.Slider.PuzzleTTL, TokenTTL: cfg.Slider.TokenTTL,
+		Tolerance: cfg.Slider.Tolerance, Now: o.Now,
+	}, rt.Store)
+	if err != nil {
+		return nil, fmt.Errorf("config: slider: %w", err)
+	}
 	channels := make(map[string]sender.Channel, len(cfg.Apps))
 	for _, a := range reg.Apps() {
 		ch, err := buildChannel(cfg, a, rt, log)
@@ -100,7 +111,7 @@ func Build(cfg Config, log *slog.Logger, o Overrides) (rt *Runtime, err error) {
 	}
 	rt.Service, err = sender.New(sender.Deps{
 		Apps: reg, Store: rt.Store, Hasher: hasher, Channels: channels,
-		Log: log, Metrics: rt.Metrics,
+		Log: log, Metrics: rt.Metrics, Slider: rt.Slider,
 	})
 	if err != nil {
 		return nil, err
@@ -111,6 +122,7 @@ func Build(cfg Config, log *slog.Logger, o Overrides) (rt *Runtime, err error) {
 	if err != nil {
 		return nil, err
 	}
+	mountDemo(cfg, rt)
 	return rt, nil
 }
 
@@ -151,7 +163,7 @@ func buildHasher(cfg Config) (*otp.Hasher, error) {
 }
 
 func buildChannel(cfg Config, a *apps.App, rt *Runtime, log *slog.Logger) (sender.Channel, error) {
-	verifier, err := buildCaptcha(a, rt.Store)
+	verifier, err := buildCaptcha(a, rt)
 	if err != nil {
 		return sender.Channel{}, err
 	}
@@ -183,7 +195,7 @@ func buildChannel(cfg Config, a *apps.App, rt *Runtime, log *slog.Logger) (sende
 
 // buildCaptcha makes an app's captcha check: its test tokens (dev mode
 // only, reusable) in front of its real verifier, which sees each token once.
-func buildCaptcha(a *apps.App, st store.Store) (captcha.Verifier, error) {
+func buildCaptcha(a *apps.App, rt *Runtime) (captcha.Verifier, error) {
 	var real captcha.Verifier
 	switch strings.ToLower(a.Captcha.Kind) {
 	case apps.CaptchaNone:
@@ -203,9 +215,12 @@ func buildCaptcha(a *apps.App, st store.Store) (captcha.Verifier, error) {
 		if err != nil {
 			return nil, err
 		}
-		real = captcha.NewSingleUse(st, captchaTokenTTL, sv)
+		real = captcha.NewSingleUse(rt.Store, captchaTokenTTL, sv)
+	case apps.CaptchaSlider:
+		// Single use by itself: a verified token is taken from the store.
+		real = rt.Slider
 	default:
-		return nil, fmt.Errorf("captcha.kind %q: want none, turnstile or hcaptcha", a.Captcha.Kind)
+		return nil, fmt.Errorf("captcha.kind %q: want none, slider, turnstile or hcaptcha", a.Captcha.Kind)
 	}
 	return captcha.NewTestTokens(a.Captcha.TestTokens, real), nil
 }

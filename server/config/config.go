@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -51,6 +52,11 @@ type Config struct {
 	Limits sender.Limits `yaml:"limits"`
 	// Pumping is the SMS-pumping defence.
 	Pumping sender.Pumping `yaml:"pumping"`
+	// Slider configures the built-in slider CAPTCHA (OneAccess's), used by
+	// apps whose captcha kind is slider.
+	Slider SliderConfig `yaml:"slider"`
+	// Demo serves the demo page at /demo. Default: on in dev mode only.
+	Demo *bool `yaml:"demo"`
 	// Providers are the SMS providers, by name.
 	Providers []ProviderConfig `yaml:"providers"`
 	// Failover sets the per-provider timeout and circuit breakers of every
@@ -61,6 +67,17 @@ type Config struct {
 	DefaultProviders []string `yaml:"default_providers"`
 	// Apps are the registered applications.
 	Apps []apps.App `yaml:"apps"`
+}
+
+// SliderConfig configures the slider CAPTCHA; zero values take the
+// defaults stated on each field.
+type SliderConfig struct {
+	// PuzzleTTL is how long a puzzle can be answered. Default 2m.
+	PuzzleTTL time.Duration `yaml:"puzzle_ttl"`
+	// TokenTTL is how long a verified captcha_token can be sent. Default 3m.
+	TokenTTL time.Duration `yaml:"token_ttl"`
+	// Tolerance is how many pixels off the hole a slide may stop. Default 5.
+	Tolerance float64 `yaml:"tolerance"`
 }
 
 // LogConfig configures logging.

@@ -13,6 +13,7 @@ import (
 	"github.com/smscode/smscode/server/apierr"
 	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/captcha"
+	"github.com/smscode/smscode/server/captcha/slider"
 	"github.com/smscode/smscode/server/metrics"
 	"github.com/smscode/smscode/server/otp"
 	"github.com/smscode/smscode/server/phone"
@@ -43,6 +44,9 @@ type Deps struct {
 	Channels map[string]Channel
 	Log      *slog.Logger
 	Metrics  *metrics.Metrics // may be nil
+	// Slider issues and checks the built-in slider puzzles; nil turns the
+	// captcha APIs off (404).
+	Slider *slider.Slider
 }
 
 // Service is the send pipeline. It is safe for concurrent use.

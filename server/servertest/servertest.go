@@ -80,6 +80,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	rt, err := config.Build(cfg, log, config.Overrides{
 		Store:     st,
 		Providers: map[string]sms.Provider{"primary": outbox},
+		Now:       clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,167 @@
+package demo_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/server/demo"
+)
+
+// get serves one request and returns the response and its body.
+func get(t *testing.T, h http.Handler, method, path string, hdr http.Header) (*http.Response, string) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, nil)
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	res := rec.Result()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, string(b)
+}
+
+func TestAssets(t *testing.T) {
+	h := demo.Handler(demo.Config{ClientID: "demo-app"})
+	tests := []struct {
+		path, ctype, contains string
+	}{
+		{"/demo", "text/html; charset=utf-8", "<!doctype html>"},
+		{"/demo/", "text/html; charset=utf-8", "<!doctype html>"},
+		{"/demo/app.js", "text/javascript; charset=utf-8", "use strict"},
+		{"/demo/style.css", "text/css; charset=utf-8", "#slider-handle"},
+		{"/demo/config.json", "application/json", `"client_id":"demo-app"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			res, body := get(t, h, http.MethodGet, tt.path, nil)
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("status %d", res.StatusCode)
+			}
+			if got := res.Header.Get("Content-Type"); got != tt.ctype {
+				t.Errorf("Content-Type %q, want %q", got, tt.ctype)
+			}
+			if !strings.Contains(body, tt.contains) {
+				t.Errorf("body lacks %q", tt.contains)
+			}
+			for _, k := range []string{"Content-Security-Policy", "X-Content-Type-Options", "ETag", "Cache-Control"} {
+				if res.Header.Get(k) == "" {
+					t.Errorf("no %s header", k)
+				}
+			}
+			// Revalidation by ETag answers 304 with no body.
+			res, body = get(t, h, http.MethodGet, tt.path, http.Header{"If-None-Match": {res.Header.Get("ETag")}})
+			if res.StatusCode != http.StatusNotModified || body != "" {
+				t.Errorf("If-None-Match: status %d, %d bytes", res.StatusCode, len(body))
+			}
+		})
+	}
+}
+
+// Nothing is loaded from another origin: no CDN, no font service.
+func TestNoExternalReferences(t *testing.T) {
+	h := demo.Handler(demo.Config{ClientID: "demo-app"})
+	external := regexp.MustCompile(`(?i)(https?:)?//[a-z0-9.-]+\.[a-z]{2,}|@import|url\(`)
+	for _, path := range []string{"/demo", "/demo/app.js", "/demo/style.css"} {
+		_, body := get(t, h, http.MethodGet, path, nil)
+		if m := external.FindString(body); m != "" {
+			t.Errorf("%s refers to %q", path, m)
+		}
+	}
+	res, _ := get(t, h, http.MethodGet, "/demo", nil)
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") ||
+		!strings.Contains(csp, "script-src 'self'") {
+		t.Errorf("CSP %q does not confine the page to its origin", csp)
+	}
+}
+
+// The page has the ids that browser tests drive, and offers exactly the
+// spec's six scenarios.
+func TestPageElements(t *testing.T) {
+	_, body := get(t, demo.Handler(demo.Config{}), http.MethodGet, "/demo", nil)
+	for _, id := range []string{"mobile", "scenario", "get-puzzle", "puzzle-bg", "puzzle-piece", "slider-handle",
+		"send", "outbox", "code", "verify", "status", "lang", "client-id", "tenant-id"} {
+		if !strings.Contains(body, `id="`+id+`"`) {
+			t.Errorf("no element #%s", id)
+		}
+	}
+	var options []string
+	for _, m := range regexp.MustCompile(`<option value="([A-Z_]+)"`).FindAllStringSubmatch(body, -1) {
+		options = append(options, m[1])
+	}
+	spec, err := gen.GetSwagger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, v := range spec.Components.Schemas["Scenario"].Value.Enum {
+		want = append(want, v.(string))
+	}
+	if !slices.Equal(options, want) {
+		t.Errorf("scenario options %v, want the spec's %v", options, want)
+	}
+}
+
+func TestConfigJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  demo.Config
+	}{
+		{"app", demo.Config{ClientID: "DRrYIqauawN0I8my"}},
+		{"tenant, dev mode", demo.Config{ClientID: "isv", TenantID: "t1", DevMode: true}},
+		{"quotes escaped", demo.Config{ClientID: `a"b</script>`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, body := get(t, demo.Handler(tt.cfg), http.MethodGet, "/demo/config.json", nil)
+			if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
+				t.Errorf("Cache-Control %q, want no-store", cc)
+			}
+			var got struct {
+				ClientID string `json:"client_id"`
+				TenantID string `json:"tenant_id"`
+				DevMode  bool   `json:"dev_mode"`
+			}
+			if err := json.Unmarshal([]byte(body), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.ClientID != tt.cfg.ClientID || got.TenantID != tt.cfg.TenantID || got.DevMode != tt.cfg.DevMode {
+				t.Errorf("config %+v, want %+v", got, tt.cfg)
+			}
+		})
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	h := demo.Handler(demo.Config{})
+	tests := []struct {
+		method, path string
+		status       int
+	}{
+		{http.MethodGet, "/demo/missing.js", http.StatusNotFound},
+		{http.MethodGet, "/demo/static/app.js", http.StatusNotFound},
+		{http.MethodGet, "/demo/outbox", http.StatusNotFound}, // the server's, in dev mode only
+		{http.MethodGet, "/", http.StatusNotFound},
+		{http.MethodPost, "/demo", http.StatusMethodNotAllowed},
+		{http.MethodDelete, "/demo/app.js", http.StatusMethodNotAllowed},
+		{http.MethodHead, "/demo", http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			res, _ := get(t, h, tt.method, tt.path, nil)
+			if res.StatusCode != tt.status {
+				t.Errorf("status %d, want %d", res.StatusCode, tt.status)
+			}
+		})
+	}
+}

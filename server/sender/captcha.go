@@ -1,0 +1,82 @@
+package sender
+
+import (
+	"context"
+	"time"
+
+	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/server/apierr"
+	"github.com/smscode/smscode/server/captcha/slider"
+	"github.com/smscode/smscode/server/phone"
+	"github.com/smscode/smscode/server/store"
+)
+
+// PuzzlesPerMinute is how many slider puzzles one client IP may ask for
+// per minute and application: drawing one costs a few milliseconds of CPU,
+// so an unbounded stream would be a cheap way to load the server.
+const PuzzlesPerMinute = 30
+
+// CaptchaCheck is a slider answer (OneAccess's captcha verify).
+type CaptchaCheck struct {
+	Caller
+	Token     string // the puzzle's token
+	PointJSON string // where the piece was let go: {"x":237.0,"y":5.0}
+	Sender    string // the mobile number the captcha_token will be sent with
+}
+
+// CountryCodes is an application's answer to the country-codes API.
+type CountryCodes struct {
+	Preferred string
+	Codes     []phone.CallingCode
+}
+
+// Puzzle draws a slider puzzle for the caller's application.
+func (s *Service) Puzzle(ctx context.Context, c Caller) (slider.Puzzle, error) {
+	if s.d.Slider == nil {
+		return slider.Puzzle{}, apierr.New(gen.ErrorCodeNotFound)
+	}
+	app, err := s.d.Apps.Lookup(c.ClientID, c.TenantID)
+	if err != nil {
+		return slider.Puzzle{}, err
+	}
+	tag := "{" + app.Scope() + "}"
+	if c.RemoteIP != "" {
+		res, err := s.d.Store.Reserve(ctx, store.SendRequest{Limits: []store.Limit{
+			{Key: tag + ":pz:ip:" + c.RemoteIP, Max: PuzzlesPerMinute, Window: time.Minute},
+		}})
+		if err != nil {
+			return slider.Puzzle{}, apierr.Wrap(gen.ErrorCodeStoreUnavailable, err)
+		}
+		if !res.Allowed {
+			s.d.Metrics.Refusal("captcha_ip")
+			return slider.Puzzle{}, apierr.Retry(gen.ErrorCodeCaptchaTooMany, res.RetryAfter)
+		}
+	}
+	return s.d.Slider.Issue(ctx, app.Scope())
+}
+
+// CheckCaptcha checks a slider answer and returns the captcha_token that a
+// send to the (normalised) sender number accepts once.
+func (s *Service) CheckCaptcha(ctx context.Context, req CaptchaCheck) (string, error) {
+	if s.d.Slider == nil {
+		return "", apierr.New(gen.ErrorCodeNotFound)
+	}
+	app, err := s.d.Apps.Lookup(req.ClientID, req.TenantID)
+	if err != nil {
+		return "", err
+	}
+	num, err := app.Phone.Parse(req.Sender)
+	if err != nil {
+		return "", err
+	}
+	return s.d.Slider.Check(ctx, app.Scope(), req.Token, req.PointJSON, num.E164)
+}
+
+// CountryCodes lists the calling codes the caller's application sends to.
+func (s *Service) CountryCodes(_ context.Context, c Caller) (CountryCodes, error) {
+	app, err := s.d.Apps.Lookup(c.ClientID, c.TenantID)
+	if err != nil {
+		return CountryCodes{}, err
+	}
+	return CountryCodes{Preferred: phone.CallingCodeOf(app.Preferred()), Codes: app.Phone.CallingCodes()}, nil
+}
