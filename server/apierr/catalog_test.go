@@ -124,3 +124,19 @@ func TestErrorValues(t *testing.T) {
 		t.Errorf("Error() = %q", s)
 	}
 }
+
+// README.md's error-code table lists every code with its status and English
+// message, so that what people read is what the server answers.
+func TestREADMEListsEveryCode(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(raw)
+	for _, e := range apierr.Catalog() {
+		row := fmt.Sprintf("| `%s` | %d | %s |", e.Code, e.Status, e.English)
+		if !strings.Contains(readme, row) {
+			t.Errorf("README.md has no row %q", row)
+		}
+	}
+}
