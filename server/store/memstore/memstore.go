@@ -124,7 +124,7 @@ func (s *Store) Reserve(ctx context.Context, req store.SendRequest) (store.SendR
 	if err := ctx.Err(); err != nil {
 		return store.SendResult{}, fmt.Errorf("memstore: reserve: %w", err)
 	}
-	if err := validate(req); err != nil {
+	if err := store.Validate(req); err != nil {
 		return store.SendResult{}, err
 	}
 	locked := s.lock(req)
@@ -195,7 +195,7 @@ func (s *Store) Release(ctx context.Context, req store.SendRequest, res store.Se
 	if !res.Allowed {
 		return nil // a refused Reserve took nothing
 	}
-	if err := validate(req); err != nil {
+	if err := store.Validate(req); err != nil {
 		return err
 	}
 	locked := s.lock(req)
@@ -233,7 +233,7 @@ func (s *Store) Verify(ctx context.Context, key string, hash []byte) (store.Veri
 		return 0, fmt.Errorf("memstore: verify: %w", err)
 	}
 	if key == "" {
-		return 0, fmt.Errorf("memstore: invalid request: empty key")
+		return 0, fmt.Errorf("memstore: %w: empty key", store.ErrInvalid)
 	}
 	sh := s.shard(key)
 	sh.mu.Lock()
@@ -267,7 +267,7 @@ func (s *Store) UseOnce(ctx context.Context, key string, ttl time.Duration) (boo
 		return false, fmt.Errorf("memstore: use once: %w", err)
 	}
 	if key == "" || ttl < time.Millisecond {
-		return false, fmt.Errorf("memstore: invalid request: UseOnce needs a key and a ttl of at least 1ms")
+		return false, fmt.Errorf("memstore: %w: UseOnce needs a key and a ttl of at least 1ms", store.ErrInvalid)
 	}
 	sh := s.shard(key)
 	sh.mu.Lock()

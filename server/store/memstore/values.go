@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/smscode/smscode/server/store"
 )
 
 // Put implements store.Store.
@@ -13,7 +15,7 @@ func (s *Store) Put(ctx context.Context, key string, val []byte, ttl time.Durati
 		return fmt.Errorf("memstore: put: %w", err)
 	}
 	if key == "" || ttl < time.Millisecond {
-		return fmt.Errorf("memstore: invalid request: Put needs a key and a ttl of at least 1ms")
+		return fmt.Errorf("memstore: %w: Put needs a key and a ttl of at least 1ms", store.ErrInvalid)
 	}
 	sh := s.shard(key)
 	sh.mu.Lock()

@@ -66,7 +66,7 @@ func (s *Store) Reserve(ctx context.Context, req store.SendRequest) (store.SendR
 	if err := ctx.Err(); err != nil {
 		return store.SendResult{}, fmt.Errorf("redisstore: reserve: %w", err)
 	}
-	if err := validate(req); err != nil {
+	if err := store.Validate(req); err != nil {
 		return store.SendResult{}, err
 	}
 	reservation := rand.Text()
@@ -102,7 +102,7 @@ func (s *Store) Release(ctx context.Context, req store.SendRequest, res store.Se
 	if !res.Allowed {
 		return nil // a refused Reserve took nothing
 	}
-	if err := validate(req); err != nil {
+	if err := store.Validate(req); err != nil {
 		return err
 	}
 	args := make([]any, 0, 3+len(req.Limits))
@@ -123,7 +123,7 @@ func (s *Store) Verify(ctx context.Context, key string, hash []byte) (store.Veri
 		return 0, fmt.Errorf("redisstore: verify: %w", err)
 	}
 	if key == "" {
-		return 0, fmt.Errorf("redisstore: invalid request: empty key")
+		return 0, fmt.Errorf("redisstore: %w: empty key", store.ErrInvalid)
 	}
 	r, err := verifyScript.Run(ctx, s.rdb, []string{s.prefix + key}, hash).Int64()
 	if err != nil {
@@ -148,7 +148,7 @@ func (s *Store) UseOnce(ctx context.Context, key string, ttl time.Duration) (boo
 		return false, fmt.Errorf("redisstore: use once: %w", err)
 	}
 	if key == "" || ttl < time.Millisecond {
-		return false, fmt.Errorf("redisstore: invalid request: UseOnce needs a key and a ttl of at least 1ms")
+		return false, fmt.Errorf("redisstore: %w: UseOnce needs a key and a ttl of at least 1ms", store.ErrInvalid)
 	}
 	first, err := s.rdb.SetNX(ctx, s.prefix+key, 1, time.Duration(ms(ttl))*time.Millisecond).Result()
 	if err != nil {

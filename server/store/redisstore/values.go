@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/smscode/smscode/server/store"
 )
 
 // Put implements store.Store: one SET with an expiry.
@@ -15,7 +17,7 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, ttl time.Dura
 		return fmt.Errorf("redisstore: put: %w", err)
 	}
 	if key == "" || ttl < time.Millisecond {
-		return fmt.Errorf("redisstore: invalid request: Put needs a key and a ttl of at least 1ms")
+		return fmt.Errorf("redisstore: %w: Put needs a key and a ttl of at least 1ms", store.ErrInvalid)
 	}
 	if err := s.rdb.Set(ctx, s.prefix+key, value, time.Duration(ms(ttl))*time.Millisecond).Err(); err != nil {
 		return unavailable("put", err)

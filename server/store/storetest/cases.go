@@ -349,8 +349,8 @@ func testInvalid(t *testing.T, e *env) {
 	}
 	wantInvalid := func(op string, err error) {
 		t.Helper()
-		if err == nil || errors.Is(err, store.ErrUnavailable) {
-			t.Errorf("%s: err = %v, want an error that is not ErrUnavailable", op, err)
+		if !errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s: err = %v, want ErrInvalid and not ErrUnavailable", op, err)
 		}
 	}
 	for name, mutate := range bad {

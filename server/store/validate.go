@@ -1,16 +1,21 @@
-package memstore
+package store
 
 import (
+	"errors"
 	"fmt"
 	"time"
-
-	"github.com/smscode/smscode/server/store"
 )
 
-// validate rejects requests that are caller bugs, before anything is
-// counted. The rules match redisstore's (the conformance suite checks
-// both): durations of at least a millisecond, the unit Redis expires in.
-func validate(req store.SendRequest) error {
+// ErrInvalid is wrapped by the errors of requests that are caller bugs
+// (a limit without key, a zero window...): never a reason to fail closed
+// with 503, but a programming error to fix.
+var ErrInvalid = errors.New("store: invalid request")
+
+// Validate rejects a SendRequest that is a caller bug, before anything is
+// counted. Every implementation calls it, so that they refuse the same
+// requests: durations of at least a millisecond (the unit Redis expires
+// in), distinct keys, a code with a hash, a TTL and at least one attempt.
+func Validate(req SendRequest) error {
 	for i, l := range req.Limits {
 		switch {
 		case l.Key == "":
@@ -44,5 +49,5 @@ func validate(req store.SendRequest) error {
 }
 
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("memstore: invalid request: "+format, args...)
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
 }
