@@ -37,12 +37,43 @@ type Options struct {
 	DB int `yaml:"db"`
 	// PoolSize is the connections per node. The default is 10 per CPU.
 	PoolSize int `yaml:"pool_size"`
-	// DialTimeout, ReadTimeout and WriteTimeout default to 5 s each. They
-	// bound how long a request waits on an unreachable Redis before it
-	// fails closed.
+	// DialTimeout, ReadTimeout and WriteTimeout default to 1 s each
+	// (go-redis's own default is 5 s): with the retries below, they bound
+	// how long a request waits on an unreachable Redis before it fails
+	// closed with 503, and so how many requests pile up during an outage.
 	DialTimeout  time.Duration `yaml:"dial_timeout"`
 	ReadTimeout  time.Duration `yaml:"read_timeout"`
 	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// MaxRetries is how many times a failed command is retried (default 1;
+	// -1 for none), and DialerRetries how many times a failed dial is
+	// (default 1). go-redis's defaults (3 and 5, with backoff) held each
+	// request for about 2 s when Redis was down. A retried script whose
+	// reply was lost can only err toward refusing (an extra count).
+	MaxRetries    int `yaml:"max_retries"`
+	DialerRetries int `yaml:"dialer_retries"`
+}
+
+// Defaults of the Options that go-redis would otherwise set.
+const (
+	DefaultTimeout       = time.Second
+	DefaultMaxRetries    = 1
+	DefaultDialerRetries = 1
+)
+
+// withDefaults fills the timeouts and retries left at zero.
+func (o Options) withDefaults() Options {
+	for _, d := range []*time.Duration{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout} {
+		if *d == 0 {
+			*d = DefaultTimeout
+		}
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = DefaultMaxRetries
+	}
+	if o.DialerRetries == 0 {
+		o.DialerRetries = DefaultDialerRetries
+	}
+	return o
 }
 
 // mode is which kind of deployment Options describe.
@@ -106,6 +137,8 @@ func NewClient(o Options) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, err
 	}
+	explicit := o
+	o = o.withDefaults()
 	var tlsConfig *tls.Config
 	if o.TLS {
 		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
@@ -122,18 +155,22 @@ func NewClient(o Options) (redis.UniversalClient, error) {
 			DialTimeout:   o.DialTimeout,
 			ReadTimeout:   o.ReadTimeout,
 			WriteTimeout:  o.WriteTimeout,
+			MaxRetries:    o.MaxRetries,
+			DialerRetries: o.DialerRetries,
 			TLSConfig:     tlsConfig,
 		}), nil
 	case modeCluster:
 		return redis.NewClusterClient(&redis.ClusterOptions{
-			Addrs:        o.ClusterAddrs,
-			Username:     o.Username,
-			Password:     o.Password,
-			PoolSize:     o.PoolSize,
-			DialTimeout:  o.DialTimeout,
-			ReadTimeout:  o.ReadTimeout,
-			WriteTimeout: o.WriteTimeout,
-			TLSConfig:    tlsConfig,
+			Addrs:         o.ClusterAddrs,
+			Username:      o.Username,
+			Password:      o.Password,
+			PoolSize:      o.PoolSize,
+			DialTimeout:   o.DialTimeout,
+			ReadTimeout:   o.ReadTimeout,
+			WriteTimeout:  o.WriteTimeout,
+			MaxRetries:    o.MaxRetries,
+			DialerRetries: o.DialerRetries,
+			TLSConfig:     tlsConfig,
 		}), nil
 	}
 	opt, err := redis.ParseURL(o.URL)
@@ -157,14 +194,33 @@ func NewClient(o Options) (redis.UniversalClient, error) {
 	if o.PoolSize != 0 {
 		opt.PoolSize = o.PoolSize
 	}
-	if o.DialTimeout != 0 {
-		opt.DialTimeout = o.DialTimeout
-	}
-	if o.ReadTimeout != 0 {
-		opt.ReadTimeout = o.ReadTimeout
-	}
-	if o.WriteTimeout != 0 {
-		opt.WriteTimeout = o.WriteTimeout
-	}
+	// The URL may set these too (?dial_timeout=3s): an option set in the
+	// configuration wins, then the URL's, then our default.
+	query := urlQuery(o.URL)
+	setOption(&opt.DialTimeout, explicit.DialTimeout, o.DialTimeout, query.Has("dial_timeout"))
+	setOption(&opt.ReadTimeout, explicit.ReadTimeout, o.ReadTimeout, query.Has("read_timeout"))
+	setOption(&opt.WriteTimeout, explicit.WriteTimeout, o.WriteTimeout, query.Has("write_timeout"))
+	setOption(&opt.MaxRetries, explicit.MaxRetries, o.MaxRetries, query.Has("max_retries"))
+	setOption(&opt.DialerRetries, explicit.DialerRetries, o.DialerRetries, false) // no URL option
 	return redis.NewClient(opt), nil
+}
+
+func urlQuery(raw string) url.Values {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return url.Values{}
+	}
+	return u.Query()
+}
+
+// setOption sets *dst to explicit when the configuration set it (non-zero),
+// else to def unless the URL set it.
+func setOption[T comparable](dst *T, explicit, def T, inURL bool) {
+	var zero T
+	switch {
+	case explicit != zero:
+		*dst = explicit
+	case !inURL:
+		*dst = def
+	}
 }

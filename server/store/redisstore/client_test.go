@@ -116,3 +116,20 @@ write_timeout: 1s
 		t.Error(err)
 	}
 }
+
+// An outage must fail fast: one retry of a command and of a dial, 1 s
+// timeouts, unless the configuration or the URL says otherwise.
+func TestNewClientFailsFastByDefault(t *testing.T) {
+	o := mustClient(t, redisstore.Options{URL: "redis://127.0.0.1:6379/0"}).(*redis.Client).Options()
+	if o.MaxRetries != 1 || o.DialerRetries != 1 || o.DialTimeout != time.Second || o.ReadTimeout != time.Second {
+		t.Errorf("options = %+v", o)
+	}
+	o = mustClient(t, redisstore.Options{URL: "redis://127.0.0.1:6379/0?max_retries=4", MaxRetries: -1}).(*redis.Client).Options()
+	if o.MaxRetries != 0 { // -1 means none; go-redis stores it as 0
+		t.Errorf("MaxRetries = %d, want retries off", o.MaxRetries)
+	}
+	o = mustClient(t, redisstore.Options{URL: "redis://127.0.0.1:6379/0?dial_timeout=3s", DialerRetries: 4}).(*redis.Client).Options()
+	if o.DialerRetries != 4 || o.DialTimeout != 3*time.Second {
+		t.Errorf("DialerRetries %d, DialTimeout %v: want the configured 4 and the URL's 3s", o.DialerRetries, o.DialTimeout)
+	}
+}
