@@ -99,7 +99,7 @@ func TestPageElements(t *testing.T) {
 	for _, m := range regexp.MustCompile(`<option value="([A-Z_]+)"`).FindAllStringSubmatch(body, -1) {
 		options = append(options, m[1])
 	}
-	spec, err := gen.GetSwagger()
+	spec, err := gen.GetSpec()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -210,6 +210,10 @@
     };
     state.captchaToken = '';
     el.send.disabled = true;
+    // The token is no secret (it travels with the answer); exposing it lets
+    // a browser test look the hole up on the server, as a person looks at
+    // the picture.
+    el.bg.dataset.token = state.puzzle.token;
     el.bg.src = 'data:image/png;base64,' + d[FIELDS.background];
     el.piece.src = 'data:image/png;base64,' + d[FIELDS.piece];
     el.puzzle.hidden = false;
@@ -357,7 +361,10 @@
     }
     const text = typeof r.data === 'string' ? r.data : JSON.stringify(r.data, null, 2);
     el.outbox.textContent = text || t('outboxEmpty');
-    const m = /\b(\d{4,10})\b/.exec(typeof r.data === 'string' ? r.data : JSON.stringify(r.data));
+    // Look for the code in the message's text only: the masked number
+    // beside it ("+86 138****5678") ends in four digits too.
+    const sms = r.data && typeof r.data === 'object' ? String(r.data.text || '') : '';
+    const m = /\b(\d{4,10})\b/.exec(sms);
     if (m && !el.code.value) el.code.value = m[1];
   }
 
