@@ -27,16 +27,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/smscode/smscode/server/sms"
+	"github.com/smscode/smscode/server/sms/internal/gateway"
 )
 
 var _ sms.Provider = (*Provider)(nil)
@@ -47,12 +45,10 @@ const DefaultEndpoint = "https://dysmsapi.aliyuncs.com"
 // TimestampLayout is the layout of the Timestamp parameter (UTC).
 const TimestampLayout = "2006-01-02T15:04:05Z"
 
-const maxAnswer = 4 << 10
-
 // Template parameter sources for Config.TemplateParams.
 const (
-	ParamCode    = "code"
-	ParamMinutes = "minutes"
+	ParamCode    = gateway.ParamCode
+	ParamMinutes = gateway.ParamMinutes
 )
 
 // Config configures an Alibaba Cloud SMS provider.
@@ -80,24 +76,22 @@ type Config struct {
 
 // Provider sends messages through Alibaba Cloud SMS.
 type Provider struct {
-	cfg    Config
-	client *http.Client
-	log    *slog.Logger
-	now    func() time.Time
+	cfg Config
+	gw  gateway.Base
 }
 
 // Option changes a Provider's defaults.
 type Option func(*Provider)
 
 // WithHTTPClient sets the HTTP client; the default has a 10-second timeout.
-func WithHTTPClient(c *http.Client) Option { return func(p *Provider) { p.client = c } }
+func WithHTTPClient(c *http.Client) Option { return func(p *Provider) { p.gw.Client = c } }
 
 // WithLogger sets the logger; the default discards.
-func WithLogger(l *slog.Logger) Option { return func(p *Provider) { p.log = l } }
+func WithLogger(l *slog.Logger) Option { return func(p *Provider) { p.gw.Log = l } }
 
 // WithClock sets the clock of the Timestamp parameter; the default is
 // time.Now.
-func WithClock(now func() time.Time) Option { return func(p *Provider) { p.now = now } }
+func WithClock(now func() time.Time) Option { return func(p *Provider) { p.gw.Now = now } }
 
 // New returns an Alibaba Cloud SMS provider after checking cfg.
 func New(cfg Config, opts ...Option) (*Provider, error) {
@@ -114,23 +108,17 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		cfg.TemplateParams = map[string]string{"code": ParamCode}
 	}
 	for name, src := range cfg.TemplateParams {
-		if name == "" || (src != ParamCode && src != ParamMinutes) {
+		if name == "" || !gateway.ValidParam(src) {
 			return nil, fmt.Errorf("aliyun: template parameter %q: source %q is not %q or %q", name, src, ParamCode, ParamMinutes)
 		}
 	}
-	u, err := url.Parse(cfg.Endpoint)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if _, ok := gateway.ParseHTTPURL(cfg.Endpoint); !ok {
 		return nil, errors.New("aliyun: endpoint must be an absolute https URL")
 	}
 	if cfg.AccessKeyID == "" || cfg.AccessKeySecret == "" || cfg.SignName == "" || cfg.TemplateCode == "" {
 		return nil, errors.New("aliyun: access_key_id, access_key_secret, sign_name and template_code are required")
 	}
-	p := &Provider{
-		cfg:    cfg,
-		client: &http.Client{Timeout: 10 * time.Second},
-		log:    slog.New(slog.DiscardHandler),
-		now:    time.Now,
-	}
+	p := &Provider{cfg: cfg, gw: gateway.NewBase(cfg.Name)}
 	for _, o := range opts {
 		o(p)
 	}
@@ -140,13 +128,11 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 // Name implements sms.Provider.
 func (p *Provider) Name() string { return p.cfg.Name }
 
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-
 // PhoneNumber converts an E.164 number to the PhoneNumbers form: mainland
 // China numbers (+86 and 11 digits) without the country code, others as
 // country code and number without "+" (+85212345678 becomes 85212345678).
 func PhoneNumber(e164Number string) (string, error) {
-	if !e164.MatchString(e164Number) {
+	if !gateway.E164.MatchString(e164Number) {
 		return "", errors.New("not an E.164 number")
 	}
 	digits := e164Number[1:]
@@ -164,11 +150,7 @@ func (p *Provider) Send(ctx context.Context, msg sms.Message) (sms.Receipt, erro
 	}
 	vars := make(map[string]string, len(p.cfg.TemplateParams))
 	for name, src := range p.cfg.TemplateParams {
-		if src == ParamMinutes {
-			vars[name] = strconv.Itoa(msg.TTLMinutes)
-		} else {
-			vars[name] = msg.Code
-		}
+		vars[name] = gateway.ParamValue(src, msg)
 	}
 	templateParam, err := json.Marshal(vars)
 	if err != nil {
@@ -186,7 +168,7 @@ func (p *Provider) Send(ctx context.Context, msg sms.Message) (sms.Receipt, erro
 		"SignatureMethod":  {"HMAC-SHA1"},
 		"SignatureNonce":   {hex.EncodeToString(nonce[:])},
 		"SignatureVersion": {"1.0"},
-		"Timestamp":        {p.now().UTC().Format(TimestampLayout)},
+		"Timestamp":        {p.gw.Now().UTC().Format(TimestampLayout)},
 		"Version":          {"2017-05-25"},
 		"PhoneNumbers":     {phone},
 		"SignName":         {p.cfg.SignName},
@@ -197,20 +179,16 @@ func (p *Provider) Send(ctx context.Context, msg sms.Message) (sms.Receipt, erro
 		params.Set("OutId", msg.ID)
 	}
 	body := CanonicalQuery(params) + "&Signature=" + PercentEncode(Signature(http.MethodPost, p.cfg.AccessKeySecret, params))
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(p.cfg.Endpoint, "/")+"/", strings.NewReader(body))
+	req, err := p.gw.NewFormRequest(ctx, strings.TrimSuffix(p.cfg.Endpoint, "/")+"/", body)
 	if err != nil {
-		return sms.Receipt{}, fmt.Errorf("%s: build request: %w", p.cfg.Name, err)
+		return sms.Receipt{}, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
 
-	resp, err := p.client.Do(req)
+	status, answer, err := p.gw.Do(req, "SendSms")
 	if err != nil {
-		return sms.Receipt{}, fmt.Errorf("%s: SendSms: %w", p.cfg.Name, unwrapURL(err))
+		return sms.Receipt{}, err
 	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	return p.classify(resp.StatusCode, answer, msg)
+	return p.classify(status, answer, msg)
 }
 
 func (p *Provider) classify(status int, body []byte, msg sms.Message) (sms.Receipt, error) {
@@ -223,32 +201,23 @@ func (p *Provider) classify(status int, body []byte, msg sms.Message) (sms.Recei
 		return sms.Receipt{}, fmt.Errorf("%s: HTTP %d without a result code", p.cfg.Name, status)
 	}
 	switch kind(a.Code) {
-	case accepted:
+	case gateway.Accepted:
 		if a.BizID == "" {
 			return sms.Receipt{}, fmt.Errorf("%s: Code OK without BizId", p.cfg.Name)
 		}
 		return sms.Receipt{Provider: p.cfg.Name, MessageID: a.BizID}, nil
-	case permanent:
+	case gateway.Permanent:
 		return sms.Receipt{}, fmt.Errorf("%s: %s: %s: %w", p.cfg.Name, a.Code, redact(a.Message, msg), sms.ErrPermanent)
-	case operator:
+	case gateway.Operator:
 		// The message of SignatureDoesNotMatch repeats the string to sign;
 		// only the code is logged.
-		p.log.Error("aliyun refused the request: check the AccessKey, its permissions, the account, the signature name and the template",
-			"provider", p.cfg.Name, "code", a.Code, "http_status", status)
+		p.gw.LogOperatorError("aliyun refused the request: check the AccessKey, its permissions, the account, the signature name and the template",
+			"code", a.Code, "http_status", status)
 		return sms.Receipt{}, fmt.Errorf("%s: %s (operator error)", p.cfg.Name, a.Code)
 	default:
 		return sms.Receipt{}, fmt.Errorf("%s: HTTP %d, %s: %s", p.cfg.Name, status, a.Code, redact(a.Message, msg))
 	}
 }
-
-type outcome int
-
-const (
-	temporary outcome = iota
-	accepted
-	permanent
-	operator
-)
 
 // Codes from the SendSms API error code list, grouped by what retrying on
 // another provider can do about them.
@@ -293,36 +262,20 @@ var (
 // kind classifies a Code; flow control (isv.BUSINESS_LIMIT_CONTROL,
 // isv.DAY_LIMIT_CONTROL, isv.MONTH_LIMIT_CONTROL, Throttling.*) and
 // platform errors (isp.SYSTEM_ERROR, ...) fall through to temporary.
-func kind(code string) outcome {
+func kind(code string) gateway.Outcome {
 	switch {
 	case code == "OK":
-		return accepted
+		return gateway.Accepted
 	case permanentCodes[code]:
-		return permanent
+		return gateway.Permanent
 	case operatorCodes[code]:
-		return operator
+		return gateway.Operator
 	}
-	return temporary
+	return gateway.Temporary
 }
 
-func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-// redact shortens a gateway message and masks the code and the number.
+// redact is gateway.Redact that also masks the number without +86, the
+// form PhoneNumbers gives mainland numbers and the gateway may echo.
 func redact(s string, msg sms.Message) string {
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	s = strings.ToValidUTF8(s, "")
-	for _, v := range []string{msg.Code, msg.To, strings.TrimPrefix(msg.To, "+"), strings.TrimPrefix(msg.To, "+86")} {
-		if v != "" {
-			s = strings.ReplaceAll(s, v, "***")
-		}
-	}
-	return strings.TrimSpace(s)
+	return gateway.Redact(s, msg, strings.TrimPrefix(msg.To, "+86"))
 }

@@ -2,8 +2,7 @@ package aliyun_test
 
 import (
 	"context"
-	"errors"
-	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/smscode/smscode/server/sms"
 	"github.com/smscode/smscode/server/sms/aliyun"
+	"github.com/smscode/smscode/server/sms/internal/gatewaytest"
 	"github.com/smscode/smscode/server/sms/smstest"
 )
 
@@ -32,25 +32,21 @@ func config(endpoint string) aliyun.Config {
 	}
 }
 
-func newFake(g *smstest.Gateway) *fake {
+func newFake(g *smstest.Gateway) http.Handler {
 	return &fake{g: g, keyID: keyID, keySecret: keySecret, signName: "阿里云短信测试",
 		templateCode: "SMS_154950909", codeVar: "code", vars: []string{"code", "min"}}
 }
 
+// newProvider returns a gatewaytest.NewFunc for the configuration cfg
+// makes, with opts.
+func newProvider(cfg func(endpoint string) aliyun.Config, opts ...aliyun.Option) gatewaytest.NewFunc {
+	return func(srv *httptest.Server, log *slog.Logger) (sms.Provider, error) {
+		return aliyun.New(cfg(srv.URL), append([]aliyun.Option{aliyun.WithHTTPClient(srv.Client()), aliyun.WithLogger(log)}, opts...)...)
+	}
+}
+
 func TestConformance(t *testing.T) {
-	var logs smstest.LogBuffer
-	smstest.Run(t, smstest.Harness{
-		New: func(t *testing.T, g *smstest.Gateway) sms.Provider {
-			srv := g.Server(t, newFake(g))
-			p, err := aliyun.New(config(srv.URL), aliyun.WithHTTPClient(srv.Client()), aliyun.WithLogger(logs.Logger()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return p
-		},
-		Secrets: []string{keySecret},
-		Logs:    logs.String,
-	})
+	gatewaytest.Conformance(t, newFake, newProvider(config), keySecret)
 }
 
 // TestSignatureDocumentedExamples checks Signature against the two
@@ -154,36 +150,16 @@ func TestFakeRefusesWhatAliyunRefuses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			g := smstest.NewGateway()
-			srv := g.Server(t, newFake(g))
-			var logs smstest.LogBuffer
-			cfg := config(srv.URL)
-			tc.edit(&cfg)
-			opts := []aliyun.Option{aliyun.WithHTTPClient(srv.Client()), aliyun.WithLogger(logs.Logger())}
+			var opts []aliyun.Option
 			if tc.opt != nil {
 				opts = append(opts, tc.opt)
 			}
-			p, err := aliyun.New(cfg, opts...)
-			if err != nil {
-				t.Fatal(err)
+			cfg := func(endpoint string) aliyun.Config {
+				c := config(endpoint)
+				tc.edit(&c)
+				return c
 			}
-			msg := smstest.Message()
-			_, err = p.Send(context.Background(), msg)
-			if err == nil || errors.Is(err, sms.ErrPermanent) {
-				t.Fatalf("err = %v, want temporary", err)
-			}
-			if len(g.Accepted()) != 0 {
-				t.Error("fake accepted")
-			}
-			if !strings.Contains(logs.String(), "level=ERROR") {
-				t.Errorf("not logged at error level: %q", logs.String())
-			}
-			all := logs.String() + err.Error()
-			for _, s := range []string{keySecret, "wrong-secret", msg.Code} {
-				if strings.Contains(all, s) {
-					t.Errorf("%q in logs or error: %s", s, all)
-				}
-			}
+			gatewaytest.CheckOperatorRefusal(t, newFake, newProvider(cfg, opts...), keySecret, "wrong-secret")
 		})
 	}
 }
@@ -211,24 +187,9 @@ func TestCodes(t *testing.T) {
 		{"isv.SOMETHING_NEW", 200, false, false},
 	}
 	for _, tc := range tests {
-		t.Run(tc.code, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				w.WriteHeader(tc.status)
-				_, _ = io.WriteString(w, `{"Code":"`+tc.code+`","Message":"m","RequestId":"r"}`)
-			}))
-			defer srv.Close()
-			var logs smstest.LogBuffer
-			p, _ := aliyun.New(config(srv.URL), aliyun.WithHTTPClient(srv.Client()), aliyun.WithLogger(logs.Logger()))
-			_, err := p.Send(context.Background(), smstest.Message())
-			if err == nil {
-				t.Fatal("Send succeeded")
-			}
-			if errors.Is(err, sms.ErrPermanent) != tc.permanent {
-				t.Errorf("err = %v, permanent want %v", err, tc.permanent)
-			}
-			if got := strings.Contains(logs.String(), "level=ERROR"); got != tc.operator {
-				t.Errorf("error-level log = %v, want %v", got, tc.operator)
-			}
+		gatewaytest.CheckAnswer(t, newProvider(config), gatewaytest.Answer{
+			Name: tc.code, Status: tc.status, Body: `{"Code":"` + tc.code + `","Message":"m","RequestId":"r"}`,
+			Permanent: tc.permanent, Operator: tc.operator,
 		})
 	}
 }

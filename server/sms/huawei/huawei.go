@@ -25,16 +25,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/smscode/smscode/server/sms"
+	"github.com/smscode/smscode/server/sms/internal/gateway"
 )
 
 var _ sms.Provider = (*Provider)(nil)
@@ -42,12 +40,10 @@ var _ sms.Provider = (*Provider)(nil)
 // Path is the batchSendSms API path, appended to Config.Endpoint.
 const Path = "/sms/batchSendSms/v1"
 
-const maxAnswer = 4 << 10
-
 // Template parameter sources for Config.TemplateParams.
 const (
-	ParamCode    = "code"
-	ParamMinutes = "minutes"
+	ParamCode    = gateway.ParamCode
+	ParamMinutes = gateway.ParamMinutes
 )
 
 // Config configures a Huawei Cloud SMS provider. The application values
@@ -78,25 +74,23 @@ type Config struct {
 
 // Provider sends messages through Huawei Cloud SMS.
 type Provider struct {
-	cfg    Config
-	url    string
-	client *http.Client
-	log    *slog.Logger
-	now    func() time.Time
+	cfg Config
+	url string
+	gw  gateway.Base
 }
 
 // Option changes a Provider's defaults.
 type Option func(*Provider)
 
 // WithHTTPClient sets the HTTP client; the default has a 10-second timeout.
-func WithHTTPClient(c *http.Client) Option { return func(p *Provider) { p.client = c } }
+func WithHTTPClient(c *http.Client) Option { return func(p *Provider) { p.gw.Client = c } }
 
 // WithLogger sets the logger; the default discards.
-func WithLogger(l *slog.Logger) Option { return func(p *Provider) { p.log = l } }
+func WithLogger(l *slog.Logger) Option { return func(p *Provider) { p.gw.Log = l } }
 
 // WithClock sets the clock of the WSSE Created field; the default is
 // time.Now.
-func WithClock(now func() time.Time) Option { return func(p *Provider) { p.now = now } }
+func WithClock(now func() time.Time) Option { return func(p *Provider) { p.gw.Now = now } }
 
 // New returns a Huawei Cloud SMS provider after checking cfg.
 func New(cfg Config, opts ...Option) (*Provider, error) {
@@ -107,23 +101,20 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		cfg.TemplateParams = []string{ParamCode}
 	}
 	for _, s := range cfg.TemplateParams {
-		if s != ParamCode && s != ParamMinutes {
+		if !gateway.ValidParam(s) {
 			return nil, fmt.Errorf("huawei: template parameter %q is not %q or %q", s, ParamCode, ParamMinutes)
 		}
 	}
-	u, err := url.Parse(cfg.Endpoint)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if _, ok := gateway.ParseHTTPURL(cfg.Endpoint); !ok {
 		return nil, errors.New("huawei: endpoint must be an absolute https URL")
 	}
 	if cfg.AppKey == "" || cfg.AppSecret == "" || cfg.Sender == "" || cfg.TemplateID == "" {
 		return nil, errors.New("huawei: app_key, app_secret, sender and template_id are required")
 	}
 	p := &Provider{
-		cfg:    cfg,
-		url:    strings.TrimSuffix(cfg.Endpoint, "/") + Path,
-		client: &http.Client{Timeout: 10 * time.Second},
-		log:    slog.New(slog.DiscardHandler),
-		now:    time.Now,
+		cfg: cfg,
+		url: strings.TrimSuffix(cfg.Endpoint, "/") + Path,
+		gw:  gateway.NewBase(cfg.Name),
 	}
 	for _, o := range opts {
 		o(p)
@@ -134,20 +125,14 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 // Name implements sms.Provider.
 func (p *Provider) Name() string { return p.cfg.Name }
 
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-
 // Send implements sms.Provider.
 func (p *Provider) Send(ctx context.Context, msg sms.Message) (sms.Receipt, error) {
-	if !e164.MatchString(msg.To) {
-		return sms.Receipt{}, fmt.Errorf("%s: destination is not an E.164 number: %w", p.cfg.Name, sms.ErrPermanent)
+	if err := p.gw.CheckE164(msg.To); err != nil {
+		return sms.Receipt{}, err
 	}
 	paras := make([]string, len(p.cfg.TemplateParams))
 	for i, s := range p.cfg.TemplateParams {
-		if s == ParamMinutes {
-			paras[i] = strconv.Itoa(msg.TTLMinutes)
-		} else {
-			paras[i] = msg.Code
-		}
+		paras[i] = gateway.ParamValue(s, msg)
 	}
 	parasJSON, err := json.Marshal(paras)
 	if err != nil {
@@ -165,26 +150,22 @@ func (p *Provider) Send(ctx context.Context, msg sms.Message) (sms.Receipt, erro
 	if p.cfg.StatusCallback != "" {
 		form.Set("statusCallback", p.cfg.StatusCallback)
 	}
-	wsse, err := wsseHeader(p.cfg.AppKey, p.cfg.AppSecret, p.now())
+	wsse, err := wsseHeader(p.cfg.AppKey, p.cfg.AppSecret, p.gw.Now())
 	if err != nil {
 		return sms.Receipt{}, fmt.Errorf("%s: nonce: %w", p.cfg.Name, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, strings.NewReader(form.Encode()))
+	req, err := p.gw.NewFormRequest(ctx, p.url, form.Encode())
 	if err != nil {
-		return sms.Receipt{}, fmt.Errorf("%s: build request: %w", p.cfg.Name, err)
+		return sms.Receipt{}, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Authorization", AuthorizationHeader)
 	req.Header.Set("X-WSSE", wsse)
 
-	resp, err := p.client.Do(req)
+	status, answer, err := p.gw.Do(req, "POST "+Path)
 	if err != nil {
-		return sms.Receipt{}, fmt.Errorf("%s: POST %s: %w", p.cfg.Name, Path, unwrapURL(err))
+		return sms.Receipt{}, err
 	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	return p.classify(resp.StatusCode, answer, msg)
+	return p.classify(status, answer, msg)
 }
 
 // answer is the documented response body.
@@ -203,9 +184,9 @@ func (p *Provider) classify(status int, body []byte, msg sms.Message) (sms.Recei
 	if err := json.Unmarshal(body, &a); err != nil || a.Code == "" {
 		return sms.Receipt{}, fmt.Errorf("%s: HTTP %d without a result code", p.cfg.Name, status)
 	}
-	desc := redact(a.Description, msg)
+	desc := gateway.Redact(a.Description, msg)
 	switch kind(a.Code) {
-	case accepted:
+	case gateway.Accepted:
 		if len(a.Result) == 0 || a.Result[0].SMSMsgID == "" {
 			return sms.Receipt{}, fmt.Errorf("%s: code 000000 without smsMsgId", p.cfg.Name)
 		}
@@ -213,65 +194,34 @@ func (p *Provider) classify(status int, body []byte, msg sms.Message) (sms.Recei
 			return sms.Receipt{}, fmt.Errorf("%s: number status %s: %w", p.cfg.Name, st, sms.ErrPermanent)
 		}
 		return sms.Receipt{Provider: p.cfg.Name, MessageID: a.Result[0].SMSMsgID}, nil
-	case permanent:
+	case gateway.Permanent:
 		st := ""
 		if len(a.Result) > 0 {
 			st = a.Result[0].Status
 		}
 		return sms.Receipt{}, fmt.Errorf("%s: %s (number status %q): %s: %w", p.cfg.Name, a.Code, st, desc, sms.ErrPermanent)
-	case operator:
-		p.log.Error("huawei refused the request: check the application credentials, IP whitelist, template and sender",
-			"provider", p.cfg.Name, "code", a.Code, "description", desc, "http_status", status)
+	case gateway.Operator:
+		p.gw.LogOperatorError("huawei refused the request: check the application credentials, IP whitelist, template and sender",
+			"code", a.Code, "description", desc, "http_status", status)
 		return sms.Receipt{}, fmt.Errorf("%s: %s (operator error): %s", p.cfg.Name, a.Code, desc)
 	default:
 		return sms.Receipt{}, fmt.Errorf("%s: HTTP %d, %s: %s", p.cfg.Name, status, a.Code, desc)
 	}
 }
 
-type outcome int
-
-const (
-	temporary outcome = iota
-	accepted
-	permanent
-	operator
-)
-
 // kind classifies a documented result code.
-func kind(code string) outcome {
+func kind(code string) gateway.Outcome {
 	switch {
 	case code == "000000":
-		return accepted
+		return gateway.Accepted
 	case code == "E000510":
-		return permanent
+		return gateway.Permanent
 	case code == "E000503", code == "E000620":
-		return operator
+		return gateway.Operator
 	case len(code) == 7 && strings.HasPrefix(code, "E0000") && code <= "E000045":
-		return operator
+		return gateway.Operator
 	case len(code) == 7 && strings.HasPrefix(code, "E0001") && code >= "E000101" && code <= "E000112":
-		return operator
+		return gateway.Operator
 	}
-	return temporary
-}
-
-func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-// redact shortens a gateway description and masks the code and number.
-func redact(s string, msg sms.Message) string {
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	s = strings.ToValidUTF8(s, "")
-	for _, v := range []string{msg.Code, msg.To, strings.TrimPrefix(msg.To, "+")} {
-		if v != "" {
-			s = strings.ReplaceAll(s, v, "***")
-		}
-	}
-	return strings.TrimSpace(s)
+	return gateway.Temporary
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/smscode/smscode/server/sms"
 	"github.com/smscode/smscode/server/sms/huawei"
+	"github.com/smscode/smscode/server/sms/internal/gatewaytest"
 	"github.com/smscode/smscode/server/sms/smstest"
 )
 
@@ -33,20 +35,20 @@ func config(endpoint string) huawei.Config {
 	}
 }
 
+func newFake(g *smstest.Gateway) http.Handler {
+	return &fake{g: g, appKey: appKey, appSecret: appSecret, sender: sender}
+}
+
+// newProvider returns a gatewaytest.NewFunc for the configuration cfg
+// makes, with opts.
+func newProvider(cfg func(endpoint string) huawei.Config, opts ...huawei.Option) gatewaytest.NewFunc {
+	return func(srv *httptest.Server, log *slog.Logger) (sms.Provider, error) {
+		return huawei.New(cfg(srv.URL), append([]huawei.Option{huawei.WithHTTPClient(srv.Client()), huawei.WithLogger(log)}, opts...)...)
+	}
+}
+
 func TestConformance(t *testing.T) {
-	var logs smstest.LogBuffer
-	smstest.Run(t, smstest.Harness{
-		New: func(t *testing.T, g *smstest.Gateway) sms.Provider {
-			srv := g.Server(t, &fake{g: g, appKey: appKey, appSecret: appSecret, sender: sender})
-			p, err := huawei.New(config(srv.URL), huawei.WithHTTPClient(srv.Client()), huawei.WithLogger(logs.Logger()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return p
-		},
-		Secrets: []string{appSecret},
-		Logs:    logs.String,
-	})
+	gatewaytest.Conformance(t, newFake, newProvider(config), appSecret)
 }
 
 // TestFakeChecksCredentials shows the fake refuses what Huawei refuses, and
@@ -66,30 +68,12 @@ func TestFakeChecksCredentials(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			g := smstest.NewGateway()
-			srv := g.Server(t, &fake{g: g, appKey: appKey, appSecret: appSecret, sender: sender})
-			var logs smstest.LogBuffer
-			opts := []huawei.Option{huawei.WithHTTPClient(srv.Client()), huawei.WithLogger(logs.Logger())}
+			var opts []huawei.Option
 			if tc.opt != nil {
 				opts = append(opts, tc.opt)
 			}
-			p, err := huawei.New(tc.cfg(config(srv.URL)), opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = p.Send(context.Background(), smstest.Message())
-			if err == nil || errors.Is(err, sms.ErrPermanent) {
-				t.Fatalf("err = %v, want a temporary error", err)
-			}
-			if len(g.Accepted()) != 0 {
-				t.Error("the fake accepted a message")
-			}
-			if !strings.Contains(logs.String(), "level=ERROR") {
-				t.Errorf("operator error not logged at error level: %q", logs.String())
-			}
-			if strings.Contains(logs.String()+err.Error(), "wrong-secret") || strings.Contains(logs.String()+err.Error(), appSecret) {
-				t.Error("secret in logs or error")
-			}
+			cfg := func(endpoint string) huawei.Config { return tc.cfg(config(endpoint)) }
+			gatewaytest.CheckOperatorRefusal(t, newFake, newProvider(cfg, opts...), "wrong-secret", appSecret)
 		})
 	}
 }
@@ -145,24 +129,8 @@ func TestResultCodes(t *testing.T) {
 		{"success without id", 200, `{"code":"000000","result":[]}`, false, false},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				w.WriteHeader(tc.status)
-				_, _ = io.WriteString(w, tc.body)
-			}))
-			defer srv.Close()
-			var logs smstest.LogBuffer
-			p, _ := huawei.New(config(srv.URL), huawei.WithHTTPClient(srv.Client()), huawei.WithLogger(logs.Logger()))
-			_, err := p.Send(context.Background(), smstest.Message())
-			if err == nil {
-				t.Fatal("Send succeeded")
-			}
-			if errors.Is(err, sms.ErrPermanent) != tc.permanent {
-				t.Errorf("err = %v, permanent want %v", err, tc.permanent)
-			}
-			if got := strings.Contains(logs.String(), "level=ERROR"); got != tc.operator {
-				t.Errorf("logged at error level = %v, want %v", got, tc.operator)
-			}
+		gatewaytest.CheckAnswer(t, newProvider(config), gatewaytest.Answer{
+			Name: tc.name, Status: tc.status, Body: tc.body, Permanent: tc.permanent, Operator: tc.operator,
 		})
 	}
 }

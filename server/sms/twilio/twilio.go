@@ -22,23 +22,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/smscode/smscode/server/sms"
+	"github.com/smscode/smscode/server/sms/internal/gateway"
 )
 
 var _ sms.Provider = (*Provider)(nil)
 
 // DefaultBaseURL is Twilio's REST API base URL.
 const DefaultBaseURL = "https://api.twilio.com"
-
-const maxAnswer = 4 << 10
 
 // Config configures a Twilio provider.
 type Config struct {
@@ -64,21 +61,20 @@ type Config struct {
 
 // Provider sends messages through Twilio.
 type Provider struct {
-	cfg    Config
-	url    string
-	user   string
-	client *http.Client
-	log    *slog.Logger
+	cfg  Config
+	url  string
+	user string
+	gw   gateway.Base
 }
 
 // Option changes a Provider's defaults.
 type Option func(*Provider)
 
 // WithHTTPClient sets the HTTP client; the default has a 10-second timeout.
-func WithHTTPClient(c *http.Client) Option { return func(p *Provider) { p.client = c } }
+func WithHTTPClient(c *http.Client) Option { return func(p *Provider) { p.gw.Client = c } }
 
 // WithLogger sets the logger; the default discards.
-func WithLogger(l *slog.Logger) Option { return func(p *Provider) { p.log = l } }
+func WithLogger(l *slog.Logger) Option { return func(p *Provider) { p.gw.Log = l } }
 
 var sidRE = regexp.MustCompile(`^[A-Z]{2}[0-9a-fA-F]{32}$`)
 
@@ -90,8 +86,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
 	}
-	u, err := url.Parse(cfg.BaseURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if _, ok := gateway.ParseHTTPURL(cfg.BaseURL); !ok {
 		return nil, errors.New("twilio: base_url must be an absolute https URL")
 	}
 	if !sidRE.MatchString(cfg.AccountSID) || !strings.HasPrefix(cfg.AccountSID, "AC") {
@@ -107,11 +102,10 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		return nil, errors.New("twilio: from or messaging_service_sid is required")
 	}
 	p := &Provider{
-		cfg:    cfg,
-		url:    strings.TrimSuffix(cfg.BaseURL, "/") + "/2010-04-01/Accounts/" + cfg.AccountSID + "/Messages.json",
-		user:   cfg.AccountSID,
-		client: &http.Client{Timeout: 10 * time.Second},
-		log:    slog.New(slog.DiscardHandler),
+		cfg:  cfg,
+		url:  strings.TrimSuffix(cfg.BaseURL, "/") + "/2010-04-01/Accounts/" + cfg.AccountSID + "/Messages.json",
+		user: cfg.AccountSID,
+		gw:   gateway.NewBase(cfg.Name),
 	}
 	if cfg.APIKeySID != "" {
 		p.user = cfg.APIKeySID
@@ -125,12 +119,10 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 // Name implements sms.Provider.
 func (p *Provider) Name() string { return p.cfg.Name }
 
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-
 // Send implements sms.Provider.
 func (p *Provider) Send(ctx context.Context, msg sms.Message) (sms.Receipt, error) {
-	if !e164.MatchString(msg.To) {
-		return sms.Receipt{}, fmt.Errorf("%s: destination is not an E.164 number: %w", p.cfg.Name, sms.ErrPermanent)
+	if err := p.gw.CheckE164(msg.To); err != nil {
+		return sms.Receipt{}, err
 	}
 	form := url.Values{"To": {msg.To}, "Body": {msg.Text}}
 	if p.cfg.MessagingServiceSID != "" {
@@ -139,21 +131,17 @@ func (p *Provider) Send(ctx context.Context, msg sms.Message) (sms.Receipt, erro
 	if p.cfg.From != "" {
 		form.Set("From", p.cfg.From)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, strings.NewReader(form.Encode()))
+	req, err := p.gw.NewFormRequest(ctx, p.url, form.Encode())
 	if err != nil {
-		return sms.Receipt{}, fmt.Errorf("%s: build request: %w", p.cfg.Name, err)
+		return sms.Receipt{}, err
 	}
 	req.SetBasicAuth(p.user, p.cfg.AuthToken)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
 
-	resp, err := p.client.Do(req)
+	status, answer, err := p.gw.Do(req, "create message")
 	if err != nil {
-		return sms.Receipt{}, fmt.Errorf("%s: create message: %w", p.cfg.Name, unwrapURL(err))
+		return sms.Receipt{}, err
 	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	return p.classify(resp.StatusCode, answer, msg)
+	return p.classify(status, answer, msg)
 }
 
 // apiError is Twilio's error body.
@@ -176,13 +164,13 @@ func (p *Provider) classify(status int, body []byte, msg sms.Message) (sms.Recei
 	}
 	var e apiError
 	_ = json.Unmarshal(body, &e)
-	text := redact(e.Message, msg)
+	text := gateway.Redact(e.Message, msg)
 	switch {
 	case permanentCodes[e.Code]:
 		return sms.Receipt{}, fmt.Errorf("%s: error %d: %s: %w", p.cfg.Name, e.Code, text, sms.ErrPermanent)
 	case operatorCodes[e.Code] || status == http.StatusUnauthorized || status == http.StatusForbidden:
-		p.log.Error("twilio refused the request: check the account, credentials, sender and geographic permissions",
-			"provider", p.cfg.Name, "code", e.Code, "http_status", status, "more_info", e.MoreInfo)
+		p.gw.LogOperatorError("twilio refused the request: check the account, credentials, sender and geographic permissions",
+			"code", e.Code, "http_status", status, "more_info", e.MoreInfo)
 		return sms.Receipt{}, fmt.Errorf("%s: error %d (operator error, HTTP %d): %s", p.cfg.Name, e.Code, status, text)
 	default:
 		return sms.Receipt{}, fmt.Errorf("%s: HTTP %d, error %d: %s", p.cfg.Name, status, e.Code, text)
@@ -205,25 +193,3 @@ var (
 		21659: true, // 'From' is not a Twilio number
 	}
 )
-
-func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-// redact shortens an error message and masks the code and the number.
-func redact(s string, msg sms.Message) string {
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	s = strings.ToValidUTF8(s, "")
-	for _, v := range []string{msg.Code, msg.To, strings.TrimPrefix(msg.To, "+")} {
-		if v != "" {
-			s = strings.ReplaceAll(s, v, "***")
-		}
-	}
-	return strings.TrimSpace(s)
-}

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/smscode/smscode/server/sms"
+	"github.com/smscode/smscode/server/sms/internal/gatewaytest"
 	"github.com/smscode/smscode/server/sms/smstest"
 	"github.com/smscode/smscode/server/sms/twilio"
 )
@@ -22,36 +23,33 @@ const (
 	apiSecret  = "apisecret0123456789abcdef01234567"
 )
 
-func newFake(g *smstest.Gateway) *fake {
+func newFake(g *smstest.Gateway) http.Handler {
 	return &fake{g: g, accountSID: accountSID, authToken: authToken, apiKeySID: apiKeySID, apiSecret: apiSecret}
 }
 
-func TestConformance(t *testing.T) {
-	harness := func(cfg func(base string) twilio.Config) smstest.Harness {
-		var logs smstest.LogBuffer
-		return smstest.Harness{
-			New: func(t *testing.T, g *smstest.Gateway) sms.Provider {
-				srv := g.Server(t, newFake(g))
-				p, err := twilio.New(cfg(srv.URL), twilio.WithHTTPClient(srv.Client()), twilio.WithLogger(logs.Logger()))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return p
-			},
-			Secrets: []string{authToken, apiSecret},
-			Logs:    logs.String,
-		}
+// newProvider returns a gatewaytest.NewFunc for the configuration cfg
+// makes.
+func newProvider(cfg func(base string) twilio.Config) gatewaytest.NewFunc {
+	return func(srv *httptest.Server, log *slog.Logger) (sms.Provider, error) {
+		return twilio.New(cfg(srv.URL), twilio.WithHTTPClient(srv.Client()), twilio.WithLogger(log))
 	}
+}
+
+// tokenConfig authenticates with the account's auth token and sends from
+// a number.
+func tokenConfig(base string) twilio.Config {
+	return twilio.Config{BaseURL: base, AccountSID: accountSID, AuthToken: authToken, From: "+15005550006"}
+}
+
+func TestConformance(t *testing.T) {
 	t.Run("auth token", func(t *testing.T) {
-		smstest.Run(t, harness(func(base string) twilio.Config {
-			return twilio.Config{BaseURL: base, AccountSID: accountSID, AuthToken: authToken, From: "+15005550006"}
-		}))
+		gatewaytest.Conformance(t, newFake, newProvider(tokenConfig), authToken, apiSecret)
 	})
 	t.Run("api key and messaging service", func(t *testing.T) {
-		smstest.Run(t, harness(func(base string) twilio.Config {
+		gatewaytest.Conformance(t, newFake, newProvider(func(base string) twilio.Config {
 			return twilio.Config{BaseURL: base, AccountSID: accountSID, APIKeySID: apiKeySID, AuthToken: apiSecret,
 				MessagingServiceSID: "MGcccccccccccccccccccccccccccccccc"}
-		}))
+		}), authToken, apiSecret)
 	})
 }
 
@@ -66,29 +64,12 @@ func TestFakeChecksAuth(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			g := smstest.NewGateway()
-			srv := g.Server(t, newFake(g))
-			var logs smstest.LogBuffer
-			tc.cfg.BaseURL = srv.URL
-			p, err := twilio.New(tc.cfg, twilio.WithHTTPClient(srv.Client()), twilio.WithLogger(logs.Logger()))
-			if err != nil {
-				t.Fatal(err)
+			cfg := func(base string) twilio.Config {
+				c := tc.cfg
+				c.BaseURL = base
+				return c
 			}
-			_, err = p.Send(context.Background(), smstest.Message())
-			if err == nil || errors.Is(err, sms.ErrPermanent) {
-				t.Fatalf("err = %v, want temporary", err)
-			}
-			if len(g.Accepted()) != 0 {
-				t.Error("fake accepted")
-			}
-			if !strings.Contains(logs.String(), "level=ERROR") {
-				t.Errorf("not logged at error level: %q", logs.String())
-			}
-			for _, s := range []string{authToken, "wrong-token", apiSecret} {
-				if strings.Contains(logs.String()+err.Error(), s) {
-					t.Errorf("secret %q leaked", s)
-				}
-			}
+			gatewaytest.CheckOperatorRefusal(t, newFake, newProvider(cfg), authToken, "wrong-token", apiSecret)
 		})
 	}
 }
@@ -114,27 +95,13 @@ func TestErrorCodes(t *testing.T) {
 		{400, 21999, false, false},
 	}
 	for _, tc := range tests {
-		t.Run(fmt.Sprintf("%d/%d", tc.status, tc.code), func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				w.WriteHeader(tc.status)
-				if tc.code != 0 {
-					_, _ = io.WriteString(w, `{"code":`+itoa(tc.code)+`,"message":"m","status":`+itoa(tc.status)+`}`)
-				}
-			}))
-			defer srv.Close()
-			var logs smstest.LogBuffer
-			p, _ := twilio.New(twilio.Config{BaseURL: srv.URL, AccountSID: accountSID, AuthToken: authToken, From: "+15005550006"},
-				twilio.WithHTTPClient(srv.Client()), twilio.WithLogger(logs.Logger()))
-			_, err := p.Send(context.Background(), smstest.Message())
-			if err == nil {
-				t.Fatal("Send succeeded")
-			}
-			if errors.Is(err, sms.ErrPermanent) != tc.permanent {
-				t.Errorf("code %d: err = %v, permanent want %v", tc.code, err, tc.permanent)
-			}
-			if got := strings.Contains(logs.String(), "level=ERROR"); got != tc.operator {
-				t.Errorf("code %d: error-level log = %v, want %v", tc.code, got, tc.operator)
-			}
+		body := ""
+		if tc.code != 0 {
+			body = `{"code":` + itoa(tc.code) + `,"message":"m","status":` + itoa(tc.status) + `}`
+		}
+		gatewaytest.CheckAnswer(t, newProvider(tokenConfig), gatewaytest.Answer{
+			Name: fmt.Sprintf("%d/%d", tc.status, tc.code), Status: tc.status, Body: body,
+			Permanent: tc.permanent, Operator: tc.operator,
 		})
 	}
 }
@@ -143,8 +110,7 @@ func TestRefusalMasksNumber(t *testing.T) {
 	g := smstest.NewGateway()
 	g.Set(smstest.RefusePermanently)
 	srv := g.Server(t, newFake(g))
-	p, _ := twilio.New(twilio.Config{BaseURL: srv.URL, AccountSID: accountSID, AuthToken: authToken, From: "+15005550006"},
-		twilio.WithHTTPClient(srv.Client()))
+	p, _ := twilio.New(tokenConfig(srv.URL), twilio.WithHTTPClient(srv.Client()))
 	msg := smstest.Message()
 	_, err := p.Send(context.Background(), msg)
 	if !errors.Is(err, sms.ErrPermanent) || strings.Contains(err.Error(), strings.TrimPrefix(msg.To, "+")) {

@@ -20,21 +20,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/smscode/smscode/server/sms"
+	"github.com/smscode/smscode/server/sms/internal/gateway"
 )
 
 var _ sms.Provider = (*Provider)(nil)
-
-// maxAnswer is how much of an endpoint's answer is read.
-const maxAnswer = 4 << 10
 
 // Config configures a webhook provider.
 type Config struct {
@@ -63,13 +59,10 @@ type Payload struct {
 
 // Provider posts messages to a webhook endpoint.
 type Provider struct {
-	name   string
 	url    string
 	host   string
 	secret string
-	client *http.Client
-	log    *slog.Logger
-	now    func() time.Time
+	gw     gateway.Base
 }
 
 // Option changes a Provider's defaults.
@@ -78,35 +71,32 @@ type Option func(*Provider)
 // WithHTTPClient sets the HTTP client. The default is a client with a
 // 10-second timeout; the context given to Send bounds each request too.
 // The provider never follows redirects, whatever the client says.
-func WithHTTPClient(c *http.Client) Option { return func(p *Provider) { p.client = c } }
+func WithHTTPClient(c *http.Client) Option { return func(p *Provider) { p.gw.Client = c } }
 
 // WithLogger sets the logger; the default discards.
-func WithLogger(l *slog.Logger) Option { return func(p *Provider) { p.log = l } }
+func WithLogger(l *slog.Logger) Option { return func(p *Provider) { p.gw.Log = l } }
 
 // WithClock sets the clock used for webhook-timestamp; the default is
 // time.Now.
-func WithClock(now func() time.Time) Option { return func(p *Provider) { p.now = now } }
+func WithClock(now func() time.Time) Option { return func(p *Provider) { p.gw.Now = now } }
 
 // New returns a webhook provider. It checks the URL and the secret.
 func New(cfg Config, opts ...Option) (*Provider, error) {
-	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	u, ok := gateway.ParseHTTPURL(cfg.URL)
+	if !ok {
 		return nil, errors.New("webhook: url must be an absolute http or https URL")
 	}
 	if _, err := DecodeSecret(cfg.Secret); err != nil {
 		return nil, err
 	}
+	if cfg.Name == "" {
+		cfg.Name = "webhook"
+	}
 	p := &Provider{
-		name:   cfg.Name,
 		url:    cfg.URL,
 		host:   u.Host,
 		secret: cfg.Secret,
-		client: &http.Client{Timeout: 10 * time.Second},
-		log:    slog.New(slog.DiscardHandler),
-		now:    time.Now,
-	}
-	if p.name == "" {
-		p.name = "webhook"
+		gw:     gateway.NewBase(cfg.Name),
 	}
 	for _, o := range opts {
 		o(p)
@@ -114,49 +104,47 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	// A shallow copy, so that redirects are never followed (a redirect
 	// would carry the code to another host) without changing the caller's
 	// client.
-	c := *p.client
+	c := *p.gw.Client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	p.client = &c
+	p.gw.Client = &c
 	return p, nil
 }
 
 // Name implements sms.Provider.
-func (p *Provider) Name() string { return p.name }
+func (p *Provider) Name() string { return p.gw.Name }
 
 // Send implements sms.Provider: it posts the message and classifies the
 // answer as described in the package documentation.
 func (p *Provider) Send(ctx context.Context, msg sms.Message) (sms.Receipt, error) {
 	if msg.ID == "" || strings.ContainsAny(msg.ID, ". \t\r\n") {
-		return sms.Receipt{}, fmt.Errorf("%s: message id %q cannot be a webhook-id", p.name, msg.ID)
+		return sms.Receipt{}, fmt.Errorf("%s: message id %q cannot be a webhook-id", p.gw.Name, msg.ID)
 	}
 	body, err := json.Marshal(Payload{
 		ID: msg.ID, To: msg.To, Text: msg.Text, Code: msg.Code, TTLMinutes: msg.TTLMinutes,
 		Scenario: msg.Scenario, Lang: msg.Lang, ClientID: msg.ClientID, TenantID: msg.TenantID,
 	})
 	if err != nil {
-		return sms.Receipt{}, fmt.Errorf("%s: encode: %w", p.name, err)
+		return sms.Receipt{}, fmt.Errorf("%s: encode: %w", p.gw.Name, err)
 	}
-	ts := p.now()
+	ts := p.gw.Now()
 	sig, err := Sign(p.secret, msg.ID, ts, body)
 	if err != nil {
-		return sms.Receipt{}, fmt.Errorf("%s: sign: %w", p.name, err)
+		return sms.Receipt{}, fmt.Errorf("%s: sign: %w", p.gw.Name, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body))
+	req, err := p.gw.NewRequest(ctx, p.url, "application/json", bytes.NewReader(body))
 	if err != nil {
-		return sms.Receipt{}, fmt.Errorf("%s: build request: %w", p.name, err)
+		return sms.Receipt{}, err
 	}
-	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(HeaderID, msg.ID)
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
 	req.Header.Set(HeaderSignature, sig)
 
-	resp, err := p.client.Do(req)
+	// The host only: the URL's path and query may carry a token.
+	status, answer, err := p.gw.Do(req, "POST "+p.host)
 	if err != nil {
-		return sms.Receipt{}, fmt.Errorf("%s: POST %s: %w", p.name, p.host, unwrapURL(err))
+		return sms.Receipt{}, err
 	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	return p.classify(resp.StatusCode, answer, msg)
+	return p.classify(status, answer, msg)
 }
 
 func (p *Provider) classify(status int, answer []byte, msg sms.Message) (sms.Receipt, error) {
@@ -174,43 +162,18 @@ func (p *Provider) classify(status int, answer []byte, msg sms.Message) (sms.Rec
 		if id == "" {
 			id = msg.ID
 		}
-		return sms.Receipt{Provider: p.name, MessageID: id}, nil
+		return sms.Receipt{Provider: p.gw.Name, MessageID: id}, nil
 	case status == http.StatusUnauthorized, status == http.StatusForbidden,
 		status == http.StatusNotFound, status == http.StatusGone:
-		p.log.Error("webhook endpoint refused the request: check the provider's url and secret",
-			"provider", p.name, "host", p.host, "status", status)
-		return sms.Receipt{}, fmt.Errorf("%s: endpoint answered %d (misconfigured endpoint or secret)", p.name, status)
+		p.gw.LogOperatorError("webhook endpoint refused the request: check the provider's url and secret",
+			"host", p.host, "status", status)
+		return sms.Receipt{}, fmt.Errorf("%s: endpoint answered %d (misconfigured endpoint or secret)", p.gw.Name, status)
 	case status == http.StatusRequestTimeout, status == http.StatusTooEarly, status == http.StatusTooManyRequests:
-		return sms.Receipt{}, fmt.Errorf("%s: endpoint answered %d", p.name, status)
+		return sms.Receipt{}, fmt.Errorf("%s: endpoint answered %d", p.gw.Name, status)
 	case status >= 400 && status < 500:
 		return sms.Receipt{}, fmt.Errorf("%s: endpoint refused the message with %d: %s: %w",
-			p.name, status, redact(string(answer), msg), sms.ErrPermanent)
+			p.gw.Name, status, gateway.Redact(string(answer), msg), sms.ErrPermanent)
 	default:
-		return sms.Receipt{}, fmt.Errorf("%s: endpoint answered %d", p.name, status)
+		return sms.Receipt{}, fmt.Errorf("%s: endpoint answered %d", p.gw.Name, status)
 	}
-}
-
-// unwrapURL drops the *url.Error wrapper, whose text repeats the URL (which
-// may carry a token in its query).
-func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-// redact shortens an endpoint's answer for an error message and masks the
-// code and the number in it.
-func redact(s string, msg sms.Message) string {
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	s = strings.ToValidUTF8(s, "")
-	for _, v := range []string{msg.Code, msg.To, strings.TrimPrefix(msg.To, "+")} {
-		if v != "" {
-			s = strings.ReplaceAll(s, v, "***")
-		}
-	}
-	return strings.TrimSpace(s)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/smscode/smscode/server/sms"
+	"github.com/smscode/smscode/server/sms/internal/gatewaytest"
 	"github.com/smscode/smscode/server/sms/smstest"
 	"github.com/smscode/smscode/server/sms/webhook"
 )
@@ -18,20 +20,13 @@ import (
 var testSecret = "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
 
 func TestConformance(t *testing.T) {
-	var logs smstest.LogBuffer
-	smstest.Run(t, smstest.Harness{
-		New: func(t *testing.T, g *smstest.Gateway) sms.Provider {
-			srv := g.Server(t, &fake{g: g, secret: testSecret})
-			p, err := webhook.New(webhook.Config{URL: srv.URL + "/sms", Secret: testSecret},
-				webhook.WithHTTPClient(srv.Client()), webhook.WithLogger(logs.Logger()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return p
+	gatewaytest.Conformance(t,
+		func(g *smstest.Gateway) http.Handler { return &fake{g: g, secret: testSecret} },
+		func(srv *httptest.Server, log *slog.Logger) (sms.Provider, error) {
+			return webhook.New(webhook.Config{URL: srv.URL + "/sms", Secret: testSecret},
+				webhook.WithHTTPClient(srv.Client()), webhook.WithLogger(log))
 		},
-		Secrets: []string{testSecret, strings.TrimPrefix(testSecret, "whsec_")},
-		Logs:    logs.String,
-	})
+		testSecret, strings.TrimPrefix(testSecret, "whsec_"))
 }
 
 func TestStatuses(t *testing.T) {
