@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/internal/testutil"
 	"github.com/smscode/smscode/server"
 	"github.com/smscode/smscode/server/apierr"
 	"github.com/smscode/smscode/server/captcha/slider"
@@ -116,36 +117,17 @@ func newFake() *fakeService {
 	return &fakeService{result: sender.SendResult{ResendAfter: 60 * time.Second, ExpiresIn: 300 * time.Second}}
 }
 
-// syncBuffer is a log sink that the server's goroutines and the test can
-// share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testServer is a running server with its fake service, metrics and log.
 type testServer struct {
 	*httptest.Server
 	svc  *fakeService
-	logs *syncBuffer
+	logs *testutil.SyncBuffer
 	m    *metrics.Metrics
 }
 
 func start(t testing.TB, cfg server.Config, svc *fakeService) *testServer {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := metrics.New()
 	srv, err := server.New(cfg, svc, log, m)

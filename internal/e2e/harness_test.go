@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/smscode/smscode/internal/redistest"
+	"github.com/smscode/smscode/internal/testutil"
 )
 
 // Application ids of the test configuration. Neither has a tenant, so
@@ -207,7 +207,7 @@ type instance struct {
 	addr string // host:port
 	url  string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testutil.SyncBuffer
 
 	exited  chan struct{} // closed when the process has exited
 	waitErr error         // the process's Wait result, set before exited closes
@@ -231,12 +231,12 @@ func startInstance(t *testing.T, bin, cfg, name string) *instance {
 }
 
 func launch(t *testing.T, bin, cfg, name string) (*instance, error) {
-	port, err := freePort()
+	port, err := testutil.FreePort()
 	if err != nil {
 		return nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	in := &instance{name: name, addr: addr, url: "http://" + addr, out: &syncBuffer{}, exited: make(chan struct{})}
+	in := &instance{name: name, addr: addr, url: "http://" + addr, out: &testutil.SyncBuffer{}, exited: make(chan struct{})}
 	in.cmd = exec.Command(bin, "-config", cfg, "-addr", addr)
 	in.cmd.Dir = t.TempDir() // nothing should be written, but never into the source tree
 	in.cmd.Env = cleanEnv()
@@ -255,7 +255,7 @@ func launch(t *testing.T, bin, cfg, name string) (*instance, error) {
 	for {
 		select {
 		case <-in.exited:
-			return nil, fmt.Errorf("exited before answering /healthz (%v):\n%s", in.waitErr, in.out.tail(4096))
+			return nil, fmt.Errorf("exited before answering /healthz (%v):\n%s", in.waitErr, tail(in.out, 4096))
 		default:
 		}
 		if resp, err := probe.Get(in.url + "/healthz"); err == nil {
@@ -265,7 +265,7 @@ func launch(t *testing.T, bin, cfg, name string) (*instance, error) {
 			}
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("no /healthz within %v:\n%s", startTimeout, in.out.tail(4096))
+			return nil, fmt.Errorf("no /healthz within %v:\n%s", startTimeout, tail(in.out, 4096))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -288,9 +288,9 @@ func (in *instance) cleanup(t *testing.T) {
 		}
 	}
 	if strings.Contains(in.out.String(), "WARNING: DATA RACE") {
-		t.Errorf("instance %s: the race detector found a data race:\n%s", in.name, in.out.tail(16384))
+		t.Errorf("instance %s: the race detector found a data race:\n%s", in.name, tail(in.out, 16384))
 	} else if t.Failed() {
-		t.Logf("instance %s log (end):\n%s", in.name, in.out.tail(4096))
+		t.Logf("instance %s log (end):\n%s", in.name, tail(in.out, 4096))
 	}
 }
 
@@ -345,36 +345,8 @@ func cleanEnv() []string {
 	return env
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// syncBuffer collects a process's output; exec's copying goroutine writes
-// while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// tail is the last n bytes of the output.
-func (b *syncBuffer) tail(n int) string {
+// tail is the last n bytes of a process's output.
+func tail(b *testutil.SyncBuffer, n int) string {
 	s := b.String()
 	if len(s) > n {
 		s = "..." + s[len(s)-n:]
