@@ -188,7 +188,7 @@ func buildChannel(cfg Config, a *apps.App, rt *Runtime, log *slog.Logger) (sende
 		Captcha:   verifier,
 		Provider:  provider,
 		Templates: tpl,
-		Limits:    appLimits(a.Limits).Or(cfg.Limits.Or(sender.DefaultLimits)),
+		Limits:    a.Limits.Over(cfg.Limits.Over(sender.DefaultLimits)),
 		Pumping:   cfg.Pumping.Or(sender.DefaultPumping),
 	}, nil
 }
@@ -239,17 +239,6 @@ func templateOverrides(a *apps.App) map[string]map[string]string {
 		}
 	}
 	return out
-}
-
-// appLimits converts an app's overrides; zero fields inherit.
-func appLimits(l apps.LimitOverrides) sender.Limits {
-	return sender.Limits{
-		NumberCooldown: l.NumberCooldown,
-		NumberDaily:    l.NumberDaily,
-		DevicePerHour:  l.DevicePerHour,
-		IPPerHour:      l.IPPerHour,
-		AppDaily:       l.AppDaily,
-	}
 }
 
 // Ping is used by callers that want to fail fast at start-up when the store

@@ -1,34 +1,21 @@
 package sender
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"time"
 
 	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/phone"
 	"github.com/smscode/smscode/server/store"
 )
 
-// Limits are the sending limits. Every count is per window; a zero field
-// takes the default written on it. Applications may override each one.
-type Limits struct {
-	// NumberCooldown is the time between two sends to one number for one
-	// scenario. Default 60 s (what Supabase Auth and most gateways use).
-	NumberCooldown time.Duration `yaml:"number_cooldown"`
-	// NumberDaily is how many codes one number may get in 24 h, all
-	// scenarios together. Default 10.
-	NumberDaily int64 `yaml:"number_daily"`
-	// DevicePerHour is how many sends one device fingerprint may ask for in
-	// an hour. Default 20.
-	DevicePerHour int64 `yaml:"device_per_hour"`
-	// IPPerHour is how many sends one client IP address may ask for in an
-	// hour. Default 50 (Firebase's per-IP hourly figure is 500 for a whole
-	// project; 50 leaves room for a carrier NAT while stopping a script).
-	IPPerHour int64 `yaml:"ip_per_hour"`
-	// AppDaily is the application's quota of SMS per 24 h. Default 10000.
-	AppDaily int64 `yaml:"app_daily"`
-}
+// Limits are the sending limits: the server's, merged under each
+// application's overrides (apps.LimitOverrides.Over). A zero field takes the
+// default that DefaultLimits gives it.
+type Limits = apps.LimitOverrides
 
 // Pumping is the SMS-pumping (toll fraud) defence: when sends to one number
 // prefix exceed Max within Window, the prefix is blocked for BlockFor.
@@ -48,7 +35,11 @@ type Pumping struct {
 	Allow []string `yaml:"allow"`
 }
 
-// DefaultLimits are the limits used where configuration says nothing.
+// DefaultLimits are the limits used where configuration says nothing:
+// 60 s between two codes to one number for one scenario (Supabase Auth's
+// and most gateways' figure); 10 codes per number per 24 h; 20 sends per
+// device fingerprint and 50 per client IP per hour (50 leaves room for a
+// carrier NAT while stopping a script); 10,000 per application per 24 h.
 var DefaultLimits = Limits{
 	NumberCooldown: 60 * time.Second,
 	NumberDaily:    10,
@@ -60,40 +51,12 @@ var DefaultLimits = Limits{
 // DefaultPumping is the SMS-pumping defence used where configuration says nothing.
 var DefaultPumping = Pumping{PrefixDigits: 3, Max: 100, Window: 10 * time.Minute, BlockFor: time.Hour}
 
-// Or returns l with every zero field taken from def.
-func (l Limits) Or(def Limits) Limits {
-	if l.NumberCooldown == 0 {
-		l.NumberCooldown = def.NumberCooldown
-	}
-	if l.NumberDaily == 0 {
-		l.NumberDaily = def.NumberDaily
-	}
-	if l.DevicePerHour == 0 {
-		l.DevicePerHour = def.DevicePerHour
-	}
-	if l.IPPerHour == 0 {
-		l.IPPerHour = def.IPPerHour
-	}
-	if l.AppDaily == 0 {
-		l.AppDaily = def.AppDaily
-	}
-	return l
-}
-
 // Or returns p with every zero field taken from def.
 func (p Pumping) Or(def Pumping) Pumping {
-	if p.PrefixDigits == 0 {
-		p.PrefixDigits = def.PrefixDigits
-	}
-	if p.Max == 0 {
-		p.Max = def.Max
-	}
-	if p.Window == 0 {
-		p.Window = def.Window
-	}
-	if p.BlockFor == 0 {
-		p.BlockFor = def.BlockFor
-	}
+	p.PrefixDigits = cmp.Or(p.PrefixDigits, def.PrefixDigits)
+	p.Max = cmp.Or(p.Max, def.Max)
+	p.Window = cmp.Or(p.Window, def.Window)
+	p.BlockFor = cmp.Or(p.BlockFor, def.BlockFor)
 	return p
 }
 
