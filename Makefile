@@ -23,6 +23,9 @@ BENCHFLAGS ?= -benchmem -count 1
 
 DOCS_OUT  ?= build/docs/index.html
 
+# `make fuzz`: how long each fuzz target runs.
+FUZZTIME  ?= 10s
+
 # Pinned Go tools, run with `go run module@version` so that go.mod stays the app's.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 OASDIFF     ?= $(GO) run github.com/oasdiff/oasdiff@v1.37.0
@@ -41,7 +44,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
-.PHONY: help generate check-generated lint lint-spec test bench run docs breaking tools ci
+.PHONY: help generate check-generated lint lint-spec test fuzz bench run docs breaking tools ci
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -77,6 +80,9 @@ lint-spec: $(NODE_STAMP) ## Validate openapi.yaml (kin-openapi + conventions) an
 test: ## Run every test with the race detector, shuffled (TESTFLAGS adds flags)
 	$(GO) test -race -count=1 -shuffle=on $(TESTFLAGS) $(PKGS)
 
+fuzz: ## Run every fuzz target for FUZZTIME each (default 10s), one after another; stops at the first failure
+	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
+
 bench: ## Run the benchmarks (BENCH selects, BENCHFLAGS adds flags)
 	$(GO) test -run '^$$' -bench '$(BENCH)' $(BENCHFLAGS) $(PKGS)
 
@@ -109,4 +115,5 @@ ci: ## What CI runs, in order (.ci/run also installs Redis and the tools first)
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory lint-spec
 	$(MAKE) --no-print-directory breaking
+	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 	$(MAKE) --no-print-directory test

@@ -101,7 +101,15 @@ func (p Policy) parse(raw string) (Number, error) {
 		if !p.Strict && len(raw) == len(chinaPrefix)+domesticLen && raw[:3] == chinaPrefix {
 			return domestic(raw[3:])
 		}
-		return p.parseLib(raw)
+		n, err := p.parseLib(raw)
+		// libphonenumber drops a trunk 0 written after +86 ("+86076..." is
+		// read as "+8676..."): a number that ends up as 11 mainland digits
+		// must pass the rule its 11-digit spelling meets, or the server
+		// would send to a number it refuses when written another way.
+		if err == nil && !p.Strict && n.CallingCode == chinaCallingCode && len(n.National) == domesticLen {
+			return domestic(n.National)
+		}
+		return n, err
 	default:
 		return Number{}, invalid("not 11 digits nor + and 7 to 15 digits")
 	}
