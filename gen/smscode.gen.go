@@ -2426,6 +2426,7 @@ type GetCaptchaResponse404Headers struct {
 
 // GetCaptchaResponse405Headers the declared response headers of an HTTP 405 response for GetCaptcha
 type GetCaptchaResponse405Headers struct {
+	Allow      *string
 	XRequestId *string
 }
 
@@ -2574,6 +2575,7 @@ type VerifyCaptchaResponse404Headers struct {
 
 // VerifyCaptchaResponse405Headers the declared response headers of an HTTP 405 response for VerifyCaptcha
 type VerifyCaptchaResponse405Headers struct {
+	Allow      *string
 	XRequestId *string
 }
 
@@ -2750,6 +2752,7 @@ type GetCountryCodesResponse404Headers struct {
 
 // GetCountryCodesResponse405Headers the declared response headers of an HTTP 405 response for GetCountryCodes
 type GetCountryCodesResponse405Headers struct {
+	Allow      *string
 	XRequestId *string
 }
 
@@ -2900,6 +2903,7 @@ type SendSmsResponse404Headers struct {
 
 // SendSmsResponse405Headers the declared response headers of an HTTP 405 response for SendSms
 type SendSmsResponse405Headers struct {
+	Allow      *string
 	XRequestId *string
 }
 
@@ -3076,6 +3080,7 @@ type VerifySmsResponse404Headers struct {
 
 // VerifySmsResponse405Headers the declared response headers of an HTTP 405 response for VerifySms
 type VerifySmsResponse405Headers struct {
+	Allow      *string
 	XRequestId *string
 }
 
@@ -3741,6 +3746,13 @@ func ParseGetCaptchaResponse(rsp *http.Response) (*GetCaptchaResponse, error) {
 		response.Headers404 = &headers
 	case rsp.StatusCode == 405:
 		var headers GetCaptchaResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -3927,6 +3939,13 @@ func ParseVerifyCaptchaResponse(rsp *http.Response) (*VerifyCaptchaResponse, err
 		response.Headers404 = &headers
 	case rsp.StatusCode == 405:
 		var headers VerifyCaptchaResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4119,6 +4138,13 @@ func ParseGetCountryCodesResponse(rsp *http.Response) (*GetCountryCodesResponse,
 		response.Headers404 = &headers
 	case rsp.StatusCode == 405:
 		var headers GetCountryCodesResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4319,6 +4345,13 @@ func ParseSendSmsResponse(rsp *http.Response) (*SendSmsResponse, error) {
 		response.Headers404 = &headers
 	case rsp.StatusCode == 405:
 		var headers SendSmsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -4525,6 +4558,13 @@ func ParseVerifySmsResponse(rsp *http.Response) (*VerifySmsResponse, error) {
 		response.Headers404 = &headers
 	case rsp.StatusCode == 405:
 		var headers VerifySmsResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -5354,6 +5394,7 @@ type InternalErrorJSONResponse struct {
 }
 
 type MethodNotAllowedResponseHeaders struct {
+	Allow      *string
 	XRequestId *string
 }
 type MethodNotAllowedJSONResponse struct {
@@ -5484,6 +5525,9 @@ func (response GetCaptcha405JSONResponse) VisitGetCaptchaResponse(w http.Respons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -5642,6 +5686,9 @@ func (response VerifyCaptcha405JSONResponse) VisitVerifyCaptchaResponse(w http.R
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -5835,6 +5882,9 @@ func (response GetCountryCodes405JSONResponse) VisitGetCountryCodesResponse(w ht
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -6001,6 +6051,9 @@ func (response SendSms405JSONResponse) VisitSendSmsResponse(w http.ResponseWrite
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -6195,6 +6248,9 @@ func (response VerifySms405JSONResponse) VisitVerifySmsResponse(w http.ResponseW
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -6543,158 +6599,160 @@ func (sh *strictHandler) VerifySms(ctx echo.Context, params VerifySmsParams) err
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rdxvHleBfqe2dc0TKDRBPPs98gCjaxkgiaZJ+jaEVit0FoMxGFdzVIAhJ3BNnkrGdsWNn14+JRzmx",
-	"s/aMd3ZtJTObsSPb8Y9ZkZQ+zV/YU6/u6kY3AUi0N7uhjn3Y3eiqe+vWrVv3VbdvWQ7t9ihBJGDW8i2r",
-	"g6CLfHG5hQJ/WGsFyOd3LmKOj3sBpsRatp7vUA8BhhxKXAYCCgYQB2AXtaiPQOAPMWkD2IaY5C3bQgew",
-	"2/OQtVwp2RZzOqgLeY8t6ndhYC1bmATlkmVbXXiAu/2utbw4XykUbKuLibwv2FYw7CH5Kmoj3zo8tK0X",
-	"VqmL1g562EesTkZxXDsIEGGYkjzYVoi2qA8GHex0QNBBwKEuAi/3WQAYIgFgARwysA897MawLnNcHgXt",
-	"YjraW+iVPmJB3R1FuUYAdgWWQQcz4Ms3bQA9RsHAx0GACMBEYM+Qv4/8Cwx4tM1WwCt9GiCAAzDoIAJ8",
-	"1KN+IGYB9Hy666FubEzW0m6pVXCKaMGtwEprAS2i8u48rLoVp7xbgsUlyxxyFx5cRaQddKzl+Ypt9WAQ",
-	"IJ/j+59equX+GuZuFnJL+Ru560/8hRUOmQU+Jm09YoaIm8FKKdPUJwH2AAQEDeQkdeEQ7CI5TQGVxCH9",
-	"7i7yI2IxBxHoYxob53zh7DjukI/ch10UqAXyQq2NSDA6oh3OW9DzxOz0GfIB5C/aoOdjEsBdD4Ha9mq9",
-	"bgMfOdR3kZxyPo9gBvk+9eWon16rXV7byhcKhfJsfPau0ZvY8+BcNV8AM1cx6R+sgBpxfYpdUCysgC3k",
-	"djG4Ui6AS33suXPPXHmmmC8uFRZL1XyhUFoBg/1ZUOv1PPQ82r2Cg7lqeSFfngczV57euXbVBh7eQ+Ap",
-	"5OzRWfAc8vnszFXyBbDa8WkXzS0W8oV8eWlxIb+0BK7RXewhsA1b0MeqI8u2MKeElCaWbRHY5Xi/kBOU",
-	"sGyLszb2kWstB34fZTBbtVgSc6Lvi3HeA7n/nMlyqx5GJHWN8dmBvZ6HHcifXGBAv8vXmUcdGCBXrqIg",
-	"/ioYQL4m25gFyEdugxiTxUBtc5NPVUk27WLGMGnb+nFFPYYeZ0LkzuYbJDall7f8F+uvwD4crBfqi93h",
-	"zjV6eWdzyObRzaf++oB0s0nqCPRz2J2UrHwNZ1M1XNGnLOjLaB876ElM2sgXTD1mEbjifdCKGowsBjDA",
-	"QYf2A8B60EFZC6HE6VYPwB4aMjE9PeTnVO9cxnCJ5+EuDpLkLVbn4ZC5BJaKZQadbGrKznIGqpOStVha",
-	"PI2u/+EUbpX0rPfGkLG+CaDr+ogxAOXw5dwrcc8ADiaXKRVFSi5K0T7yQeD3WaDbcRqy5ZDE9U35iIsz",
-	"BZkSghy1ghRWDTIjpDECHdoDkL/Twu2+j9yw855PD4b8faE1NF/IPUn9AeT48qvmyLIoFvLqv7FThntZ",
-	"m1alGpuYUnxiCrmlWu5JmGst5zMn6OrozFyFpN2HbQRoCzQFhW90WbsJIHH5I06F7WvbIEAHwTJo3uw0",
-	"wcxqBxPE0CygPmgi0gQza6TtYdaZXWkQKEQLJYD1nQ6f3+bNTm51vckniMulAXLzYCPoIJ+BFvQ8sAud",
-	"PbkbJgWai1qw7wUN4ikcbf4SAQpaBkNUR4h/s5NN9KtZxC6fSmwpXa7fKtnlw5mXbuSuR/Lm+q2ivXg4",
-	"ezFjCjZ6yIdcpdkeMrUnjVkuVLcAbMgC1BVTsy+bPsZmXExsxtHGm02tEJUcG7KcwuFs5PVpu+AOIjBj",
-	"FxS/gPrlPLgGiQsD6g/lFsXJJxRHAurbz5mctSy5qGlsOYI7gw5qEPnoBg6ZP9EYBKjb82CAbDENQmWT",
-	"dAKcSlKoBAKr2MaqN9DquA20sNhaWCi0qsXWYsEttSqFVnnRKRSc3eLSUsstnSI/JFS5gX4fG+Yhn2fW",
-	"o4QhoTdegq6yAfidQ0mg1EiDXHMvM8nfaoBM/b5Ogydpn4gZ3YdeH4l3hPTh1OLsKOnFxxtKJf7YmAqX",
-	"IgYIDQA6wCzIC17BRFg+UpvL7v3ZbbEIyouJ7uuyOehKbVAq57LngO4hshUyelbPm7Wt2jUx04mud3h7",
-	"oFdKXhI0mqe/8FHLWrb+41xkyM7JX9ncGu9GNoizv0Y3VOjBzAZBNcdBjF1goFIozOa1VOf4NRWTDjpQ",
-	"7JgDn5I2FwOGvfxCTs1qTi64NMTU63OGESiwe1o+36H0KvTbaEq+6Iy2TqdxJMTmE0RW+KglyTdnCjze",
-	"2dnQ2zDyuIj2E9Cgj0yIZ0bWOuGrFHoSr+mIilXbbGpuv7idttI0UGWhA/HbmZOxRkCfoIMecrhaJWCs",
-	"8DXd4bKbGyrcWD5DUl5DQYe66zSoSV1kSmp2U5qnU3Vr7Zk0BpXwhdTS2tD3wZk9GHQi+RjAPSS3Kon/",
-	"GdLTFORT0JGMlf+KftWRBc5o33eQGFeLd3Hm9FunUnflNDxDSm3CoUeh+4iycZe6w/GCURGtlCEVeSff",
-	"s0gUIDCTELgRBU03H4COg3oBO0OybiOfm03PErgPsccV4Skp2/PpPnaRn+ghQ1ZeE7JyIUFgbiHpfkA/",
-	"6igPdvyh9CADrjQqVYIF1EeTwZOyOTmhatBCGaU+9LE3HAv2bMU2cFEPERcRZwhmxATzMdmhvaipweSj",
-	"1drmzurTNcEG2EGzALMGMTBeHpH5NiBUas78iYdagfRpC7WbUGXH89+cDuc1N98gTeHrzwkPbRMwOGTK",
-	"AUZBoAki9e1kfCAXenVP4z0jlMDNksfg2h1Kr0EyVE/ZlCzrQuwNr3ICjOXUJOdc5k3FDEkChn5n5Yf2",
-	"EXQ6clPiKi99Uug4ZDygYsqSUI5uClqqF2/4Q7BmzIMGfNTqM+QKNlQK2yi3aa7SDNcggp/dPBjlKRtg",
-	"AgZm5MiO/KwMdiO90IHCDeIgwZ1/Amz3LGH9Xo/6AXKvIRfDHWHiTcV7/YwuTt2QygnmMPAAqxJ2jne0",
-	"Avos5gUSKJw5izRNmML259rEX21vrJ/ZxhTiK/pZlc6IVUGUkWgZcGifcAGlfRaSC3HQAThgoOf1GWC4",
-	"HQ9CWk8szsvQTxhmiNnzjcYTLxVzS9dfEi6pgl0+TLHpbWsV9gKnAzf7N2/KfQi6LuaIQW/Tpz3kB5jP",
-	"ewt6DNl8rwwfcXsNtzsZPvNd6Oy1fa6fXWBAvsiXTQ8fIE9s/9lBrFJhXPjRtl7GbQYHN3AXttGNXcjQ",
-	"fCUdjx5GDrIBBJvrT3EE5Ls2gAwMsIvEuu/gdkd7osX7nOzIa+Xj9C0WCgKzVKfJE3PXn/jLWwW7lE5m",
-	"6uM2JtCbAOOIcpIFpB/aGx1EAr3KY6AnfBvjVpbkEeHG4G0G2OVgx06+eC+a+xXQo5gEN/jCvsDAAV99",
-	"MhTM0Jmxx/AUZrjAQEB7doQRaPm0K8gcwzugvRWAA8A87CIGoEdJGxwASrzhVAimR/0jj+lLivpZTJLO",
-	"7HyMeg5svRKvh6Do7svICYwF/hzycWto+OumWOfRhKVlUCAfRSvnglLVkNvWilsA2lSsNy5fRRwhCg3c",
-	"algHDWu5VF7IF+yGNWxYy9V84bDZIDMHOkEgNimah4SNgduE79GzeXBNhikB9SPP6jIIXXGVpJM1A258",
-	"QZ3qLm00bgmX9cVGI31JcSUke2vXa0r5KR9pCSa4yJglO2QphcUEjMH63rR84cgeboSoj644rfc7PnIR",
-	"CTD0hMbZ3NzY3gFzsIfn9ktzzN2bY102x5Ft2qDZ6BcKZUf0Ki5RLpeTz6Ixyh+a8S2x8sJwYbew90rp",
-	"mYPnys/f3FpydshiO5fLTTTfpUJlceKYhEn5OB1SaS03eL3/T0VjoRIofep07jC1DIFiOzO4VN/eAOXi",
-	"/HyuqMN1QueYaViFQrFhiUmSFgEDtCU1YzGERNBodT1Ow3KMgDN8A7p+q3R4u1Aozk5CSGOw4QDGEJRN",
-	"S1HZVACRHtIAddlY2hozeCiGXJfNRMKNwg/6Phzyn3s+aiFfxQkmnrLkgg47sRNIp1Ek9A2fSoqUvZq6",
-	"Qz7FaB9xw4ywgXTbBFotLh0c8DmPE9FU8ifQxzXZDBtgdCOBARhwU0wEJWzBgj1Ee1zzUVuBZ8aqX8hd",
-	"jWLRUqrc7DTtMDpMgw7yB5ihBMtmhHjioqA6P45XDQqY48qcmizdn4ngrQ260OFDyfkIuiKcG8UO86B5",
-	"kBO3OTH/TeBhFjBJIm6vSx/L0zs7m9xuhUGfccXFoSLUw3VIruVyU6KLGOP0w1EQnf+kiLiiUoAwAUYU",
-	"qaHCy9BHoAv9PeSCJiUIip+XQeD3UVMiQGVUX0RBOpiB2mb9AgNI211M7cKEa0UvmQE+nXMUXZajy0p0",
-	"WbVsI/ZTjN2VYnfl2F0ldhfvhRtRykotRpel6LIcXVaiy2p0yXsIVY2ieVMyb8rmTcW84X2pjVK3Mm7L",
-	"8dtK/DbRdj5+u2DZsVCnvl6ybNNvY/iK1GU5uqxEl9Xocj66XIguOYzn1rbqT76ou47uSrG7cuxOwIjC",
-	"UKHX87q5cM2BmGbZyFK1rYMc57LcPvRFvFOwmxF0tvld/XIYzBX3lzHjfB7+quSEZaskA/PJxrZK3Yge",
-	"GVlk0UORWRndqvyozeiJzr6JniRDqLZ1ibrDa1qrVffGz6k+Hf54j9ABeRIjjzcyxj4SArMtqYYa9NhW",
-	"WajGI6kocjFmPFyl1HcxgQFi5lOpEO3EIubh4+e5fI9uZeqz8XtEC42FMcToNdN/boAUftVwSCbtWcAR",
-	"xZRc8qizJ7raMRyctrUutoLLkXNVz5i+q2/qK84v/L1n+jSAfC37qIUPoo43U4IK0dMt9LKIdwoCuigk",
-	"SJgIrn+pBQHq9gK2duAg5IaPTW7QYVpOrmRY4bpYCdHGYS2/xPWfkfwKMiaxwrZCgR9m+IhtRqk/NzvW",
-	"snV0792Tdz+7/9VbR5///dGdz/73j35sHdpJcKU0cPXLRlrEFLDql+9/9daDv/n2/lf3Tv77vXSA5dTx",
-	"qaU+FbSjL//l5B9fPXk3Y2QVDUjrFzA2Qg4qexzHH31z9M3b97966/jz/3by8RfpEKpJCEGY/JTa+ck/",
-	"/fr49S/HdR7fT0X/GXleXCHsRoa2yrRJh53Vxck3944++d3x6+9PilQpQmo0pXU6jFLaT41OOUJHpIBP",
-	"h4FsMjXQyggNcE9r51BFxaKc2jHDxz3AIf793eM7bxy/9/rJhz+pbx7d+e3Rr36UCb8awb+ahBuq5AFs",
-	"Z0G+moT44O7nDz770fFHrz24+7eZUOc11FNyegx45aKC9+Dul8e/+/HRJ//rwXevHX3yT4n+DVUv1rmO",
-	"W5tjEw4rqcanD02Cuv/tf02Mjzc8uvuHB7/7OB16KRV6+riK5SSw08YV8ue0ERYTYlVB5KN69+7xm6+e",
-	"fPgTs49//+bNB3e/vP/tdyfvfpbsKR2tSuqAHUoCiAkDkIC+VFdAi+srY6h99OZPj975H8d3/vnoiw/v",
-	"/+GNkw9/cvT5B8df/D4ddjWCPZo6YsKpaDi//8nxvXeyNjIzr4dkJPSYvY4Q88HdT+VIjt//w/G/vpfo",
-	"PmZISACmnRrbKEdJdPzG3x3fuXf09penbIwx60RA0GoWmOF69OwYGEdv/+Lhj149unPv+Jd3//2b1wPB",
-	"EG9MAjBkTqFK6r1ROJ5OB/nwn998cPfVk49enQRKyGuGbjq1fvGrd44/em0SaCF3JdM7J4Jz/+tPTt54",
-	"8xQ4CbMwtv2HvlXqoknH9Q9/PPr2NyE5H777ywd372aDDCdMgxIeToCkjvpoMOWQj778lwffvXZ859fZ",
-	"wCtZ4xVIPA7w4w8+On7v9WzI1TQhap7Lm2RmDdlprphsqPNJYqtcmTGJPRHwakFvFffv3Tu+c0+O+vjO",
-	"W0c/+/j4wx9zgfb23ZN3P5Pi++Szt47e+fnD1956cPe9bKQWIvamoAvJMJwFlePATkWpUlpKnwgpAR98",
-	"99r9ez9/+JtfnPzh1bFYxVK2yWmOvAmmJxSUp+tgpr9Eispr2+HJTR21p772oWv9IW0fGGGMo3d+8eDu",
-	"p0f/8O3RF/92/Pr7XAd7855klZNff37/u6TuYObZkKkSbNLmQ4KQ4KaaBjOviEyTUJSGxYO7n0Zb1tc/",
-	"O/7gUxOv4//58fF7v+Wi4o9/vP/Vzx7+8p10XMojTMrR0Qyqw7tYn9/LROXBF388+uQ1iUHIoEeffJgO",
-	"tTIp1AzV3ISsVfBJYVdTrdpwJl7p0wCeTnllrRs0f/jTtx7+5lfcyn33s6Mv3kwHPJ+2ENRM94QPRJyk",
-	"MdISd6VPJHPofA1+8fvjD398/MG/nfzjq8ef/2b8GlgwsZgw7zJNTkoYjyAhDXcn0oGUGC6+8vAIv7jy",
-	"umdY6QYOR+/97fHf/ZeTr3+l1uXdT1OpEPewKlnoUN9HTgD2k7rVGJUqVQeIe20zdDalBnD5l6FRjwAL",
-	"t/3j19/PUrDjPuL4CsPhMKHyjOWBNimic/YTjVgKF7nI5Hw/fO2t4/d/++DnXx69/X4mTpVsenT73LBB",
-	"oMIXRrEAXNzGARtHke9++vDjr+9/da9y9Ppvi4X7377FRd7nHyQZ7sXtxHynHs4wmTxksH/9+uTrXx/9",
-	"7U8f/s1nqZNt5hiTR0ouTltbE6+q64faWZseqo5t78ugWFSEFTsNBF2IiaeDWFDLIsiiEBZwqdPvIiIO",
-	"FjfITJh9UiyVK9X5hcWlQrE5a3M+hgSo8zIygqq7wwSs5YvzFQ6zC2aaT8jzsQtipqsNIjGyo8SWJyqV",
-	"hUqhICE0owwVIymluGLmqoTazcjJ4QjJ0biHkZ4ST12Yiaf/zdvFyuFteV0sHs6mZqyYySUjM7Euzo1B",
-	"0BMvxTJu+DrkSxNAKXyGYf5rLhptdSU08XPA1PInyeCYIi9n7DHGKKqQzm46eVjr+8sN0txae6q+vbO2",
-	"dWP72nZTlU7wBYvYoHl146n6uvzFo23MHz25sfXU2s6Nzecvy+ct6repKHrSg4wNqO/aDdK8VF+/fOPa",
-	"xqX61TX52i6WoGGc523QfHbzcm1nLfay04Gkzd8OwjXSIGGDjZ3NG1tr2zvyXZmmnGtBJ6A+mLn2ZG1W",
-	"bFczrIc8D7kAHUAn8IaAyUwtMwA8G4/amqSwbCscvGVb8VFbtpUYoGVbI+OwbMtENR7wG20/QZxvSxW2",
-	"4Mjx6eCIUb+Ngs2BCJ5hog+H2tazPRcGKLzdCHpbiAXWdXGshLjbXfZoCXOPmBil0xD1b2o11TbroWRp",
-	"kOZC0b0o/s2Xq9mpTU0pz8BO3ycs4Mw0BzoqSAb0MV5pSjfIIEziM4MWokYCJWg5ecZ8dPUvmwu9QYQn",
-	"k8rfuWqQaL8cFwAJgTfZ+NJSt6Y/XG5b3XDnmTBNT6W7n/Z2KGCSOSNdzWmBjNGOTxwL2VCn5yXSR7wB",
-	"HDLQ3LjSXAF7qBfw1QuBHJ7YIKNdkCMKA7yLPRyIDFa9pDeuxJfdxpVxAfZDHQ1+5BXy/ZLdtuTSCROU",
-	"UqorSK+jg/A+csGusJvSdumyOI2a0OmWgaEQJjawpXKhtJBMHI/xZmWkbsf1WxW7WDgcnyCXZCBzmGns",
-	"Y8zSI+R3SlMCuZl8F/h9tAKgzNiSJMXCmy9zl2QyWYw+0h+j8Nyl1ENwNJM1hDs6JHnEv0X1oRXoiEGp",
-	"Ggisy1SdLSwiC8hnlm31fc9atjpB0GPLc3NtHHT6u3mHdufU6/qvNXJkhK8+IQJzAe5KC2/EvBIFYPoM",
-	"+ewC6HUoETIT7KIO9FqAtmKFlgzpyuxwQXrqrMfTfThAGKx6tO/GE7AaAhNVzYJjETM+VqmLGhbfJsDM",
-	"KYm1fCNvkIsXsyTCxYtgEwYdZutAmy2jNCIiw3VbHSWQJQRk9QvUIFF/ZhmpmaZOMGjm9GW5aYNmtFHw",
-	"O9O/3cyZt9Um15FCtbg5K/LKtKISdCgTaYAh9DxY20f+UB7rUnlqFy+Gh34uXuSsuYuGlLgGzrI0ULNS",
-	"WuLYVIpl+UfgVikX+Z9qoSC1/Wa1UG4qplbHGtFB4ENz3A2CjXNgzdrWWi2/vr6+3gSsA3vqfGS4/YaE",
-	"Ft2nTp1c4U01dyKTkPGpWstK12yWDg6aoKOOs4gZbN5qGOmKDcsGjShjsWEd8t5jRSIwU2mJArGRzERx",
-	"3rPV9zyRh2gr7t3Z2QTSDETMDuupNMPkxyaQgjpMRkwmNYaJgrMrsUpEmBm5oLx1g7So59GBHKJMBJWk",
-	"XAYT5INKhcPDDiIMGdKj1oNOB+VK+cKI0BgMBnkofs5Tvz2n2rK5q/XVtfXtNd4m3wm6ntiqcOCZwigp",
-	"NXKqHExdym9ZAMgq5gv5gjgp1EME9rC1bJXzhXzZEptFR8hjkzeU6sAft1GKZrCFAq75Ka+IOMPiK+PN",
-	"jlnHFxhoWBu7XFxK20OtwYYl0oCWATROYDSIOISikkqBPJiSE6ztikNKWiyALgwcsRTVAaxdGnSSZ7AE",
-	"gxhnckBz2JRrAYKm0IlEvRJt5GjTk2/fohyhOpljHNsiso5Ug3BcVlKWlCKbXlbA6SBnT3VBmdgY86Cm",
-	"QAEP7yMGSqCLST/gi1uMDu5JvVicKZ7RxcH4ypiVyKlVGVYkUyJBL3uxlm/LBXMbROsO3AZdBMUs3G6Q",
-	"27lcLvyfv18pFMBtXUaoCG6DdRpT1+WSxyxR2GiGzxUW5Y7CAkFNG+AWaON9RGbzYLT3Erg9Wh6pm9D5",
-	"0xqWwW2QKEzIm4b5VilNKmmwTAOio454QycQpxH4MpZ1BTzEtShmA+1+aeaUpL7RTANVlaAiMnBQYiz2",
-	"WUM0sqok0NR0KJOutvKjUD/EJaNHNTuj6Uwp3cUHlmKLZcAoSxgiYenRsKzEsMS98JgtJKC+uV/hXdQ3",
-	"9+fD2Eh6N2rOrkbNYylHZpW5pqpHl3t2O5yMcjHW27ziz9ML92hM+BB0Eolcb1FdEP1ONXpHdz6m9opq",
-	"WVoCt007eAHcBqG2sqwijLIsolEvkbMmZHuqulug/eJSXrEVwBCKn1hX4KqCrNqLzJfEaN2d8NVy9Crn",
-	"tYxaD7N8RmJ+4dtiY1WcTkndtZatp1CgvA5WvO7sS+nGXPTKXGqpvEN7fLvRsp6Tt6r3JnpZlsyd5M2r",
-	"E70V1nmd5OWwHN7h9URJtlKhMG31k/Dgd3iAXx/rLlarGQetLfzcpY2tQeHKU21aq9Vq69vPdtaebddq",
-	"tdVFfr+/WnuxVqtdutm62bqZebD1lG52ePPV3dVanXezy/+FhxpPcRKrI8llbnAPreXq4hR1A+IH4VPq",
-	"B9SEJqWUkLOrX1ORU5bWJJzaOaPUnmhSGd8kTPgXDarjG4wcC+ANS0vjGyZrmfB25eL4dsmTDoe2VZ2E",
-	"GPFqaKJVeXyrlDpBgjn63S70h1JSAag1Ze2CVcvDtgLYFu5l9YN1nTfO1izlsWmWopivSo0zcrkKVVYe",
-	"k9Y1J6U2O9OMjrs2Z1VihVaDtYJsC6dwXJuXXp80bT4PNlRFEiaOiPnKShB2VMwb2RRGZYOc4lCQmvDy",
-	"dOd1wQ63VWUeGVZl6vnQGqSs1WwbUOKo+pqUeEMV6OMwRbFdeaa5OaJ61+TkAaXwVkHvoEEURYVt0oOM",
-	"8U0SQb6LSzLGtHlbFEaUVYSlwt73gnN1/VxdP1fX/x9Q1wuRKl5UDeNZ/WY+v2pULEeNSolGp5ewAzOL",
-	"4Aq+BHaHuk51uDaLhlEgZia73FAK7hUTDaHvSxes9PJxRGqb9ci+cFELkx/IZhFoRgkMfGhaGEc8l/6y",
-	"4C9jP0tnUjlP4rXxRULSAQkOVFvYODFoep81IaQjSdIh2qTF/oFZVmstSNWmwmdNZUetgDbSuUmUoKwO",
-	"KvEOjAGorAk7ShbhYxlwvvB8BN0hCHyckNWh1zwxQ+bhlnjWbFrrpZTdIWQRsRuHSYAybUJUKx/Jiv2/",
-	"bYGqc6vnRuj3aoQKAX2JusMp7U+hsomLUBEXWThCk1PKmxFhUnFEO7JWzeJEp9T10eV4EvlUY0zK6e3H",
-	"eJ2lw3hoM/D76PCxTXYzLBuSIZFyMn0pnEcfqogspxjMkTgdyJyingcdtJJqbJhfRhLBBa6Rqwx398/G",
-	"2i5OYMcmywiLdhMATC0T8Gdm4kuOHbHyJzLv5baWC6sGpUbdZGbJaDFHkRRh7qOiMqixhc6IQo8dzvU9",
-	"6mFneEF9LUXGO11EhrLoi+wFubNhGDUsE8TXzKmxPVXDSCQMMO0ROLduz63bc+v2zzsYNbFunhreMUux",
-	"navXf4IxHqeDCYxri/EaeC8l6wyq4sK6gqC1ui4PjCRfqpbMt56+IrA1it+JfqbRLE1eylApY/uqDXaH",
-	"2s48j8n8f6ewXcUsUJ/pS1OqkhnrDMnP+E6i0OkwRnakRmZ/wij/cyT3U+UNi6iE9Kc0wzBNmC7ZDIY9",
-	"1LQbBLYC5MuMI53SZCAf/06CcSwgaSrxHV4Ua2yQ+KciQQ00S4WC2JxkYAepAAolDtKpo+ERReFaFL7M",
-	"xDFFrhEmXJb6aNtfbW+sL4NmUuCscAWFoeAv+0FrsZl9+MpuEJEWPFRqjDh+ItS4lnTOStPPDz+iCYHq",
-	"mQ9O75PqxxEkxbChq0sNi3HIoK3QtMOJgd2wmganZThRPhIGKos+qizMUfk16HM9OaknG8kqP6DKHIf6",
-	"w2vPcfhnrEjHO//edeo4uMdUr1NxfyxNO97jGSrdsTSrR4wuJfqYOtCU0f7MYk4m8aYOP6Uh97iRKKNP",
-	"MoHtkkDhUeNTJhn0Dj0uVJVciYEm26mthG2Y2KofIf6UogDo7zTKyIeKEA2gisNQbx+5dnQIP1Z9Y3Zc",
-	"wCoFXCx4JbpX4SvdfEwIK30E48NYfZbYa8zDICKoZ7IvJWF4gOGDcBNnghJBVtRKutRwEAs0mTV4Rjkv",
-	"dhgzUjTlEXmH9j1Z+2sX6XobKZ8vzIzNGSw5fWwugehEYTrZ5SlhOpmXqmvNxKHA6HtcqvBMrP5HyHuh",
-	"RsWlqI8cUZcmOzc1BrKUkgar+ueM2YHS6SlrnagfaEvaA2n9lVP6Ux9az8ilzeyq8jgZupm9Vk+fSd6d",
-	"+HxVNOqwwktadwkO1hZCfKouMKNYiyrQorKsBh3OeTPb17ZzvX63x9u6qIWIg2bj0VlViWVEssdsjDT7",
-	"YiXjw24xPtcFVkaJkyizEn3bS9c25+NoU+qCsNBDWBUCi09y8XUh1ursGFRG3GLmWpjou6UZ8ezYmpoo",
-	"tJ3R94g/Tp0XPvfD/YmFuXejsgOpfgYtWwMKjAC14GVVFWIlyz/AjccJawKISi2xOPupofVkTHnyk/lq",
-	"pMlguzzLmyzrMIV/MFGV4XsJr7P41w6tjSvWIyB4WlA8lDhtRPiqQ/KjlkkHTapzJunkXKUuysmi4SxX",
-	"J2M9nVGNcVYnj/M5QdmS7y+TfcTwBfmy+ozheSz+zz0WL6UeST9UbzhwRVWYNOftuER74/D3snSMQD+I",
-	"HRm/eNHm+o7T0cdA9edPGHbFNwBVQZ8GMUv+iLWqS/XUNussD1ROf9Mox9CUFbKU+9qDLDBcigFtkLEO",
-	"YwHHoYT1u0gk69Mwdd8GjEojXKvk1N9jws0r/JTqcLgskQZ0qUrkKl+mcnB2e9DHjJIVID3TVWVm6tJq",
-	"iQT7Bgn9okKHhkpq6dTG0EkstRMu6GIeFXVi/9QjBede1vNshPNshPNc+/Nc+7Rc+2kcmBN6LQXJYttW",
-	"Rovv3xl31u6xnbPziYm+jaqrqne9F4ptU9pnes8V36WXm25GJyXJMbqPnnLUJMsnmxFKQU4cmB7asU5U",
-	"o5qqiXUHupFvKrHti8RCucOvSGKlH18wamClcdFo2awf7iTA6GRwbMwJyTgmcO47+VP3nUQWhNC6E8F6",
-	"w2FiejKmc0gkysfpmm5T+ClGquP9cAcBoocCyCPhPJHzwhffdFfCgtCBdFP3e+fZ+ucegjPxEMj1neUi",
-	"ADNRvbBRd4H4ADdXIaUETzmY4lO370jFAPU8Ouxy8UFbQJftmjGLZ85KhXBI+z7XKUAAvT1uiuVHKoXd",
-	"cmkXYnKDwC46FCLIx3xsYi0Yv0l/hdBlrWUL9nBerey8Q7tW2sKTjUX1Pa1sRZjLb8Fy+2H7ubiJGYg6",
-	"f12hAIUd5AWpD3JYfzxQFoDkcloRMs1JLQsQulEK25jKiJw6qraa8PPaqfWW4wUXBsJNMJLzpk7/wz2k",
-	"quXFkgKF20b7UXQ0UujxM+ZZCIZ3Pe20mTWQ0zmCh9cP/08AAAD//w==",
+	"7H1rdxvHleBfqe2dc0TKDRBPigTPfIAo2sZIIhmSdpwxtEKxuwC02aiCuwoEIYl74kwS2xk7dnb9mHic",
+	"Eztrz3hn11Yysxk7sh3/mBVJ6dP8hT316q5udBOARHuyE+rYh92Nrrq3bt2q+6zbty2H9PoEI8yoVbtt",
+	"dRF0USAutxALRvU2QwG/cxF1Aq/PPIKtmvX9LvERoMgh2KWAETCEHgO7qE0CBFgw8nAHwA70cN6yLXQA",
+	"e30fWbVKybao00U9yHtsk6AHmVWzPMzKJcu2evDA6w16Vm1psVIo2FbPw/K+YFts1EfyVdRBgXV4aFvP",
+	"rRIXrR30vQDRBh7Hce2AIUw9gvNgWyHaJgEYdj2nC1gXAYe4CLwwoAxQhBmgDI4o2Ie+58awLnNcHgXt",
+	"YjraW+jFAaKs4Y6jXMfAcwWWrOtREMg3bQB9SsAw8BhDGHhYYE9RsI+CCxT4pENXwIsDwhDwGBh2EQYB",
+	"6pOAiVkA/YDs+qgXG5O1vFtqF5wiuuRWYKV9CS2h8u4irLoVp7xbgsVlyxxyDx5cQ7jDulZtsWJbfcgY",
+	"Cji+/+X5eu6vYe5WIbecv5m78cRfWOGQKQs83NEjpgi7GayUMk0DzDwfQIDRUE5SD47ALpLTxIgkDh70",
+	"dlEQEYs6CMPAI7FxLhbOjuMO+cgD2ENMLZDn6h2E2fiIdjhvQd8XszOgKACQv2iDfuBhBnd9BOrbq42G",
+	"DQLkkMBFcsr5PII5FAQkkKN+eq1+ZW0rXygUyvPx2btObnm+Dxeq+QKYu+bhwcEKqGM3IJ4LioUVsIXc",
+	"ngeulgvg8sDz3YXvXf1eMV9cLiyVqvlCobQChvvzoN7v++j7aPeqxxaq5Uv58iKYu/r0zvVrNvC9PQSe",
+	"Qs4emQfPooDPzkIlXwCr3YD00MJSIV/Il5eXLuWXl8F1suv5CGzDNgw81ZFlWx6nhNxNLNvCsMfxfi4n",
+	"KGHZFmdtL0CuVWPBAGUwW7VYEnOi74tx3gO5/5rJcqu+h3DqGuOzA/t933Mgf3KBAv0uX2c+cSBDrlxF",
+	"LP4qGEK+JjseZShAbhMbk0VBfXOTT1VJNu15lHq4Y+vHFfUY+pwJkTufb+LYlF7ZCn7QeBEO4HC90Fjq",
+	"jXaukys7myO6iG499dcHuJdNUkegn/PcacnK13A2VcMVfcqCvoL2PQc96eEOCgRTT1gErngftKMGY4sB",
+	"DD3WJQMGaB86KGshlDjdGgzsoREV09NHQU71zvcYvuP5Xs9jSfIWq4twRF0MS8UyhU42NWVnOQPVacla",
+	"LC2dRtf/dAq3Sno2+hPI2NgE0HUDRCmAcvhy7tV2T4HHpt9TKoqUfCtF+ygALBhQpttxGtJaSOLGpnzE",
+	"tzMFmWCMHLWCFFZNPCd2YwS6pA8gf6ftdQYBcsPO+wE5GPH3hdbQei73JAmGkOPLr1pjy6JYyKv/Jk6Z",
+	"188SWpVqbGJK8Ykp5JbruSdhrl3LZ07QtfGZuQZxZwA7CJA2aAkK3+zRTgtA7PJHnArb17cBQwesBlq3",
+	"ui0wt9r1MKJoHpAAtBBugbk13PE92p1faWIothaCAR04XT6/rVvd3Op6i08Q35eGyM2DDdZFAQVt6Ptg",
+	"Fzp7UhomNzQXteHAZ03sKxxt/hIGCloGQ1THiH+rm030a1nELp9KbLm73LhdssuHc8/fzN2I9psbt4v2",
+	"0uH8xYwp2OijAHKVZntElUyasFyIbgHoiDLUE1OzL5s+hjAuJoRxJHizqRWikqMjmlM4nM1+fZoU3EEY",
+	"ZkhB8QtoXMmD6xC7kJFgJEUUJ59QHDFobD9rclZNclHLEDmCO1kXNbF8dNMLmT/RGDDU6/uQIVtMg1DZ",
+	"JJ0Ap5LcVJjAKiZYtQCtThKghaX2pUuFdrXYXiq4pXal0C4vOYWCs1tcXm67pVP2DwlVCtBvQ2Ae8nmm",
+	"fYIpEnrjZegqG4DfOQQzpUYa5Fp4gUr+VgOk6vd1wp4kAyxmdB/6AyTeEbsPpxZnR0kvPt5wV+KPjalw",
+	"CaIAEwbQgUdZXvCKh4XlI7W57N6f2RaLoLyU6L4hm4Oe1Aalci57ZmQP4a2Q0bN63qxv1a+LmU50vcPb",
+	"A71S8pKg0Tz9RYDaVs36zwuRIbsgf6ULa7wb2SDO/hrdUKEHcxsY1R0HUXqBgkqhMJ/XuzrHr6WYdNiF",
+	"QmIOA4I7fBsw7OXncmpWc3LBpSGmXl8wjECB3dPy+Q4h12DQQTPyRXe8dTqNo01sMUFkhY9aklw4E+Dz",
+	"zs6G3oaRx7foIAENBkhC49oDNO1bAB0H9RkFc8VFcNW7DHZHTazk23weKLqBnvA7iKZDrgsyPk/Uu4VE",
+	"1wFqDyhywe5I9Pz0zs6m7t5jFPltu4mV7wLiEehC7PooAMEA0xo3oH3o4RwX5KBSLoaKqtjCdok70jua",
+	"qRQBj/I9kVDkyo3qjBilgfm+A31J6dnYxFNts/lj+wfbaXuHBqqJJn47c8aoYzDA6KCPHK4oChgrfJfq",
+	"cmnETS9u/p/hmruOWJe464TVpXY1IzV7Kc3Tqbq19r20JSfhi31Y63ffxlrrQ9aNdnwG95DkXIl/gp5i",
+	"LOlqlXxfWV28T94VtbmmKhaU2qApIBhAUClU41rSxuZOY2N92wabG9s7M3iXbJCp3TzG3JtidIY5xxOl",
+	"r5rr6tj2SskgcJCYgzbv4sznep1Iy4HPzRmukk048gl0H1Ey8e1xslhSRCtlyCTeybcskAQIj04QQmdI",
+	"1m0UcKP1GQz3oedzM2RGyvYDsu+5KEj0kLGvXxf7+qUEgbl9qvsBg6ijPNgJRtJ/D7jKrhQ5ykiApoMn",
+	"5UhyQtWghSlAAhh4/mgi2LMVMcBFfYRdhJ0RmBMTzMdkh9a6pgaVj1brmzurT9cFG3gOmhdS3cC4Niaf",
+	"bICJtFv4Ex+1mYwoCBUBE+VF4b85Xc5rXDtoiUhLTvjHW4DCEVXuRwKYJsiYEmG0mcR7RiDnMbfNHUKu",
+	"QzxST+mMLOtCzx9d4wSYyKlJzrnCm4oZkgQMvf4qChAg6HSlAOUGB3lSaJh4MqBiypJQYQYC2qoXf/Rd",
+	"sGbMfxnqrCxSl8e5TXOVZrgmFvzs5sE4T9nAw2Boxu3syMtNYS/Syh0onFAOStFd/13Y7hlMB/0+CRhy",
+	"ryPXgztCF5iJ9wYZXZwqkMoJ5jDwAKsSdo53tAIGNOaDEyicOYu0TJjC88K1ib/a3lg/M8EU4iv6WZWu",
+	"oFVBlLFYJXDIAPMNSnuMJBd6rMutKtD3BxRQrxMPAVtPLC3KwFsY5ImpfM3mE88Xc8s3nhcOwYJdPkxR",
+	"/mxrFfaZ04Wbg1u3pByCrutxxKC/GZA+CpjH570NfYpsLivDR9xa9jrdjIjFLnT2OgHXzy5QIF/ky6bv",
+	"HSBfiP/sEGKpMCn4a1sveB0Khze9Huygm7uQosVKOh59DznIBhBsrj/FEZDvCmV76LlIrPuu1+nqOIB4",
+	"Xxmz+Th9i4WCwCzVZfXEwo0n/vJ2wS6lk5kEXsfD0J8C44hykgVkFMAfH0QCvcpjoCc8S5NWluQR4UTi",
+	"bYaey8FOnHzxXjT3K6BPPMxu8oV9gYIDvvpkIJ6iM2OP0SnMcIECRvp2hBFoB6QnyBzDm5H+CvAYoL7n",
+	"IgqgT3AHHACC/dFMCKbnXET+6ucV9bOYJJ3Z+Rj1HNh6Jd4IQZHdF5DDjAX+LAq89sjwls6wzqMJS8tf",
+	"QcJhFBFXqGrI7WjFjYEOEeuN768iihMFZm43rYOmVSuVL+ULdtMaNa1aNV84bDXx3IFOz4hNiuYhYWN4",
+	"Hcxl9HweXJdBYkCCyK9dA6EjtJJ0cWfAjS+oU53VzeZtETC42GymLymuhGSLdr2mlJf4kZZggouMWbJD",
+	"llJYTMEYdODPyheO7OFmiPr4itN6vxMgF2HmQV9onK3Nje0dsAD73sJ+aYG6ewu0Rxc4si0btJqDQqHs",
+	"iF7FJcrlcvJZNEb5QysuEivPjS7tFvZeLH3v4Nny929tLTs7eKmTy+Wmmu9SobI0dUTIpHycDqm0lgJe",
+	"y/+ZaCxUAqVPnc4dppYhUOxkhvYa2xugXFxczBV1sFToHHNNq1AoNi0xSdIioIC0pWYshpAI2a2ux2lY",
+	"jhFwjgugG7dLh3cKheL8NIQ0BhsOYAJB6awUlU0FEOnNZahHJ9LWmMFDMeSGbCbSnRR+MAjgiP/cD1Ab",
+	"BSpKM/WUJRd02ImdQDqNIqEf+1RSpMhq4o74FKN9xA0zTIfSbcO0Wlw6OOBzHieiqeRPoY9rshk2wLgg",
+	"gQwMuSkmQkK2YME+In2u+ShR4JuZAs/lrkWZAHJXudVt2WFsnrAuCoYeRQmWzQiwxbeC6uIkXjUoYI4r",
+	"c2qydH8qQuc26EGHDyUXIOiKYHoUuc2D1kFO3ObE/LeA71FGJYm4vW6H0Rhut0I2oFxxcYgItHEdkmu5",
+	"3JToIUo5/bwohYH/pIi4ohKwPAyMGF5TBfdhgEAPBnvIBS2CERQ/1wALBqglESAypwIGyjFe32xcoABp",
+	"u4sqKYy5VvS8GV7VGV/RZTm6rESXVcs2Im/F2F0pdleO3VVid/FeuBGlrNRidFmKLsvRZSW6rEaXvIdQ",
+	"1SiaNyXzpmzeVMwb3pcSlLqVcVuO31bit4m2i/HbS5YdCzTr62XLNv02hq9IXZajy0p0WY0uF6PLS9El",
+	"h/Hs2lbjyR/orqO7UuyuHLsTMKKQWej1vGEuXHMgplk2tlRt6yDHuSy3DwMRbRbsZoT8bX7XuBKG0sX9",
+	"FY9yPg9/VfuEZasUD/PJxrZKnIkeGTl80UOR1xrdquy0zeiJzn2KniQD2LZ1mbij61qrVffGz6k+Hf54",
+	"D5MhftJDPm9kjH0sXGdbUg016LGtcoCNR1JR5NuY8XCVkMD1MGSImk+lQrQTy1cIH3+f7+/RrUw8N36P",
+	"aKGxMIYYvWb6zw2Qwq8aDsmkPWUcUY/gyz5x9kRXO4aD07bWhSi4EjlX9Yzpu8amvuL8wt/73oAwyNdy",
+	"gNreQdTxZkpQIXq6hV4QsVlBQBeFBAnT8PUvdcZQr8/o2oGDkBs+NrlBh5Q5uZJhhRtiJUSCw6o9z/Wf",
+	"sewWPCGtxbbCDT/MrxJiRqk/t7pWzTq699bJW5/c/+L1o0//7uj9T/7vD39kHdpJcKU0cI0rRlLKDLAa",
+	"V+5/8fqDv/n6/hf3Tv7nvXSA5dTxqaU+E7Sjz//55B9eOnkrY2QVDUjrFzA2Qg4qexzHH3x19NUb9794",
+	"/fjT/3Hy4WfpEKpJCCxMPUvt/OQff338yueTOo/LU9F/RpYdVwh7kaGt8pzSYWd1cfLVvaOPfnf8yjvT",
+	"IlWKkBpPKJ4No5T2M6NTjtARCfizYSCbzAy0MkYDr6+1c6iiYlFG84The33AIf7d3eP3Xz1++5WT937c",
+	"2Dx6/7dHv/phJvxqBP9aEm6okjPYyYJ8LQnxwd1PH3zyw+MPXn5w96eZUBc11FMyqgx45aKC9+Du58e/",
+	"+9HRR//nwTcvH330j4n+DVUv1rmOW5tjEw4rqcanD02Cuv/1f0+Mjzc8uvuHB7/7MB16KRV6+riK5SSw",
+	"08YV8uesERYTYlVB5KN66+7xay+dvPdjs49/++q1B3c/v//1NydvfZLsKR2tSuqAHYIZ9DAFEIOBVFdA",
+	"m+srE6h99NpPjt78X8fv/9PRZ+/d/8OrJ+/9+OjTd48/+3067GoEezx1xIRT0XB+/+Pje29mCTIzBwln",
+	"JB+ZvY4R88Hdj+VIjt/5w/G/vJ3oPmZISACmnRoTlOMkOn71b4/fv3f0xuenCMaYdSIgaDULzHE9en4C",
+	"jKM3fvHwhy8dvX/v+Jd3/+2rV5hgiFenARgyp1AltWwUjqfTQT78p9ce3H3p5IOXpoES8pqhm86sX/zq",
+	"zeMPXp4GWshdyeTaqeDc//Kjk1dfOwVOwiyMif/Qt0pcNO24/v6PR1//JiTnw7d++eDu3WyQ4YRpUMLD",
+	"CZDUUR8Nphzy0ef//OCbl4/f/3U28ErWeAUSjwP8+N0Pjt9+JRtyNW0TNU9FTjOzxt5prphsqItJYqtc",
+	"mQmJPRHwakGLivv37h2/f0+O+vj9149+9uHxez/iG9obd0/e+kRu3yefvH705s8fvvz6g7tvZyN1KWJv",
+	"AnoQj8JZUDkO9FSUKqXl9ImQO+CDb16+f+/nD3/zi5M/vDQRq1jCPD7NkTfF9IQb5ek6mOkvkVvl9e3w",
+	"3KyO2pNA+9C1/pAmB8YY4+jNXzy4+/HR33999Nm/Hr/yDtfBXrsnWeXk15/e/yapO5h5NnimBJu0+ZAg",
+	"JLiZpsHMK8KzJBSlYfHg7seRyPryZ8fvfmzidfy/Pzx++7d8q/jjH+9/8bOHv3wzHZfyGJNydDSD6vCu",
+	"p09PZqLy4LM/Hn30ssQgZNCjj95Lh1qZFmqGam5C1ir4tLCrqVZtOBMvDgiDp1NeWesGzR/+5PWHv/kV",
+	"t3Lf+uTos9fSAS+mLQQ1033hAxHnmIy0xF3pE8kcOl+Dn/3++L0fHb/7ryf/8NLxp7+ZvAYumVhMmXeZ",
+	"tk9KGI+wQxruTqQDKTFcAuXhEX5x5XXPsNINHI7e/unx3/63ky9/pdbl3Y9TqRD3sKq90CFBgBwG9pO6",
+	"1QSVKlUHiHttM3Q2pQbw/S9Dox4DFor941feyVKw4z7i+ArzwmFC5RnLA21SRFUOphqx3FzkIpPz/fDl",
+	"14/f+e2Dn39+9MY7mThVsunRG3DDBoEKXxjFAnC9jsfoJIp885OHH355/4t7laNXflss3P/6db7lffpu",
+	"kuF+sJ2Y79SDJCaThwz2L1+efPnro5/+5OHffJI62WaOMX6k5OK0tTX1qrpxqJ21GcclTPFeA8WiIqyQ",
+	"NBD0oId9HcSCei+CNAphAZc4gx7C4lh3E8+F2SfFUrlSXby0tFwotuZtzscQA3W2R0ZQdXceBmv54mKF",
+	"w+yBudYT8nTyJTHT1SaWGNlRYssTlcqlSqEgIbSiDBUjKaW4YuaqhNrN2LntCMnxuIeRnhJPXZiLp/8t",
+	"2sXK4R15XSwezqdmrJjJJWMzsS5O7UHQFy/FMm74OuRLE0C5+YzC/NdcNNrqSmji54Cp5U+TwTFDXs7E",
+	"Q6RRVCGd3XTysNb3a03c2lp7qrG9s7Z1c/v6dksVrggEi9igdW3jqca6/MUnHY8/enJj66m1nZub378i",
+	"n7dJ0CGi5EwfUjokgWs3cetyY/3KzesblxvX1uRru54EDeM8b4PWM5tX6jtrsZedLsQd/jYL10gThw02",
+	"djZvbq1t78h3ZZpyrg0dRgIwd/3J+rwQV3O0j3wfuQAdQIf5I0BlppYZAJ6PR21NUli2FQ7esq34qC3b",
+	"SgzQsq2xcVi2ZaIaD/iNt58izrelyopw5Ph0cMRI0EFscyiCZx7WR3Nt65m+CxkKbzdYfwtRZt0Qx0qw",
+	"u92jj5Yw94iJUToNUf+mVlN9sxHuLE3culR0L4p/i+VqdmpTS+5nYGcQYMo4My2ArgqSAX2IWprSTTwM",
+	"k/jMoIWoUEEwqiVP+I+v/pq50JtYeDKJ/J2rBon2tfgGkNjwphtfWurW7Ef7basXSp4p0/RUuvtpb4cb",
+	"TDJnpKc5jckY7eTEsZANdXpeIn3EH8IRBa2Nq60VsIf6jK9eCOTwhICMpCBHFDJv1/M9JjJY9ZLeuBpf",
+	"dhtXJwXYD3U0+JFXyLdLdtuSSydMUEqpbSG9jg7y9uV5Zq7Sp0jpsjg5m9DpasBQCBMCbLlcKF1KJo7H",
+	"eLMyVjXlxu2KXSwcTk6QSzKQOcw09jFm6RHyO6UpgdxMvmPBAK0AKDO2JEk94c2XuUsymSxGH+mPUXju",
+	"EuIjOJ7JGsIdH5IssNAm+tAKdMSgVAUK2qOqypknIgsooJZtDQLfqlldxvq0trDQ8Vh3sJt3SG9Bva7/",
+	"WmNHRvjqE1tgjnk9aeGNmVei/M6AooBeAP0uwfLc7i7qQr8NSDtW5srYXakdLkhfnfV4egCHyAOrPhm4",
+	"8QSspsBE1RLhWMSMj1XioqbFxQSYOyWxlgvyJr54MWtHuHgRbELWpbYOtNkySiMiMly31VECWcBBndRv",
+	"4qg/s4jXXEsnGLRy+rLcskErEhT8zvRvt3LmbbXFdaRQLW7Ni7wyraiwLqEiDTCEngdr+ygYyWNdKk/t",
+	"4sXw0M/Fi5w1d9GIYNfAWRZmalVKyxybSrEs/wjcKuUi/1MtFKS236oWyi3F1OpYIzpgATTH3cSecQ6s",
+	"Vd9aq+fX19fXW4B2YV+djwzFb0ho0X3q1MkV3lJzJzIJKZ+qtax0zVbp4KAFuuo4i5jB1u2mka7YtGzQ",
+	"jDIWm9Yh7z1WosOjKi1RIDaWmSjOe7YHvi/yEG3FvaIWhDADEbXDajatMPmxBeRGHSYjJpMaw0TB+ZVY",
+	"HSiPGrmgvHUTt4nvk6EcokwElaSsgSnyQaXC4XsOwhQZu0e9D50uypXyhbFNYzgc5qH4OU+CzoJqSxeu",
+	"NVbX1rfXeJt8l/V8Iao85pubUXLXyKliPA25f8vyS1YxX8gXxEmhPsKw71k1q5wv5MuWEBZdsR+bvKFU",
+	"B/64g1I0gy3EuOanvCLiDEugjDc7Zh1foKBpbezy7VLaHmoNNi2RBlQD0DiB0cTiEIpKKgXyYEpOsLYr",
+	"DimFBTx6kDliKaoDWLuEdZNnsASDGGdyQGvUkmsBgpbQiUS1GG3kaNOTi29RDFKdzDGObWFZxauJOS4r",
+	"KUtKkU0vK+B0kbOnuiBUCMY8qCtQwPf2EQUl0PPwgPHFLUYH96ReLM4Uz+nSbHxlzEvk1KoM68GpLUEv",
+	"e7GW78gFcwdE6w7cAT0ExSzcaeI7uVwu/J+/XykUwB1dxKkI7oB1ElPX5ZL3aKKs1ByfK08UmwrLM7Vs",
+	"4LVBx9tHeD4PxnsvgTvjxal6CZ0/rWEZ3AGJspC8aZhvldKkkgbLNCC66og3dJg4jcCXsawr4COuRVEb",
+	"aPdLK6d26putNFBVCSoiAwclxmKfNUQjq0oCTU2HMulqKz8KCUJcMnpUszOezpTSXXxgKbZYBoyyhCES",
+	"lh4Ny0oMS68fHrOFGDQ29yu8i8bm/mIYG0nvRs3Ztah5LOXIrPHXUtUAc89sh5NRLsZ6W1T8mVY2KUq/",
+	"0ZjwIegkErneorog+p1q9I7ufEKdGNWytAzumHbwJXAHhNpKTUUYZVFKo1olZ01I91RtPab94nK/oiuA",
+	"IhQ/sa7AVQVZtReZL4nxGkHhq+XoVc5rGbUe5vmMxPzCd4RgVZxOcMO1atZTiCmvgxWv+vt8ujEXvbKQ",
+	"Wqjw0J7cbryo6vStGv2pXpYFi6d589pUb4VVdqd5OSxGeHgjURCvVCjMWv0kPPgdHuDXx7qL1WrGQWvL",
+	"e/byxtawcPWpDqnX6/X17We6a8906vX66hK/31+t/6Ber1++1b7VvpV5sPWUbnZ489Xd1XqDd7PL/4WH",
+	"Gk9xEqsjyWVucI+sWnVphroB8YPwKfUD6kKTUkrI2dWvqcgpS2sSTu2CUehQNKlMbhIm/IsG1ckNxo4F",
+	"8Ial5ckNk7VMeLtycXK75EmHQ9uqTkOMeOU20ao8uVVKnSDBHINeDwYjuVMBqDVl7YJVy8O2GOwI97L6",
+	"wbrBG2drlvLYNE1RzFelxhm5XIUqK49J64qfUpuda0XHXVvzKrFCq8FaQbaFUziuzUuvT5o2nwcbqiIJ",
+	"FUfEAmUlCDsq5o1sCaOyiU9xKEhNuDbbeV2ww21VmUfmqY8E8KE1cVmr2TYg2FHVTQn2RyrQx2GKUsfy",
+	"THNrTPWuy8kDSuGtgv5BEyuKCtukDynlQhJBLsUlGWPavC3KUsoazlJhH/jsXF0/V9fP1fX/D9T1QqSK",
+	"F1XDeFa/mc+vGhXLUaNSotGkOqpLqowqiKqoqk4No0DMTHa5oRTcKyYaQt+XLljp5eOI1DcbkX3horaH",
+	"vyObRaAZJTDwoenNOOK59JcFfxnyLJ1J5TyJ1yYXCUkHJDhQibBJ26DpfdaEkI4kSYdISAv54dGs1noj",
+	"VUKFz5rKjloBHaRzkwhGWR1U4h0YA1BZE3aULMLHMuR84QcIuiPAAi+xV4de88QMmYdb4lmzaa2XU6RD",
+	"yCJCGodJgDJtQtSKH8uK/fe2QNW51XMj9Fs1QsUGfZm4oxntT6GyiYtQERdZOEKTU8qbEWFScUQ7slbN",
+	"4kSn1PXR5XgS+VQTTMrZ7cd4naXDeGiTBQN0+NgmuxmWDcmQSDmZvRTOow9VRJZTDOZoOx3KnKK+Dx20",
+	"kmpsmN+lEsEFrpGrDHf3z8baLk5hxybLCIt2UwBMLRPwZ2biS44ds/KnMu+lWMuFVYNSo24ys2S8mKNI",
+	"ijDlqKgMaojQOVHoscu5vk98zxldUN+qkfFOF+GRLPoie0HufBhGDcsE8TVzamxP1TASCQNUewTOrdtz",
+	"6/bcuv3zDkZNrZunhnfMUmzn6vWfYIzH6XoYxrXFeA2855N1BlVxYV1B0FpdlwdGki9VS+ZbT18V2BrF",
+	"70Q/s2iWJi9lqJQxuWqD3ZG2M89jMv/hFLZrHmXqe0BpSlUyY50i+RHlaRQ6HcbIjtTI7E8Y5X+O5X6q",
+	"vGERlZD+lFYYpgnTJVts1Ectu4lhm6FAZhzplCYD+fh3EoxjAUlTiUt4UayxieMf6gR10CoVCkI4ycAO",
+	"UgEUgh2kU0fDI4rCtSh8mYljilwjTLgs9dG2v9reWK+BVnLDWeEKCkXsLwesvdTKPnxlN7FICx4pNUYc",
+	"PxFqXFs6Z6XpF4RfhoJA9cwHp+Wk+nEMSTFs6OpSw2IcMmgrNO1wYmAvrKbBaRlOVICEgUqjT1oLc1R+",
+	"z+pcT07qyUayyneoMsehfvfacxz+GSvS8c6/dZ06Du4x1etU3B9L0473eIZKdyzN6hGjS4k+Zg40ZbQ/",
+	"s5iTSbyZw09pyD1uJMroE09huyRQeNT4lEkGLaEnhaqSK5Fpsp3aStiGCVH9CPGnFAVAfyVTRj5UhGgI",
+	"VRyG+PvItaND+LHqG/OTAlYp4GLBK9G9Cl/p5hNCWOkjmBzGGtCErDEPg4ignsm+BIfhAeodhEKcCkqw",
+	"rKiVdKl5LBZoMmvwjHNe7DBmpGjKI/IOGfiy9tcu0vU2Uj61mBmbM1hy9thcAtGpwnSyy1PCdDIvVdea",
+	"iUOB0fe4VOGZWP2PkPdCjYrvogFyRF2a7NzUGMhSShqs6p8zZhdKp6esdaJ+IG1pD6T1V07pT33mPiOX",
+	"NrOryuNk6Gb2Wj19Jnl34vNV0ajDCi9p3SU4WFsI8am6QI1iLapAi8qyGnY5581tX9/O9Qe9Pm/rojbC",
+	"DpqPR2dVJZaxnT1mY6TZFysZH3aL8bkusDJOnESZlejbXrq2OR9HhxAXhIUewqoQnvgkF18XYq3OT0Bl",
+	"zC1mroWpvrGaEc+OrampQtsZfY/549R54XM/3J9YmHs3KjuQ6mfQeysjwAhQC15WVSFWsvwD3HicsiaA",
+	"qNQSi7OfGlpPxpSnP5mvRpoMtsuzvMmyDjP4BxNVGb6V8DqNf+3Q2rhqPQKCpwXFwx2ngzBfdUh+1DLp",
+	"oEl1ziSdnKvERTlZNJzmGniipzOqMU4b+HE+Jyhbcvky3UcMn5Mvq88Ynsfi/9xj8XLXw+mH6g0HrqgK",
+	"k+a8nZRobxz+rknHCAxY7Mj4xYs213ecrj4Gqj9/Qj1XfANQFfRpYrPkj1irulRPfbNB80Dl9LeMcgwt",
+	"WSFLua99SJnhUmSkiSc6jAUch2A66CGRrE/C1H0bUCKNcK2Sk2CPCjev8FOqw+GyRBrQpSqRq3yZysHZ",
+	"68PAowSvAOmZriozU5dWSyTYN3HoFxU6NFS7lk5tDJ3EUjvhG13Mo6JO7J96pODcy3qejXCejXCea3+e",
+	"a5+Waz+LA3NKr6UgWUxsZbT49p1xZ+0e2zk7n5jo26i6qnrXslCITWmfaZkrvksvhW5GJyXJMbqPvnLU",
+	"JMsnmxFKQU6PmR7aiU5Uo5qqiXUXupFvKiH2RWKhlPArkljpxxeMGlhpXDReNuu7OwkwPhkcG3NCMo4J",
+	"nPtO/tR9J5EFIbTuRLDecJiYnozZHBKJ8nG6ptsMfoqx6njf3UGA6KEA8kg4T+W8CMQ33dVmgclQuqkH",
+	"/fNs/XMPwZl4COT6znIRgLmoXti4u0B8gJurkHIHTzmYEhB34EjFAPV9Murx7YO0gS7bNWcWz5yXCuGI",
+	"DAKuUwAG/T1uiuXHKoXddkkPevgmhj10KLagwONjE2vB+E36K4Qua9Us2PfyamXnHdKz0haebCyq72ll",
+	"K8JcfguW2w/bz8ZNTCbq/PWEAhR2kBekPsh5+uOBsgAk36cVIdOc1LIAoRulsE2ojMipo2qrCT+vnVpv",
+	"OV5wYSjcBGM5b+r0P9xDqlpeLClQuG20H0VHI4UeP2eehaDerq+dNvMGcjpH8PDG4f8LAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
