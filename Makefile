@@ -20,6 +20,8 @@ TESTFLAGS ?=
 PKGS      ?= ./...
 BENCH     ?= .
 BENCHFLAGS ?= -benchmem -count 1
+# `make bench`: flags for the load run (go run ./internal/loadbench -h), e.g. LOADFLAGS='-rounds 5 -out bench.json'.
+LOADFLAGS ?=
 
 DOCS_OUT  ?= build/docs/index.html
 
@@ -83,8 +85,10 @@ test: ## Run every test with the race detector, shuffled (TESTFLAGS adds flags)
 fuzz: ## Run every fuzz target for FUZZTIME each (default 10s), one after another; stops at the first failure
 	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
 
-bench: ## Run the benchmarks (BENCH selects, BENCHFLAGS adds flags)
+bench: ## Micro-benchmarks (benchstat format; BENCH selects, BENCHFLAGS adds flags), then the load run (ratios vs a bare Echo baseline) and memory figures
 	$(GO) test -run '^$$' -bench '$(BENCH)' $(BENCHFLAGS) $(PKGS)
+	$(GO) run ./internal/loadbench $(LOADFLAGS)
+	$(GO) run ./internal/loadbench -mem
 
 run: ## Run the server on ADDR (default 127.0.0.1:8080); CONFIG=file passes -config
 	$(GO) run ./cmd/smscode -addr $(ADDR)$(if $(CONFIG), -config $(CONFIG))

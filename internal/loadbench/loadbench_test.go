@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// TestScenarios runs every scenario briefly, Redis included when
+// redis-server is installed, and checks that each got only the answers it
+// expects: the load figures mean nothing if, say, the accepted sends were
+// refused by a limit.
+func TestScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers and loads them for a few seconds")
+	}
+	redis := "redis-server"
+	if _, err := exec.LookPath(redis); err != nil {
+		redis = ""
+	}
+	o := options{
+		Duration: 200 * time.Millisecond, Warmup: 50 * time.Millisecond, Workers: 4, Rounds: 2,
+		Redis: redis, Log: "info", Scenarios: "baseline,a,b,c,d,e", VerifyMax: 20_000,
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), o, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, id := range []string{"baseline", "a", "b", "c", "e"} {
+		if !strings.Contains(out.String(), "round 2/2  "+id+" ") {
+			t.Errorf("no line for scenario %s:\n%s", id, out.String())
+		}
+	}
+	t.Log(out.String())
+}
+
+// TestMemory stores a few pending codes and checks that the figures are
+// plausible: positive, and far below a kilobyte per code.
+func TestMemory(t *testing.T) {
+	f, err := measureMemory(20_000, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.CodesHeapPerCode <= 0 || f.CodesHeapPerCode > 1024 || f.SendsHeapPerSend < f.CodesHeapPerCode {
+		t.Errorf("implausible figures: %+v", f)
+	}
+}
+
+func TestMobile(t *testing.T) {
+	for _, c := range []struct {
+		rng  string
+		i    uint64
+		want string
+	}{{"13", 0, "13000000000"}, {"17", 42, "17000000042"}, {"15", 1_000_000_001, "15000000001"}} {
+		if got := mobile(c.rng, c.i); got != c.want {
+			t.Errorf("mobile(%q, %d) = %q, want %q", c.rng, c.i, got, c.want)
+		}
+	}
+}
+
+func TestErrorCode(t *testing.T) {
+	if got := errorCode([]byte(`{"error_code":"SMS.0001","error_msg":"x"}`)); got != "SMS.0001" {
+		t.Errorf("errorCode = %q", got)
+	}
+	if got := errorCode([]byte(`{}`)); got != "" {
+		t.Errorf("errorCode of {} = %q", got)
+	}
+}
+
+// The handler benchmarks serve each scenario's request straight to the
+// handler, without sockets or a load generator: the server's own cost per
+// request, steadier than the load run on a shared machine, and in a form
+// benchstat reads. Each also reports the process CPU time per request
+// (cpu-ns/op), which time stolen by other processes does not inflate.
+
+func BenchmarkHandler(b *testing.B) {
+	base := newBaseline()
+	srv, err := startReal(serverOptions{Log: mustLogger(b, "info")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = srv.close() })
+	h := srv.rt.Server.Handler()
+
+	b.Run("baseline", func(b *testing.B) {
+		serve(b, base, sendsTo("", "13", 0), http.StatusOK)
+	})
+	b.Run("accepted", func(b *testing.B) {
+		// A range of its own per run: b.Run calls this several times.
+		serve(b, h, sendsTo("", "14", uint64(time.Now().UnixNano())%500_000_000), http.StatusOK)
+	})
+	b.Run("refused", func(b *testing.B) {
+		number := mobile("18", 1)
+		serveOne(b, h, sameNumber("", number), 0) // the send that starts the cooldown
+		serve(b, h, sameNumber("", number), http.StatusTooManyRequests)
+	})
+	b.Run("invalid", func(b *testing.B) {
+		serve(b, h, invalid(""), http.StatusBadRequest)
+	})
+	b.Run("verify", func(b *testing.B) {
+		book := newCodeBook()
+		vs, err := startReal(serverOptions{Provider: book, Log: mustLogger(b, "info")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer func() { _ = vs.close() }()
+		codes, err := prepare(context.Background(), vs, book, 0, b.N)
+		if err != nil {
+			b.Fatal(err)
+		}
+		serve(b, vs.rt.Server.Handler(), verifies("", codes), http.StatusOK)
+	})
+}
+
+// serve runs b.N requests of tr through h and checks each status.
+func serve(b *testing.B, h http.Handler, tr target, want int) {
+	b.Helper()
+	w := &discardWriter{h: http.Header{}}
+	var t vegeta.Target
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := processCPU()
+	for i := range b.N {
+		if err := tr(uint64(i), &t); err != nil {
+			b.Fatal(err)
+		}
+		req := httptest.NewRequest(t.Method, t.URL, bytes.NewReader(t.Body))
+		req.Header = t.Header.Clone()
+		req.RemoteAddr = "127.0.0.1:40000"
+		clear(w.h)
+		w.status = 0
+		h.ServeHTTP(w, req)
+		if w.status != want {
+			b.Fatalf("request %d: status %d, want %d", i, w.status, want)
+		}
+	}
+	if cpu := processCPU() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+	}
+}
+
+// serveOne sends the first request of tr, outside the measurement.
+func serveOne(b *testing.B, h http.Handler, tr target, want int) {
+	b.Helper()
+	var t vegeta.Target
+	if err := tr(0, &t); err != nil {
+		b.Fatal(err)
+	}
+	req := httptest.NewRequest(t.Method, t.URL, bytes.NewReader(t.Body))
+	req.Header = t.Header.Clone()
+	w := &discardWriter{h: http.Header{}}
+	h.ServeHTTP(w, req)
+	if want != 0 && w.status != want {
+		b.Fatalf("status %d, want %d", w.status, want)
+	}
+}
+
+func mustLogger(b *testing.B, mode string) *slog.Logger {
+	l, err := newLogger(mode)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return l
+}
+
+// discardWriter keeps only the status, so that the benchmarks measure the
+// server rather than a recorder.
+type discardWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) WriteHeader(status int)      { w.status = status }
