@@ -49,30 +49,32 @@ func NewValidator(spec *openapi3.T) (echo.MiddlewareFunc, error) {
 }
 
 // validator holds what is built once from the spec, so that a request costs
-// a map lookup before kin-openapi's own checks.
+// a map lookup and the precompiled header and body checks (headerCheck,
+// bodyCheck); kin-openapi checks only what they do not cover, and names the
+// fault of a body they refuse.
 type validator struct {
 	routes map[routeKey]*operation
-	// withBody and noBody are shared, read-only kin-openapi options; noBody
-	// is used when the body has already been refused, to still check the
-	// headers (which take precedence) without decoding it again.
-	withBody, noBody *openapi3filter.Options
-	log              *slog.Logger
-	level            slog.Level // of the "request refused" log line
+	// opts are shared, read-only kin-openapi options.
+	opts  *openapi3filter.Options
+	log   *slog.Logger
+	level slog.Level // of the "request refused" log line
 }
 
 type routeKey struct{ method, path string }
 
 // operation is one spec operation, ready for openapi3filter.
 type operation struct {
-	route      *routers.Route
-	headers    []headerParam // the header parameters, for checks kin-openapi lacks
+	route *routers.Route
+	// headers are the header parameters checked by our precompiled rules;
+	// params the parameters left to kin-openapi (none in the embedded
+	// spec), in the order ValidateRequest visits them.
+	headers    []*headerCheck
+	params     []*openapi3.Parameter
+	security   openapi3.SecurityRequirements // when not empty
+	body       *openapi3.RequestBody         // when hasBody
+	bodyCheck  *bodyCheck                    // nil: kin-openapi checks every body
 	hasBody    bool
 	pathParams bool
-}
-
-type headerParam struct {
-	key  string // canonical header key
-	rule int    // index in rules
 }
 
 func newValidator(spec *openapi3.T, log *slog.Logger, level slog.Level) (*validator, error) {
@@ -94,7 +96,7 @@ func newValidator(spec *openapi3.T, log *slog.Logger, level slog.Level) (*valida
 	}
 	v := &validator{
 		routes: make(map[routeKey]*operation),
-		withBody: &openapi3filter.Options{
+		opts: &openapi3filter.Options{
 			MultiError:         true, // every fault, so that precedence is ours, not the visit order
 			KeepValidatedValue: true, // the strict handler binds the validated value: one decode
 			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
@@ -104,9 +106,6 @@ func newValidator(spec *openapi3.T, log *slog.Logger, level slog.Level) (*valida
 		log:   log,
 		level: level,
 	}
-	noBody := *v.withBody
-	noBody.ExcludeRequestBody = true
-	v.noBody = &noBody
 
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
@@ -122,7 +121,16 @@ func newValidator(spec *openapi3.T, log *slog.Logger, level slog.Level) (*valida
 
 func newOperation(doc *openapi3.T, path string, item *openapi3.PathItem, method string, op *openapi3.Operation) (*operation, error) {
 	o := &operation{route: &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op}}
-	params := append(append(openapi3.Parameters{}, item.Parameters...), op.Parameters...)
+	// The parameters as ValidateRequest takes them: the path item's, but
+	// for those the operation overrides, then the operation's.
+	var params openapi3.Parameters
+	for _, p := range item.Parameters {
+		if p.Value != nil && op.Parameters.GetByInAndName(p.Value.In, p.Value.Name) != nil {
+			continue
+		}
+		params = append(params, p)
+	}
+	params = append(params, op.Parameters...)
 	for _, p := range params {
 		if p.Value == nil {
 			return nil, fmt.Errorf("server: %s %s: unresolved parameter %s", method, path, p.Ref)
@@ -130,6 +138,7 @@ func newOperation(doc *openapi3.T, path string, item *openapi3.PathItem, method 
 		switch p.Value.In {
 		case openapi3.ParameterInPath:
 			o.pathParams = true
+			o.params = append(o.params, p.Value)
 			continue
 		case openapi3.ParameterInHeader:
 		default:
@@ -139,7 +148,23 @@ func newOperation(doc *openapi3.T, path string, item *openapi3.PathItem, method 
 		if i < 0 {
 			return nil, fmt.Errorf("server: %s %s: header %q has no error codes in the rules table", method, path, p.Value.Name)
 		}
-		o.headers = append(o.headers, headerParam{key: http.CanonicalHeaderKey(p.Value.Name), rule: i})
+		hc, ok, err := newHeaderCheck(doc, p.Value, i)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("server: %s %s: %w", method, path, err)
+		case !ok:
+			// Our rule's own checks still run; the schema is kin-openapi's.
+			hc = &headerCheck{key: http.CanonicalHeaderKey(p.Value.Name), rule: i, schemaByKin: true}
+			o.params = append(o.params, p.Value)
+		}
+		o.headers = append(o.headers, hc)
+	}
+	security := op.Security
+	if security == nil {
+		security = &doc.Security
+	}
+	if len(*security) > 0 {
+		o.security = *security
 	}
 	if rb := op.RequestBody; rb != nil && rb.Value != nil {
 		mt := rb.Value.Content.Get(mimeJSON)
@@ -151,7 +176,12 @@ func newOperation(doc *openapi3.T, path string, item *openapi3.PathItem, method 
 				return nil, fmt.Errorf("server: %s %s: body member %q has no error codes in the rules table", method, path, name)
 			}
 		}
-		o.hasBody = true
+		o.body, o.hasBody = rb.Value, true
+		bc, err := newBodyCheck(doc, mt)
+		if err != nil {
+			return nil, fmt.Errorf("server: %s %s: body: %w", method, path, err)
+		}
+		o.bodyCheck = bc
 	}
 	return o, nil
 }
@@ -192,42 +222,68 @@ func (v *validator) check(c echo.Context, op *operation) (failure, error) {
 			best = f
 		}
 	}
-	// kin-openapi reads only the first value of a header, and the generated
-	// wrapper refuses repeated ones with a plain 400: catch both here. The
-	// extra checks (a real IP address) are also ours.
+	// The headers, by our precompiled rules (see headerCheck). Within one
+	// header the first fault found is kept, across headers the rules
+	// table's order decides.
 	for _, h := range op.headers {
-		vals := req.Header[h.key]
-		r := &rules[h.rule]
-		switch {
-		case len(vals) > 1:
-			consider(failure{h.rule, r.invalid, "repeated"})
-		case len(vals) == 1 && vals[0] != "" && r.check != nil && !r.check(vals[0]):
-			consider(failure{h.rule, r.invalid, "check"})
+		if f := h.check(req.Header); f.rule >= 0 {
+			consider(f)
 		}
 	}
 
-	opts := v.noBody
+	// The body is read first, so that its fault, if any, comes before
+	// kin-openapi's, as when one ValidateRequest call checked everything.
+	kinBody := false
 	if op.hasBody {
-		f, err := readBody(req)
+		f, data, err := readBody(req)
 		if err != nil {
 			return noFailure, err
 		}
-		if f.rule >= 0 {
+		switch {
+		case f.rule >= 0:
 			consider(f)
-		} else {
-			opts = v.withBody
+		case op.bodyCheck != nil:
+			// The fast path: a body that passes our compiled schema needs
+			// nothing from kin-openapi; one that fails goes to it below to
+			// be told why.
+			if value, ok := op.bodyCheck.pass(data); ok {
+				keepValidated(req, data, value)
+			} else {
+				kinBody = true
+			}
+		default:
+			kinBody = true
 		}
 	}
+	if len(op.params) == 0 && len(op.security) == 0 && !kinBody {
+		return best, nil
+	}
 
-	input := &openapi3filter.RequestValidationInput{Request: req, Route: op.route, Options: opts}
+	// What is left to kin-openapi, in ValidateRequest's order: security
+	// (none in the embedded spec), parameters without precompiled rules
+	// (none either), then the body.
+	ctx := req.Context()
+	input := &openapi3filter.RequestValidationInput{Request: req, Route: op.route, Options: v.opts}
 	if op.pathParams {
 		input.PathParams = make(map[string]string, len(c.ParamNames()))
 		for i, name := range c.ParamNames() {
 			input.PathParams[name] = c.ParamValues()[i]
 		}
 	}
-	if err := openapi3filter.ValidateRequest(req.Context(), input); err != nil {
-		collect(err, consider)
+	if len(op.security) > 0 {
+		if err := openapi3filter.ValidateSecurityRequirements(ctx, input, op.security); err != nil {
+			collect(err, consider)
+		}
+	}
+	for _, p := range op.params {
+		if err := openapi3filter.ValidateParameter(ctx, input, p); err != nil {
+			collect(err, consider)
+		}
+	}
+	if kinBody {
+		if err := openapi3filter.ValidateRequestBody(ctx, input, op.body); err != nil {
+			collect(err, consider)
+		}
 	}
 	return best, nil
 }
@@ -235,10 +291,10 @@ func (v *validator) check(c echo.Context, op *operation) (failure, error) {
 // readBody checks the Content-Type and that the body is exactly one JSON
 // value, and leaves the body readable again for kin-openapi. It returns a
 // failure for a body fault, an error for a body over the limit.
-func readBody(req *http.Request) (failure, error) {
+func readBody(req *http.Request) (failure, []byte, error) {
 	ct := req.Header.Get(echo.HeaderContentType)
 	if ct != "" && !isJSON(ct) {
-		return failure{ruleBody, gen.ErrorCodeUnsupportedMediaType, "content-type"}, nil
+		return failure{ruleBody, gen.ErrorCodeUnsupportedMediaType, "content-type"}, nil, nil
 	}
 	if ct != mimeJSON {
 		// One spelling for kin-openapi and Echo's binder, which compare
@@ -248,20 +304,20 @@ func readBody(req *http.Request) (failure, error) {
 	data, err := io.ReadAll(req.Body)
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return noFailure, apierr.Wrap(gen.ErrorCodeBodyTooLarge, err)
+			return noFailure, nil, apierr.Wrap(gen.ErrorCodeBodyTooLarge, err)
 		}
 		// The client stopped sending or was too slow: its fault, not ours.
-		return failure{ruleBody, gen.ErrorCodeBodyMalformed, "read"}, nil
+		return failure{ruleBody, gen.ErrorCodeBodyMalformed, "read"}, nil, nil
 	}
 	_ = req.Body.Close()
 	// json.Valid also refuses trailing data after the value, which
 	// kin-openapi's decoder would ignore.
 	if !json.Valid(data) {
-		return failure{ruleBody, gen.ErrorCodeBodyMalformed, "json"}, nil
+		return failure{ruleBody, gen.ErrorCodeBodyMalformed, "json"}, nil, nil
 	}
 	req.Body = io.NopCloser(bytes.NewReader(data))
 	req.ContentLength = int64(len(data))
-	return noFailure, nil
+	return noFailure, data, nil
 }
 
 // isJSON reports whether a Content-Type value is application/json with any

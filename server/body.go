@@ -1,0 +1,109 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// bodyCheck is a request body schema compiled for a fast path: a JSON
+// object with additionalProperties: false whose members are strings with
+// minLength, maxLength, pattern or enum, as every body of the embedded spec
+// is. A body that passes it is one kin-openapi would pass, and is handed on
+// as kin-openapi would (decoded the same way, as the ValidatedValue the
+// strict handler binds). A body that fails it goes to kin-openapi, whose
+// errors name the fault and the error code; so does every body of a schema
+// that is not of that shape (newBodyCheck returns nil).
+type bodyCheck struct {
+	members  map[string]*stringRule
+	required []string
+}
+
+// objectKeywords are the Schema fields a bodyCheck applies, or annotations.
+var objectKeywords = map[string]bool{
+	"Extensions": true, "Origin": true, "Title": true, "Description": true,
+	"Example": true, "Examples": true, "ExternalDocs": true, "Deprecated": true, "Comment": true,
+	"Type": true, "Properties": true, "Required": true, "AdditionalProperties": true,
+}
+
+// newBodyCheck compiles mt's schema, or returns nil when it is not of the
+// shape bodyCheck handles or the JSON decoder is not kin-openapi's.
+func newBodyCheck(doc *openapi3.T, mt *openapi3.MediaType) (*bodyCheck, error) {
+	if !fastBodyDecoder || doc.IsOpenAPI31OrLater() || len(mt.Encoding) > 0 || mt.Schema == nil || mt.Schema.Value == nil {
+		return nil, nil
+	}
+	s := mt.Schema.Value
+	ap := s.AdditionalProperties
+	if s.Type == nil || len(s.Type.Slice()) != 1 || !s.Type.Is(openapi3.TypeObject) ||
+		!onlyKeywords(s, objectKeywords, false) || ap.Has == nil || *ap.Has || ap.Schema != nil {
+		return nil, nil
+	}
+	bc := &bodyCheck{members: make(map[string]*stringRule, len(s.Properties)), required: s.Required}
+	for name, ref := range s.Properties {
+		if ref == nil || ref.Value == nil {
+			return nil, nil
+		}
+		sr, ok, err := newStringRule(ref.Value, true)
+		if err != nil || !ok {
+			return nil, err
+		}
+		bc.members[name] = &sr
+	}
+	for _, name := range s.Required {
+		if bc.members[name] == nil {
+			return nil, nil
+		}
+	}
+	return bc, nil
+}
+
+// pass decodes data as kin-openapi's JSON body decoder does and reports
+// whether the value passes the schema, returning it if so.
+func (bc *bodyCheck) pass(data []byte) (any, bool) {
+	var value any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if dec.Decode(&value) != nil {
+		return nil, false
+	}
+	obj, ok := value.(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	for name, v := range obj {
+		sr := bc.members[name]
+		if sr == nil {
+			return nil, false
+		}
+		s, ok := v.(string)
+		if !ok || sr.schemaFault(s) != "" {
+			return nil, false
+		}
+	}
+	for _, name := range bc.required {
+		if _, ok := obj[name]; !ok {
+			return nil, false
+		}
+	}
+	return value, true
+}
+
+// keepValidated leaves the body as kin-openapi's KeepValidatedValue does:
+// readable again, with the value it validated.
+func keepValidated(req *http.Request, data []byte, value any) {
+	req.Body = validatedBody{ReadCloser: io.NopCloser(bytes.NewReader(data)), value: value}
+	req.ContentLength = int64(len(data))
+}
+
+// validatedBody is a request body with the value the validator decoded, for
+// the generated strict handler to bind (it looks for this method).
+type validatedBody struct {
+	io.ReadCloser
+	value any
+}
+
+// ValidatedValue returns the decoded body.
+func (b validatedBody) ValidatedValue() any { return b.value }
