@@ -83,23 +83,24 @@ const day = 24 * time.Hour
 func limitsFor(tag string, l Limits, p Pumping, num phone.Number, scenario gen.Scenario, c Caller) ([]store.Limit, []limitKind) {
 	ls := make([]store.Limit, 0, 6)
 	kinds := make([]limitKind, 0, 6)
+	// Each key is one concatenation: one allocation.
 	add := func(k limitKind, key string, max int64, window, block time.Duration) {
-		ls = append(ls, store.Limit{Key: tag + key, Max: max, Window: window, Block: block})
+		ls = append(ls, store.Limit{Key: key, Max: max, Window: window, Block: block})
 		kinds = append(kinds, k)
 	}
-	add(kindCooldown, ":cd:"+string(scenario)+":"+num.E164, 1, l.NumberCooldown, 0)
-	add(kindNumber, ":nd:"+num.E164, l.NumberDaily, day, 0)
-	add(kindDevice, ":dev:"+digest(c.Fingerprint), l.DevicePerHour, time.Hour, 0)
+	add(kindCooldown, tag+":cd:"+string(scenario)+":"+num.E164, 1, l.NumberCooldown, 0)
+	add(kindNumber, tag+":nd:"+num.E164, l.NumberDaily, day, 0)
+	add(kindDevice, tag+":dev:"+digest(c.Fingerprint), l.DevicePerHour, time.Hour, 0)
 	if c.RemoteIP != "" {
-		add(kindIP, ":ip:"+c.RemoteIP, l.IPPerHour, time.Hour, 0)
+		add(kindIP, tag+":ip:"+c.RemoteIP, l.IPPerHour, time.Hour, 0)
 	}
 	if !p.Disabled {
 		prefix := num.Prefix(p.PrefixDigits)
 		if !allowed(p.Allow, prefix) {
-			add(kindPrefix, ":pfx:"+prefix, p.Max, p.Window, p.BlockFor)
+			add(kindPrefix, tag+":pfx:"+prefix, p.Max, p.Window, p.BlockFor)
 		}
 	}
-	add(kindApp, ":app", l.AppDaily, day, 0)
+	add(kindApp, tag+":app", l.AppDaily, day, 0)
 	return ls, kinds
 }
 
@@ -117,5 +118,7 @@ func allowed(allow []string, prefix string) bool {
 // bytes) into a fixed-size key part, so clients cannot grow store keys.
 func digest(s string) string {
 	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:12])
+	var out [24]byte
+	hex.Encode(out[:], sum[:12])
+	return string(out[:])
 }

@@ -136,11 +136,13 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 	}
 	s.d.Metrics.ProviderSend(receipt.Provider, "accepted", time.Since(start))
 	s.d.Metrics.Send(req.ClientID, string(req.Scenario), "sent", receipt.Provider)
-	s.d.Log.LogAttrs(ctx, slog.LevelInfo, "sms sent",
-		slog.String("request_id", req.RequestID), slog.String("client_id", req.ClientID),
-		slog.String("scenario", string(req.Scenario)), slog.Any("mobile", num),
-		slog.String("provider", receipt.Provider), slog.String("provider_message_id", receipt.MessageID),
-		slog.String("message_id", msg.ID))
+	if s.d.Log.Enabled(ctx, slog.LevelInfo) {
+		s.d.Log.LogAttrs(ctx, slog.LevelInfo, "sms sent",
+			slog.String("request_id", req.RequestID), slog.String("client_id", req.ClientID),
+			slog.String("scenario", string(req.Scenario)), slog.Any("mobile", num),
+			slog.String("provider", receipt.Provider), slog.String("provider_message_id", receipt.MessageID),
+			slog.String("message_id", msg.ID))
+	}
 	return SendResult{
 		ResendAfter: ch.Limits.NumberCooldown, ExpiresIn: settings.TTL,
 		Provider: receipt.Provider, MessageID: receipt.MessageID,

@@ -165,15 +165,52 @@ func (t *Templates) Render(in RenderInput) (text, lang string) {
 	if !ok {
 		tmpl = genericTexts[lang]
 	}
-	text = strings.NewReplacer(
-		PlaceholderSignature, in.Signature,
-		PlaceholderCode, in.Code,
-		PlaceholderMinutes, strconv.Itoa(Minutes(in.TTL)),
-	).Replace(tmpl)
-	if in.Domain != "" && ValidDomain(in.Domain) {
-		text += "\n@" + in.Domain + " #" + in.Code
+	domain := in.Domain != "" && ValidDomain(in.Domain)
+	var b strings.Builder
+	size := len(tmpl) + len(in.Signature) + len(in.Code) + 20
+	if domain {
+		size += 4 + len(in.Domain) + len(in.Code)
 	}
-	return text, lang
+	b.Grow(size)
+	fill(&b, tmpl, in.Signature, in.Code, Minutes(in.TTL))
+	if domain {
+		b.WriteString("\n@")
+		b.WriteString(in.Domain)
+		b.WriteString(" #")
+		b.WriteString(in.Code)
+	}
+	return b.String(), lang
+}
+
+// fill writes tmpl to b with each placeholder replaced, in one left-to-right
+// pass as a strings.Replacer over the three placeholders would: what is put
+// in is never scanned again, and a "{" that opens no placeholder is copied
+// as is.
+func fill(b *strings.Builder, tmpl, signature, code string, minutes int) {
+	for {
+		i := strings.IndexByte(tmpl, '{')
+		if i < 0 {
+			b.WriteString(tmpl)
+			return
+		}
+		b.WriteString(tmpl[:i])
+		tmpl = tmpl[i:]
+		switch {
+		case strings.HasPrefix(tmpl, PlaceholderSignature):
+			b.WriteString(signature)
+			tmpl = tmpl[len(PlaceholderSignature):]
+		case strings.HasPrefix(tmpl, PlaceholderCode):
+			b.WriteString(code)
+			tmpl = tmpl[len(PlaceholderCode):]
+		case strings.HasPrefix(tmpl, PlaceholderMinutes):
+			var n [20]byte
+			b.Write(strconv.AppendInt(n[:0], int64(minutes), 10))
+			tmpl = tmpl[len(PlaceholderMinutes):]
+		default:
+			b.WriteByte('{')
+			tmpl = tmpl[1:]
+		}
+	}
 }
 
 // Minutes is a code lifetime in whole minutes, rounded up, at least 1: the

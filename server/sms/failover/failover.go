@@ -181,8 +181,13 @@ func (f *Failover) Send(ctx context.Context, msg sms.Message) (sms.Receipt, erro
 			if rec.Provider == "" {
 				rec.Provider = name
 			}
-			f.log.Info("sms accepted", "provider", name, "provider_message_id", rec.MessageID,
-				"message_id", msg.ID, "attempt", i+1, "duration", elapsed)
+			// At debug: the sender logs the accepted send ("sms sent", with
+			// the provider and its message id) at info already.
+			if f.log.Enabled(ctx, slog.LevelDebug) {
+				f.log.LogAttrs(ctx, slog.LevelDebug, "sms accepted", slog.String("provider", name),
+					slog.String("provider_message_id", rec.MessageID), slog.String("message_id", msg.ID),
+					slog.Int("attempt", i+1), slog.Duration("duration", elapsed))
+			}
 			return rec, nil
 		case errors.Is(err, sms.ErrPermanent):
 			f.observe(name, OutcomePermanent, elapsed)

@@ -250,8 +250,8 @@ func TestLogsAcceptedWithoutCodeOrNumber(t *testing.T) {
 	}
 	msg := smstest.Message()
 	out := logs.String()
-	if !strings.Contains(out, "provider_message_id=fake-1") || !strings.Contains(out, "level=INFO") {
-		t.Errorf("accepted send not logged with its id at info: %s", out)
+	if !strings.Contains(out, "provider_message_id=fake-1") || !strings.Contains(out, "level=DEBUG") {
+		t.Errorf("accepted send not logged with its id at debug: %s", out)
 	}
 	for _, s := range []string{msg.Code, msg.To, strings.TrimPrefix(msg.To, "+")} {
 		if strings.Contains(out, s) {
