@@ -10,6 +10,7 @@ package memstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
 	"math"
@@ -55,13 +56,34 @@ type Store struct {
 }
 
 // shard holds the entries whose keys hash to it. Entries are values, not
-// pointers, to keep a pending code to one map slot plus its key and hash.
+// pointers, and keys are digests held in the map slot, to keep a pending
+// code to one map slot plus its hash, however long its key.
 type shard struct {
 	mu       sync.Mutex
-	counters map[string]counter
-	codes    map[string]code
-	used     map[string]int64 // UseOnce key -> expiry
-	values   map[string]value // Put/Take
+	counters map[digest]counter
+	codes    map[digest]code
+	used     map[digest]int64 // UseOnce key -> expiry
+	values   map[digest]value // Put/Take
+}
+
+// digest stands for a key in the maps: the first 128 bits of its SHA-256,
+// 16 bytes in the map slot instead of a string header and the key's bytes
+// (about 100 for the sender's keys). Two keys share a digest only by a
+// SHA-256 collision on 128 bits, which nobody can find, let alone steer.
+type digest [16]byte
+
+func digestOf(key string) digest {
+	sum := sha256.Sum256([]byte(key))
+	return digest(sum[:16])
+}
+
+// limitDigests returns the digests of limits' keys, in buf when it is large
+// enough, so that each key is hashed once per call.
+func limitDigests(limits []store.Limit, buf []digest) []digest {
+	for _, l := range limits {
+		buf = append(buf, digestOf(l.Key))
+	}
+	return buf
 }
 
 // value is a Put value and its expiry.
@@ -99,7 +121,7 @@ func New(cfg Config) *Store {
 	s := &Store{now: cfg.Now, stop: make(chan struct{}), done: make(chan struct{})}
 	s.base = s.now()
 	for i := range s.shards {
-		s.shards[i] = shard{counters: map[string]counter{}, codes: map[string]code{}, used: map[string]int64{}, values: map[string]value{}}
+		s.shards[i] = shard{counters: map[digest]counter{}, codes: map[digest]code{}, used: map[digest]int64{}, values: map[digest]value{}}
 	}
 	if cfg.SweepInterval > 0 {
 		go s.sweepEvery(cfg.SweepInterval)
@@ -127,31 +149,33 @@ func (s *Store) Reserve(ctx context.Context, req store.SendRequest) (store.SendR
 	if err := store.Validate(req); err != nil {
 		return store.SendResult{}, err
 	}
+	var buf [8]digest
+	keys := limitDigests(req.Limits, buf[:0])
 	locked := s.lock(req)
 	defer s.unlock(locked)
 	now := s.clock()
-	if res := s.check(locked, req.Limits, now); !res.Allowed {
+	if res := s.check(locked, req.Limits, keys, now); !res.Allowed {
 		return res, nil
 	}
-	return s.charge(locked, req, now), nil
+	return s.charge(locked, req, keys, now), nil
 }
 
 // check looks at every limit before any is charged, since a refused request
 // must charge none. Every refusing limit applies its Block (each guards
 // something of its own, e.g. a number prefix under attack); the first one is
 // reported. A result with Allowed set means none refused.
-func (s *Store) check(locked shardSet, limits []store.Limit, now int64) store.SendResult {
+func (s *Store) check(locked shardSet, limits []store.Limit, keys []digest, now int64) store.SendResult {
 	res := store.SendResult{Refused: -1}
 	for i, l := range limits {
 		sh := s.in(locked, l.Key)
-		c, ok := sh.counters[l.Key]
+		c, ok := sh.counters[keys[i]]
 		if !ok || c.expires <= now || c.count < l.Max {
 			continue
 		}
 		if l.Block > 0 && !c.blocked {
 			c.blocked = true
 			c.expires = max(c.expires, now+int64(l.Block))
-			sh.counters[l.Key] = c
+			sh.counters[keys[i]] = c
 		}
 		if res.Refused < 0 {
 			res.Refused, res.RetryAfter = i, time.Duration(c.expires-now)
@@ -163,19 +187,19 @@ func (s *Store) check(locked shardSet, limits []store.Limit, now int64) store.Se
 
 // charge counts an allowed send against each limit, starting a window where
 // none is running, and stores its code under a new reservation.
-func (s *Store) charge(locked shardSet, req store.SendRequest, now int64) store.SendResult {
-	for _, l := range req.Limits {
+func (s *Store) charge(locked shardSet, req store.SendRequest, keys []digest, now int64) store.SendResult {
+	for i, l := range req.Limits {
 		sh := s.in(locked, l.Key)
-		c, ok := sh.counters[l.Key]
+		c, ok := sh.counters[keys[i]]
 		if !ok || c.expires <= now {
 			c = counter{expires: now + int64(l.Window)}
 		}
 		c.count++
-		sh.counters[l.Key] = c
+		sh.counters[keys[i]] = c
 	}
 	id := s.res.Add(1)
 	if k := req.Code.Key; k != "" {
-		s.in(locked, k).codes[k] = code{
+		s.in(locked, k).codes[digestOf(k)] = code{
 			hash:        string(req.Code.Hash),
 			expires:     now + int64(req.Code.TTL),
 			reservation: id,
@@ -198,12 +222,14 @@ func (s *Store) Release(ctx context.Context, req store.SendRequest, res store.Se
 	if err := store.Validate(req); err != nil {
 		return err
 	}
+	var buf [8]digest
+	keys := limitDigests(req.Limits, buf[:0])
 	locked := s.lock(req)
 	defer s.unlock(locked)
 	now := s.clock()
-	for _, l := range req.Limits {
+	for i, l := range req.Limits {
 		sh := s.in(locked, l.Key)
-		c, ok := sh.counters[l.Key]
+		c, ok := sh.counters[keys[i]]
 		switch {
 		case !ok || c.blocked || c.count > l.Max:
 			// Blocked, or over a Max lowered since: giving back would
@@ -211,17 +237,17 @@ func (s *Store) Release(ctx context.Context, req store.SendRequest, res store.Se
 		case c.expires <= now || c.count <= 1:
 			// Giving back the window's only event ends the window, so the
 			// next send starts a fresh one, as if this one never happened.
-			delete(sh.counters, l.Key)
+			delete(sh.counters, keys[i])
 		default:
 			c.count--
-			sh.counters[l.Key] = c
+			sh.counters[keys[i]] = c
 		}
 	}
 	if k := req.Code.Key; k != "" {
 		id, err := strconv.ParseUint(res.Reservation, 36, 64)
-		sh := s.in(locked, k)
-		if c, ok := sh.codes[k]; ok && err == nil && c.reservation == id {
-			delete(sh.codes, k)
+		sh, d := s.in(locked, k), digestOf(k)
+		if c, ok := sh.codes[d]; ok && err == nil && c.reservation == id {
+			delete(sh.codes, d)
 		}
 	}
 	return nil
@@ -235,12 +261,12 @@ func (s *Store) Verify(ctx context.Context, key string, hash []byte) (store.Veri
 	if key == "" {
 		return 0, fmt.Errorf("memstore: %w: empty key", store.ErrInvalid)
 	}
-	sh := s.shard(key)
+	sh, d := s.shard(key), digestOf(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	c, ok := sh.codes[key]
+	c, ok := sh.codes[d]
 	if ok && c.expires <= s.clock() {
-		delete(sh.codes, key)
+		delete(sh.codes, d)
 		ok = false
 	}
 	switch {
@@ -253,9 +279,9 @@ func (s *Store) Verify(ctx context.Context, key string, hash []byte) (store.Veri
 	}
 	// Count the attempt before comparing, so no outcome skips the count.
 	c.attempts++
-	sh.codes[key] = c
+	sh.codes[d] = c
 	if subtle.ConstantTimeCompare([]byte(c.hash), hash) == 1 {
-		delete(sh.codes, key)
+		delete(sh.codes, d)
 		return store.VerifyOK, nil
 	}
 	return store.VerifyWrong, nil
@@ -269,14 +295,14 @@ func (s *Store) UseOnce(ctx context.Context, key string, ttl time.Duration) (boo
 	if key == "" || ttl < time.Millisecond {
 		return false, fmt.Errorf("memstore: %w: UseOnce needs a key and a ttl of at least 1ms", store.ErrInvalid)
 	}
-	sh := s.shard(key)
+	sh, d := s.shard(key), digestOf(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	now := s.clock()
-	if exp, ok := sh.used[key]; ok && exp > now {
+	if exp, ok := sh.used[d]; ok && exp > now {
 		return false, nil
 	}
-	sh.used[key] = now + int64(ttl)
+	sh.used[d] = now + int64(ttl)
 	return true, nil
 }
 

@@ -17,11 +17,11 @@ func (s *Store) Put(ctx context.Context, key string, val []byte, ttl time.Durati
 	if key == "" || ttl < time.Millisecond {
 		return fmt.Errorf("memstore: %w: Put needs a key and a ttl of at least 1ms", store.ErrInvalid)
 	}
-	sh := s.shard(key)
+	sh, d := s.shard(key), digestOf(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	// A copy, so that the caller may reuse its buffer.
-	sh.values[key] = value{data: bytes.Clone(val), expires: s.clock() + int64(ttl)}
+	sh.values[d] = value{data: bytes.Clone(val), expires: s.clock() + int64(ttl)}
 	return nil
 }
 
@@ -30,14 +30,14 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, fmt.Errorf("memstore: take: %w", err)
 	}
-	sh := s.shard(key)
+	sh, d := s.shard(key), digestOf(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	v, ok := sh.values[key]
+	v, ok := sh.values[d]
 	if !ok {
 		return nil, false, nil
 	}
-	delete(sh.values, key)
+	delete(sh.values, d)
 	if v.expires <= s.clock() {
 		return nil, false, nil
 	}

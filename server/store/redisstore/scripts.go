@@ -19,9 +19,11 @@ import "github.com/redis/go-redis/v9"
 var reserveScript = redis.NewScript(`
 local n = tonumber(ARGV[1])
 local refused, retry = -1, 0
+local counts = {}
 for i = 1, n do
   local max, block = tonumber(ARGV[3*i]), tonumber(ARGV[3*i+2])
   local count = tonumber(redis.call('GET', KEYS[i]) or '0')
+  counts[i] = count
   if count >= max then
     local ttl = redis.call('PTTL', KEYS[i])
     if ttl < 0 then
@@ -45,9 +47,16 @@ end
 if refused >= 0 then
   return {0, refused, retry}
 end
+-- Nothing was written above (a write means a refusal), so the counts read
+-- are current. A counter read as absent starts its window with one SET;
+-- NX, because the same key may come twice in one call. Otherwise, and for
+-- a counter this script did not write, INCR as before.
 for i = 1, n do
-  if redis.call('INCR', KEYS[i]) == 1 then
-    redis.call('PEXPIRE', KEYS[i], ARGV[3*i+1])
+  local k, w = KEYS[i], ARGV[3*i+1]
+  if counts[i] ~= 0 or not redis.call('SET', k, 1, 'PX', w, 'NX') then
+    if redis.call('INCR', k) == 1 then
+      redis.call('PEXPIRE', k, w)
+    end
   end
 end
 if ARGV[2] == '1' then
