@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/smscode/smscode/internal/testutil"
 )
 
 // redisServer is a redis-server process this program started: on a free
@@ -58,7 +59,7 @@ func startRedis(bin string) (*redisServer, error) {
 }
 
 func tryRedis(bin string) (*redisServer, error) {
-	port, err := freePort()
+	port, err := testutil.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +89,7 @@ func tryRedis(bin string) (*redisServer, error) {
 			return nil, fmt.Errorf("redis-server exited (%v): %s", err, out.String())
 		default:
 		}
-		if pingRedis(s.Addr) == nil {
+		if testutil.PingRedis(s.Addr) == nil {
 			return s, nil
 		}
 		if time.Now().After(deadline) {
@@ -104,36 +105,6 @@ func (s *redisServer) stop() {
 	_ = s.cmd.Process.Kill()
 	<-s.exited
 	_ = os.RemoveAll(filepath.Clean(s.dir))
-}
-
-// pingRedis speaks just enough RESP to ask PING.
-func pingRedis(addr string) error {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(time.Second))
-	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if line != "+PONG\r\n" {
-		return fmt.Errorf("PING answered %q", line) // e.g. -LOADING while starting
-	}
-	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // cpu is the CPU time the server has used, from /proc/<pid>/stat (Linux;

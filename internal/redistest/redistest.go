@@ -8,7 +8,6 @@
 package redistest
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"os"
@@ -124,7 +123,7 @@ func (s *Server) start() error {
 			return fmt.Errorf("redis-server exited (%v): %s", err, out.String())
 		default:
 		}
-		if ping(s.Addr()) == nil {
+		if testutil.PingRedis(s.Addr()) == nil {
 			s.proc, s.exited = cmd.Process, exited
 			return nil
 		}
@@ -135,27 +134,4 @@ func (s *Server) start() error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// ping speaks just enough RESP to ask PING, so that this package needs no
-// Redis client (and cannot be fooled by one's retries).
-func ping(addr string) error {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(time.Second))
-	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if line != "+PONG\r\n" {
-		// e.g. "-LOADING" while the server starts.
-		return fmt.Errorf("PING answered %q", line)
-	}
-	return nil
 }

@@ -4,10 +4,12 @@
 package testutil
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"net"
 	"sync"
+	"time"
 )
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
@@ -41,4 +43,27 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// PingRedis speaks just enough RESP to ask a Redis server PING, so that the
+// harnesses that start redis-server need no Redis client (and cannot be
+// fooled by a client's retries). A server still loading answers -LOADING.
+func PingRedis(addr string) error {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if line != "+PONG\r\n" {
+		return fmt.Errorf("PING answered %q", line)
+	}
+	return nil
 }
