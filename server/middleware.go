@@ -118,17 +118,25 @@ func AccessLog(log *slog.Logger) echo.MiddlewareFunc {
 			if path == "" || c.Response().Status == http.StatusNotFound {
 				path = maskPath(req.URL.Path)
 			}
-			attrs := []slog.Attr{
-				slog.String("request_id", RequestIDFromContext(req.Context())),
+			ctx := req.Context()
+			info := infoFrom(ctx)
+			var id string
+			if info != nil {
+				id = info.id
+			}
+			// Room for error_code too, so that the slice stays on the stack.
+			var buf [6]slog.Attr
+			attrs := append(buf[:0],
+				slog.String("request_id", id),
 				slog.String("method", req.Method),
 				slog.String("path", path),
 				slog.Int("status", c.Response().Status),
 				slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
-			}
-			if info := infoFrom(req.Context()); info != nil && info.code != "" {
+			)
+			if info != nil && info.code != "" {
 				attrs = append(attrs, slog.String("error_code", string(info.code)))
 			}
-			log.LogAttrs(req.Context(), slog.LevelInfo, "request", attrs...)
+			log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 			return nil
 		}
 	}

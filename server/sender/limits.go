@@ -77,16 +77,19 @@ var (
 
 const day = 24 * time.Hour
 
+// maxLimits is how many limits limitsFor builds at most.
+const maxLimits = 6
+
 // limitsFor builds the limits of one send, most specific first, so that a
 // refusal names the narrowest reason (a second send within the cooldown is
-// SMS.0001, not a device limit). Keys share the app's hash tag.
-func limitsFor(tag string, l Limits, p Pumping, num phone.Number, scenario gen.Scenario, c Caller) ([]store.Limit, []limitKind) {
-	ls := make([]store.Limit, 0, 6)
-	kinds := make([]limitKind, 0, 6)
+// SMS.0001, not a device limit). Keys share the app's hash tag. kinds[i]
+// names ls[i]; it is an array, returned by value, to spare an allocation.
+func limitsFor(tag string, l Limits, p Pumping, num phone.Number, scenario gen.Scenario, c Caller) (ls []store.Limit, kinds [maxLimits]limitKind) {
+	ls = make([]store.Limit, 0, maxLimits)
 	// Each key is one concatenation: one allocation.
 	add := func(k limitKind, key string, max int64, window, block time.Duration) {
+		kinds[len(ls)] = k
 		ls = append(ls, store.Limit{Key: key, Max: max, Window: window, Block: block})
-		kinds = append(kinds, k)
 	}
 	add(kindCooldown, tag+":cd:"+string(scenario)+":"+num.E164, 1, l.NumberCooldown, 0)
 	add(kindNumber, tag+":nd:"+num.E164, l.NumberDaily, day, 0)

@@ -52,6 +52,15 @@ type Deps struct {
 // Service is the send pipeline. It is safe for concurrent use.
 type Service struct {
 	d Deps
+	// apps holds, for each registered application, what every request
+	// needs and would otherwise rebuild: its store hash tag and its Channel.
+	apps map[*apps.App]*appInfo
+}
+
+// appInfo is what Service keeps per application.
+type appInfo struct {
+	tag string // "{" + scope + "}", the hash tag of the application's keys
+	ch  Channel
 }
 
 // New returns a Service. Every registered application needs a Channel with a
@@ -60,16 +69,19 @@ func New(d Deps) (*Service, error) {
 	if d.Apps == nil || d.Store == nil || d.Hasher == nil {
 		return nil, errors.New("sender: Apps, Store and Hasher are required")
 	}
-	for _, a := range d.Apps.Apps() {
+	all := d.Apps.Apps()
+	infos := make(map[*apps.App]*appInfo, len(all))
+	for _, a := range all {
 		ch, ok := d.Channels[a.Scope()]
 		if !ok || ch.Captcha == nil || ch.Provider == nil || ch.Templates == nil {
 			return nil, fmt.Errorf("sender: application %q has no complete channel", a.ClientID)
 		}
+		infos[a] = &appInfo{tag: "{" + a.Scope() + "}", ch: ch}
 	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{d: d}, nil
+	return &Service{d: d, apps: infos}, nil
 }
 
 // releaseTimeout bounds the clean-up after a failed delivery; it runs even
@@ -79,10 +91,11 @@ const releaseTimeout = 3 * time.Second
 // Send sends a code to req.Mobile, or returns an *apierr.Error saying why
 // nothing was sent. It returns only once a provider accepted the message.
 func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error) {
-	app, ch, num, err := s.resolve(req.Caller, req.Mobile, req.Scenario)
+	app, info, num, err := s.resolve(req.Caller, req.Mobile, req.Scenario)
 	if err != nil {
 		return SendResult{}, s.refuse(req, "", err)
 	}
+	ch := &info.ch
 	err = ch.Captcha.Verify(ctx, captcha.Request{
 		Token: req.CaptchaToken, Mobile: num.E164, RemoteIP: req.RemoteIP,
 		ClientID: req.ClientID, TenantID: req.TenantID,
@@ -96,7 +109,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 	if err != nil {
 		return SendResult{}, s.refuse(req, "", err)
 	}
-	tag := "{" + app.Scope() + "}"
+	tag := info.tag
 	key := codeKey(tag, req.Scenario, num)
 	limits, kinds := limitsFor(tag, ch.Limits, ch.Pumping, num, req.Scenario, req.Caller)
 	sreq := store.SendRequest{
@@ -139,7 +152,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 	if s.d.Log.Enabled(ctx, slog.LevelInfo) {
 		s.d.Log.LogAttrs(ctx, slog.LevelInfo, "sms sent",
 			slog.String("request_id", req.RequestID), slog.String("client_id", req.ClientID),
-			slog.String("scenario", string(req.Scenario)), slog.Any("mobile", num),
+			slog.String("scenario", string(req.Scenario)), slog.Attr{Key: "mobile", Value: num.LogValue()},
 			slog.String("provider", receipt.Provider), slog.String("provider_message_id", receipt.MessageID),
 			slog.String("message_id", msg.ID))
 	}
@@ -153,11 +166,11 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 // req.Scenario. It returns nil when the code was right (it is now used up)
 // and an *apierr.Error otherwise.
 func (s *Service) Verify(ctx context.Context, req VerifyRequest) error {
-	app, _, num, err := s.resolve(req.Caller, req.Mobile, req.Scenario)
+	_, info, num, err := s.resolve(req.Caller, req.Mobile, req.Scenario)
 	if err != nil {
 		return err
 	}
-	key := codeKey("{"+app.Scope()+"}", req.Scenario, num)
+	key := codeKey(info.tag, req.Scenario, num)
 	outcome, err := s.d.Store.Verify(ctx, key, s.d.Hasher.Hash(key, req.Code))
 	if err != nil {
 		return apierr.Wrap(gen.ErrorCodeStoreUnavailable, err)
@@ -182,19 +195,30 @@ func (s *Service) Ready(ctx context.Context) error { return s.d.Store.Ping(ctx) 
 
 // resolve finds the application and its channel, checks the scenario, and
 // parses the number under the application's phone policy.
-func (s *Service) resolve(c Caller, mobile string, scenario gen.Scenario) (*apps.App, Channel, phone.Number, error) {
+func (s *Service) resolve(c Caller, mobile string, scenario gen.Scenario) (*apps.App, *appInfo, phone.Number, error) {
 	app, err := s.d.Apps.Lookup(c.ClientID, c.TenantID)
 	if err != nil {
-		return nil, Channel{}, phone.Number{}, err
+		return nil, nil, phone.Number{}, err
 	}
 	if !scenario.Valid() || !app.Allows(scenario) {
-		return nil, Channel{}, phone.Number{}, apierr.New(gen.ErrorCodeScenarioUnsupported)
+		return nil, nil, phone.Number{}, apierr.New(gen.ErrorCodeScenarioUnsupported)
 	}
 	num, err := app.Phone.Parse(mobile)
 	if err != nil {
-		return nil, Channel{}, phone.Number{}, err
+		return nil, nil, phone.Number{}, err
 	}
-	return app, s.d.Channels[app.Scope()], num, nil
+	return app, s.info(app), num, nil
+}
+
+// info returns what s keeps for app, computing it for an application that
+// New did not see (the registry hands out the same *App values, so this is
+// only a fallback).
+func (s *Service) info(app *apps.App) *appInfo {
+	if info, ok := s.apps[app]; ok {
+		return info
+	}
+	scope := app.Scope()
+	return &appInfo{tag: "{" + scope + "}", ch: s.d.Channels[scope]}
 }
 
 // refuse logs and counts a send that ended without an SMS, and returns err.
@@ -244,5 +268,7 @@ func causeOf(e *apierr.Error) string {
 func newMessageID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	return hex.EncodeToString(b[:])
+	var out [32]byte
+	hex.Encode(out[:], b[:])
+	return string(out[:])
 }

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -69,6 +70,10 @@ const (
 type member struct {
 	p  sms.Provider
 	cb *gobreaker.CircuitBreaker[sms.Receipt]
+	// The metrics of an accepted attempt, looked up once: the hot path.
+	// The latency series is made on first use, as WithLabelValues would.
+	accepted        prometheus.Counter
+	acceptedLatency func() prometheus.Observer
 }
 
 // Failover sends through the first provider that accepts.
@@ -119,10 +124,17 @@ func New(providers []sms.Provider, cfg Config, reg prometheus.Registerer, log *s
 			return nil, fmt.Errorf("failover: provider name %q is empty or repeated", name)
 		}
 		seen[name] = true
-		f.members = append(f.members, member{p: p, cb: f.breaker(name)})
 		for _, o := range []string{OutcomeAccepted, OutcomePermanent, OutcomeTemporary, OutcomeSkippedOpen} {
 			f.attempts.WithLabelValues(name, o)
 		}
+		f.members = append(f.members, member{
+			p:        p,
+			cb:       f.breaker(name),
+			accepted: f.attempts.WithLabelValues(name, OutcomeAccepted),
+			acceptedLatency: sync.OnceValue(func() prometheus.Observer {
+				return f.latency.WithLabelValues(name, OutcomeAccepted)
+			}),
+		})
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{f.attempts, f.latency, breakerCollector{f}} {
@@ -177,7 +189,8 @@ func (f *Failover) Send(ctx context.Context, msg sms.Message) (sms.Receipt, erro
 			f.attempts.WithLabelValues(name, OutcomeSkippedOpen).Inc()
 			errs = append(errs, fmt.Errorf("%s: skipped, circuit breaker open", name))
 		case err == nil:
-			f.observe(name, OutcomeAccepted, elapsed)
+			m.accepted.Inc()
+			m.acceptedLatency().Observe(elapsed.Seconds())
 			if rec.Provider == "" {
 				rec.Provider = name
 			}
