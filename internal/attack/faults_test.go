@@ -160,21 +160,8 @@ func TestSendsUnderLoadWithFailingProvider(t *testing.T) {
 		return nil
 	})
 
-	statuses := make([]reply, n)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			h := headers(map[string]string{"X-device-fingerprint": fmt.Sprintf("load-%d", i)})
-			r, err := tg.try(sendPath, h, mustJSON(sendBody(loadNumber(i), login)))
-			if err != nil {
-				r = reply{Status: -1, Body: []byte(err.Error())}
-			}
-			statuses[i] = r
-		}()
-	}
-	wg.Wait()
+	statuses, wait := sendConcurrently(tg, n, "load")
+	wait()
 
 	perNumber := map[string]int{}
 	for _, m := range tg.Outbox.Messages() {
@@ -221,20 +208,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 		return nil
 	})
 
-	statuses := make([]reply, n)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			h := headers(map[string]string{"X-device-fingerprint": fmt.Sprintf("shutdown-%d", i)})
-			r, err := tg.try(sendPath, h, mustJSON(sendBody(loadNumber(i), login)))
-			if err != nil {
-				r = reply{Status: -1, Body: []byte(err.Error())}
-			}
-			statuses[i] = r
-		}()
-	}
+	statuses, wait := sendConcurrently(tg, n, "shutdown")
 	deadline := time.Now().Add(10 * time.Second)
 	for inFlight.Load() < n {
 		if time.Now().After(deadline) {
@@ -259,7 +233,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	if err := <-shut; err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	wg.Wait()
+	wait()
 	for i, r := range statuses {
 		if r.Status != http.StatusOK {
 			t.Errorf("request %d in flight at shutdown: %s", i, r)
@@ -279,4 +253,25 @@ func mustJSON(v any) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// sendConcurrently starts n sends at once, to loadNumber(0..n-1), each from a
+// device of its own (tag-i); wait returns once all are answered, and only
+// then may statuses be read. A transport error is recorded as status -1.
+func sendConcurrently(tg *target, n int, tag string) (statuses []reply, wait func()) {
+	statuses = make([]reply, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h := headers(map[string]string{"X-device-fingerprint": fmt.Sprintf("%s-%d", tag, i)})
+			r, err := tg.try(sendPath, h, mustJSON(sendBody(loadNumber(i), login)))
+			if err != nil {
+				r = reply{Status: -1, Body: []byte(err.Error())}
+			}
+			statuses[i] = r
+		}()
+	}
+	return statuses, wg.Wait
 }
