@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -23,35 +22,7 @@ import (
 // get sends a GET with the seed's headers.
 func get(t *testing.T, env *servertest.Env, path string, hdr map[string]string) reply {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, env.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := seedHeaders()
-	delete(h, "Content-Type")
-	for k, v := range hdr {
-		h[k] = v
-	}
-	for k, v := range h {
-		if v != "" {
-			req.Header.Set(k, v)
-		}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	r := reply{Status: resp.StatusCode, Header: resp.Header, Body: body}
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Code string `json:"error_code"`
-		}
-		_ = json.Unmarshal(body, &e)
-		r.Code = e.Code
-	}
-	return r
+	return do(t, env, call{path: path, hdr: hdr, get: true})
 }
 
 // puzzle gets a puzzle and returns its token and the x of its hole, read

@@ -40,19 +40,29 @@ type call struct {
 	path string
 	hdr  map[string]string
 	body any
+	get  bool // a GET with no body (and no Content-Type) instead of a POST
 }
 
 func do(t *testing.T, env *servertest.Env, c call) reply {
 	t.Helper()
-	raw, err := json.Marshal(c.body)
-	if err != nil {
-		t.Fatal(err)
+	method, reqBody := http.MethodPost, io.Reader(nil)
+	if c.get {
+		method = http.MethodGet
+	} else {
+		raw, err := json.Marshal(c.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqBody = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequest(http.MethodPost, env.URL+c.path, bytes.NewReader(raw))
+	req, err := http.NewRequest(method, env.URL+c.path, reqBody)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := seedHeaders()
+	if c.get {
+		delete(h, "Content-Type")
+	}
 	for k, v := range c.hdr {
 		h[k] = v
 	}
