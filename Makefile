@@ -82,7 +82,8 @@ lint-spec: $(NODE_STAMP) ## Validate openapi.yaml (kin-openapi + conventions) an
 test: ## Run every test with the race detector, shuffled (TESTFLAGS adds flags)
 	$(GO) test -race -count=1 -shuffle=on $(TESTFLAGS) $(PKGS)
 
-fuzz: ## Run every fuzz target for FUZZTIME each (default 10s), one after another; stops at the first failure
+fuzz: ## Run every fuzz target for FUZZTIME each (default 10s), one after another; stops at the first failure (self-tests its flake filter first)
+	scripts/fuzz-selftest.sh
 	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
 
 bench: ## Micro-benchmarks (benchstat format; BENCH selects, BENCHFLAGS adds flags), then the load run (ratios vs a bare Echo baseline) and memory figures
