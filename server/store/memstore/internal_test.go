@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"runtime"
 	"sync"
 	"testing"
@@ -159,4 +160,47 @@ func heap() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// The entries of the big maps hold no pointers, so that the garbage
+// collector never walks them: with a million pending codes a GC cycle would
+// otherwise visit a million entries (loadbench -mem measures the cycle).
+func TestEntriesHoldNoPointers(t *testing.T) {
+	for _, v := range []any{digest{}, code{}, counter{}} {
+		if typ := reflect.TypeOf(v); hasPointers(typ) {
+			t.Errorf("%v holds a pointer", typ)
+		}
+	}
+}
+
+func hasPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Array:
+		return t.Len() > 0 && hasPointers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if hasPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+		return false
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return false
+	}
+	return true // pointers, strings, slices, maps, interfaces, funcs, chans
+}
+
+// A hash of any length is kept and compared as its 32-byte form: the
+// sender's 32-byte HMAC as it is, other lengths through SHA-256.
+func TestHashOf(t *testing.T) {
+	h32 := make([]byte, 32)
+	h32[0] = 7
+	if got := hashOf(h32); got[0] != 7 || hashOf(h32) != hashValue(h32) {
+		t.Error("a 32-byte hash is not kept as it is")
+	}
+	if hashOf([]byte("short")) == hashOf([]byte("shorT")) || hashOf([]byte("short")) != hashOf([]byte("short")) {
+		t.Error("other lengths do not map one to one through SHA-256")
+	}
 }
