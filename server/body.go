@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -63,11 +62,27 @@ func newBodyCheck(doc *openapi3.T, mt *openapi3.MediaType) (*bodyCheck, error) {
 // pass decodes data as kin-openapi's JSON body decoder does and reports
 // whether the value passes the schema, returning it if so.
 func (bc *bodyCheck) pass(data []byte) (any, bool) {
-	var value any
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if dec.Decode(&value) != nil {
+	if bc == nil {
 		return nil, false
+	}
+	var value any
+	if obj, ok := scanFlat(data, len(bc.members)); ok {
+		value = obj
+	} else if json.Unmarshal(data, &value) != nil {
+		// json.Unmarshal, unlike a Decoder, refuses trailing data, and
+		// spares the Decoder's allocations. It decodes numbers as float64
+		// where kin-openapi uses UseNumber: no body with a number passes,
+		// but one may name a member twice, a number first (the last one
+		// counts), and a number beyond float64 fails Unmarshal only; that
+		// body is decoded again as kin-openapi does.
+		if !json.Valid(data) {
+			return nil, false
+		}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		if dec.Decode(&value) != nil {
+			return nil, false
+		}
 	}
 	obj, ok := value.(map[string]any)
 	if !ok {
@@ -94,16 +109,22 @@ func (bc *bodyCheck) pass(data []byte) (any, bool) {
 // keepValidated leaves the body as kin-openapi's KeepValidatedValue does:
 // readable again, with the value it validated.
 func keepValidated(req *http.Request, data []byte, value any) {
-	req.Body = validatedBody{ReadCloser: io.NopCloser(bytes.NewReader(data)), value: value}
+	b := &validatedBody{value: value}
+	b.Reset(data)
+	req.Body = b
 	req.ContentLength = int64(len(data))
 }
 
 // validatedBody is a request body with the value the validator decoded, for
-// the generated strict handler to bind (it looks for this method).
+// the generated strict handler to bind (it looks for this method). One
+// allocation: the reader is in it.
 type validatedBody struct {
-	io.ReadCloser
+	bytes.Reader
 	value any
 }
 
 // ValidatedValue returns the decoded body.
-func (b validatedBody) ValidatedValue() any { return b.value }
+func (b *validatedBody) ValidatedValue() any { return b.value }
+
+// Close implements io.Closer.
+func (b *validatedBody) Close() error { return nil }

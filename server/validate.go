@@ -239,20 +239,23 @@ func (v *validator) check(c echo.Context, op *operation) (failure, error) {
 		if err != nil {
 			return noFailure, err
 		}
-		switch {
-		case f.rule >= 0:
+		if f.rule >= 0 {
 			consider(f)
-		case op.bodyCheck != nil:
+		} else if value, ok := op.bodyCheck.pass(data); ok {
 			// The fast path: a body that passes our compiled schema needs
-			// nothing from kin-openapi; one that fails goes to it below to
-			// be told why.
-			if value, ok := op.bodyCheck.pass(data); ok {
-				keepValidated(req, data, value)
-			} else {
-				kinBody = true
-			}
-		default:
+			// nothing from kin-openapi.
+			keepValidated(req, data, value)
+		} else if !json.Valid(data) {
+			// json.Valid also refuses trailing data after the value, which
+			// kin-openapi's decoder would ignore.
+			consider(failure{ruleBody, gen.ErrorCodeBodyMalformed, "json"})
+		} else {
+			// kin-openapi, below, tells what is wrong with it.
 			kinBody = true
+		}
+		if kinBody {
+			req.Body = io.NopCloser(bytes.NewReader(data))
+			req.ContentLength = int64(len(data))
 		}
 	}
 	if len(op.params) == 0 && len(op.security) == 0 && !kinBody {
@@ -288,8 +291,8 @@ func (v *validator) check(c echo.Context, op *operation) (failure, error) {
 	return best, nil
 }
 
-// readBody checks the Content-Type and that the body is exactly one JSON
-// value, and leaves the body readable again for kin-openapi. It returns a
+// readBody checks the Content-Type and reads the body whole (check decides
+// whether it is JSON, and puts it back on the request). It returns a
 // failure for a body fault, an error for a body over the limit.
 func readBody(req *http.Request) (failure, []byte, error) {
 	ct := req.Header.Get(echo.HeaderContentType)
@@ -310,13 +313,6 @@ func readBody(req *http.Request) (failure, []byte, error) {
 		return failure{ruleBody, gen.ErrorCodeBodyMalformed, "read"}, nil, nil
 	}
 	_ = req.Body.Close()
-	// json.Valid also refuses trailing data after the value, which
-	// kin-openapi's decoder would ignore.
-	if !json.Valid(data) {
-		return failure{ruleBody, gen.ErrorCodeBodyMalformed, "json"}, nil, nil
-	}
-	req.Body = io.NopCloser(bytes.NewReader(data))
-	req.ContentLength = int64(len(data))
 	return noFailure, data, nil
 }
 
