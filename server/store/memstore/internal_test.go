@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/smscode/smscode/server/store"
 )
@@ -194,18 +195,38 @@ func hasPointers(t reflect.Type) bool {
 }
 
 // A hash of any length is kept and compared as its 32-byte form: the
-// sender's 32-byte HMAC as it is, other lengths through SHA-256.
+// sender's 32-byte HMAC as it is, other lengths through SHA-256, marked as
+// such so that a hash never matches its own SHA-256.
 func TestHashOf(t *testing.T) {
 	h32 := make([]byte, 32)
 	h32[0] = 7
-	if got := hashOf(h32); got != hashValue(h32) {
+	if got := hashOf(h32); got.sum != [32]byte(h32) || got.digested {
 		t.Error("a 32-byte hash is not kept as it is")
 	}
 	short := []byte("short")
-	if got, want := hashOf(short), hashValue(sha256.Sum256(short)); got != want {
-		t.Errorf("hashOf(%q) = %x, want its SHA-256", short, got)
+	sum := sha256.Sum256(short)
+	if got := hashOf(short); got.sum != sum || !got.digested {
+		t.Errorf("hashOf(%q) = %+v, want its SHA-256, marked", short, got)
 	}
-	if hashOf(short) == hashOf([]byte("shorT")) {
-		t.Error("two short hashes map to one value")
+	for _, c := range []struct {
+		a, b []byte
+		want bool
+	}{
+		{short, short, true},
+		{h32, h32, true},
+		{short, []byte("shorT"), false},
+		{short, sum[:], false}, // a hash and its own SHA-256
+		{h32, h32[:31], false},
+	} {
+		if got := hashOf(c.a).matches(hashOf(c.b)); got != c.want {
+			t.Errorf("hashOf(%x).matches(hashOf(%x)) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}
+
+// A pending code stays within 56 bytes (loadbench -mem's figure rests on it).
+func TestCodeSize(t *testing.T) {
+	if size := unsafe.Sizeof(code{}); size > 56 {
+		t.Errorf("code is %d bytes, want at most 56", size)
 	}
 }

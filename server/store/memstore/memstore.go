@@ -107,26 +107,41 @@ type counter struct {
 // code is a pending code: 56 bytes and no pointer, so that the garbage
 // collector never scans the codes maps however many codes are pending (a
 // million pending codes are a million entries it would otherwise visit in
-// every cycle), and a code costs no allocation of its own.
+// every cycle), and a code costs no allocation of its own. The attempt
+// counts are int16 (MaxAttempts above 32,767 counts as 32,767) and come
+// after hashValue (33 bytes, byte-aligned), so that its flag fits in what
+// would otherwise be padding.
 type code struct {
-	hash        hashValue
 	expires     int64
 	reservation uint64
-	attempts    int32
-	maxAttempts int32
+	hash        hashValue
+	attempts    int16
+	maxAttempts int16
 }
 
 // hashValue is a code's hash as the store keeps it: the hash itself when it
 // has the 32 bytes of the sender's HMAC-SHA256, its SHA-256 otherwise (the
-// Store interface takes any length). Both sides of a comparison go through
-// hashOf, so the comparison means what comparing the hashes would.
-type hashValue [sha256.Size]byte
+// Store interface takes any length), with digested saying which. Both
+// sides of a comparison go through hashOf, and digested takes part in it,
+// so that two hashes match exactly when they are equal (barring a SHA-256
+// collision): a 32-byte hash that happens to be another hash's SHA-256 does
+// not match it.
+type hashValue struct {
+	sum      [sha256.Size]byte
+	digested bool
+}
 
 func hashOf(h []byte) hashValue {
 	if len(h) == sha256.Size {
-		return hashValue(h)
+		return hashValue{sum: [sha256.Size]byte(h)}
 	}
-	return sha256.Sum256(h)
+	return hashValue{sum: sha256.Sum256(h), digested: true}
+}
+
+// matches compares v with given in constant time (digested is not secret:
+// it follows from the length of the hash).
+func (v hashValue) matches(given hashValue) bool {
+	return subtle.ConstantTimeCompare(v.sum[:], given.sum[:]) == 1 && v.digested == given.digested
 }
 
 // New returns a Store and starts its sweeper.
@@ -222,7 +237,7 @@ func (s *Store) charge(locked shardSet, req store.SendRequest, keys []digest, no
 			hash:        hashOf(req.Code.Hash),
 			expires:     now + int64(req.Code.TTL),
 			reservation: id,
-			maxAttempts: int32(min(req.Code.MaxAttempts, math.MaxInt32)),
+			maxAttempts: int16(min(req.Code.MaxAttempts, math.MaxInt16)),
 		}
 	}
 	return store.SendResult{Allowed: true, Reservation: strconv.FormatUint(id, 36)}
@@ -299,7 +314,7 @@ func (s *Store) Verify(ctx context.Context, key string, hash []byte) (store.Veri
 	// Count the attempt before comparing, so no outcome skips the count.
 	c.attempts++
 	sh.codes[d] = c
-	if given := hashOf(hash); subtle.ConstantTimeCompare(c.hash[:], given[:]) == 1 {
+	if c.hash.matches(hashOf(hash)) {
 		delete(sh.codes, d)
 		return store.VerifyOK, nil
 	}

@@ -1,9 +1,12 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +33,7 @@ var cases = []struct {
 	{"VerifyConsumes", testVerifyConsumes},
 	{"VerifyWrongIsCounted", testVerifyWrong},
 	{"VerifyTooManyAttempts", testVerifyTooMany},
+	{"VerifyHashesOfAnyLength", testVerifyHashLengths},
 	{"VerifyExpired", testVerifyExpired},
 	{"NewReserveReplacesCode", testNewReserveReplaces},
 	{"UseOnce", testUseOnce},
@@ -174,6 +178,25 @@ func testVerifyWrong(t *testing.T, e *env) {
 	e.wantVerify("c", "wrong", store.VerifyWrong)
 	e.wantVerify("c", "wrong", store.VerifyWrong)
 	e.wantVerify("c", "right", store.VerifyOK)
+}
+
+// A store may keep hashes in a form of its own, but a hash matches only
+// itself: not a longer or shorter one, nor its own SHA-256.
+func testVerifyHashLengths(t *testing.T, e *env) {
+	ctx := context.Background()
+	for i, h := range [][]byte{[]byte("short-hash"), bytes.Repeat([]byte{7}, 32), bytes.Repeat([]byte{9}, 64)} {
+		key := e.key(fmt.Sprint("len-", i))
+		e.mustAllow(store.SendRequest{Code: store.Code{Key: key, Hash: h, TTL: time.Minute, MaxAttempts: 5}})
+		sum := sha256.Sum256(h)
+		for _, wrong := range [][]byte{sum[:], h[:len(h)-1], append(slices.Clone(h), 0)} {
+			if got, err := e.s.Verify(ctx, key, wrong); err != nil || got != store.VerifyWrong {
+				t.Errorf("hash %x: Verify(%x) = %s, %v; want wrong", h, wrong, outcomeName(got), err)
+			}
+		}
+		if got, err := e.s.Verify(ctx, key, h); err != nil || got != store.VerifyOK {
+			t.Errorf("hash %x: Verify of itself = %s, %v; want ok", h, outcomeName(got), err)
+		}
+	}
 }
 
 func testVerifyTooMany(t *testing.T, e *env) {
