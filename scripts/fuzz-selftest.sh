@@ -40,6 +40,13 @@ crash)
 	printf -- '--- FAIL: FuzzX (1.00s)\n    --- FAIL: FuzzX (0.00s)\n        x_test.go:9: boom\n    Failing input written to testdata/fuzz/FuzzX/abc\nFAIL\n'; exit 1 ;;
 deadline-in-target)
 	printf -- '--- FAIL: FuzzX (5.00s)\n    --- FAIL: FuzzX (0.00s)\n        x_test.go:12: call: context deadline exceeded\n    context deadline exceeded\nFAIL\n'; exit 1 ;;
+race-with-file) # the deadline line, but an input was written (no message says so)
+	mkdir -p "$tmp/pkg/testdata/fuzz/FuzzX" && echo 'go test fuzz v1' >"$tmp/pkg/testdata/fuzz/FuzzX/def"
+	printf -- '--- FAIL: FuzzX (5.07s)\n    context deadline exceeded\nFAIL\n'; exit 1 ;;
+plain-fail) # no deadline line, nothing written: some other failure
+	printf -- '--- FAIL: FuzzX (1.00s)\nFAIL\n'; exit 1 ;;
+race-with-panic)
+	printf -- 'panic: runtime error: index out of range\n--- FAIL: FuzzX (5.07s)\n    context deadline exceeded\nFAIL\n'; exit 1 ;;
 *) echo "fake go: no script line $n" >&2; exit 2 ;;
 esac
 FAKE
@@ -64,12 +71,17 @@ expect() {
 
 echo "fuzz-selftest: fuzz.sh's verdicts"
 expect "a clean run passes" 0 pass pass
-expect "a real crasher fails" 1 pass crash
+expect "a real crasher fails" 1 pass crash pass pass
 expect "one deadline race, then a clean run, passes" 0 pass race pass
 expect "two deadline races in a row pass with a warning" 0 pass race race
-expect "a race then a crasher fails" 1 pass race crash
 expect "a race whose corpus replay fails, fails" 1 fail race
-expect "a target that itself failed with a deadline error fails" 1 pass deadline-in-target
+# Each guard alone: the runs after the faulty one pass, so a guard that
+# stopped working would turn the case into a tolerated race and exit 0.
+expect "a target that itself failed with a deadline error fails" 1 pass deadline-in-target pass pass
+expect "a deadline race that wrote an input fails" 1 pass race-with-file pass pass
+expect "a deadline race with a panic fails" 1 pass race-with-panic pass pass
+expect "a failure that is not the deadline race fails" 1 pass plain-fail pass pass
+expect "a crasher after a race fails, however the retry goes" 1 pass race crash pass
 if [[ $failures -ne 0 ]]; then
 	echo "fuzz-selftest: $failures case(s) wrong" >&2
 	exit 1

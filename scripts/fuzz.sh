@@ -12,6 +12,10 @@
 #   FUZZPARALLEL      fuzzing workers per target (default: go test's, GOMAXPROCS)
 #   GO                the go command (default go)
 #
+# Go reports an input that runs for more than 10 s as a hang only in a run
+# longer than that: CI's 5 s runs cannot catch one; `make fuzz FUZZTIME=60s`
+# can.
+#
 # Targets are found by `go test -list`, in the packages whose test files
 # declare a func Fuzz...: a new target is run without editing this script.
 set -euo pipefail
