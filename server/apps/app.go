@@ -61,6 +61,18 @@ type App struct {
 	// Providers names the SMS providers to try, in failover order; empty:
 	// the server's default order. The server checks that the names exist.
 	Providers []string `yaml:"providers"`
+	// TestNumbers are fictional numbers with a fixed code, for development
+	// and automated tests (as Firebase's test phone numbers): a send to one
+	// goes through validation and the captcha check, then answers as sent,
+	// but no SMS goes out, no limit is charged and nothing is stored; the
+	// listed code, and only it, verifies, as often as asked. Keys are
+	// numbers as a request sends them (checked and normalised under Phone),
+	// values 4 to 10 digits. Any application listing them makes the
+	// registry DevOnly.
+	TestNumbers map[string]string `yaml:"test_numbers"`
+
+	// testCodes is TestNumbers keyed by E.164, built by the registry.
+	testCodes map[string]string
 }
 
 // Built-in code settings, used where neither the scenario nor the
@@ -213,6 +225,13 @@ func (a *App) Preferred() string {
 	return a.PreferredRegion
 }
 
-// DevOnly reports whether the application lists captcha test tokens, which
-// the server accepts only in development mode.
-func (a *App) DevOnly() bool { return len(a.Captcha.TestTokens) > 0 }
+// DevOnly reports whether the application lists captcha test tokens or
+// test numbers, which the server accepts only in development mode.
+func (a *App) DevOnly() bool { return len(a.Captcha.TestTokens) > 0 || len(a.TestNumbers) > 0 }
+
+// TestCode returns the fixed code of e164 when it is one of the
+// application's test numbers.
+func (a *App) TestCode(e164 string) (string, bool) {
+	code, ok := a.testCodes[e164]
+	return code, ok
+}

@@ -93,8 +93,9 @@ func (r *Registry) notFoundCause(clientID, tenantID string) error {
 // checks such as provider names. They must not be modified.
 func (r *Registry) Apps() []*App { return slices.Clone(r.all) }
 
-// DevOnly reports whether any application lists captcha test tokens: the
-// server then refuses to start unless development mode is on.
+// DevOnly reports whether any application lists captcha test tokens or
+// test numbers: the server then refuses to start unless development mode
+// is on.
 func (r *Registry) DevOnly() bool { return r.devOnly }
 
 // clone copies a so that the registry owns every slice and map it keeps.
@@ -105,6 +106,8 @@ func (a *App) clone() *App {
 	c.Phone.DenyCountries = slices.Clone(a.Phone.DenyCountries)
 	c.Providers = slices.Clone(a.Providers)
 	c.Captcha.TestTokens = slices.Clone(a.Captcha.TestTokens)
+	c.TestNumbers = maps.Clone(a.TestNumbers)
+	c.testCodes = nil // built by validate
 	if a.Templates != nil {
 		c.Templates = make(map[string]map[gen.Scenario]string, len(a.Templates))
 		for lang, m := range a.Templates {

@@ -84,6 +84,11 @@ func TestNewRegistryValidation(t *testing.T) {
 		}), `captcha.verify_url "/siteverify"`},
 		{"empty test token", ok(func(a *apps.App) { a.Captcha.TestTokens = []string{""} }), "captcha.test_tokens[0]"},
 		{"test token with newline", ok(func(a *apps.App) { a.Captcha.TestTokens = []string{"ok", "a\n"} }), "captcha.test_tokens[1]"},
+		{"test number not a number", ok(func(a *apps.App) { a.TestNumbers = map[string]string{"555": "123456"} }), `test_numbers: "555" is not a number`},
+		{"test number's code", ok(func(a *apps.App) { a.TestNumbers = map[string]string{"13800000000": "12ab56"} }), `the code of "13800000000" must be 4 to 10 digits`},
+		{"test number twice", ok(func(a *apps.App) {
+			a.TestNumbers = map[string]string{"13800000000": "123456", "+8613800000000": "654321"}
+		}), "+8613800000000, listed twice"},
 		{"empty provider", ok(func(a *apps.App) { a.Providers = []string{""} }), "providers: empty provider name"},
 		{"provider twice", ok(func(a *apps.App) { a.Providers = []string{"a", "a"} }), `providers: "a" listed twice`},
 	}
@@ -218,6 +223,7 @@ func TestDevOnly(t *testing.T) {
 		{"no test tokens", []apps.App{{ClientID: "a"}, {ClientID: "b", Captcha: apps.CaptchaSettings{Kind: apps.CaptchaNone}}}, false},
 		{"one app with test tokens", []apps.App{{ClientID: "a"}, {ClientID: "b", Captcha: apps.CaptchaSettings{TestTokens: []string{"XXXX.DUMMY.TOKEN"}}}}, true},
 		{"even a disabled one", []apps.App{{ClientID: "a", Disabled: true, Captcha: apps.CaptchaSettings{TestTokens: []string{"t"}}}}, true},
+		{"one app with test numbers", []apps.App{{ClientID: "a"}, {ClientID: "b", TestNumbers: map[string]string{"13800000000": "123456"}}}, true},
 	}
 	for _, tt := range tests {
 		r, err := apps.NewRegistry(tt.apps)
@@ -226,6 +232,20 @@ func TestDevOnly(t *testing.T) {
 		}
 		if got := r.DevOnly(); got != tt.want {
 			t.Errorf("%s: DevOnly = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// Test numbers are found by their E.164 form, however they were written.
+func TestTestCode(t *testing.T) {
+	r, err := apps.NewRegistry([]apps.App{{ClientID: "a", TestNumbers: map[string]string{"13800000000": "123456", "+14155550100": "0000"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := r.Lookup("a", "")
+	for e164, want := range map[string]string{"+8613800000000": "123456", "+14155550100": "0000", "+8613800000001": ""} {
+		if got, ok := a.TestCode(e164); got != want || ok != (want != "") {
+			t.Errorf("TestCode(%s) = %q, %v; want %q", e164, got, ok, want)
 		}
 	}
 }

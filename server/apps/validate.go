@@ -3,7 +3,9 @@ package apps
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,6 +72,7 @@ func (a *App) validate() []error {
 	errs = append(errs, validateCode("code", a.Code, true)...)
 	errs = append(errs, validateLimits(a.Limits)...)
 	errs = append(errs, validateCaptcha(a.Captcha)...)
+	errs = append(errs, a.indexTestNumbers()...)
 	seen := map[string]bool{}
 	for _, p := range a.Providers {
 		switch {
@@ -81,6 +84,40 @@ func (a *App) validate() []error {
 		seen[p] = true
 	}
 	return errs
+}
+
+// indexTestNumbers checks TestNumbers and keys them by E.164 in testCodes.
+func (a *App) indexTestNumbers() []error {
+	var errs []error
+	a.testCodes = make(map[string]string, len(a.TestNumbers))
+	for _, raw := range slices.Sorted(maps.Keys(a.TestNumbers)) {
+		code := a.TestNumbers[raw]
+		num, err := a.Phone.Parse(raw)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("test_numbers: %q is not a number this application accepts", raw))
+		case !digits(code, 4, 10):
+			errs = append(errs, fmt.Errorf("test_numbers: the code of %q must be 4 to 10 digits", raw))
+		case a.testCodes[num.E164] != "":
+			errs = append(errs, fmt.Errorf("test_numbers: %q is %s, listed twice", raw, num.E164))
+		default:
+			a.testCodes[num.E164] = code
+		}
+	}
+	return errs
+}
+
+// digits reports whether s is lo to hi ASCII digits.
+func digits(s string, lo, hi int) bool {
+	if len(s) < lo || len(s) > hi {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func knownLang(l string) bool { return l == "zh" || l == "en" }

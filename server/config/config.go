@@ -227,6 +227,9 @@ func (c *Config) Validate() error {
 		if len(a.Captcha.TestTokens) > 0 && !c.DevMode {
 			errs = append(errs, fmt.Errorf("apps[%d] (%s): captcha test tokens are allowed only in dev mode", i, a.ClientID))
 		}
+		if len(a.TestNumbers) > 0 && !c.DevMode {
+			errs = append(errs, fmt.Errorf("apps[%d] (%s): test numbers are allowed only in dev mode", i, a.ClientID))
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("config: %w", errors.Join(errs...))

@@ -60,6 +60,11 @@ secret: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 providers: [{name: hook, kind: log}]
 apps: [{client_id: a, captcha: {test_tokens: [t]}}]
 `, "test tokens are allowed only in dev mode"},
+		{"test numbers outside dev mode", `
+secret: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+providers: [{name: hook, kind: log}]
+apps: [{client_id: a, test_numbers: {"13800000000": "123456"}}]
+`, "test numbers are allowed only in dev mode"},
 		{"no secret outside dev mode", `
 providers: [{name: p, kind: log}]
 apps: [{client_id: a}]

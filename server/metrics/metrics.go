@@ -29,7 +29,7 @@ func New() *Metrics {
 		registry: prometheus.NewRegistry(),
 		sends: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smscode_sends_total",
-			Help: "Send requests that reached the pipeline, by application, scenario, outcome (sent, refused, failed) and provider.",
+			Help: "Send requests that reached the pipeline, by application, scenario, outcome (sent, refused, failed, test: a test number) and provider.",
 		}, []string{"client_id", "scenario", "outcome", "provider"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smscode_limit_refusals_total",

@@ -423,3 +423,38 @@ func wrongCode(code string) string {
 func strictPolicy() phone.Policy {
 	return phone.Policy{Strict: true, DenyCountries: []string{"US"}}
 }
+
+// A test number answers like a real one but sends nothing, charges no limit
+// and stores nothing; its fixed code, and only it, verifies, again and again.
+// Real numbers of the same application are unaffected.
+func TestTestNumbers(t *testing.T) {
+	env := servertest.New(t, servertest.WithConfig(func(c *config.Config) {
+		c.Apps[0].TestNumbers = map[string]string{"13800000000": "246810"}
+	}))
+	for range 3 { // no cooldown, no daily cap
+		r := send(t, env, "13800000000", bind, nil)
+		wantOK(t, r)
+		if r.Header.Get("X-Resend-After") != "60" || r.Header.Get("X-Code-Expires-In") != "300" {
+			t.Errorf("headers %v", r.Header)
+		}
+	}
+	if n := env.Outbox.Count(); n != 0 {
+		t.Fatalf("%d messages sent to a test number", n)
+	}
+	wantError(t, verify(t, env, "13800000000", bind, "135790", nil), http.StatusBadRequest, "VERIFY.0001")
+	for range 2 {
+		wantOK(t, verify(t, env, "+8613800000000", bind, "246810", nil))
+	}
+	// The captcha is checked as for any number.
+	r := do(t, env, call{path: "/api/v2/sdk/sms/send", body: map[string]string{
+		"mobile": "13800000000", "type": bind, "captcha_token": "not-a-token"}})
+	if r.Status != http.StatusBadRequest || !strings.HasPrefix(r.Code, "CAPTCHA.") {
+		t.Errorf("a bad captcha for a test number: %d %s", r.Status, r.Code)
+	}
+	// A real number of the same application is sent to and limited as ever.
+	wantOK(t, send(t, env, seedMobile, bind, nil))
+	if env.Outbox.Count() != 1 {
+		t.Errorf("a real number got %d messages", env.Outbox.Count())
+	}
+	wantError(t, send(t, env, seedMobile, bind, nil), http.StatusTooManyRequests, "SMS.0001")
+}
