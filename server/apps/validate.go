@@ -43,7 +43,8 @@ func validID(s string) bool {
 }
 
 // validate returns every problem of one application, each naming its YAML
-// field, so that a configuration is fixed in one pass.
+// field, so that a configuration is fixed in one pass. It also indexes the
+// test numbers it checks (testCodes): the registry calls it on its own copy.
 func (a *App) validate() []error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
