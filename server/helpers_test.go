@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/internal/seed"
 	"github.com/smscode/smscode/internal/testutil"
 	"github.com/smscode/smscode/server"
 	"github.com/smscode/smscode/server/apierr"
@@ -144,30 +145,15 @@ const (
 	verifyPath = "/api/v2/sdk/sms/verify"
 	// captchaVerifyPath is the slider CAPTCHA's verify.
 	captchaVerifyPath = "/api/v2/sdk/captcha/verify"
-	seedAgent         = "Mozilla/5.0 (Linux; Android 10; Redmi K30 Build/QKQ1.190825.002; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/80.0.3987.99 Mobile Safari/537.36"
-	seedToken         = `71d******635---{"x":237.0,"y":5.0}`
+	seedAgent         = seed.Agent
+	seedToken         = seed.CaptchaToken
 	// seedBody is the seed's example body, as the page prints it.
-	seedBody = `{
-  "mobile": "12345678901",
-  "type": "BIND_MOBILE_SMS",
-  "captcha_token": "71d******635---{\"x\":237.0,\"y\":5.0}"
-}`
+	seedBody = seed.Body
 )
 
 // seedHeaders are the seed's example headers, with the Content-Type the
 // page documents.
-func seedHeaders() http.Header {
-	h := http.Header{}
-	h.Set("Content-Type", "application/json;charset=utf8")
-	h.Set("X-operating-sys-version", "Android 10")
-	h.Set("X-device-fingerprint", "156aysdna213sac")
-	h.Set("X-device-ip", "10.10.10.1")
-	h.Set("X-agent", seedAgent)
-	h.Set("X-L", "zh")
-	h.Set("X-client-id", "DRrYIqauawN0I8myTMoDTPys6ezGZxnm")
-	h.Set("X-tenant-id", "08f770f51f80d2f40f38c00cb199fd21")
-	return h
-}
+var seedHeaders = seed.Headers
 
 // sendJSON is the seed's body as compact JSON, after edit.
 func sendJSON(edit func(map[string]any)) string {

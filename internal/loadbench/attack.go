@@ -13,30 +13,20 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/smscode/smscode/internal/seed"
 )
 
-// The OneAccess example request's values, as server/sender's tests use them.
+// The OneAccess example request's values.
 const (
-	seedClientID = "DRrYIqauawN0I8myTMoDTPys6ezGZxnm"
-	seedTenantID = "08f770f51f80d2f40f38c00cb199fd21"
-	seedScenario = "BIND_MOBILE_SMS"
-	seedToken    = `71d******635---{"x":237.0,"y":5.0}`
-	seedAgent    = "Mozilla/5.0 (Linux; Android 10; Redmi K30 Build/QKQ1.190825.002; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/80.0.3987.99 Mobile Safari/537.36"
+	seedClientID = seed.ClientID
+	seedTenantID = seed.TenantID
+	seedScenario = seed.Scenario
+	seedToken    = seed.CaptchaToken
 )
 
 // seedHeaders are the OneAccess example request's headers.
-func seedHeaders() http.Header {
-	h := http.Header{}
-	h.Set("Content-Type", "application/json;charset=utf8")
-	h.Set("X-operating-sys-version", "Android 10")
-	h.Set("X-device-fingerprint", "156aysdna213sac")
-	h.Set("X-device-ip", "10.10.10.1")
-	h.Set("X-agent", seedAgent)
-	h.Set("X-L", "zh")
-	h.Set("X-client-id", seedClientID)
-	h.Set("X-tenant-id", seedTenantID)
-	return h
-}
+var seedHeaders = seed.Headers
 
 // mobile is the i-th 11-digit mainland number of a range: two leading
 // digits (the range, "13" to "19") and nine from i. Ranges keep the

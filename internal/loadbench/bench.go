@@ -21,6 +21,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/internal/seed"
 	"github.com/smscode/smscode/server/sender"
 )
 
@@ -458,7 +459,7 @@ func prepare(ctx context.Context, srv *realServer, book *codeBook, from, n int) 
 				_, err := srv.rt.Service.Send(ctx, sender.SendRequest{
 					Caller: sender.Caller{
 						ClientID: seedClientID, TenantID: seedTenantID, Lang: "zh",
-						OSVersion: "Android 10", Fingerprint: "156aysdna213sac", Agent: seedAgent,
+						OSVersion: "Android 10", Fingerprint: "156aysdna213sac", Agent: seed.Agent,
 						ReportedIP: "10.10.10.1", RemoteIP: "127.0.0.1",
 					},
 					Mobile: mobile("17", uint64(i)), Scenario: gen.Scenario(seedScenario), CaptchaToken: seedToken,

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smscode/smscode/internal/seed"
 	"github.com/smscode/smscode/server/config"
 	"github.com/smscode/smscode/server/sms"
 	"github.com/smscode/smscode/server/store"
@@ -20,9 +21,9 @@ import (
 
 // The OneAccess example application, registered by default.
 const (
-	ClientID     = "DRrYIqauawN0I8myTMoDTPys6ezGZxnm"
-	TenantID     = "08f770f51f80d2f40f38c00cb199fd21"
-	CaptchaToken = `71d******635---{"x":237.0,"y":5.0}`
+	ClientID     = seed.ClientID
+	TenantID     = seed.TenantID
+	CaptchaToken = seed.CaptchaToken
 )
 
 // Env is a running test server.
