@@ -139,12 +139,22 @@ const (
 	// CodeExpired (VERIFY.0002, 400): no code is pending for this number
 	// and scenario: it expired, was used, or was never sent.
 	CodeExpired = gen.ErrorCodeCodeExpired
-	// CodeAttemptsExceeded (VERIFY.0003, 400): the code had too many wrong
-	// attempts and is dead; send a new one.
+	// CodeAttemptsExceeded (VERIFY.0003, 400): this client address or
+	// device made too many wrong attempts at the code, which is dead for
+	// it; send a new one.
 	CodeAttemptsExceeded = gen.ErrorCodeCodeAttemptsExceeded
 	// CodeMalformed (VERIFY.0004, 400): the verification code is not 4 to 10
 	// digits.
 	CodeMalformed = gen.ErrorCodeCodeMalformed
+	// CodeVerifyIPLimit (VERIFY.0005, 429): too many failed verifications
+	// from this client address; retry after Error.RetryAfter.
+	CodeVerifyIPLimit = gen.ErrorCodeVerifyIPLimit
+	// CodeVerifyDeviceLimit (VERIFY.0006, 429): too many failed
+	// verifications from this device.
+	CodeVerifyDeviceLimit = gen.ErrorCodeVerifyDeviceLimit
+	// CodeVerifyNumberDailyLimit (VERIFY.0007, 429): too many wrong codes
+	// for this number today.
+	CodeVerifyNumberDailyLimit = gen.ErrorCodeVerifyNumberDailyLimit
 
 	// CodeInternal (SYS.0001, 500): an unexpected server error; nothing was sent.
 	CodeInternal = gen.ErrorCodeInternal

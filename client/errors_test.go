@@ -29,6 +29,7 @@ var allCodes = []client.ErrorCode{
 	client.CodeNumberDailyLimit, client.CodeDeviceLimit, client.CodeIPLimit, client.CodeAppDailyQuota,
 	client.CodePrefixBlocked, client.CodeProviderUnavailable, client.CodeProviderRejected,
 	client.CodeWrong, client.CodeExpired, client.CodeAttemptsExceeded, client.CodeMalformed,
+	client.CodeVerifyIPLimit, client.CodeVerifyDeviceLimit, client.CodeVerifyNumberDailyLimit,
 	client.CodeInternal, client.CodeStoreUnavailable,
 }
 

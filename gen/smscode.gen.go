@@ -23,50 +23,53 @@ import (
 
 // Defines values for ErrorCode.
 const (
-	ErrorCodeAgentInvalid         ErrorCode = "HEADER.0003"
-	ErrorCodeAppDailyQuota        ErrorCode = "SMS.0005"
-	ErrorCodeAppDisabled          ErrorCode = "APP.0003"
-	ErrorCodeAppIDInvalid         ErrorCode = "APP.0004"
-	ErrorCodeAppIDRequired        ErrorCode = "APP.0002"
-	ErrorCodeAppNotFound          ErrorCode = "APP.0001"
-	ErrorCodeBodyMalformed        ErrorCode = "REQ.0001"
-	ErrorCodeBodyTooLarge         ErrorCode = "REQ.0002"
-	ErrorCodeCaptchaExpired       ErrorCode = "CAPTCHA.0003"
-	ErrorCodeCaptchaInvalid       ErrorCode = "CAPTCHA.0004"
-	ErrorCodeCaptchaTokenRequired ErrorCode = "PARAM.0005"
-	ErrorCodeCaptchaTooMany       ErrorCode = "CAPTCHA.0007"
-	ErrorCodeCaptchaUnavailable   ErrorCode = "CAPTCHA.0006"
-	ErrorCodeCaptchaWrong         ErrorCode = "CAPTCHA.0002"
-	ErrorCodeCodeAttemptsExceeded ErrorCode = "VERIFY.0003"
-	ErrorCodeCodeExpired          ErrorCode = "VERIFY.0002"
-	ErrorCodeCodeMalformed        ErrorCode = "VERIFY.0004"
-	ErrorCodeCodeWrong            ErrorCode = "VERIFY.0001"
-	ErrorCodeCoordinatesRequired  ErrorCode = "PARAM.0004"
-	ErrorCodeDestinationBlocked   ErrorCode = "USER.0039"
-	ErrorCodeDeviceIPInvalid      ErrorCode = "HEADER.0004"
-	ErrorCodeDeviceLimit          ErrorCode = "SMS.0003"
-	ErrorCodeFingerprintInvalid   ErrorCode = "HEADER.0002"
-	ErrorCodeHeadersTooLarge      ErrorCode = "HEADER.0006"
-	ErrorCodeIPLimit              ErrorCode = "SMS.0004"
-	ErrorCodeInternal             ErrorCode = "SYS.0001"
-	ErrorCodeLanguageInvalid      ErrorCode = "HEADER.0005"
-	ErrorCodeMethodNotAllowed     ErrorCode = "REQ.0006"
-	ErrorCodeMobileInvalid        ErrorCode = "USER.0038"
-	ErrorCodeMobileRequired       ErrorCode = "PARAM.0001"
-	ErrorCodeNotFound             ErrorCode = "REQ.0005"
-	ErrorCodeNumberDailyLimit     ErrorCode = "SMS.0002"
-	ErrorCodeOSVersionInvalid     ErrorCode = "HEADER.0001"
-	ErrorCodePrefixBlocked        ErrorCode = "SMS.0006"
-	ErrorCodeProviderRejected     ErrorCode = "SMS.0008"
-	ErrorCodeProviderUnavailable  ErrorCode = "SMS.0007"
-	ErrorCodeScenarioRequired     ErrorCode = "PARAM.0002"
-	ErrorCodeScenarioUnsupported  ErrorCode = "CAPTCHA.0005"
-	ErrorCodeStoreUnavailable     ErrorCode = "SYS.0002"
-	ErrorCodeTenantIDInvalid      ErrorCode = "APP.0005"
-	ErrorCodeTooFrequent          ErrorCode = "SMS.0001"
-	ErrorCodeUnknownField         ErrorCode = "REQ.0004"
-	ErrorCodeUnsupportedMediaType ErrorCode = "REQ.0003"
-	ErrorCodeVerifyCodeRequired   ErrorCode = "PARAM.0003"
+	ErrorCodeAgentInvalid           ErrorCode = "HEADER.0003"
+	ErrorCodeAppDailyQuota          ErrorCode = "SMS.0005"
+	ErrorCodeAppDisabled            ErrorCode = "APP.0003"
+	ErrorCodeAppIDInvalid           ErrorCode = "APP.0004"
+	ErrorCodeAppIDRequired          ErrorCode = "APP.0002"
+	ErrorCodeAppNotFound            ErrorCode = "APP.0001"
+	ErrorCodeBodyMalformed          ErrorCode = "REQ.0001"
+	ErrorCodeBodyTooLarge           ErrorCode = "REQ.0002"
+	ErrorCodeCaptchaExpired         ErrorCode = "CAPTCHA.0003"
+	ErrorCodeCaptchaInvalid         ErrorCode = "CAPTCHA.0004"
+	ErrorCodeCaptchaTokenRequired   ErrorCode = "PARAM.0005"
+	ErrorCodeCaptchaTooMany         ErrorCode = "CAPTCHA.0007"
+	ErrorCodeCaptchaUnavailable     ErrorCode = "CAPTCHA.0006"
+	ErrorCodeCaptchaWrong           ErrorCode = "CAPTCHA.0002"
+	ErrorCodeCodeAttemptsExceeded   ErrorCode = "VERIFY.0003"
+	ErrorCodeCodeExpired            ErrorCode = "VERIFY.0002"
+	ErrorCodeCodeMalformed          ErrorCode = "VERIFY.0004"
+	ErrorCodeCodeWrong              ErrorCode = "VERIFY.0001"
+	ErrorCodeCoordinatesRequired    ErrorCode = "PARAM.0004"
+	ErrorCodeDestinationBlocked     ErrorCode = "USER.0039"
+	ErrorCodeDeviceIPInvalid        ErrorCode = "HEADER.0004"
+	ErrorCodeDeviceLimit            ErrorCode = "SMS.0003"
+	ErrorCodeFingerprintInvalid     ErrorCode = "HEADER.0002"
+	ErrorCodeHeadersTooLarge        ErrorCode = "HEADER.0006"
+	ErrorCodeIPLimit                ErrorCode = "SMS.0004"
+	ErrorCodeInternal               ErrorCode = "SYS.0001"
+	ErrorCodeLanguageInvalid        ErrorCode = "HEADER.0005"
+	ErrorCodeMethodNotAllowed       ErrorCode = "REQ.0006"
+	ErrorCodeMobileInvalid          ErrorCode = "USER.0038"
+	ErrorCodeMobileRequired         ErrorCode = "PARAM.0001"
+	ErrorCodeNotFound               ErrorCode = "REQ.0005"
+	ErrorCodeNumberDailyLimit       ErrorCode = "SMS.0002"
+	ErrorCodeOSVersionInvalid       ErrorCode = "HEADER.0001"
+	ErrorCodePrefixBlocked          ErrorCode = "SMS.0006"
+	ErrorCodeProviderRejected       ErrorCode = "SMS.0008"
+	ErrorCodeProviderUnavailable    ErrorCode = "SMS.0007"
+	ErrorCodeScenarioRequired       ErrorCode = "PARAM.0002"
+	ErrorCodeScenarioUnsupported    ErrorCode = "CAPTCHA.0005"
+	ErrorCodeStoreUnavailable       ErrorCode = "SYS.0002"
+	ErrorCodeTenantIDInvalid        ErrorCode = "APP.0005"
+	ErrorCodeTooFrequent            ErrorCode = "SMS.0001"
+	ErrorCodeUnknownField           ErrorCode = "REQ.0004"
+	ErrorCodeUnsupportedMediaType   ErrorCode = "REQ.0003"
+	ErrorCodeVerifyCodeRequired     ErrorCode = "PARAM.0003"
+	ErrorCodeVerifyDeviceLimit      ErrorCode = "VERIFY.0006"
+	ErrorCodeVerifyIPLimit          ErrorCode = "VERIFY.0005"
+	ErrorCodeVerifyNumberDailyLimit ErrorCode = "VERIFY.0007"
 )
 
 // Valid indicates whether the value is a known member of the ErrorCode enum.
@@ -159,6 +162,12 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeUnsupportedMediaType:
 		return true
 	case ErrorCodeVerifyCodeRequired:
+		return true
+	case ErrorCodeVerifyDeviceLimit:
+		return true
+	case ErrorCodeVerifyIPLimit:
+		return true
+	case ErrorCodeVerifyNumberDailyLimit:
 		return true
 	default:
 		return false
@@ -451,6 +460,9 @@ type TooManyRequests = Error
 
 // UnsupportedMediaType The body of every answer that is not 2xx.
 type UnsupportedMediaType = Error
+
+// VerifyTooManyRequests The body of every answer that is not 2xx.
+type VerifyTooManyRequests = Error
 
 // GetCaptchaParams defines parameters for GetCaptcha.
 type GetCaptchaParams struct {
@@ -956,9 +968,32 @@ type ClientInterface interface {
 	// registration and binding APIs. Checks `verify_code` against the last code sent to
 	// `mobile` for the scenario `type`, and consumes it on success, so that a code works once.
 	//
-	// Every attempt is counted before the comparison; after 5 wrong attempts (configurable)
-	// the code is dead and a new one must be sent. The headers are those of
-	// `POST /api/v2/sdk/sms/send`.
+	// The headers are those of `POST /api/v2/sdk/sms/send`.
+	//
+	// **Guessing limits.** Three limits are checked before the code is compared, each
+	// answering `429` with `Retry-After` when full; a refused attempt compares nothing and
+	// counts nothing:
+	//
+	// | limit (default, configurable per application) | counts | refusal |
+	// |---|---|---|
+	// | 50 per client IP per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
+	// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
+	// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+	//
+	// The per-number limit bounds brute force whatever the number of resends, addresses and
+	// devices: at most 20 guesses per number per day, so with 6-digit codes at most
+	// 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
+	//
+	// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
+	// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
+	// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
+	// still use it. So a stranger's wrong guesses do not kill the code of the person who
+	// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
+	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes,
+	// which takes at least 4 client addresses while a code is pending) refuses verification
+	// for that number, with VERIFY.0007, until the window ends. A limit that could never be
+	// spent by strangers would not bound brute force; this one makes locking a number out
+	// cost several addresses per day, while guessing stays bounded by the figure above.
 	//
 	// | HTTP | error_code | meaning |
 	// |---|---|---|
@@ -987,10 +1022,13 @@ type ClientInterface interface {
 	// | 400 | USER.0039 | The application does not send SMS to the number's country or region. |
 	// | 400 | VERIFY.0001 | The code is wrong; the attempt was counted. |
 	// | 400 | VERIFY.0002 | No code is pending for this number and scenario, or it has expired or was already used. |
-	// | 400 | VERIFY.0003 | The code had too many wrong attempts and is dead; send a new one. |
+	// | 400 | VERIFY.0003 | This client IP or device made too many wrong attempts at this code, which is dead for it; send a new one. |
 	// | 400 | VERIFY.0004 | `verify_code` is not 4 to 10 digits. |
+	// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
+	// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
+	// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
 	// | 500 | SYS.0001 | An unexpected error. |
-	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted. |
+	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1003,9 +1041,32 @@ type ClientInterface interface {
 	// registration and binding APIs. Checks `verify_code` against the last code sent to
 	// `mobile` for the scenario `type`, and consumes it on success, so that a code works once.
 	//
-	// Every attempt is counted before the comparison; after 5 wrong attempts (configurable)
-	// the code is dead and a new one must be sent. The headers are those of
-	// `POST /api/v2/sdk/sms/send`.
+	// The headers are those of `POST /api/v2/sdk/sms/send`.
+	//
+	// **Guessing limits.** Three limits are checked before the code is compared, each
+	// answering `429` with `Retry-After` when full; a refused attempt compares nothing and
+	// counts nothing:
+	//
+	// | limit (default, configurable per application) | counts | refusal |
+	// |---|---|---|
+	// | 50 per client IP per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
+	// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
+	// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+	//
+	// The per-number limit bounds brute force whatever the number of resends, addresses and
+	// devices: at most 20 guesses per number per day, so with 6-digit codes at most
+	// 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
+	//
+	// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
+	// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
+	// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
+	// still use it. So a stranger's wrong guesses do not kill the code of the person who
+	// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
+	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes,
+	// which takes at least 4 client addresses while a code is pending) refuses verification
+	// for that number, with VERIFY.0007, until the window ends. A limit that could never be
+	// spent by strangers would not bound brute force; this one makes locking a number out
+	// cost several addresses per day, while guessing stays bounded by the figure above.
 	//
 	// | HTTP | error_code | meaning |
 	// |---|---|---|
@@ -1034,10 +1095,13 @@ type ClientInterface interface {
 	// | 400 | USER.0039 | The application does not send SMS to the number's country or region. |
 	// | 400 | VERIFY.0001 | The code is wrong; the attempt was counted. |
 	// | 400 | VERIFY.0002 | No code is pending for this number and scenario, or it has expired or was already used. |
-	// | 400 | VERIFY.0003 | The code had too many wrong attempts and is dead; send a new one. |
+	// | 400 | VERIFY.0003 | This client IP or device made too many wrong attempts at this code, which is dead for it; send a new one. |
 	// | 400 | VERIFY.0004 | `verify_code` is not 4 to 10 digits. |
+	// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
+	// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
+	// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
 	// | 500 | SYS.0001 | An unexpected error. |
-	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted. |
+	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1366,9 +1430,32 @@ func (c *Client) SendSms(ctx context.Context, params *SendSmsParams, body SendSm
 // registration and binding APIs. Checks `verify_code` against the last code sent to
 // `mobile` for the scenario `type`, and consumes it on success, so that a code works once.
 //
-// Every attempt is counted before the comparison; after 5 wrong attempts (configurable)
-// the code is dead and a new one must be sent. The headers are those of
-// `POST /api/v2/sdk/sms/send`.
+// The headers are those of `POST /api/v2/sdk/sms/send`.
+//
+// **Guessing limits.** Three limits are checked before the code is compared, each
+// answering `429` with `Retry-After` when full; a refused attempt compares nothing and
+// counts nothing:
+//
+// | limit (default, configurable per application) | counts | refusal |
+// |---|---|---|
+// | 50 per client IP per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
+// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
+// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+//
+// The per-number limit bounds brute force whatever the number of resends, addresses and
+// devices: at most 20 guesses per number per day, so with 6-digit codes at most
+// 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
+//
+// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
+// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
+// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
+// still use it. So a stranger's wrong guesses do not kill the code of the person who
+// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
+// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes,
+// which takes at least 4 client addresses while a code is pending) refuses verification
+// for that number, with VERIFY.0007, until the window ends. A limit that could never be
+// spent by strangers would not bound brute force; this one makes locking a number out
+// cost several addresses per day, while guessing stays bounded by the figure above.
 //
 // | HTTP | error_code | meaning |
 // |---|---|---|
@@ -1397,10 +1484,13 @@ func (c *Client) SendSms(ctx context.Context, params *SendSmsParams, body SendSm
 // | 400 | USER.0039 | The application does not send SMS to the number's country or region. |
 // | 400 | VERIFY.0001 | The code is wrong; the attempt was counted. |
 // | 400 | VERIFY.0002 | No code is pending for this number and scenario, or it has expired or was already used. |
-// | 400 | VERIFY.0003 | The code had too many wrong attempts and is dead; send a new one. |
+// | 400 | VERIFY.0003 | This client IP or device made too many wrong attempts at this code, which is dead for it; send a new one. |
 // | 400 | VERIFY.0004 | `verify_code` is not 4 to 10 digits. |
+// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
+// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
+// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
 // | 500 | SYS.0001 | An unexpected error. |
-// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted. |
+// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 //
 // Takes any type of body and a specified content type.
 //
@@ -1423,9 +1513,32 @@ func (c *Client) VerifySmsWithBody(ctx context.Context, params *VerifySmsParams,
 // registration and binding APIs. Checks `verify_code` against the last code sent to
 // `mobile` for the scenario `type`, and consumes it on success, so that a code works once.
 //
-// Every attempt is counted before the comparison; after 5 wrong attempts (configurable)
-// the code is dead and a new one must be sent. The headers are those of
-// `POST /api/v2/sdk/sms/send`.
+// The headers are those of `POST /api/v2/sdk/sms/send`.
+//
+// **Guessing limits.** Three limits are checked before the code is compared, each
+// answering `429` with `Retry-After` when full; a refused attempt compares nothing and
+// counts nothing:
+//
+// | limit (default, configurable per application) | counts | refusal |
+// |---|---|---|
+// | 50 per client IP per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
+// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
+// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+//
+// The per-number limit bounds brute force whatever the number of resends, addresses and
+// devices: at most 20 guesses per number per day, so with 6-digit codes at most
+// 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
+//
+// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
+// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
+// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
+// still use it. So a stranger's wrong guesses do not kill the code of the person who
+// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
+// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes,
+// which takes at least 4 client addresses while a code is pending) refuses verification
+// for that number, with VERIFY.0007, until the window ends. A limit that could never be
+// spent by strangers would not bound brute force; this one makes locking a number out
+// cost several addresses per day, while guessing stays bounded by the figure above.
 //
 // | HTTP | error_code | meaning |
 // |---|---|---|
@@ -1454,10 +1567,13 @@ func (c *Client) VerifySmsWithBody(ctx context.Context, params *VerifySmsParams,
 // | 400 | USER.0039 | The application does not send SMS to the number's country or region. |
 // | 400 | VERIFY.0001 | The code is wrong; the attempt was counted. |
 // | 400 | VERIFY.0002 | No code is pending for this number and scenario, or it has expired or was already used. |
-// | 400 | VERIFY.0003 | The code had too many wrong attempts and is dead; send a new one. |
+// | 400 | VERIFY.0003 | This client IP or device made too many wrong attempts at this code, which is dead for it; send a new one. |
 // | 400 | VERIFY.0004 | `verify_code` is not 4 to 10 digits. |
+// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
+// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
+// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
 // | 500 | SYS.0001 | An unexpected error. |
-// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted. |
+// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2322,9 +2438,32 @@ type ClientWithResponsesInterface interface {
 	// registration and binding APIs. Checks `verify_code` against the last code sent to
 	// `mobile` for the scenario `type`, and consumes it on success, so that a code works once.
 	//
-	// Every attempt is counted before the comparison; after 5 wrong attempts (configurable)
-	// the code is dead and a new one must be sent. The headers are those of
-	// `POST /api/v2/sdk/sms/send`.
+	// The headers are those of `POST /api/v2/sdk/sms/send`.
+	//
+	// **Guessing limits.** Three limits are checked before the code is compared, each
+	// answering `429` with `Retry-After` when full; a refused attempt compares nothing and
+	// counts nothing:
+	//
+	// | limit (default, configurable per application) | counts | refusal |
+	// |---|---|---|
+	// | 50 per client IP per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
+	// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
+	// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+	//
+	// The per-number limit bounds brute force whatever the number of resends, addresses and
+	// devices: at most 20 guesses per number per day, so with 6-digit codes at most
+	// 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
+	//
+	// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
+	// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
+	// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
+	// still use it. So a stranger's wrong guesses do not kill the code of the person who
+	// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
+	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes,
+	// which takes at least 4 client addresses while a code is pending) refuses verification
+	// for that number, with VERIFY.0007, until the window ends. A limit that could never be
+	// spent by strangers would not bound brute force; this one makes locking a number out
+	// cost several addresses per day, while guessing stays bounded by the figure above.
 	//
 	// | HTTP | error_code | meaning |
 	// |---|---|---|
@@ -2353,10 +2492,13 @@ type ClientWithResponsesInterface interface {
 	// | 400 | USER.0039 | The application does not send SMS to the number's country or region. |
 	// | 400 | VERIFY.0001 | The code is wrong; the attempt was counted. |
 	// | 400 | VERIFY.0002 | No code is pending for this number and scenario, or it has expired or was already used. |
-	// | 400 | VERIFY.0003 | The code had too many wrong attempts and is dead; send a new one. |
+	// | 400 | VERIFY.0003 | This client IP or device made too many wrong attempts at this code, which is dead for it; send a new one. |
 	// | 400 | VERIFY.0004 | `verify_code` is not 4 to 10 digits. |
+	// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
+	// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
+	// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
 	// | 500 | SYS.0001 | An unexpected error. |
-	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted. |
+	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2369,9 +2511,32 @@ type ClientWithResponsesInterface interface {
 	// registration and binding APIs. Checks `verify_code` against the last code sent to
 	// `mobile` for the scenario `type`, and consumes it on success, so that a code works once.
 	//
-	// Every attempt is counted before the comparison; after 5 wrong attempts (configurable)
-	// the code is dead and a new one must be sent. The headers are those of
-	// `POST /api/v2/sdk/sms/send`.
+	// The headers are those of `POST /api/v2/sdk/sms/send`.
+	//
+	// **Guessing limits.** Three limits are checked before the code is compared, each
+	// answering `429` with `Retry-After` when full; a refused attempt compares nothing and
+	// counts nothing:
+	//
+	// | limit (default, configurable per application) | counts | refusal |
+	// |---|---|---|
+	// | 50 per client IP per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
+	// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
+	// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+	//
+	// The per-number limit bounds brute force whatever the number of resends, addresses and
+	// devices: at most 20 guesses per number per day, so with 6-digit codes at most
+	// 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
+	//
+	// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
+	// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
+	// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
+	// still use it. So a stranger's wrong guesses do not kill the code of the person who
+	// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
+	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes,
+	// which takes at least 4 client addresses while a code is pending) refuses verification
+	// for that number, with VERIFY.0007, until the window ends. A limit that could never be
+	// spent by strangers would not bound brute force; this one makes locking a number out
+	// cost several addresses per day, while guessing stays bounded by the figure above.
 	//
 	// | HTTP | error_code | meaning |
 	// |---|---|---|
@@ -2400,10 +2565,13 @@ type ClientWithResponsesInterface interface {
 	// | 400 | USER.0039 | The application does not send SMS to the number's country or region. |
 	// | 400 | VERIFY.0001 | The code is wrong; the attempt was counted. |
 	// | 400 | VERIFY.0002 | No code is pending for this number and scenario, or it has expired or was already used. |
-	// | 400 | VERIFY.0003 | The code had too many wrong attempts and is dead; send a new one. |
+	// | 400 | VERIFY.0003 | This client IP or device made too many wrong attempts at this code, which is dead for it; send a new one. |
 	// | 400 | VERIFY.0004 | `verify_code` is not 4 to 10 digits. |
+	// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
+	// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
+	// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
 	// | 500 | SYS.0001 | An unexpected error. |
-	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted. |
+	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3134,7 +3302,7 @@ type VerifySmsResponse struct {
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
-	JSON429 *TooManyRequests
+	JSON429 *VerifyTooManyRequests
 	// JSON431 the response for an HTTP 431 `application/json` response
 	JSON431 *HeadersTooLarge
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -3194,7 +3362,7 @@ func (r VerifySmsResponse) GetJSON415() *UnsupportedMediaType {
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
-func (r VerifySmsResponse) GetJSON429() *TooManyRequests {
+func (r VerifySmsResponse) GetJSON429() *VerifyTooManyRequests {
 	return r.JSON429
 }
 
@@ -3543,9 +3711,32 @@ func (c *ClientWithResponses) SendSmsWithResponse(ctx context.Context, params *S
 // registration and binding APIs. Checks `verify_code` against the last code sent to
 // `mobile` for the scenario `type`, and consumes it on success, so that a code works once.
 //
-// Every attempt is counted before the comparison; after 5 wrong attempts (configurable)
-// the code is dead and a new one must be sent. The headers are those of
-// `POST /api/v2/sdk/sms/send`.
+// The headers are those of `POST /api/v2/sdk/sms/send`.
+//
+// **Guessing limits.** Three limits are checked before the code is compared, each
+// answering `429` with `Retry-After` when full; a refused attempt compares nothing and
+// counts nothing:
+//
+// | limit (default, configurable per application) | counts | refusal |
+// |---|---|---|
+// | 50 per client IP per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
+// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
+// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+//
+// The per-number limit bounds brute force whatever the number of resends, addresses and
+// devices: at most 20 guesses per number per day, so with 6-digit codes at most
+// 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
+//
+// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
+// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
+// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
+// still use it. So a stranger's wrong guesses do not kill the code of the person who
+// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
+// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes,
+// which takes at least 4 client addresses while a code is pending) refuses verification
+// for that number, with VERIFY.0007, until the window ends. A limit that could never be
+// spent by strangers would not bound brute force; this one makes locking a number out
+// cost several addresses per day, while guessing stays bounded by the figure above.
 //
 // | HTTP | error_code | meaning |
 // |---|---|---|
@@ -3574,10 +3765,13 @@ func (c *ClientWithResponses) SendSmsWithResponse(ctx context.Context, params *S
 // | 400 | USER.0039 | The application does not send SMS to the number's country or region. |
 // | 400 | VERIFY.0001 | The code is wrong; the attempt was counted. |
 // | 400 | VERIFY.0002 | No code is pending for this number and scenario, or it has expired or was already used. |
-// | 400 | VERIFY.0003 | The code had too many wrong attempts and is dead; send a new one. |
+// | 400 | VERIFY.0003 | This client IP or device made too many wrong attempts at this code, which is dead for it; send a new one. |
 // | 400 | VERIFY.0004 | `verify_code` is not 4 to 10 digits. |
+// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
+// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
+// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
 // | 500 | SYS.0001 | An unexpected error. |
-// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted. |
+// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3596,9 +3790,32 @@ func (c *ClientWithResponses) VerifySmsWithBodyWithResponse(ctx context.Context,
 // registration and binding APIs. Checks `verify_code` against the last code sent to
 // `mobile` for the scenario `type`, and consumes it on success, so that a code works once.
 //
-// Every attempt is counted before the comparison; after 5 wrong attempts (configurable)
-// the code is dead and a new one must be sent. The headers are those of
-// `POST /api/v2/sdk/sms/send`.
+// The headers are those of `POST /api/v2/sdk/sms/send`.
+//
+// **Guessing limits.** Three limits are checked before the code is compared, each
+// answering `429` with `Retry-After` when full; a refused attempt compares nothing and
+// counts nothing:
+//
+// | limit (default, configurable per application) | counts | refusal |
+// |---|---|---|
+// | 50 per client IP per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
+// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
+// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+//
+// The per-number limit bounds brute force whatever the number of resends, addresses and
+// devices: at most 20 guesses per number per day, so with 6-digit codes at most
+// 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
+//
+// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
+// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
+// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
+// still use it. So a stranger's wrong guesses do not kill the code of the person who
+// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
+// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes,
+// which takes at least 4 client addresses while a code is pending) refuses verification
+// for that number, with VERIFY.0007, until the window ends. A limit that could never be
+// spent by strangers would not bound brute force; this one makes locking a number out
+// cost several addresses per day, while guessing stays bounded by the figure above.
 //
 // | HTTP | error_code | meaning |
 // |---|---|---|
@@ -3627,10 +3844,13 @@ func (c *ClientWithResponses) VerifySmsWithBodyWithResponse(ctx context.Context,
 // | 400 | USER.0039 | The application does not send SMS to the number's country or region. |
 // | 400 | VERIFY.0001 | The code is wrong; the attempt was counted. |
 // | 400 | VERIFY.0002 | No code is pending for this number and scenario, or it has expired or was already used. |
-// | 400 | VERIFY.0003 | The code had too many wrong attempts and is dead; send a new one. |
+// | 400 | VERIFY.0003 | This client IP or device made too many wrong attempts at this code, which is dead for it; send a new one. |
 // | 400 | VERIFY.0004 | `verify_code` is not 4 to 10 digits. |
+// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
+// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
+// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
 // | 500 | SYS.0001 | An unexpected error. |
-// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted. |
+// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4498,7 +4718,7 @@ func ParseVerifySmsResponse(rsp *http.Response) (*VerifySmsResponse, error) {
 		response.JSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest TooManyRequests
+		var dest VerifyTooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -5452,6 +5672,16 @@ type UnsupportedMediaTypeJSONResponse struct {
 	Headers UnsupportedMediaTypeResponseHeaders
 }
 
+type VerifyTooManyRequestsResponseHeaders struct {
+	RetryAfter *int32
+	XRequestId *string
+}
+type VerifyTooManyRequestsJSONResponse struct {
+	Body Error
+
+	Headers VerifyTooManyRequestsResponseHeaders
+}
+
 type GetCaptchaRequestObject struct {
 	Params GetCaptchaParams
 }
@@ -6297,7 +6527,9 @@ func (response VerifySms415JSONResponse) VisitVerifySmsResponse(w http.ResponseW
 	return err
 }
 
-type VerifySms429JSONResponse struct{ TooManyRequestsJSONResponse }
+type VerifySms429JSONResponse struct {
+	VerifyTooManyRequestsJSONResponse
+}
 
 func (response VerifySms429JSONResponse) VisitVerifySmsResponse(w http.ResponseWriter) error {
 
@@ -6601,161 +6833,176 @@ func (sh *strictHandler) VerifySms(ctx echo.Context, params VerifySmsParams) err
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rdxvHleBfqe2dc0TKDRBPigTPfIAo2sZIIhmSdpwxtEKxuwC02aiCuwoEIYl74kwS2xk7dnb9mHic",
-	"Eztrz3hn11Yysxk7sh3/mBVJ6dP8hT316q5udBOARHuyE+rYh92Nrrq3bt2q+6zbty2H9PoEI8yoVbtt",
-	"dRF0USAutxALRvU2QwG/cxF1Aq/PPIKtmvX9LvERoMgh2KWAETCEHgO7qE0CBFgw8nAHwA70cN6yLXQA",
-	"e30fWbVKybao00U9yHtsk6AHmVWzPMzKJcu2evDA6w16Vm1psVIo2FbPw/K+YFts1EfyVdRBgXV4aFvP",
-	"rRIXrR30vQDRBh7Hce2AIUw9gvNgWyHaJgEYdj2nC1gXAYe4CLwwoAxQhBmgDI4o2Ie+58awLnNcHgXt",
-	"YjraW+jFAaKs4Y6jXMfAcwWWrOtREMg3bQB9SsAw8BhDGHhYYE9RsI+CCxT4pENXwIsDwhDwGBh2EQYB",
-	"6pOAiVkA/YDs+qgXG5O1vFtqF5wiuuRWYKV9CS2h8u4irLoVp7xbgsVlyxxyDx5cQ7jDulZtsWJbfcgY",
-	"Cji+/+X5eu6vYe5WIbecv5m78cRfWOGQKQs83NEjpgi7GayUMk0DzDwfQIDRUE5SD47ALpLTxIgkDh70",
-	"dlEQEYs6CMPAI7FxLhbOjuMO+cgD2ENMLZDn6h2E2fiIdjhvQd8XszOgKACQv2iDfuBhBnd9BOrbq42G",
-	"DQLkkMBFcsr5PII5FAQkkKN+eq1+ZW0rXygUyvPx2btObnm+Dxeq+QKYu+bhwcEKqGM3IJ4LioUVsIXc",
-	"ngeulgvg8sDz3YXvXf1eMV9cLiyVqvlCobQChvvzoN7v++j7aPeqxxaq5Uv58iKYu/r0zvVrNvC9PQSe",
-	"Qs4emQfPooDPzkIlXwCr3YD00MJSIV/Il5eXLuWXl8F1suv5CGzDNgw81ZFlWx6nhNxNLNvCsMfxfi4n",
-	"KGHZFmdtL0CuVWPBAGUwW7VYEnOi74tx3gO5/5rJcqu+h3DqGuOzA/t933Mgf3KBAv0uX2c+cSBDrlxF",
-	"LP4qGEK+JjseZShAbhMbk0VBfXOTT1VJNu15lHq4Y+vHFfUY+pwJkTufb+LYlF7ZCn7QeBEO4HC90Fjq",
-	"jXaukys7myO6iG499dcHuJdNUkegn/PcacnK13A2VcMVfcqCvoL2PQc96eEOCgRTT1gErngftKMGY4sB",
-	"DD3WJQMGaB86KGshlDjdGgzsoREV09NHQU71zvcYvuP5Xs9jSfIWq4twRF0MS8UyhU42NWVnOQPVacla",
-	"LC2dRtf/dAq3Sno2+hPI2NgE0HUDRCmAcvhy7tV2T4HHpt9TKoqUfCtF+ygALBhQpttxGtJaSOLGpnzE",
-	"tzMFmWCMHLWCFFZNPCd2YwS6pA8gf6ftdQYBcsPO+wE5GPH3hdbQei73JAmGkOPLr1pjy6JYyKv/Jk6Z",
-	"188SWpVqbGJK8Ykp5JbruSdhrl3LZ07QtfGZuQZxZwA7CJA2aAkK3+zRTgtA7PJHnArb17cBQwesBlq3",
-	"ui0wt9r1MKJoHpAAtBBugbk13PE92p1faWIothaCAR04XT6/rVvd3Op6i08Q35eGyM2DDdZFAQVt6Ptg",
-	"Fzp7UhomNzQXteHAZ03sKxxt/hIGCloGQ1THiH+rm030a1nELp9KbLm73LhdssuHc8/fzN2I9psbt4v2",
-	"0uH8xYwp2OijAHKVZntElUyasFyIbgHoiDLUE1OzL5s+hjAuJoRxJHizqRWikqMjmlM4nM1+fZoU3EEY",
-	"ZkhB8QtoXMmD6xC7kJFgJEUUJ59QHDFobD9rclZNclHLEDmCO1kXNbF8dNMLmT/RGDDU6/uQIVtMg1DZ",
-	"JJ0Ap5LcVJjAKiZYtQCtThKghaX2pUuFdrXYXiq4pXal0C4vOYWCs1tcXm67pVP2DwlVCtBvQ2Ae8nmm",
-	"fYIpEnrjZegqG4DfOQQzpUYa5Fp4gUr+VgOk6vd1wp4kAyxmdB/6AyTeEbsPpxZnR0kvPt5wV+KPjalw",
-	"CaIAEwbQgUdZXvCKh4XlI7W57N6f2RaLoLyU6L4hm4Oe1Aalci57ZmQP4a2Q0bN63qxv1a+LmU50vcPb",
-	"A71S8pKg0Tz9RYDaVs36zwuRIbsgf6ULa7wb2SDO/hrdUKEHcxsY1R0HUXqBgkqhMJ/XuzrHr6WYdNiF",
-	"QmIOA4I7fBsw7OXncmpWc3LBpSGmXl8wjECB3dPy+Q4h12DQQTPyRXe8dTqNo01sMUFkhY9aklw4E+Dz",
-	"zs6G3oaRx7foIAENBkhC49oDNO1bAB0H9RkFc8VFcNW7DHZHTazk23weKLqBnvA7iKZDrgsyPk/Uu4VE",
-	"1wFqDyhywe5I9Pz0zs6m7t5jFPltu4mV7wLiEehC7PooAMEA0xo3oH3o4RwX5KBSLoaKqtjCdok70jua",
-	"qRQBj/I9kVDkyo3qjBilgfm+A31J6dnYxFNts/lj+wfbaXuHBqqJJn47c8aoYzDA6KCPHK4oChgrfJfq",
-	"cmnETS9u/p/hmruOWJe464TVpXY1IzV7Kc3Tqbq19r20JSfhi31Y63ffxlrrQ9aNdnwG95DkXIl/gp5i",
-	"LOlqlXxfWV28T94VtbmmKhaU2qApIBhAUClU41rSxuZOY2N92wabG9s7M3iXbJCp3TzG3JtidIY5xxOl",
-	"r5rr6tj2SskgcJCYgzbv4sznep1Iy4HPzRmukk048gl0H1Ey8e1xslhSRCtlyCTeybcskAQIj04QQmdI",
-	"1m0UcKP1GQz3oedzM2RGyvYDsu+5KEj0kLGvXxf7+qUEgbl9qvsBg6ijPNgJRtJ/D7jKrhQ5ykiApoMn",
-	"5UhyQtWghSlAAhh4/mgi2LMVMcBFfYRdhJ0RmBMTzMdkh9a6pgaVj1brmzurT9cFG3gOmhdS3cC4Niaf",
-	"bICJtFv4Ex+1mYwoCBUBE+VF4b85Xc5rXDtoiUhLTvjHW4DCEVXuRwKYJsiYEmG0mcR7RiDnMbfNHUKu",
-	"QzxST+mMLOtCzx9d4wSYyKlJzrnCm4oZkgQMvf4qChAg6HSlAOUGB3lSaJh4MqBiypJQYQYC2qoXf/Rd",
-	"sGbMfxnqrCxSl8e5TXOVZrgmFvzs5sE4T9nAw2Boxu3syMtNYS/Syh0onFAOStFd/13Y7hlMB/0+CRhy",
-	"ryPXgztCF5iJ9wYZXZwqkMoJ5jDwAKsSdo53tAIGNOaDEyicOYu0TJjC88K1ib/a3lg/M8EU4iv6WZWu",
-	"oFVBlLFYJXDIAPMNSnuMJBd6rMutKtD3BxRQrxMPAVtPLC3KwFsY5ImpfM3mE88Xc8s3nhcOwYJdPkxR",
-	"/mxrFfaZ04Wbg1u3pByCrutxxKC/GZA+CpjH570NfYpsLivDR9xa9jrdjIjFLnT2OgHXzy5QIF/ky6bv",
-	"HSBfiP/sEGKpMCn4a1sveB0Khze9Huygm7uQosVKOh59DznIBhBsrj/FEZDvCmV76LlIrPuu1+nqOIB4",
-	"Xxmz+Th9i4WCwCzVZfXEwo0n/vJ2wS6lk5kEXsfD0J8C44hykgVkFMAfH0QCvcpjoCc8S5NWluQR4UTi",
-	"bYaey8FOnHzxXjT3K6BPPMxu8oV9gYIDvvpkIJ6iM2OP0SnMcIECRvp2hBFoB6QnyBzDm5H+CvAYoL7n",
-	"IgqgT3AHHACC/dFMCKbnXET+6ucV9bOYJJ3Z+Rj1HNh6Jd4IQZHdF5DDjAX+LAq89sjwls6wzqMJS8tf",
-	"QcJhFBFXqGrI7WjFjYEOEeuN768iihMFZm43rYOmVSuVL+ULdtMaNa1aNV84bDXx3IFOz4hNiuYhYWN4",
-	"Hcxl9HweXJdBYkCCyK9dA6EjtJJ0cWfAjS+oU53VzeZtETC42GymLymuhGSLdr2mlJf4kZZggouMWbJD",
-	"llJYTMEYdODPyheO7OFmiPr4itN6vxMgF2HmQV9onK3Nje0dsAD73sJ+aYG6ewu0Rxc4si0btJqDQqHs",
-	"iF7FJcrlcvJZNEb5QysuEivPjS7tFvZeLH3v4Nny929tLTs7eKmTy+Wmmu9SobI0dUTIpHycDqm0lgJe",
-	"y/+ZaCxUAqVPnc4dppYhUOxkhvYa2xugXFxczBV1sFToHHNNq1AoNi0xSdIioIC0pWYshpAI2a2ux2lY",
-	"jhFwjgugG7dLh3cKheL8NIQ0BhsOYAJB6awUlU0FEOnNZahHJ9LWmMFDMeSGbCbSnRR+MAjgiP/cD1Ab",
-	"BSpKM/WUJRd02ImdQDqNIqEf+1RSpMhq4o74FKN9xA0zTIfSbcO0Wlw6OOBzHieiqeRPoY9rshk2wLgg",
-	"gQwMuSkmQkK2YME+In2u+ShR4JuZAs/lrkWZAHJXudVt2WFsnrAuCoYeRQmWzQiwxbeC6uIkXjUoYI4r",
-	"c2qydH8qQuc26EGHDyUXIOiKYHoUuc2D1kFO3ObE/LeA71FGJYm4vW6H0Rhut0I2oFxxcYgItHEdkmu5",
-	"3JToIUo5/bwohYH/pIi4ohKwPAyMGF5TBfdhgEAPBnvIBS2CERQ/1wALBqglESAypwIGyjFe32xcoABp",
-	"u4vmm5hzHEcedAIyFDEhlXjTG1Cm4kUi38UVKZiht30PkyHYHYlByKiTGKaS65jrWc+bAVudQxZdlqPL",
-	"SnRZtWwjlleM3ZVid+XYXSV2F++Fm2XK7i1Gl6XoshxdVqLLanTJewiVl6J5UzJvyuZNxbzhfSnRq1sZ",
-	"t+X4bSV+m2i7GL+9ZNmx0LW+XrZs0xNkeJ/UZTm6rESX1ehyMbq8FF1yGM+ubTWe/IHuOrorxe7KsTsB",
-	"IwrChX7UG+ZWYA7ENPTGFr9tHeQ4l+X2YSDi14LdjCQCm981roTBeXF/xaN85YS/qp3HslXSiPlkY1ul",
-	"4kSPjKzA6KHIlI1uVb7bZvREZ1NFT5Ihcdu6TNzRda0nq3vj51QvEX/MVyF+0kM+b2SMfSwAaFtSsTXo",
-	"sa2yio1HUvXkG6PxcJWQwPUwZIiaT6WKtRPLgAgff59LjOhWprIbv0e00FgYQ4xeMz3yBkjhqQ2HZNKe",
-	"Mo6oR/Blnzh7oqsdw2VqW+tCuFyJ3LV6xvRdY1NfcX7h731vQBjkazlAbe8g6ngzJUwRPd1CL4horyCg",
-	"i0KChIn9+pc6Y6jXZ3TtwEHIDR+b3KCD1JxcyUDFDbESIlFk1Z7nGtVYvgyekChjW6EICTO2xI6uFKpb",
-	"XatmHd176+StT+5/8frRp3939P4n//eHP7IO7SS4Uhq4xhUjzWUGWI0r9794/cHffH3/i3sn//NeOsBy",
-	"6vjUUp8J2tHn/3zyDy+dvJUxsooGpDUWGBshB5U9juMPvjr66o37X7x+/On/OPnws3QI1SQEFiazpXZ+",
-	"8o+/Pn7l80mdx+Wp6D8jb4+rmL3IdFeZU+mws7o4+ere0Ue/O37lnWmRKkVIjacoz4ZRSvuZ0SlH6IiU",
-	"/tkwkE1mBloZo4HX1/o+VHG2KEd6wvC9PuAQ/+7u8fuvHr/9ysl7P25sHr3/26Nf/TATfjWCfy0JN1Ty",
-	"GexkQb6WhPjg7qcPPvnh8QcvP7j700yoixrqKTlaBrxyUcF7cPfz49/96Oij//Pgm5ePPvrHRP+Gqhfr",
-	"XEfCzbEJF5g0DNKHJkHd//q/J8bHGx7d/cOD332YDr2UCj19XMVyEthp4wr5c9aYjQmxqiDyUb119/i1",
-	"l07e+7HZx7999dqDu5/f//qbk7c+SfaUjlYldcAOwQx6mAKIwUCqK6DN9ZUJ1D567SdHb/6v4/f/6eiz",
-	"9+7/4dWT93589Om7x5/9Ph12NYI9noxiwqloOL//8fG9N7MEmZnVhDPSmcxex4j54O7HciTH7/zh+F/e",
-	"TnQfMyQkANPyjQnKcRIdv/q3x+/fO3rj81MEY8w6ERC0mgXmuB49PwHG0Ru/ePjDl47ev3f8y7v/9tUr",
-	"TDDEq9MADJlTqJJaNgrr8XSQD//ptQd3Xzr54KVpoIS8ZuimM+sXv3rz+IOXp4EWclcyXXcqOPe//Ojk",
-	"1ddOgZMwC2PiP/TWEhdNO66//+PR178JyfnwrV8+uHs3G2Q4YRqU8JkCJHXUR4Mph3z0+T8/+Obl4/d/",
-	"nQ28kjVegcTjAD9+94Pjt1/JhlxN20TNc5bTzKyxd5orJhvqYpLYKvtmQqpQBLxa0KLi/r17x+/fk6M+",
-	"fv/1o599ePzej/iG9sbdk7c+kdv3ySevH73584cvv/7g7tvZSF2K2JuAHsSjcBZU1gQ9FaVKaTl9IuQO",
-	"+OCbl+/f+/nD3/zi5A8vTcQqloKPT3MNTjE94UZ5ug5m+kvkVnl9OzyJq/MASKC98lp/SJMDY4xx9OYv",
-	"Htz9+Ojvvz767F+PX3mH62Cv3ZOscvLrT+9/k9QdzMwdPFPKTtp8SBAS3EzTYGYq4VlSlNKweHD340hk",
-	"ffmz43c/NvE6/t8fHr/9W75V/PGP97/42cNfvpmOS3mMSTk6mkF1wNjT5zEzUXnw2R+PPnpZYhAy6NFH",
-	"76VDrUwLNUM1NyFrFXxa2NVUqzaciRcHhMHTKa+sdYPmD3/y+sPf/IpbuW99cvTZa+mAF9MWgprpvvCB",
-	"iJNRRqLjrvSJZA6dr8HPfn/83o+O3/3Xk3946fjT30xeA5dMLKbM5EzbJyWMR9ghDXcn0qGZGC6B8vAI",
-	"T7vy42dY6QYOR2//9Phv/9vJl79S6/Lux6lUiHtY1V7okCBADgP7Sd1qgkqVqgPEvbYZOptSA/j+l6FR",
-	"jwELxf7xK+9kKdhxH3F8hXnhMKHyjOWBNimiuglTjVhuLnKRyfl++PLrx+/89sHPPz96451MnCrZ9BBB",
-	"kV0EKnxhFAvA9Toeo5Mo8s1PHn745f0v7lWOXvltsXD/69f5lvfpu0mG+8F2Yr5Tj6aYTB4y2L98efLl",
-	"r49++pOHf/NJ6mSbWcv4kdKV09bW1KvqxqF21mYcwDDFew0Ui4qwQtJA0IMe9nVYDOq9CNIoKAZc4gx6",
-	"CIuD4k08F+azFEvlSnXx0tJyodiatzkfQwzUaSEZk9XdeRis5YuLFQ6zB+ZaT8jzzpfETFebWGJkR6ky",
-	"T1QqlyqFgoTQinJejDSX4oqZ/RJqN2MnwSMkx+MeRsJLPBliLp5QuGgXK4d35HWxeDifmgNjpquMzcS6",
-	"OAcIQV+8FMvh4euQL00A5eYzCjNqc9FoqyuhiZ8DppY/TU7IDJk+E4+lRlGFdHbT6cha3681cWtr7anG",
-	"9s7a1s3t69stVQojECxig9a1jaca6/IXn3Q8/ujJja2n1nZubn7/inzeJkGHiCI2fUjpkASu3cSty431",
-	"Kzevb1xuXFuTr+16EjSM87wNWs9sXqnvrMVedroQd/jbLFwjTRw22NjZvLm1tr0j35WJz7k2dBgJwNz1",
-	"J+vzQlzN0T7yfeQCdAAd5o8AlblfZkh5Ph61NUlh2VY4eMu24qO2bCsxQMu2xsZh2ZaJajzgN95+ijjf",
-	"lipUwpHj08ERI0EHsc2hCJ55WB/2ta1n+i5kKLzdYP0tRJl1QxxUwe52jz5aCt4jplrpxEb9m1pN9c1G",
-	"uLM0cetS0b0o/i2Wq9nJUi25n4GdQYAp48y0ALoqSAb0sWxpSjfxMEwLNIMWouYFwaiWrBkwvvpr5kJv",
-	"YuHJJPJ3rhok2tfiG0Biw5tufGnJYLMXC7CtXih5pkz8Uwn0p70dbjDJLJSe5jQmY7STU9FCNtQJf4mE",
-	"FH8IRxS0Nq62VsAe6jO+eiGQwxMCMpKCHFHIvF3P95jIidVLeuNqfNltXJ0UYD/U0eBHXiHfLtltSy6d",
-	"MOUppVqG9Do6yNuXJ6S5Sp8ipcviLG5Cp6sBQyFMCLDlcqF0KZmKHuPNylgdlhu3K3axcDg55S7JQOYw",
-	"09jHmKVHyBiVpgRyM/mOBQO0AqDMAVNpQMKbL7OhZHpajD7SH6Pw3CXER3A8NzaEOz4kWbKhTfQxGOiI",
-	"QamaFrRHVd00T0QWUEAt2xoEvlWzuoz1aW1hoeOx7mA375Degnpd/7XGDqHw1Se2wBzzetLCGzOvREGf",
-	"AUUBvQD6XYLlSeBd1IV+G5B2rHCWsbtSO1yQvjo98vQADpEHVn0ycOMpXU2BiapOwrGIGR+rxEVNi4sJ",
-	"MHdKqi4X5E188WLWjnDxItiErEttHWizZZRGRGS4bqujBLIkhDr738RRf2ZZsLmWTjBo5fRluWWDViQo",
-	"+J3p327lzNtqi+tIoVrcmheZalpRYV1CRWJhCD0P1vZRMJIHxVTm28WL4TGiixc5a+6iEcGugbMs9dSq",
-	"lJY5NpViWf4RuFXKRf6nWihIbb9VLZRbiqnVQUl0wAJojruJPeNkWau+tVbPr6+vr7cA7cK+OnEZit+Q",
-	"0KL71KmTK7yl5k7kJlI+VWtZCaCt0sFBC3TVARkxg63bTSMBsmnZoBnlQDatQ957rOiHR1Wio0BsLNdR",
-	"nCBtD3xfJAfainujPD9E7bA+TitMp2wBuVGH6Y3JNMkw9XB+JVZZyqNGdilv3cRt4vtkKIcoU0slKWtg",
-	"igxTqXD4noMwRcbuUe9Dp4typXxhbNMYDod5KH7Ok6CzoNrShWuN1bX17TXeJt9lPV+IKo/55maU3DVy",
-	"qrxPQ+7fsqCTVcwX8gVx9qiPMOx7Vs0q5wv5siWERVfsxyZvKNWBP+6gFM1gCzGu+SmviDgVEyjjzY5Z",
-	"xxcoaFobu3y7lLaHWoNNS6QB1QA0znQ0sTjWotJUgTzqkhOs7YpjT2FJkB5kjliK6kjXLmHd5KkuwSDG",
-	"KR/QGrXkWoCgJXQiUX9GGzna9OTiW5SXVGd9jINgWNYFa2KOy0rKklJk08sKOF3k7KkuCBWCMQ/qChTw",
-	"vX1EQQn0PDxgfHGL0cE9qReLU8pzutgbXxnzEjm1KsMKc2pL0MterOU7csHcAdG6A3dAD0ExC3ea+E4u",
-	"lwv/5+9XCgVwR5eFKoI7YJ3E1HW55D2aKFQ1x+fKE+WrwoJPLRt4bdDx9hGez4Px3kvgzni5q15C509r",
-	"WAZ3QKLQJG8a5lulNKmkwTINiK46NA4dJs438GUsKxX4iGtR1Aba/dLKqZ36ZisNVFWCisjAQYmx2GcN",
-	"0ciqkkBT06FMutrKj0KCEJeMHtXsjKczpXQXH1iKLZYBoyxhiISlR8OyEsPS64cHdyEGjc39Cu+isbm/",
-	"GMZG0rtRc3Ytah5LOTKrBrZUfcHcM9vhZJSLsd4WFX+mFWKK0m80JnwIOolErreo0oh+pxq9ozufUHlG",
-	"tSwtgzumHXwJ3AGhtlJTEUaZbW/Uv+SsCemeqtbHtF9c7ld0BVCE4mfgFbiqIKv2IvMlMV51KHy1HL3K",
-	"eS2jesQ8n5GYX/iOEKyK0wluuFbNegox5XWw4nWEn0835qJXFlJLHx7ak9uNl2mdvlWjP9XLsgTyNG9e",
-	"m+qtsG7vNC+H5Q0PbyRK7JUKhVnrqYRHycOSAPqgeLFazTi6bXnPXt7YGhauPtUh9Xq9vr79THftmU69",
-	"Xl9d4vf7q/Uf1Ov1y7fat9q3Mo/KntLNDm++urtab/Budvm/8JjkKU5idci5zA3ukVWrLs1QiSB+tD6l",
-	"IkFdaFJKCTm7ijgVOWVpTcKpXTBKJ4omlclNwoR/0aA6ucHYsQDesLQ8uWGyOgpvVy5Obpc86XBoW9Vp",
-	"iBGvBSdalSe3Sqk8JJhj0OvBYCR3KgC1pqxdsGp52BaDHeFeVj9YN3jjbM1SHsSmKYr5qtQ4I5erUGXl",
-	"wWtdQ1Rqs3Ot6ABta14lVmg1WCvItnAKx7V56fVJ0+bzYEPVOKHi0FmgrARhR8W8kS1hVDbxKQ4FqQnX",
-	"ZjsBDHa4rSrzyDz12QE+tCYuazXbBgQ7ql4qwf5IBfo4TFE8WZ6Sbo2p3nU5eUApvFXQP2hiRVFhm/Qh",
-	"pVxIIsiluCRjTJu3RaFLWRVaKuwDn52r6+fq+rm6/v+Bul6IVPGiahjP6jfz+VWjYjlqVEo0mlSZdUkV",
-	"ZgVRXVbVqWEUiJnJLmCUgnvFREPo+9IFK718HJH6ZiOyL1zU9vB3ZLMINKMEBj40vRlHPJf+suAvQ56l",
-	"M6mcJ/Ha5LIj6YAEByoRNmkbNL3PmhDSkSTpEAlpIT88mtVab6RKqPBZU9lRK6CDdG4SwSirg0q8A2MA",
-	"KmvCjpJF+FiGnC/8AEF3BFjgJfbq0GuemCHzcEs8azat9XKKdAhZREjjMAlQpk2I6vNjWbH/3haoOrd6",
-	"boR+q0ao2KAvE3c0o/0pVDZxESriIgtHaHJKeTMiTCqOaEfWqlnu6JRKQbrATyKfaoJJObv9GK/cdBgP",
-	"bbJggA4f22Q3w7IhGRIpJ7MX13n0oYrIcorBHG2nQ5lT1Pehg1ZSjQ3zS1ciuMA1cpXh7v7ZWNvFKezY",
-	"ZGFi0W4KgKllAv7MTHzJsWNW/lTmvRRrubAOUWrUTWaWjJeHFEkRphwVtUYNETonSkd2Odf3ie85owvq",
-	"6zcy3ukiPJJlZGQvyJ0Pw6hh4SG+Zk6N7amqSCJhgGqPwLl1e27dnlu3f97BqKl189Twjlnc7Vy9/hOM",
-	"8ThdD8O4thivqvd8snKhKlesaxJaq+vywEjypWrJfOvpqwJbo5ye6GcWzdLkpQyVMiZXbbA70nbmeUzm",
-	"P5zCds2jTH1hKE2pSmasUyQ/yzyNQqfDGNmRGpn9CaP8z7HcT5U3LKIS0p/SCsM0Ybpki436qGU3MWwz",
-	"FMiMI53SZCAf//KCcSwgaSpxCS/KPzZx/NOfoA5apUJBCCcZ2EEqgEKwg3TqaHhEUbgWhS8zcUyRa4QJ",
-	"l6U+2vZX2xvrNdBKbjgrXEGhiP3lgLWXWtmHr+wmFmnBI6XGiOMnQo1rS+esNP2C8FtTEKie+eC0nFQ/",
-	"jiEphg1dXbxYjEMGbYWmHU4M7IXVNDgtw4kKkDBQafSRbGGOyi9knevJST3ZSFb5DlXmONTvXnuOwz9j",
-	"RTre+beuU8fBPaZ6nYr7Y2na8R7PUOmOpVk9YnQp0cfMgaaM9mcWczKJN3P4KQ25x41EGX3iKWyXBAqP",
-	"Gp8yyaAl9KRQVXIlMk22U1sJ2zAhqh8h/pSiAOjvbsrIh4oQDaGKwxB/H7l2dAg/Vn1jflLAKgVcLHgl",
-	"ulfhK918QggrfQSTw1gDmpA15mEQEdQz2ZfgMDxAvYNQiFNBCZYVtZIuNY/FAk1mDZ5xzosdxowUTXlE",
-	"3iEDX9b+2kW63kbKxxszY3MGS84em0sgOlWYTnZ5SphO5qXqWjNxKDD6wpcqPBOr/xHyXqhR8V00QI6o",
-	"S5OdmxoDWUpJg1X9c8bsQun0lLVO1A+kLe2BtP7KKf2pD+dn5NJmdlV5nAzdzF6rp88k7058ECsadVjh",
-	"Ja27BAdrCyE+VReoUaxFFWhRWVbDLue8ue3r27n+oNfnbV3URthB8/HorKrEMrazx2yMNPtiJeNTcTE+",
-	"1wVWxomTKLMSfS1MV0vn4+gQ4oKw0ENYFcITH/ni60Ks1fkJqIy5xcy1MNVXWzPi2bE1NVVoO6PvMX+c",
-	"Oi987of7Ewtz70ZlB1L9DHpvZQQYAWrBy6oqxEqWf4Abj1PWBBCVWmJx9lND68mY8vQn89VIk8F2eZY3",
-	"WdZhBv9goirDtxJep/HvJ1obV61HQPC0oHi443QQ5qsOyc9kJh00qc6ZpJNzlbgoJ4uG01wDT/R0RjXG",
-	"aQM/zgcKZUsuX6b7LOJz8mX1YcTzWPyfeyxe7no4/VC94cAVVWHSnLeTEu2Nw9816RiBAYsdGb940eb6",
-	"jtPVx0D1B1WoJz5oQlVBnyY2S/6ItapL9dQ3GzQPVE5/yyjH0JIVspT72oeUGS5FRpp4osNYwHEIpoMe",
-	"Esn6JEzdtwEl0gjXKjkJ9qhw8wo/pTocLkukAV2qErnKl6kcnL0+DDxK8AqQnumqMjN1abVEgn0Th35R",
-	"oUNDtWvp1MbQSSy1E77RxTwq6sT+qUcKzr2s59kI59kI57n257n2abn2szgwp/RaCpLFxFZGi2/fGXfW",
-	"7rGds/OJib6Nqquqdy0LhdiU9pmWueJL91LoZnRSkhyj++grR02yfLIZoRTk9JjpoZ3oRDWqqZpYd6Eb",
-	"+aYSYl8kFkoJvyKJlX58waiBlcZF42WzvruTAOOTwbExJyTjmMC57+RP3XcSWRBC604E6w2HienJmM0h",
-	"kSgfp2u6zeCnGKuO990dBIgeCiCPhPNUzotAfCVebRaYDKWbetA/z9Y/9xCciYdAru8sFwGYi+qFjbsL",
-	"xCe9uQopd/CUgykBcQeOVAxQ3yejHt8+SBvosl1zZvHMeakQjsgg4DoFYNDf46ZYfqxS2G2X9KCHb2LY",
-	"Q4diCwo8PjaxFozfpL9C6LJWzYJ9L69Wdt4hPStt4cnGovqeVrYizOXXZbn9sP1s3MRkos5fTyhAYQd5",
-	"QeqDnKc/HigLQPJ9WhEyzUktCxC6UQrbhMqInDqqtprw89qp9ZbjBReGwk0wlvOmTv/DPaSq5cWSAoXb",
-	"RvtRdDRS6PFz5lkI6u362mkzbyCncwQPbxz+vwAAAP//",
+	"7H1rdxvHleBfqe2dPSLlBognKYJnPkAUbWMkkQxJPzKGVih0F4AOG1VIV4EgJHFPnEliO2Mnzq4fE49z",
+	"8lhnxju7tpKZTezIcfxh/8msSEqf5i/sqVd3daObACTayU6kYx+iH1X31q1bt+6rbt+2HNIfEIwwo1bt",
+	"ttVD0EWB+LmDWDCudxgK+JWLqBN4A+YRbNWsF3rER4Aih2CXAkbACHoMtFGHBAiwYOzhLoBd6OG8ZVvo",
+	"EPYHPrJqlZJtUaeH+pD32CFBHzKrZnmYlUuWbfXhodcf9q3apeVKoWBbfQ/L64JtsfEAyVdRFwXW0ZFt",
+	"vbhOXLRxOPACRBt4EseNQ4Yw9QjOg12FaIcEYNTznB5gPQQc4iLwjSFlgCLMAGVwTMEB9D03hnWZ4/Io",
+	"aBfT0d5B3xwiyhruJMp1DDxXYMl6HgWBfNMG0KcEjAKPMYSBhwX2FAUHKLhAgU+6dA18c0gYAh4Dox7C",
+	"IEADEjAxC2AQkLaP+rExWavtUqfgFNGKW4GVzgq6hMrtZVh1K065XYLFVcscch8eXkO4y3pWbbliWwPI",
+	"GAo4vv/5pXrur2HuViG3mr+Zu/HUX1jhkCkLPNzVI6YIuxmslDJNQ8w8H0CA0UhOUh+OQRvJaWJEEgcP",
+	"+20URMSiDsIw8EhsnMuF8+O4Iz7yAPYRUwvkxXoXYTY5oj3OW9D3xewMKQoA5C/aYBB4mMG2j0B9d73R",
+	"sEGAHBK4SE45n0ewgIKABHLUz27Ur2zs5AuFQnkxPnvXyS3P9+FSNV8AC9c8PDxcA3XsBsRzQbGwBnaQ",
+	"2/fA1XIBXB56vrv0tatfK+aLq4VLpWq+UCitgdHBIqgPBj56AbWvemypWl7Jl5fBwtVn965fs4Hv7SPw",
+	"DHL2ySJ4HgV8dpYq+QJY7wWkj5YuFfKFfHn10kp+dRVcJ23PR2AXdmDgqY4s2/I4JaQ0sWwLwz7H+8Wc",
+	"oIRlW5y1vQC5Vo0FQ5TBbNViScyJvi7GeQ/k/ksmy637HsKpa4zPDhwMfM+B/M4FCvS7fJ35xIEMuXIV",
+	"sfirYAT5mux6lKEAuU1sTBYF9e1tPlUl2bTvUerhrq1vV9Rt6HMmRO5ivoljU3plJ/h645twCEebhcal",
+	"/njvOrmytz2my+jWM399iPvZJHUE+jnPnZWsfA1nUzVc0Wcs6CvowHPQ0x7uokAw9ZRF4Ir3QSdqMLEY",
+	"wMhjPTJkgA6gg7IWQonTrcHAPhpTMT0DFORU71zGcInne32PJclbrC7DMXUxLBXLFDrZ1JSd5QxUZyVr",
+	"sXTpLLr+hzO4VdKzMZhCxsY2gK4bIEoBlMOXc6/EPQUem12mVBQpuShFBygALBhSpttxGtJaSOLGtrzF",
+	"xZmCTDBGjlpBCqsmXhDSGIEeGQDI3+l43WGA3LDzQUAOx/x9oTW0Xsw9TYIR5PjyX62JZVEs5NV/U6fM",
+	"G2RtWpVqbGJK8Ykp5FbruadhrlPLZ07QtcmZuQZxdwi7CJAOaAkK3+zTbgtA7PJbnAq713cBQ4esBlq3",
+	"ei2wsN7zMKJoEZAAtBBugYUN3PU92ltca2IoRAvBgA6dHp/f1q1ebn2zxSeIy6URcvNgi/VQQEEH+j5o",
+	"Q2df7oZJgeaiDhz6rIl9haPNX8JAQctgiOoE8W/1sol+LYvY5TOJLaXLjdslu3y08NLN3I1I3ty4XbQv",
+	"HS1ezJiCrQEKIFdpdsdU7UlTlgvRLQAdU4b6YmoOZNPH2IyLic042nizqRWikqNjmlM4nI+8PmsX3EMY",
+	"ZuyC4gloXMmD6xC7kJFgLLcoTj6hOGLQ2H3e5Kya5KKWseUI7mQ91MTy1k0vZP5EY8BQf+BDhmwxDUJl",
+	"k3QCnEpSqDCBVWxj1RtoddoGWrjUWVkpdKrFzqWCW+pUCp3yJadQcNrF1dWOWzpDfkiocgP9MjbMIz7P",
+	"dEAwRUJvvAxdZQPwK4dgptRIg1xL36CSv9UAqXq+SdjTZIjFjB5Af4jEO0L6cGpxdpT04uMNpRK/bUyF",
+	"SxAFmDCADj3K8oJXPCwsH6nNZff+3K5YBOVLie4bsjnoS21QKueyZ0b2Ed4JGT2r5+36Tv26mOlE13u8",
+	"PdArJS8JGs3TXwSoY9Ws/7gUGbJL8ild2uDdyAZx9tfohgo9WNjCqO44iNILFFQKhcW8luocv5Zi0lEP",
+	"ih1zFBDc5WLAsJdfzKlZzckFl4aYen3JMAIFds/K+3uEXINBF83JF73J1uk0joTYcoLICh+1JPnmTIDP",
+	"OzsfehtGHhfRQQIaDJCExrUHaNq3ADoOGjAKForL4Kp3GbTHTaz2t8U8UHQDfeF3EE1HXBdkfJ6odwuJ",
+	"rgPUGVLkgvZY9Pzs3t627t5jFPkdu4mV7wLiMehB7PooAMEQ0xo3oH3o4RzfyEGlXAwVVSHC2sQda4lm",
+	"KkXAo1wmEopcKajOiVEamMsd6EtKz8cmnmqbzR+7X99Nkx0aqCaaeHbujFHHYIjR4QA5XFEUMNa4lOrx",
+	"3YibXtz8P8c1dx2xHnE3CatL7WpOavZTmqdTdWfja2lLTsIXcljrd1/GWhtA1oskPoP7SHKuxD9BTzGW",
+	"dLVKvq+sLt4n74raXFMVC0oJaAoIBhBUCtW4lrS1vdfY2ty1wfbW7t4c3iUbZGo3jzH35jY6x5zjqbuv",
+	"muvqhHilZBg4SMxBh3dx7nO9SaTlwOfmHFfJNhz7BLqPuDNx8Th9W1JEK2XsSbyTL3lDEiA8OmUTOkey",
+	"7qKAG63PYXgAPZ+bIXNSdhCQA89FQaKHDLl+Xcj1lQSBuX2q+wHDqKM82AvG0n8PuMquFDnKSIBmgyf3",
+	"keSEqkELU4AEMPD88VSw57vFABcNEHYRdsZgQUwwH5MdWuuaGlTeWq9v760/Wxds4DloUezqBsa1if3J",
+	"BphIu4Xf8VGHyYiCUBEwUV4U/szpcV7j2kFLRFpywj/eAhSOqXI/EsA0QSaUCKPNNN4zAjmPKTb3CLkO",
+	"8VjdpXOyrAs9f3yNE2AqpyY55wpvKmZIEjD0+qsoQICg05MbKDc4yNNCw8TTARVTloQKMxDQUb3446+C",
+	"NWP+y1BnZZG6PMltmqs0wzWx4Gc3DyZ5ygYeBiMzbmdHXm4K+5FW7kDhhHJQiu76R2G75zAdDgYkYMi9",
+	"jlwP7gldYC7eG2Z0ceaGVE4wh4EHWJewc7yjNTCkMR+cQOHcWaRlwhSeF65N/NXu1uY5bkzPo8DrjB9z",
+	"oQuH7JSV/vzGTuPpr6cpxnuEgD43xA44LtppwdXCPrcEOwHpy8Uv4WTsVt5gZgSqj4pA5JDPQEKKpysz",
+	"CL4Im5UsbDzskCBADlMRp6QQZMSFX4mk6g6RiG6liCpFpFoUYOeyivMphwYDJHbCJjYlmUOGmD2C0JLQ",
+	"e5CCgJD+n84+GVJbILAu/anrYponAv5y8ME4dLtKmnmsBzxGwcAfUkC9bjyPwnrq0rKMXoeR0pjd1Gw+",
+	"9VIxt3rjJeFVL9jloxQLyrbW4YA5Pbg9vHVLKnPQdT2OGPS3AzJAAfP4eu5AnyKbK5zhrdtWD3ndXkbY",
+	"rw2d/W7AjZwLFMgX+TQOvEPkCx06Ow5fKkzLoLCtb3hdCkc3vT7sopttSNFyJR2PgYccZAMItjef4QjI",
+	"d4XFOvJcJDbPntft6WCaeF95hPJx+hYLBYFZqt/3qaUbT/3l7YJdSiczCbyuh6E/A8YR5SQLyFCaPzmI",
+	"BHqVx0BPuGenyQXJI8ITy9uMPJeDnTr54r1o7tfAgHiY3eR7xgUKDvkWJrNZKDo39hifwQwXKGBkYEcY",
+	"aVmewJuRwRrwGKC+xwUt9AnugkNAsD+eC8H0xKUo6POSon4Wk6QzOx+jngNbr8QbISjS/gZymLHA5ZZu",
+	"hBzmWOfRhKUlgSHhdY2IK+wd5Ha19cNAl4j1xpUUEQqNopu3m9Zh06qVyiv5gt20xk2rVs0XjlpNvHCo",
+	"c5xik6J5SBjqXhdzRXcxD67LTAtAgig4VANhNKGSjBNlwI0vqDMjPs3mbRF1u9hspi8prslnbzd6TalQ",
+	"yyMtwQQXGbNkhyylsJiBMejQn5cvHNnDzRD1yRWnjWcnQC7CzIO+0Fha21u7e2AJDrylg9ISdfeXaJ8u",
+	"cWRbNmg1h4VC2RG9ip8ol8vJe9EY5YNWfEusvDheaRf2v1n62uHz5Rdu7aw6e/hSN5fLzTTfpULl0sxh",
+	"VZPycTqk0lpu8Hr/n4vGQiVQGuLZ3GFqGQLFbmZ8vLG7BcrF5eVcUWccCJ1joWkVCsWmJSZJapQUkI40",
+	"L8UQEnHv9c04DcsxAi7wDejG7dLRnUKhuDgLIY3BhgOYQlA6L0VlUwFEhkQY6tOptDVm8EgMuSGbiZxB",
+	"hR8MAjjmjwcB6qBAhTpnnrLkgg47sRNIp1EkDAadSYqUvZq4Yz7F6ABxmwHTkfR9Mm1blg4P+ZzHiWia",
+	"LTNYE5pshkkzuZFABkYIMxlXtQULDhAZcM1HbQW+mW7zYu5alE4jpcqtXssOE1wI66Fg5FGUYNmMKHVc",
+	"FFSXp/GqQQFzXJlTk6X7U5F/YoM+dPhQcgGCrshIidIf8qB1mBOXOTH/LeB7lFFJIgSdnh2GNJuYMsiG",
+	"lCsuDhHRaq5Dci2XmxJ9RCmnnxflAfFHiohryqb0MDAC4U2VIQMDBPow2EcuaBGMoHhcAywYopZEgMjE",
+	"JBio6FJ9u3GBAqStRppv4j1hslEGugEZicCqyl7rDylTQVeRNOaKPOYwZLWPyQi0x2IQMnQrhqn2dcz1",
+	"rJfMrAediBn9LEc/K9FPbvUbWT2xq1Lsqhy7qsSu4r1ws0w5j4rRz1L0sxz9rEQ/q9FP3kOovBTNi5J5",
+	"UTYvKuYF70ttvbqVcVmOX1bil4m2y/HLFcuO5X/o36uWbbpTDReu+lmOflain9Xo53L0cyX6yWFEbpFi",
+	"7KoUuyrHriqxq2rsajl2JYBFMe8wbHHDFBrmkE2TcEJM2NZhjvNj7gAGIl1EMKaRs2Pzq8aVMBdGXF/x",
+	"KF9j4VMloyxb5WiZd7Z2VeZbdMtIwo1uisT06FKll25Hd3TyYnQnmYFiW5eJO76uNWp1bTxOdcry23y9",
+	"4qc95PNGxtgn4u22JVVggx67KonfuCWVVC5CjZvrhASuhyFD1LwrlbG9WMJRePsFvrdEl/LkiPE8ooXG",
+	"whhi9JoZADNACn9pOCST9pRxRD2CL/vE2Rdd7RkRCtvaTDoJ9Yzpq8a2/sX5hb/3tSFhkK/6AHW8w6jj",
+	"7ZSoYHR3B31DJFcIArooJEh4jkY/qStX58ahg5Ab3ja5QU5LhJm8juMt76UMTyeUcFong4o3xDKKdjyr",
+	"9hJX3CZy2/CUpDbbCneqMLtSbBxKb7vVs2rW8b23Tt/68P6nbxx/9HfH73/4f7/1bevIToIrpYFrXDFS",
+	"0uaA1bhy/9M3HvzN5/c/vXf6P+6lAyynjk/JibmgHX/yz6f/8PLpWxkjq2hAWjGCsRFyUNnjOPnZ749/",
+	"/8P7n75x8tF/P/35x+kQqkkILEw8Te389B9/evLqJ9M6j2/bov+MHFuuyfYjD4HKckyHndXF6e/vHX/w",
+	"65NX35kVqVKE1ORxgvkwSmk/NzrlCB1x/GY+DGSTuYFWJmjgDbRZAVVM3AifnD18bwA4xL+7e/L+aydv",
+	"v3r63nca28fv/+r4J9/KhF+N4F9Lwg1tCQa7WZCvJSE+uPvRgw+/dfKzVx7c/V4m1GUN9Yx8SgNeuajg",
+	"Pbj7ycmvv338wf9+8MUrxx/8Y6J/Q6OMda6zVsyxCU+btD/ShyZB3f/8vyXGxxse3/3dg1//PB16KRV6",
+	"+riK5SSws8YV8ue88VUTYlVB5KN66+7J6y+fvvcds49/+/3rD+5+cv/zL07f+jDZUzpaldQBOwQz6GEK",
+	"IAZDqeuADld2plD7+PXvHr/5P0/e/6fjj9+7/7vXTt/7zvFH7558/Jt02NUI9mTimAmnouH85jsn997M",
+	"2sjMDESckXpo9jpBzAd3fylHcvLO707+5e1E9zF7RQIwDezYRjlJopPX/vbk/XvHP/zkjI0xZgQJCFpH",
+	"AwtcCV+cAuP4hz96+K2Xj9+/d/Lju//2+1eZYIjXZgEYMufzZixYGKlng3z4T68/uPvy6c9engVKyGuG",
+	"Yju3fvGTN09+9sos0ELuSqbWzwTn/mcfnL72+hlwEtZnbPsPncLERbOO6+//cPz5L0JyPnzrxw/u3s0G",
+	"GU6YBiVcswBJBffRYMohH3/yzw++eOXk/Z9mA69kjVcg8TjAT9792cnbr2ZDrqYJUfNM9Cwza8hOc8Vk",
+	"Q11OEltlyk1J64uAVwt6q7h/797J+/fkqE/ef+P4+z8/ee/bXKD98O7pWx9K8X364RvHb/7g4StvPLj7",
+	"djZSKxF7q8wJjZ3KcKJnolQpraZPhJSAD7545f69Hzz8xY9Of/fyVKxix2XwWR7IGaYnFJRn62CmW0aK",
+	"yuu74al5nW5AAu381/pD2j4wwRjHb/7owd1fHv/958cf//bk1Xe4Dvb6Pckqpz/96P4XSd3BzLLDc6XX",
+	"pc2HBCHBzTUNZlYhniedMA2LB3d/GW1Zn33/5N1fmnid/K+fn7z9Ky4q/vCH+59+/+GP30zHpTzBpBwd",
+	"zaCTSU5ZqDz4+A/HH7wiMQgZ9PiD99KhVmaFmqGam5C1Cj4r7GqqVRvOxDeHhMGzKa+sdYPmD7/7xsNf",
+	"/IRbuW99ePzx6+mAl9MWgprpgXCgiFOMRlJyWzpUMofO1+DHvzl579sn7/729B9ePvnoF9PXwIqJxYxZ",
+	"12lyUsJ4BAlpeFWRjgDFcAmUe0g49FW4IMNKN3A4fvt7J3/7X08/+4lal3d/mUqFuCNXyUKdz3aQ1K2m",
+	"qFSpOkDcOZyhsyk1gMu/DI16Ali47Z+8+k6Wgh13RcdXWJS2pzMI80CbFFGNk5lGLIWLXGRyvh++8sbJ",
+	"O7968INPjn/4TiZOlWx6iNhLG4EKXxjFAnC9rsfoNIp88d2HP//s/qf3Ksev/qpYuP/5G1zkffRuJgLV",
+	"CaI8VmblFIEk8Tz+1U8e3H3bpNUZayORjIrPJQv1TIn9WEiunMFk8+WGzrbBpbKhucdNFz5f302s/dQj",
+	"habAC4XNv3x2+tlPj7/33Yd/82HqwjdPm+BHOmaSJmdnlrA3jrTXP+PgnKnq1UCxqBaZmCMI+tDDvo7E",
+	"Qj1fkEZxWOASZ9hHWBT4aOKFMIWqWCpXqssrl1YLxdaizWUaxECd8pRpALo7D4ONfHG5wmH2wULrKVmn",
+	"YkWs+moTS4zsKDvrqUplpVIoSAitKM3KyKwqrpkJV6GmO1HBI0JyMoBm5FjF828W4jmsy3axcnRH/i4W",
+	"jxZT067MDKmJmdgU57chGIiXYmljfEHzFQSgXOvj8CRELhptdS109+SAafHNkoY0R3LZ1HICUXgqnd30",
+	"MRJt+9WauLWz8Uxjd29j5+bu9d2WKmEUCBaxQeva1jONTfnEJ12P33p6a+eZjb2b2y9ckfc7JOgSUXxs",
+	"ACkdkcC1m7h1ubF55eb1rcuNaxvytbYnQcM4z9ug9dz2lfreRuxlpwdxl7/NwjXSxGGDrb3tmzsbu3vy",
+	"XZn7netAh5EALFx/ur4oVJcFOkC+j1yADqHD/DGgMt3QzGJYjCcKmKSwbCscvGVb8VFbtpUYoGVbE+Ow",
+	"bMtENR45nmw/Q8B4RxWY4sjx6eCIkaCL2PZIRGE9rIs02NZzAxcyFF5uscEOosy6IQ4YYne3Tx8t6/MR",
+	"s/t0Lq1+plZTfbsRSpYmbq0U3Yvi33K5mp2f15LyDOwNA0wZZ6Yl0FPRVqDLaUi3ShOPwkxUM4AlahUR",
+	"jGrJWi+Tq79mLvQmFl5tIp9zNTHRvhYXAAmBN9v40vIP5y/yYlv9cOeZMddUHXw66+1QwCQTn/qa05gM",
+	"9k/PfgzZUOeYJnKg/BEcU9DautpaA/towPjqhUAOT2yQ0S4oDpAwr+35HhNp2HpJb12NL7utq9MyNcJz",
+	"To+8Qr5cstuWXDphll1KlSPpgXaQdyArW3DzLmWXLosaCgn9vgYM4yCxga2WC6WV5OmHGG9WJupn3bhd",
+	"sYuFo+lZnkkGMoeZxj7GLD1CkrLU3JGbyXcsGKI1AGXaoco8E5EdmYAnMyJj9JG+OYVnmxAfwcl07BDu",
+	"5JBkqZ0O0SfqoCMGpWoR0T5V9S49EWVCAbVsaxj4Vs3qMTagtaWlrsd6w3beIf0l9br+a02c2uKrT4jA",
+	"HPP60tqfMLVFIbYhRQG9AAY9gmUFhzbqQb8DSCdW8NCQrtQOF6SvDiw9O4Qj5IF1nwzdeBZhU2Ciqkpx",
+	"LGKG6DpxUdPi2wRYOCM7nG/kTXzxYpZEuHgRbEPWo7YOutoyYieic1y31REjWcpH1Wxp4qg/s5zjQksn",
+	"m7Ry+me5ZYNWtFHwKzPW0cqZl9UW15FCtbi1KJIjtaLCeoSKXNYQeh5sHKBgLI/FqWTLixfDc3cXL3LW",
+	"bKMxwa6Bszxo16qUVjk2lWJZ/hG4VcpF/qdaKEhtv1UtlFuKqdUBd3TIAmiOu4k940Rwq76zUc9vbm5u",
+	"tgDtwYE6KR9uvyGhRfepUydXeEvNnUiHpXyqNrJyjlulw8OWONXHdIpy63bTyLltWjZoRmm3TeuI9x4r",
+	"1uRRlVsrEJtIrxUn/ztD3xf5qLbi3ii1FFE7rGvWCjN4W0AK6jCjNpmZG2a7Lq7FKgJ61EholscfO8T3",
+	"yUgOUWYzS1LWwAxJzVLh8D0HYYoM6VEfQKeHcqV8YUJojEajPBSP8yToLqm2dOlaY31jc3eDt8n3WN8X",
+	"W5XHfFMYJaVGTpVla0j5LQvxWcV8IV8Qx90GCMOBZ9Wscr6QL1tis+gJeWzyhlId+O0uStEMdhDjmp/y",
+	"kImDWIEy3uyYdXyBgqa11ebiUtoeag02LZESVgPQOEbUxOIklcqMBvJ0VU6wtitO2oWlnPqQOWIpqlOE",
+	"bcJ6yYOEgkGMg2WgNW7JtQBBS+hEom6YNnK06cm3b1EWWB0vM84eYlnPsYk5LmspS0qRTS8r4PSQs6+6",
+	"IFRsjHlQV6CA7x0gCkqg7+Eh44tbjA7uS71YVJdY0EU6+cpYlMipVRlWBlUiQS97sZbvyAVzB0TrDtwB",
+	"fQTFLNxp4ju5XC78n79fKRTAHV3OrwjugE0SU9flkvdoosDgAp8rT5QdDAv1tWzgdUDXO0B4MQ8mey+B",
+	"O5NlCvsJnT+tYRncAYkCwbxpmHuX0qSSBss0IHqq2Ad0mDhSw5exrDDjI65FURto90srpyT1zVYaqKoE",
+	"FZGBgxJjsc8bopFhJ4GmpsaZdLWVH4UEIS4ZParZmUxtS+kuPrAUWywDRlnCEMlrj4ZlJYalNwgLLkAM",
+	"GtsHFd5FY/tgOfJTp3aj5uxa1DyWfmZWe22purC553bDySgXY70tK/5MK6AXpWJpTPgQdEKRXG9RhSj9",
+	"TjV6R3c+pWKYallaBXdMO3gF3AGhtlJT0WZ5wMOoW8xZE9J9VWWVafe1lFd0DVCE4mUAFLiqIKv2IvMl",
+	"MVktLny1HL3KeS2j6s8in5GYX/iO2FgVpxPccK2a9Qxiyutgxeu/v5RuzEWvLKWWrD2yp7ebLK89e6vG",
+	"YKaXZen6Wd68NtNbYb31WV4Oy9Ie3UiURi0VCvPWwQqrF4R1NXRtgmK1mlEtwPKev7y1MypcfaZL6vV6",
+	"fXP3ud7Gc916vb5+iV8frNe/Xq/XL9/q3OrcyjydfUY3e7z5enu93uDdtPm/8GTuGU5ida6+zA3usVWr",
+	"XpqjdEe8mkNKCY+60KSUEnJ+BWMqcsrSmoRTu2SUvBVNKtObhCdHRIPq9AYT50t4w9Lq9IbJYje8Xbk4",
+	"vV3yyMyRbVVnIUa8hqdoVZ7eKqVinGCOYb8Pg7GUVABqTVm7YNXysC0Gu8K9rB5YN3jjbM1Snv2nKYr5",
+	"utQ4I5erUGXlWX9d+1lqswut6Mx2a1GFJLUarBVkWziF49q89PqkafN5sKVqU1FxzjFQVoKwo2LeyJYw",
+	"Kpv4DIeC1IRr8x06B3vcVpU5hZ76XAwfWhOXtZptA4IdVeeaYH+sAn0cpih6Lw/mtyZU77qcPKAU3ioY",
+	"HDaxoqiwTQaQUr5JIsh3cUnGmDZviwLFspq/VNiHPnuirj9R15+o6/8fqOuFSBUvqobxEx7m2Q7VqFiO",
+	"GpUSjaZV1L6kCmqDqJ626tQwCsTMZBeeS8G9YqIh9H3pgpVePo5IfbsR2Rcu6nj4K7JZBJpRAgMfmhbG",
+	"Ec+lvyz4y9jP0plUzpN4bXqlm3RAggPVFjZNDJreZ00I6UiSdIg2abF/eDSrtRakalPhs6Yy5dZAF+k8",
+	"NYJRVgeVeAfGAFTWhB0li/CxjDhf+AGC7hiwwEvI6tBrnpgh86BTPIM6rfVqyu4QsojYjcOEUJk2Ib4a",
+	"MpEh/ce2QNUB6CdG6JdqhAoBfZm44zntT6GyiR+hIi6ycIQmp5Q3I8Kk4oh2ZK2aFbbOKE6la0ol8qmm",
+	"mJTz24/xYmFH8dAmC4bo6LFNdjMsG5IhkXIyfz2nRx+qiCynGMyROB3JnKKBDx20lmpsmF8oFMEFrpGr",
+	"0w7un421XZzBjk0WlBftZgCYWm/iz8zElxw7YeXPZN7LbS0Xlr5KjbrJzJLJiqQiKcLcR0WNaGMLXRDV",
+	"Snuc6wfE95zxBfXVMhnvdBEey8pFshfkLoZh1LDWFV8zZ8b2VCEukTBAtUfgiXX7xLp9Yt3+eQejZtbN",
+	"U8M7Zj3BJ+r1n2CMx+l5GMa1xXghx5eSxTJVhWxdBtNa35QHRpIvVUvmW89eFdgaFRxFP/NoliYvZaiU",
+	"sX3VBu2xtjOfxGT+3Sls1zzKVCn8NKUqmbFOkfyc/iwKnQ5jZEdqZPYnjPI/J3I/Vd6wiEpIf0orDNOE",
+	"6ZItNh6glt3EsMNQIDOOdEqTgXz8iznGsYCkqcR3eFFxtInjn2wGddAqFQpic5KBHaQCKAQ7SKeOhsdV",
+	"hWtR+DITR1a5RphwWepjjn+1u7VZA62kwFnjCgpF7C+HrHOplX34ym5ikRY8VmqMOH4i1LiOdM5K0y8I",
+	"vxEIgeqZD07vk+rhBJJi2NDV9bLFOGTQVmja4cTAflhZhdMynKgACQOVRt9eEOao/LLhEz05qScbySpf",
+	"ococh/rVa89x+OesSMc7/9J16ji4x1SvU3F/LE073uM5Kt2xNKtHjC4l+pg70JTR/txiTibx5g4/pSH3",
+	"uJEoo088g+2SQOFR41MmGfQOPS1UlVyJTJPtzFbCNkxs1Y8Qf0pRAPT3kmXkQ0WI9GeBKPEPkGtHBRli",
+	"59YXpwWsUsDFgleiexW+0s2nhLDSRzA9jDWkib3GPAwignom+xIchgeodxhu4lRQgmVFraRLzWOxQJNZ",
+	"j2mS82KHMSNFUx6Rd8jQl3Xg2kjXXkn56G5mbM5gyfljcwlEZwrTyS7PCNPJvFRddygOBUZfpFJFiGI1",
+	"EkLeCzUqLkUD5IgaRdm5qTGQpZQ0WNU/Z8welE5PWfdGPSAdaQ+k9VdO6U9uTlm5tJldVR4nQzez1+rZ",
+	"M8m7E18Hi0YdVvtJ6y7BwdpCiE/VBWoU7lHFelSW1ajHOW9h9/pubjDsD3hbF3UQdtBiPDqrqvJMSPaY",
+	"jZFmX6xlfOIzxue62M4kcRIld6JPp+kC/XwcXUJcEBZ6CKtCeOLjjHxdiLW6OAWVCbeYuRZm+tp2Rjw7",
+	"tqZmCm1n9D3hj1PnhZ/44f7EwtztqOxAqp9By1ZGgBGgFrysqkKsZfkHuPE4Y00AUaklFmc/M7SejCnP",
+	"fjJfjTQZbJdneZNlHebwDyaqMnwp4XUa/+6ttXXVegQEzwqKhxKnizBfdfKjjhMOmlTnTNLJuU5clJPV",
+	"52mugad6OqNi9bSBH+c7jbIl319m+zrki/Jl9X3IJ7H4P/dYvJR6OP1QveHAFVVh0py30xLtjcPfNekY",
+	"gQGLHRm/eNHm+o7T08dA9Td8qCe+oUNVQZ8mNkv+iLWqS/XUtxs0D1ROf8sox9CSFbKU+9qHlBkuRUaa",
+	"eKrDWMBxCKbDPhLJ+iRM3bcBJdII1yo5CfapcPMKPyUXMjFvhj4tf0Y2vzph/kzs27TiqPleL0Dqa7Gy",
+	"O0Et5CrPaOQu9Wj4lVpbJNk3sTwKy/sTZ+ylgzf+nVrxPdrO0PfXAAwVOlUnTvdHQ/VHpEMI4yW8V5Ou",
+	"WVmKdEE5Rmxgng4AAy5PI8G/CO4A1ckdCRP6qf7bakE0jdR8ftUjwwDcAR3o+RGqFCyor29hkcUhFW8b",
+	"uAi6HJxRzU9qhSXZtTJGzC8UnAHD7Gc51o8uyIkCUKqI5tQG0AkIpWEKSuTs5j1FVTvi/a7wfiUTDVCQ",
+	"Ux1L8ra5YKWgHQyZ0LQdFD8yEVlkgRD3HAdpGEkEmliOl9YAZKBPKOP4iw8iI5ochwvHgtMF0yznhKNW",
+	"j0U2buJSAfyfd0F5uQqWQLHwry//Fvzra6+CQn6lDP6TqJHlyMkfIyjQCr+9TDBSLP9Cj4h8nH3P99WC",
+	"4mxfVxqZOCCika0qqkWTnjDYLlC+tOHhTf1Ga1EWduJMEbKRXNzV6MkkF6wBGS9SvjaPNrEDfR8FoIsY",
+	"NaarHEoQjq+tLDj5rqhFIp3esWlQ8Cgfd1PUh/LFNwI8lge7RFYQghyVC9r3pKfIJfKjYrxFuPD1sSUU",
+	"UCK+N93EkQnM++S8xALoohzpdIQjQQ5l1COA9sQCV1+/hs6+gKrN6QUINut7i+qtJhaF/yBDuk6ARlR2",
+	"NZABQNPRIb9+LS3n9tDtIgYWSgWT+e0mlrtAONU+4vK6oucrIp2kLQzFnVrli0pu0dhO1sRyYiALC7kJ",
+	"TjZWmg2GmHmSkiMPu2QE+AjyoK7Wm2itvExikbVRE/NhMtAeh4OnYBQ5osTnj40FuiYtf85lfTFAbu/L",
+	"w2F6tQ4Zl6mUAcphQN8YcbgO5dDD5UMZHFMJTNZPEjVBuLxFALbJwZOA2ZPEsieJZU+OTT05NpV6bGqe",
+	"WNSMAShBspgFktHiy4+rnHekY+/8whuib6OYuupdb+hCLVjTyogwQUZQdZeQ7Ea9dMkxCaVgooa0qX8L",
+	"cnrMDLZNjYeZKh/HOhZ+IKEl0YcuiuIOCXVV6ZKRquj0xNaFoFbW1iRR00+sGWUP07htslJiLEQRM4FA",
+	"WHs7aeNEpcHD4a2JWktSIc4OIcVMo1n6T9O65wO0YgIyDarUAuLTev8KzshN8jafNMXfYIHTCjg+ocit",
+	"hTa3YdcvnnXG7kng4U898BC534TLKpHpZkQbzDDAfN78RO1VXRB1Dif/RGnZr+4UXXRTAHkknGfy/Ade",
+	"t8fkER6+AkcyxjscPDnq9sd2r8uZ/HfiZJerPMvLDhaikpuTHnfekVDdpRxPOdsZEHfoSIUMDXwy7nMh",
+	"QjpAV75cMOtPL0pFfEyGwhMLGPT3uQmcnyi2edslfejhmxj20ZEQRIHHxyZWhPFMuvyFDWHVLDjw8mp9",
+	"5x3St9KWn2wsCthqJTfC3JYZEBg0dp+Pm/ZM7H99oXiGHeQFqQ9znv4Ws6yhzKW1ImRanFe5sKMs8CnF",
+	"hTl1VHlSESq1Uz9ZEK9ZNBLe/om0cVVAB+4jVXA2lldvKC2hF1faTwvmcULqtX0d91g0kNNp9kc3jv5f",
+	"AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
