@@ -125,6 +125,16 @@ type LimitOverrides struct {
 	IPPerHour int64 `yaml:"ip_per_hour"`
 	// AppDaily is how many codes the application may send in 24 hours.
 	AppDaily int64 `yaml:"app_daily"`
+
+	// VerifyIPPerHour is how many failed verifications (wrong code, none
+	// pending, code dead) one client address may make in an hour.
+	VerifyIPPerHour int64 `yaml:"verify_ip_per_hour"`
+	// VerifyDevicePerHour is the same per device fingerprint.
+	VerifyDevicePerHour int64 `yaml:"verify_device_per_hour"`
+	// VerifyNumberDaily is how many wrong codes may be tried for one
+	// number in 24 hours, across codes, scenarios, addresses and devices:
+	// the bound on guessing a number's codes.
+	VerifyNumberDaily int64 `yaml:"verify_number_daily"`
 }
 
 // Over returns l with its zero fields taken from base: the server keeps its
@@ -136,6 +146,10 @@ func (l LimitOverrides) Over(base LimitOverrides) LimitOverrides {
 		DevicePerHour:  cmp.Or(l.DevicePerHour, base.DevicePerHour),
 		IPPerHour:      cmp.Or(l.IPPerHour, base.IPPerHour),
 		AppDaily:       cmp.Or(l.AppDaily, base.AppDaily),
+
+		VerifyIPPerHour:     cmp.Or(l.VerifyIPPerHour, base.VerifyIPPerHour),
+		VerifyDevicePerHour: cmp.Or(l.VerifyDevicePerHour, base.VerifyDevicePerHour),
+		VerifyNumberDaily:   cmp.Or(l.VerifyNumberDaily, base.VerifyNumberDaily),
 	}
 }
 

@@ -179,6 +179,9 @@ func validateLimits(l LimitOverrides) []error {
 		{"device_per_hour", l.DevicePerHour},
 		{"ip_per_hour", l.IPPerHour},
 		{"app_daily", l.AppDaily},
+		{"verify_ip_per_hour", l.VerifyIPPerHour},
+		{"verify_device_per_hour", l.VerifyDevicePerHour},
+		{"verify_number_daily", l.VerifyNumberDaily},
 	} {
 		if c.v < 0 {
 			errs = append(errs, fmt.Errorf("limits.%s %d is negative (0 inherits the server's)", c.name, c.v))

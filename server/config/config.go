@@ -212,7 +212,8 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if c.Limits.NumberCooldown < 0 || c.Limits.NumberDaily < 0 || c.Limits.DevicePerHour < 0 ||
-		c.Limits.IPPerHour < 0 || c.Limits.AppDaily < 0 {
+		c.Limits.IPPerHour < 0 || c.Limits.AppDaily < 0 ||
+		c.Limits.VerifyIPPerHour < 0 || c.Limits.VerifyDevicePerHour < 0 || c.Limits.VerifyNumberDaily < 0 {
 		errs = append(errs, errors.New("limits: values must not be negative"))
 	}
 	if c.Pumping.Max < 0 || c.Pumping.Window < 0 || c.Pumping.BlockFor < 0 || c.Pumping.PrefixDigits < 0 {

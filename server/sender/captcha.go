@@ -69,7 +69,9 @@ func (s *Service) CheckCaptcha(ctx context.Context, req CaptchaCheck) (string, e
 	if err != nil {
 		return "", err
 	}
-	return s.d.Slider.Check(ctx, app.Scope(), req.Token, req.PointJSON, num.E164)
+	// Bound to the number's keyed id, not the number, so that the puzzle
+	// record in the store holds no number; Send checks the same id.
+	return s.d.Slider.Check(ctx, app.Scope(), req.Token, req.PointJSON, s.keyIDs(num).binding())
 }
 
 // CountryCodes lists the calling codes the caller's application sends to.

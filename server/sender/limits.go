@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"math"
 	"time"
 
 	"github.com/smscode/smscode/gen"
@@ -40,12 +41,34 @@ type Pumping struct {
 // and most gateways' figure); 10 codes per number per 24 h; 20 sends per
 // device fingerprint and 50 per client IP per hour (50 leaves room for a
 // carrier NAT while stopping a script); 10,000 per application per 24 h.
+//
+// Verification: 50 failed attempts per client IP and 20 per device per
+// hour (the send limits' figures: a person mistypes a few times, a script
+// thousands); 20 wrong codes per number per 24 h, which bounds guessing a
+// number's codes to 20 × 365 = 7,300 guesses a year, a 0.73 % chance with
+// 6-digit codes, however many codes are sent and from however many
+// addresses (see VerifyBound).
 var DefaultLimits = Limits{
 	NumberCooldown: 60 * time.Second,
 	NumberDaily:    10,
 	DevicePerHour:  20,
 	IPPerHour:      50,
 	AppDaily:       10000,
+
+	VerifyIPPerHour:     50,
+	VerifyDevicePerHour: 20,
+	VerifyNumberDaily:   20,
+}
+
+// VerifyBound is what the verification limits allow an attacker against
+// one number: the most codes it can try in a day, and the chance that one
+// of the guesses of a year of trying is right for codes of length digits
+// (each guess is right with probability 10^-digits at best, since a code
+// is uniformly random and a new code is drawn afresh).
+func VerifyBound(l Limits, digits int) (perDay int64, perYear float64) {
+	perDay = l.VerifyNumberDaily
+	p := math.Pow(10, -float64(digits))
+	return perDay, -math.Expm1(float64(perDay*365) * math.Log1p(-p))
 }
 
 // DefaultPumping is the SMS-pumping defence used where configuration says nothing.
@@ -73,6 +96,10 @@ var (
 	kindIP       = limitKind{"ip", gen.ErrorCodeIPLimit}
 	kindPrefix   = limitKind{"prefix", gen.ErrorCodePrefixBlocked}
 	kindApp      = limitKind{"app_daily", gen.ErrorCodeAppDailyQuota}
+
+	kindVerifyNumber = limitKind{"verify_number_daily", gen.ErrorCodeVerifyNumberDailyLimit}
+	kindVerifyDevice = limitKind{"verify_device", gen.ErrorCodeVerifyDeviceLimit}
+	kindVerifyIP     = limitKind{"verify_ip", gen.ErrorCodeVerifyIPLimit}
 )
 
 const day = 24 * time.Hour
@@ -82,17 +109,19 @@ const maxLimits = 6
 
 // limitsFor builds the limits of one send, most specific first, so that a
 // refusal names the narrowest reason (a second send within the cooldown is
-// SMS.0001, not a device limit). Keys share the app's hash tag. kinds[i]
-// names ls[i]; it is an array, returned by value, to spare an allocation.
-func limitsFor(tag string, l Limits, p Pumping, num phone.Number, scenario gen.Scenario, c Caller) (ls []store.Limit, kinds [maxLimits]limitKind) {
+// SMS.0001, not a device limit). Keys share the app's hash tag; the number
+// and its prefix appear in them only as ids (keyed hashes, see keyIDs).
+// kinds[i] names ls[i]; it is an array, returned by value, to spare an
+// allocation.
+func limitsFor(tag string, l Limits, p Pumping, num phone.Number, ids keyIDs, scenario gen.Scenario, c Caller) (ls []store.Limit, kinds [maxLimits]limitKind) {
 	ls = make([]store.Limit, 0, maxLimits)
 	// Each key is one concatenation: one allocation.
 	add := func(k limitKind, key string, max int64, window, block time.Duration) {
 		kinds[len(ls)] = k
 		ls = append(ls, store.Limit{Key: key, Max: max, Window: window, Block: block})
 	}
-	add(kindCooldown, tag+":cd:"+string(scenario)+":"+num.E164, 1, l.NumberCooldown, 0)
-	add(kindNumber, tag+":nd:"+num.E164, l.NumberDaily, day, 0)
+	add(kindCooldown, tag+":cd:"+string(scenario)+":"+ids.number, 1, l.NumberCooldown, 0)
+	add(kindNumber, tag+":nd:"+ids.number, l.NumberDaily, day, 0)
 	add(kindDevice, tag+":dev:"+digest(c.Fingerprint), l.DevicePerHour, time.Hour, 0)
 	if c.RemoteIP != "" {
 		add(kindIP, tag+":ip:"+c.RemoteIP, l.IPPerHour, time.Hour, 0)
@@ -100,11 +129,39 @@ func limitsFor(tag string, l Limits, p Pumping, num phone.Number, scenario gen.S
 	if !p.Disabled {
 		prefix := num.Prefix(p.PrefixDigits)
 		if !allowed(p.Allow, prefix) {
-			add(kindPrefix, tag+":pfx:"+prefix, p.Max, p.Window, p.BlockFor)
+			add(kindPrefix, tag+":pfx:"+ids.prefix(prefix), p.Max, p.Window, p.BlockFor)
 		}
 	}
 	add(kindApp, tag+":app", l.AppDaily, day, 0)
 	return ls, kinds
+}
+
+// verifyLimitsFor builds the limits of one verification, most specific
+// first: wrong codes per number per day, then failures per device and per
+// client IP per hour. kinds[i] names ls[i].
+func verifyLimitsFor(tag string, l Limits, ids keyIDs, c Caller) (ls []store.VerifyLimit, kinds [3]limitKind) {
+	ls = make([]store.VerifyLimit, 0, 3)
+	add := func(k limitKind, key string, max int64, window time.Duration, anyFailure bool) {
+		kinds[len(ls)] = k
+		ls = append(ls, store.VerifyLimit{Limit: store.Limit{Key: key, Max: max, Window: window}, AnyFailure: anyFailure})
+	}
+	add(kindVerifyNumber, tag+":vn:"+ids.number, l.VerifyNumberDaily, day, false)
+	add(kindVerifyDevice, tag+":vdev:"+digest(c.Fingerprint), l.VerifyDevicePerHour, time.Hour, true)
+	if c.RemoteIP != "" {
+		add(kindVerifyIP, tag+":vip:"+c.RemoteIP, l.VerifyIPPerHour, time.Hour, true)
+	}
+	return ls, kinds
+}
+
+// verifySources names the caller of a verification to the store: its
+// client address and its device, each of which may spend a code's
+// attempts, for this caller only.
+func verifySources(c Caller) []string {
+	src := make([]string, 0, 2)
+	if c.RemoteIP != "" {
+		src = append(src, "i"+c.RemoteIP)
+	}
+	return append(src, "d"+digest(c.Fingerprint))
 }
 
 // allowed reports whether prefix starts with one of the allow-listed prefixes.

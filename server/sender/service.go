@@ -97,8 +97,9 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 		return SendResult{}, s.refuse(req, "", err)
 	}
 	ch := &info.ch
+	ids := s.keyIDs(num)
 	err = ch.Captcha.Verify(ctx, captcha.Request{
-		Token: req.CaptchaToken, Mobile: num.E164, RemoteIP: req.RemoteIP,
+		Token: req.CaptchaToken, Mobile: ids.binding(), RemoteIP: req.RemoteIP,
 		ClientID: req.ClientID, TenantID: req.TenantID,
 	})
 	if err != nil {
@@ -120,8 +121,8 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 		return SendResult{}, s.refuse(req, "", err)
 	}
 	tag := info.tag
-	key := codeKey(tag, req.Scenario, num)
-	limits, kinds := limitsFor(tag, ch.Limits, ch.Pumping, num, req.Scenario, req.Caller)
+	key := codeKey(tag, req.Scenario, ids)
+	limits, kinds := limitsFor(tag, ch.Limits, ch.Pumping, num, ids, req.Scenario, req.Caller)
 	sreq := store.SendRequest{
 		Limits: limits,
 		Code: store.Code{Key: key, Hash: s.d.Hasher.Hash(key, code),
@@ -174,7 +175,9 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 
 // Verify checks req.Code against the last code sent to req.Mobile for
 // req.Scenario. It returns nil when the code was right (it is now used up)
-// and an *apierr.Error otherwise.
+// and an *apierr.Error otherwise. The verification limits are checked in
+// the same atomic store step as the code (see verifyLimitsFor): a full one
+// refuses with 429 before the code is compared.
 func (s *Service) Verify(ctx context.Context, req VerifyRequest) error {
 	app, info, num, err := s.resolve(req.Caller, req.Mobile, req.Scenario)
 	if err != nil {
@@ -189,13 +192,23 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) error {
 		s.d.Metrics.Verification(string(req.Scenario), name)
 		return err
 	}
-	key := codeKey(info.tag, req.Scenario, num)
-	outcome, err := s.d.Store.Verify(ctx, key, s.d.Hasher.Hash(key, req.Code))
+	ids := s.keyIDs(num)
+	key := codeKey(info.tag, req.Scenario, ids)
+	limits, kinds := verifyLimitsFor(info.tag, info.ch.Limits, ids, req.Caller)
+	res, err := s.d.Store.Verify(ctx, store.VerifyRequest{
+		Key: key, Hash: s.d.Hasher.Hash(key, req.Code),
+		Sources: verifySources(req.Caller), Limits: limits,
+	})
 	if err != nil {
+		// Fail closed: nothing was compared, so nothing can be verified.
 		return apierr.Wrap(gen.ErrorCodeStoreUnavailable, err)
 	}
 	var name string
-	switch outcome {
+	switch res.Outcome {
+	case store.VerifyRefused:
+		kind := kinds[res.Refused]
+		s.d.Metrics.Refusal(kind.name)
+		name, err = "refused", apierr.Retry(kind.code, res.RetryAfter)
 	case store.VerifyOK:
 		name = "ok"
 	case store.VerifyWrong:
@@ -273,8 +286,46 @@ func (s *Service) release(req store.SendRequest, res store.SendResult) {
 	}
 }
 
-func codeKey(tag string, scenario gen.Scenario, num phone.Number) string {
-	return tag + ":code:" + string(scenario) + ":" + num.E164
+func codeKey(tag string, scenario gen.Scenario, ids keyIDs) string {
+	return tag + ":code:" + string(scenario) + ":" + ids.number
+}
+
+// keyIDs stands for a phone number in store keys and captcha bindings, so
+// that a Redis dump or MONITOR shows no number: a keyed hash (HMAC-SHA256
+// under the server secret, through the Hasher) of the number, and of its
+// pumping prefix on demand. Unkeyed, the 10^10 mainland numbers could be
+// hashed through in minutes; keyed, the ids say nothing without the secret.
+type keyIDs struct {
+	h      *otp.Hasher
+	number string
+}
+
+// Domains of the keyed hashes: never a store key (codes are hashed under
+// store keys, which start with "{"), so no id is ever a code's HMAC.
+const (
+	numberIDDomain = "smscode key id: number"
+	prefixIDDomain = "smscode key id: prefix"
+	bindingDomain  = "smscode key id: captcha binding"
+)
+
+func (s *Service) keyIDs(num phone.Number) keyIDs {
+	return keyIDs{h: s.d.Hasher, number: keyedID(s.d.Hasher, numberIDDomain, num.E164)}
+}
+
+// prefix is the id of a number prefix ("+86138").
+func (ids keyIDs) prefix(p string) string { return keyedID(ids.h, prefixIDDomain, p) }
+
+// binding is what a captcha token is bound to: the number's id under a
+// domain of its own, which the captcha store keeps in its records.
+func (ids keyIDs) binding() string { return keyedID(ids.h, bindingDomain, ids.number) }
+
+// keyedID is the first 128 bits of HMAC(secret, domain, value), in hex:
+// collisions need 2^64 numbers, and key names stay short.
+func keyedID(h *otp.Hasher, domain, value string) string {
+	sum := h.Hash(domain, value)
+	var out [32]byte
+	hex.Encode(out[:], sum[:16])
+	return string(out[:])
 }
 
 func causeOf(e *apierr.Error) string {

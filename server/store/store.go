@@ -65,6 +65,48 @@ type SendResult struct {
 	Reservation string
 }
 
+// VerifyRequest is one verify decision: check every limit, and only if none
+// is full, compare Hash with the code under Key, then charge the limits that
+// count the outcome.
+type VerifyRequest struct {
+	// Key is the code's key, Hash the HMAC of the code guessed.
+	Key  string
+	Hash []byte
+	// Sources name the caller (its client address, its device): a code
+	// takes at most its MaxAttempts wrong guesses from each source, and
+	// is then dead for a caller with any spent source, while callers
+	// whose sources are all fresh can still verify it. So a stranger's
+	// guesses cannot kill the code of the person who asked for it. No
+	// sources: one anonymous source, so that MaxAttempts wrong guesses
+	// from anyone kill the code. At most MaxSources, each non-empty.
+	Sources []string
+	// Limits are checked before the code is looked at: when one is full
+	// the attempt is refused, with nothing compared or counted.
+	Limits []VerifyLimit
+}
+
+// MaxSources is how many sources a VerifyRequest may name.
+const MaxSources = 4
+
+// VerifyLimit is a limit of a verify decision and what it counts.
+type VerifyLimit struct {
+	Limit
+	// AnyFailure counts every failed attempt (a wrong code, no code
+	// pending, a code dead for the caller); otherwise only wrong codes,
+	// which are the guesses against a pending code.
+	AnyFailure bool
+}
+
+// VerifyResult says how a verify decision went.
+type VerifyResult struct {
+	Outcome VerifyOutcome
+	// Refused is the index in VerifyRequest.Limits of the limit that
+	// refused (the first full one) and RetryAfter when it has room again,
+	// when Outcome is VerifyRefused.
+	Refused    int
+	RetryAfter time.Duration
+}
+
 // VerifyOutcome is the result of checking a code.
 type VerifyOutcome int
 
@@ -75,8 +117,11 @@ const (
 	VerifyWrong
 	// VerifyNotFound: no code is pending (never sent, expired or used).
 	VerifyNotFound
-	// VerifyTooManyAttempts: the code had MaxAttempts wrong attempts and is dead.
+	// VerifyTooManyAttempts: the code had MaxAttempts wrong attempts from
+	// one of the caller's sources and is dead for this caller.
 	VerifyTooManyAttempts
+	// VerifyRefused: a limit was full; nothing was compared or counted.
+	VerifyRefused
 )
 
 // Store is the pipeline's shared state. Every method is atomic.
@@ -87,10 +132,11 @@ type Store interface {
 	// gives back the count it took from each limit and deletes its code,
 	// unless a newer send has replaced it.
 	Release(ctx context.Context, req SendRequest, res SendResult) error
-	// Verify counts an attempt against the code under key, then compares
-	// hash with the stored one in constant time; a match consumes the code.
-	// After MaxAttempts wrong attempts the code is dead.
-	Verify(ctx context.Context, key string, hash []byte) (VerifyOutcome, error)
+	// Verify makes a verify decision (see VerifyRequest): it checks the
+	// limits, then compares the hash with the stored one; a match consumes
+	// the code, a miss counts against each source and the limits that
+	// count it.
+	Verify(ctx context.Context, req VerifyRequest) (VerifyResult, error)
 	// UseOnce records key as used for ttl and reports whether this was the
 	// first use (single-use captcha tokens).
 	UseOnce(ctx context.Context, key string, ttl time.Duration) (bool, error)

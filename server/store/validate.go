@@ -51,3 +51,27 @@ func Validate(req SendRequest) error {
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
 }
+
+// ValidateVerify rejects a VerifyRequest that is a caller bug: no code key,
+// too many or empty sources, or a limit as Validate would refuse it.
+func ValidateVerify(req VerifyRequest) error {
+	if req.Key == "" {
+		return invalid("verify without a code key")
+	}
+	if len(req.Sources) > MaxSources {
+		return invalid("verify with %d sources, at most %d", len(req.Sources), MaxSources)
+	}
+	for i, src := range req.Sources {
+		if src == "" {
+			return invalid("verify source %d is empty", i)
+		}
+	}
+	ls := make([]Limit, len(req.Limits))
+	for i, l := range req.Limits {
+		if l.Key == req.Key {
+			return invalid("key %q is both a limit and the code", l.Key)
+		}
+		ls[i] = l.Limit
+	}
+	return Validate(SendRequest{Limits: ls})
+}

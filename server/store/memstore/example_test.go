@@ -30,8 +30,8 @@ func Example() {
 	res, _ = s.Reserve(ctx, req)
 	fmt.Println("second send allowed:", res.Allowed, "retry within a minute:", res.RetryAfter <= time.Minute)
 
-	out, _ := s.Verify(ctx, "{+8613800000000}:login", mac("123456"))
-	fmt.Println("verified:", out == store.VerifyOK)
+	out, _ := s.Verify(ctx, store.VerifyRequest{Key: "{+8613800000000}:login", Hash: mac("123456")})
+	fmt.Println("verified:", out.Outcome == store.VerifyOK)
 	// Output:
 	// first send allowed: true
 	// second send allowed: false retry within a minute: true

@@ -107,15 +107,15 @@ type counter struct {
 // code is a pending code: 56 bytes and no pointer, so that the garbage
 // collector never scans the codes maps however many codes are pending (a
 // million pending codes are a million entries it would otherwise visit in
-// every cycle), and a code costs no allocation of its own. The attempt
-// counts are int16 (MaxAttempts above 32,767 counts as 32,767) and come
-// after hashValue (33 bytes, byte-aligned), so that its flag fits in what
-// would otherwise be padding.
+// every cycle), and a code costs no allocation of its own. maxAttempts is
+// an int16 (MaxAttempts above 32,767 counts as 32,767) after hashValue (33
+// bytes, byte-aligned), so that it fits in what would otherwise be
+// padding. Wrong guesses are counted per source, in the counters map (see
+// Verify).
 type code struct {
 	expires     int64
 	reservation uint64
 	hash        hashValue
-	attempts    int16
 	maxAttempts int16
 }
 
@@ -287,38 +287,106 @@ func (s *Store) Release(ctx context.Context, req store.SendRequest, res store.Se
 	return nil
 }
 
-// Verify implements store.Store.
-func (s *Store) Verify(ctx context.Context, key string, hash []byte) (store.VerifyOutcome, error) {
+// Verify implements store.Store. A source's wrong guesses at a code are
+// counters like a limit's, keyed by the code's key, its reservation (so
+// that a new code starts them afresh) and the source, expiring with the code.
+func (s *Store) Verify(ctx context.Context, req store.VerifyRequest) (store.VerifyResult, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("memstore: verify: %w", err)
+		return store.VerifyResult{}, fmt.Errorf("memstore: verify: %w", err)
 	}
-	if key == "" {
-		return 0, fmt.Errorf("memstore: %w: empty key", store.ErrInvalid)
+	if err := store.ValidateVerify(req); err != nil {
+		return store.VerifyResult{}, err
 	}
-	sh, d := s.shard(key), digestOf(key)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
+	var lbuf [8]store.Limit
+	limits := lbuf[:0]
+	for _, l := range req.Limits {
+		limits = append(limits, l.Limit)
+	}
+	var buf [8]digest
+	keys := limitDigests(limits, buf[:0])
+	locked := s.lock(store.SendRequest{Limits: limits, Code: store.Code{Key: req.Key}})
+	defer s.unlock(locked)
+	now := s.clock()
+	if res := s.check(locked, limits, keys, now); !res.Allowed {
+		return store.VerifyResult{Outcome: store.VerifyRefused, Refused: res.Refused, RetryAfter: res.RetryAfter}, nil
+	}
+	out := s.verifyCode(locked, req, now)
+	if out != store.VerifyOK {
+		for i, l := range req.Limits {
+			if out != store.VerifyWrong && !l.AnyFailure {
+				continue
+			}
+			sh := s.in(locked, l.Key)
+			c, ok := sh.counters[keys[i]]
+			if !ok || c.expires <= now {
+				c = counter{expires: now + int64(l.Window)}
+			}
+			c.count++
+			sh.counters[keys[i]] = c
+		}
+	}
+	return store.VerifyResult{Outcome: out, Refused: -1}, nil
+}
+
+// anonymous is the source of a VerifyRequest that names none.
+var anonymous = []string{""}
+
+// verifyCode compares req's hash with the code under req.Key, the shards
+// being locked: a dead code for the caller when one of its sources has spent
+// the code's attempts, else a match consumes the code and a miss counts
+// against every source.
+func (s *Store) verifyCode(locked shardSet, req store.VerifyRequest, now int64) store.VerifyOutcome {
+	sh, d := s.in(locked, req.Key), digestOf(req.Key)
 	c, ok := sh.codes[d]
-	if ok && c.expires <= s.clock() {
+	if ok && c.expires <= now {
 		delete(sh.codes, d)
 		ok = false
 	}
-	switch {
-	case !ok:
-		return store.VerifyNotFound, nil
-	case c.attempts >= c.maxAttempts:
-		// Kept until it expires, so that guesses keep getting this answer
-		// rather than NotFound.
-		return store.VerifyTooManyAttempts, nil
+	if !ok {
+		return store.VerifyNotFound
 	}
-	// Count the attempt before comparing, so no outcome skips the count.
-	c.attempts++
-	sh.codes[d] = c
-	if c.hash.matches(hashOf(hash)) {
+	sources := req.Sources
+	if len(sources) == 0 {
+		sources = anonymous
+	}
+	var sbuf [store.MaxSources]digest
+	srcs := sbuf[:0]
+	for _, src := range sources {
+		sd := sourceDigest(req.Key, c.reservation, src)
+		srcs = append(srcs, sd)
+		// Kept until the code expires, so that this caller keeps getting
+		// this answer rather than NotFound.
+		if a, ok := sh.counters[sd]; ok && a.expires > now && a.count >= int64(c.maxAttempts) {
+			return store.VerifyTooManyAttempts
+		}
+	}
+	if c.hash.matches(hashOf(req.Hash)) {
 		delete(sh.codes, d)
-		return store.VerifyOK, nil
+		return store.VerifyOK
 	}
-	return store.VerifyWrong, nil
+	for _, sd := range srcs {
+		a, ok := sh.counters[sd]
+		if !ok || a.expires <= now {
+			a = counter{expires: c.expires}
+		}
+		a.count++
+		sh.counters[sd] = a
+	}
+	return store.VerifyWrong
+}
+
+// sourceDigest names the count of one source's wrong guesses at the code
+// under key stored by reservation. It starts with key, so it has key's hash
+// tag and shard.
+func sourceDigest(key string, reservation uint64, src string) digest {
+	var buf [256]byte
+	b := append(buf[:0], key...)
+	b = append(b, 0, 's')
+	b = strconv.AppendUint(b, reservation, 36)
+	b = append(b, 0)
+	b = append(b, src...)
+	sum := sha256.Sum256(b)
+	return digest(sum[:16])
 }
 
 // UseOnce implements store.Store.

@@ -118,28 +118,46 @@ func (s *Store) Release(ctx context.Context, req store.SendRequest, res store.Se
 }
 
 // Verify implements store.Store.
-func (s *Store) Verify(ctx context.Context, key string, hash []byte) (store.VerifyOutcome, error) {
+func (s *Store) Verify(ctx context.Context, req store.VerifyRequest) (store.VerifyResult, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("redisstore: verify: %w", err)
+		return store.VerifyResult{}, fmt.Errorf("redisstore: verify: %w", err)
 	}
-	if key == "" {
-		return 0, fmt.Errorf("redisstore: %w: empty key", store.ErrInvalid)
+	if err := store.ValidateVerify(req); err != nil {
+		return store.VerifyResult{}, err
 	}
-	r, err := verifyScript.Run(ctx, s.rdb, []string{s.prefix + key}, hash).Int64()
+	keys := make([]string, 0, len(req.Limits)+1)
+	args := make([]any, 0, 3+3*len(req.Limits)+len(req.Sources))
+	args = append(args, len(req.Limits))
+	for _, l := range req.Limits {
+		keys = append(keys, s.prefix+l.Key)
+		any := 0
+		if l.AnyFailure {
+			any = 1
+		}
+		args = append(args, l.Max, ms(l.Window), any)
+	}
+	keys = append(keys, s.prefix+req.Key)
+	sources := req.Sources
+	if len(sources) == 0 {
+		sources = []string{""}
+	}
+	args = append(args, req.Hash, len(sources))
+	for _, src := range sources {
+		args = append(args, src)
+	}
+	r, err := verifyScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
 	if err != nil {
-		return 0, unavailable("verify", err)
+		return store.VerifyResult{}, unavailable("verify", err)
 	}
-	switch r {
-	case 1:
-		return store.VerifyOK, nil
-	case 2:
-		return store.VerifyWrong, nil
-	case 3:
-		return store.VerifyNotFound, nil
-	case 4:
-		return store.VerifyTooManyAttempts, nil
+	switch {
+	case len(r) == 3 && r[0] == 0:
+		return store.VerifyResult{Outcome: store.VerifyRefused, Refused: int(r[1]),
+			RetryAfter: time.Duration(r[2]) * time.Millisecond}, nil
+	case len(r) == 1 && r[0] >= 1 && r[0] <= 4:
+		out := [...]store.VerifyOutcome{store.VerifyOK, store.VerifyWrong, store.VerifyNotFound, store.VerifyTooManyAttempts}[r[0]-1]
+		return store.VerifyResult{Outcome: out, Refused: -1}, nil
 	}
-	return 0, unavailable("verify", fmt.Errorf("unexpected script reply %d", r))
+	return store.VerifyResult{}, unavailable("verify", fmt.Errorf("unexpected script reply %v", r))
 }
 
 // UseOnce implements store.Store with one SET NX PX.

@@ -120,7 +120,7 @@ func TestUnavailableAndRecovery(t *testing.T) {
 	_, err = s.Reserve(ctx, req)
 	wantUnavailable("Reserve", err)
 	wantUnavailable("Release", s.Release(ctx, req, res))
-	_, err = s.Verify(ctx, "{n}:code", []byte("h"))
+	_, err = s.Verify(ctx, store.VerifyRequest{Key: "{n}:code", Hash: []byte("h")})
 	wantUnavailable("Verify", err)
 	_, err = s.UseOnce(ctx, "{n}:token", time.Minute)
 	wantUnavailable("UseOnce", err)
@@ -143,7 +143,7 @@ func TestUnavailableAndRecovery(t *testing.T) {
 	if res, err = s.Reserve(ctx, req); err != nil || !res.Allowed {
 		t.Fatalf("Reserve after restart = %+v, %v", res, err)
 	}
-	if out, err := s.Verify(ctx, "{n}:code", []byte("h")); err != nil || out != store.VerifyOK {
+	if out, err := s.Verify(ctx, store.VerifyRequest{Key: "{n}:code", Hash: []byte("h")}); err != nil || out.Outcome != store.VerifyOK {
 		t.Fatalf("Verify after restart = %v, %v", out, err)
 	}
 }

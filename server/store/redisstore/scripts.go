@@ -10,7 +10,8 @@ import "github.com/redis/go-redis/v9"
 // A limit is a counter key that expires Window after its first event. A
 // count above Max means the limit has refused and applied its Block, so that
 // later refusals leave the block's end where it is. A code is a hash:
-// h (the HMAC), a (attempts made), m (MaxAttempts), r (the reservation).
+// h (the HMAC), m (MaxAttempts), r (the reservation), and s:<source> (the
+// wrong attempts of one source, see verifyScript).
 
 // reserveScript: KEYS = limit keys..., then the code key when there is one.
 // ARGV = #limits, has-code (1/0), then Max, Window ms, Block ms per limit,
@@ -61,7 +62,9 @@ for i = 1, n do
 end
 if ARGV[2] == '1' then
   local k, a = KEYS[n+1], 3*n+3
-  redis.call('HSET', k, 'h', ARGV[a], 'a', 0, 'm', ARGV[a+2], 'r', ARGV[a+3])
+  -- A fresh hash: the replaced code's per-source wrong counts go with it.
+  redis.call('DEL', k)
+  redis.call('HSET', k, 'h', ARGV[a], 'm', ARGV[a+2], 'r', ARGV[a+3])
   redis.call('PEXPIRE', k, ARGV[a+1])
 end
 return {1}
@@ -87,26 +90,64 @@ end
 return 1
 `)
 
-// verifyScript: KEYS = {code key}, ARGV = {hash}. Returns 1 OK, 2 wrong,
-// 3 not found, 4 too many attempts.
+// verifyScript: KEYS = limit keys..., then the code key. ARGV = #limits,
+// then Max, Window ms, any-failure (1/0) per limit, then the hash, #sources
+// and the sources. Returns {0, refused index (0-based), PTTL ms} when a
+// limit is full (nothing compared or counted), else {outcome}: 1 OK,
+// 2 wrong, 3 not found, 4 too many attempts (dead for this caller).
 //
-// The attempt is counted before the compare. The compare is Lua's string
-// equality, not constant-time; that is acceptable because both sides are
-// HMACs under a key the guesser does not know, so timing reveals nothing
-// they can steer. A dead code is kept until it expires, so that guesses keep
-// getting "too many attempts" rather than "not found".
+// A source's wrong guesses are the code hash's field "s:" .. source, so
+// they go with the code: a new code (which reserveScript writes on a fresh
+// hash) starts them at zero. The compare is Lua's string equality, not
+// constant-time; that is acceptable because both sides are HMACs under a
+// key the guesser does not know, so timing reveals nothing they can steer.
+// A code dead for a caller is kept until it expires, so that this caller
+// keeps getting "too many attempts" rather than "not found".
 var verifyScript = redis.NewScript(`
-local v = redis.call('HMGET', KEYS[1], 'h', 'a', 'm')
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[3*i-1]) then
+    local ttl = redis.call('PTTL', KEYS[i])
+    if ttl < 0 then
+      ttl = tonumber(ARGV[3*i])
+      redis.call('PEXPIRE', KEYS[i], ttl)
+    end
+    return {0, i - 1, ttl}
+  end
+end
+local code, a = KEYS[n+1], 3*n+2
+local ns = tonumber(ARGV[a+1])
+local out = 0
+local v = redis.call('HMGET', code, 'h', 'm')
 if not v[1] then
-  return 3
+  out = 3
+else
+  local m = tonumber(v[2])
+  for j = 1, ns do
+    if tonumber(redis.call('HGET', code, 's:' .. ARGV[a+1+j]) or '0') >= m then
+      out = 4
+    end
+  end
+  if out == 0 then
+    if v[1] == ARGV[a] then
+      redis.call('DEL', code)
+      out = 1
+    else
+      for j = 1, ns do
+        redis.call('HINCRBY', code, 's:' .. ARGV[a+1+j], 1)
+      end
+      out = 2
+    end
+  end
 end
-if tonumber(v[2]) >= tonumber(v[3]) then
-  return 4
+if out ~= 1 then
+  for i = 1, n do
+    if out == 2 or ARGV[3*i+1] == '1' then
+      if redis.call('INCR', KEYS[i]) == 1 then
+        redis.call('PEXPIRE', KEYS[i], ARGV[3*i])
+      end
+    end
+  end
 end
-redis.call('HINCRBY', KEYS[1], 'a', 1)
-if v[1] == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  return 1
-end
-return 2
+return {out}
 `)

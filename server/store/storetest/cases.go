@@ -35,6 +35,10 @@ var cases = []struct {
 	{"VerifyTooManyAttempts", testVerifyTooMany},
 	{"VerifyHashesOfAnyLength", testVerifyHashLengths},
 	{"VerifyExpired", testVerifyExpired},
+	{"VerifyAttemptsPerSource", testVerifyPerSource},
+	{"VerifyLimitsCountFailures", testVerifyLimits},
+	{"VerifyLimitsRefuseBeforeCompare", testVerifyLimitRefuses},
+	{"ConcurrentWrongGuesses", testConcurrentWrongGuesses},
 	{"NewReserveReplacesCode", testNewReserveReplaces},
 	{"UseOnce", testUseOnce},
 	{"PutTake", testPutTake},
@@ -189,12 +193,12 @@ func testVerifyHashLengths(t *testing.T, e *env) {
 		e.mustAllow(store.SendRequest{Code: store.Code{Key: key, Hash: h, TTL: time.Minute, MaxAttempts: 5}})
 		sum := sha256.Sum256(h)
 		for _, wrong := range [][]byte{sum[:], h[:len(h)-1], append(slices.Clone(h), 0)} {
-			if got, err := e.s.Verify(ctx, key, wrong); err != nil || got != store.VerifyWrong {
-				t.Errorf("hash %x: Verify(%x) = %s, %v; want wrong", h, wrong, outcomeName(got), err)
+			if got, err := e.s.Verify(ctx, store.VerifyRequest{Key: key, Hash: wrong}); err != nil || got.Outcome != store.VerifyWrong {
+				t.Errorf("hash %x: Verify(%x) = %s, %v; want wrong", h, wrong, outcomeName(got.Outcome), err)
 			}
 		}
-		if got, err := e.s.Verify(ctx, key, h); err != nil || got != store.VerifyOK {
-			t.Errorf("hash %x: Verify of itself = %s, %v; want ok", h, outcomeName(got), err)
+		if got, err := e.s.Verify(ctx, store.VerifyRequest{Key: key, Hash: h}); err != nil || got.Outcome != store.VerifyOK {
+			t.Errorf("hash %x: Verify of itself = %s, %v; want ok", h, outcomeName(got.Outcome), err)
 		}
 	}
 }
@@ -304,13 +308,13 @@ func testConcurrentVerify(t *testing.T, e *env) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			out, err := e.s.Verify(context.Background(), e.key("c"), hash("1"))
+			out, err := e.s.Verify(context.Background(), store.VerifyRequest{Key: e.key("c"), Hash: hash("1")})
 			if err != nil {
 				t.Errorf("Verify: %v", err)
 				return
 			}
 			mu.Lock()
-			counts[out]++
+			counts[out.Outcome]++
 			mu.Unlock()
 		})
 	}
@@ -336,7 +340,7 @@ func testContextCancelled(t *testing.T, e *env) {
 	e.wantVerify("c", "1", store.VerifyNotFound)
 	res := e.mustAllow(req)
 	wantCanceled("Release", e.s.Release(ctx, req, res))
-	_, err = e.s.Verify(ctx, e.key("c"), hash("wrong"))
+	_, err = e.s.Verify(ctx, store.VerifyRequest{Key: e.key("c"), Hash: hash("wrong")})
 	wantCanceled("Verify", err)
 	_, err = e.s.UseOnce(ctx, e.key("t"), window)
 	wantCanceled("UseOnce", err)
@@ -386,8 +390,19 @@ func testInvalid(t *testing.T, e *env) {
 	wantInvalid("UseOnce with ttl 0", err)
 	_, err = e.s.UseOnce(ctx, "", window)
 	wantInvalid("UseOnce with empty key", err)
-	_, err = e.s.Verify(ctx, "", hash("1"))
+	_, err = e.s.Verify(ctx, store.VerifyRequest{Hash: hash("1")})
 	wantInvalid("Verify with empty key", err)
+	vl := store.VerifyLimit{Limit: e.limit("n", 1, window)}
+	for name, req := range map[string]store.VerifyRequest{
+		"an empty source":   {Key: e.key("c"), Hash: hash("1"), Sources: []string{"ip", ""}},
+		"too many sources":  {Key: e.key("c"), Hash: hash("1"), Sources: []string{"a", "b", "c", "d", "e"}},
+		"a limit of Max 0":  {Key: e.key("c"), Hash: hash("1"), Limits: []store.VerifyLimit{{Limit: store.Limit{Key: e.key("v"), Window: window}}}},
+		"the code as limit": {Key: vl.Key, Hash: hash("1"), Limits: []store.VerifyLimit{vl}},
+		"a limit key twice": {Key: e.key("c"), Hash: hash("1"), Limits: []store.VerifyLimit{vl, vl}},
+	} {
+		_, err = e.s.Verify(ctx, req)
+		wantInvalid("Verify with "+name, err)
+	}
 	// None of them counted: the good request is allowed exactly once.
 	e.mustAllow(good())
 	e.mustRefuse(good(), 0, window)
@@ -396,5 +411,118 @@ func testInvalid(t *testing.T, e *env) {
 func testPing(t *testing.T, e *env) {
 	if err := e.s.Ping(context.Background()); err != nil {
 		t.Fatalf("Ping: %v", err)
+	}
+}
+
+// A code takes MaxAttempts wrong guesses from each source: once one of a
+// caller's sources has spent them, the code is dead for that caller, and
+// alive for a caller whose sources are all fresh. A new code starts the
+// counts again.
+func testVerifyPerSource(t *testing.T, e *env) {
+	e.mustAllow(store.SendRequest{Code: e.code("c", "right", 3)})
+	stranger := []string{"ip:s", "dev:s"}
+	for range 3 {
+		if got := e.verifyFrom("c", "wrong", stranger).Outcome; got != store.VerifyWrong {
+			t.Fatalf("stranger's guess = %s, want wrong", outcomeName(got))
+		}
+	}
+	for _, src := range [][]string{stranger, {"ip:s", "dev:other"}, {"ip:other", "dev:s"}} {
+		if got := e.verifyFrom("c", "right", src).Outcome; got != store.VerifyTooManyAttempts {
+			t.Errorf("sources %v after 3 wrong = %s, want too many attempts", src, outcomeName(got))
+		}
+	}
+	// The owner's sources are fresh: the code is alive for them.
+	if got := e.verifyFrom("c", "right", []string{"ip:o", "dev:o"}).Outcome; got != store.VerifyOK {
+		t.Errorf("owner after a stranger's 3 wrong = %s, want ok", outcomeName(got))
+	}
+	// A new code: the stranger's sources start again.
+	e.mustAllow(store.SendRequest{Code: e.code("c", "new", 3)})
+	if got := e.verifyFrom("c", "new", stranger).Outcome; got != store.VerifyOK {
+		t.Errorf("stranger on a new code = %s, want ok", outcomeName(got))
+	}
+}
+
+// A limit marked AnyFailure counts wrong codes, missing codes and dead
+// codes; the others count wrong codes only; a right code counts nothing.
+func testVerifyLimits(t *testing.T, e *env) {
+	anyF := store.VerifyLimit{Limit: e.limit("ip", 3, window), AnyFailure: true}
+	wrongOnly := store.VerifyLimit{Limit: e.limit("num", 2, window)}
+	src := []string{"s"}
+	e.mustAllow(store.SendRequest{Code: e.code("c", "right", 1)})
+	if got := e.verifyFrom("nothing", "x", src, anyF, wrongOnly).Outcome; got != store.VerifyNotFound { // any: 1
+		t.Fatalf("no code = %s", outcomeName(got))
+	}
+	if got := e.verifyFrom("c", "x", src, anyF, wrongOnly).Outcome; got != store.VerifyWrong { // any: 2, wrong: 1
+		t.Fatalf("wrong = %s", outcomeName(got))
+	}
+	if got := e.verifyFrom("c", "right", src, wrongOnly).Outcome; got != store.VerifyTooManyAttempts { // wrong stays 1
+		t.Fatalf("dead = %s", outcomeName(got))
+	}
+	e.mustAllow(store.SendRequest{Code: e.code("c", "right", 1)})
+	if got := e.verifyFrom("c", "right", src, anyF, wrongOnly).Outcome; got != store.VerifyOK { // counts nothing
+		t.Fatalf("right = %s", outcomeName(got))
+	}
+	if got := e.verifyFrom("gone", "x", src, anyF, wrongOnly).Outcome; got != store.VerifyNotFound { // any: 3
+		t.Fatalf("no code = %s", outcomeName(got))
+	}
+	res := e.verifyFrom("c", "x", src, wrongOnly, anyF)
+	if res.Outcome != store.VerifyRefused || res.Refused != 1 || res.RetryAfter <= 0 || res.RetryAfter > window {
+		t.Fatalf("fourth failure = %s (limit %d, %v), want refused by limit 1", outcomeName(res.Outcome), res.Refused, res.RetryAfter)
+	}
+	// The wrong-only limit has one more: its second wrong code fills it.
+	e.mustAllow(store.SendRequest{Code: e.code("c2", "right", 5)})
+	if got := e.verifyFrom("c2", "x", src, wrongOnly).Outcome; got != store.VerifyWrong {
+		t.Fatalf("second wrong = %s", outcomeName(got))
+	}
+	if got := e.verifyFrom("c2", "right", src, wrongOnly); got.Outcome != store.VerifyRefused || got.Refused != 0 {
+		t.Fatalf("after 2 wrong = %s, want refused by limit 0", outcomeName(got.Outcome))
+	}
+	// The windows end; the code (valid a minute) is still pending.
+	e.advance(window + past)
+	if got := e.verifyFrom("c2", "right", src, anyF, wrongOnly).Outcome; got != store.VerifyOK {
+		t.Errorf("after the window = %s, want ok", outcomeName(got))
+	}
+}
+
+// A full limit refuses before the compare: the right code is neither
+// accepted nor consumed, and the refusal counts nothing.
+func testVerifyLimitRefuses(t *testing.T, e *env) {
+	lim := store.VerifyLimit{Limit: e.limit("n", 1, window), AnyFailure: true}
+	e.mustAllow(store.SendRequest{Code: e.code("c", "right", 5)})
+	if got := e.verifyFrom("c", "x", nil, lim).Outcome; got != store.VerifyWrong {
+		t.Fatalf("first = %s", outcomeName(got))
+	}
+	for range 3 {
+		if got := e.verifyFrom("c", "right", nil, lim); got.Outcome != store.VerifyRefused || got.Refused != 0 {
+			t.Fatalf("right code at a full limit = %s, want refused", outcomeName(got.Outcome))
+		}
+	}
+	e.wantVerify("c", "right", store.VerifyOK)
+}
+
+// Concurrent wrong guesses under a limit of Max m: exactly m are compared.
+func testConcurrentWrongGuesses(t *testing.T, e *env) {
+	const n, m = 40, 7
+	lim := store.VerifyLimit{Limit: e.limit("n", m, window)}
+	e.mustAllow(store.SendRequest{Code: e.code("c", "right", 1000)})
+	var mu sync.Mutex
+	counts := map[store.VerifyOutcome]int{}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			res, err := e.s.Verify(context.Background(), store.VerifyRequest{
+				Key: e.key("c"), Hash: hash("wrong"), Sources: []string{fmt.Sprint("src-", i)}, Limits: []store.VerifyLimit{lim}})
+			if err != nil {
+				t.Errorf("Verify: %v", err)
+				return
+			}
+			mu.Lock()
+			counts[res.Outcome]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if counts[store.VerifyWrong] != m || counts[store.VerifyRefused] != n-m {
+		t.Fatalf("outcomes of %d concurrent wrong guesses under Max %d: %v", n, m, counts)
 	}
 }

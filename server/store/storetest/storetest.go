@@ -147,11 +147,22 @@ func (e *env) mustRefuse(req store.SendRequest, index int, want time.Duration) s
 
 func (e *env) verify(name, value string) store.VerifyOutcome {
 	e.t.Helper()
-	out, err := e.s.Verify(context.Background(), e.key(name), hash(value))
+	return e.verifyReq(store.VerifyRequest{Key: e.key(name), Hash: hash(value)}).Outcome
+}
+
+// verifyFrom verifies from the given sources under the given limits.
+func (e *env) verifyFrom(name, value string, sources []string, limits ...store.VerifyLimit) store.VerifyResult {
+	e.t.Helper()
+	return e.verifyReq(store.VerifyRequest{Key: e.key(name), Hash: hash(value), Sources: sources, Limits: limits})
+}
+
+func (e *env) verifyReq(req store.VerifyRequest) store.VerifyResult {
+	e.t.Helper()
+	res, err := e.s.Verify(context.Background(), req)
 	if err != nil {
 		e.t.Fatalf("Verify: %v", err)
 	}
-	return out
+	return res
 }
 
 func (e *env) wantVerify(name, value string, want store.VerifyOutcome) {
@@ -187,6 +198,8 @@ func outcomeName(o store.VerifyOutcome) string {
 		return "VerifyNotFound"
 	case store.VerifyTooManyAttempts:
 		return "VerifyTooManyAttempts"
+	case store.VerifyRefused:
+		return "VerifyRefused"
 	}
 	return fmt.Sprintf("VerifyOutcome(%d)", int(o))
 }

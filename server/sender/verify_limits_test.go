@@ -1,0 +1,170 @@
+package sender_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smscode/smscode/server/config"
+	"github.com/smscode/smscode/server/sender"
+	"github.com/smscode/smscode/server/servertest"
+	"github.com/smscode/smscode/server/store"
+)
+
+// Each verification limit lets its Max failures through, then refuses with
+// its code and Retry-After, comparing nothing: even the right code is
+// refused while the limit is full, and works once the window has ended.
+func TestVerifyLimits(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*sender.Limits)
+		// request i (from 0): its number and device, and whether its code
+		// is wrong (else a number with no code pending)
+		mobile, device func(i int) string
+		wrong          bool
+		max            int
+		code           string
+		window         time.Duration
+	}{
+		{
+			name: "per IP", edit: func(l *sender.Limits) { l.VerifyIPPerHour = 3 },
+			mobile: func(i int) string { return fmt.Sprintf("139000000%02d", i) },
+			device: func(i int) string { return fmt.Sprintf("dev%d", i) },
+			max:    3, code: "VERIFY.0005", window: time.Hour,
+		},
+		{
+			name: "per device", edit: func(l *sender.Limits) { l.VerifyDevicePerHour = 3 },
+			mobile: func(i int) string { return fmt.Sprintf("139000000%02d", i) },
+			device: func(int) string { return "same-device" },
+			max:    3, code: "VERIFY.0006", window: time.Hour,
+		},
+		{
+			// Wrong codes for one number from four devices: only the
+			// number's limit can refuse (each device makes one guess,
+			// under the per-caller cap of 5 and the IP's 50).
+			name: "per number", edit: func(l *sender.Limits) { l.VerifyNumberDaily = 3 },
+			mobile: func(int) string { return seedMobile },
+			device: func(i int) string { return fmt.Sprintf("dev%d", i) },
+			wrong:  true, max: 3, code: "VERIFY.0007", window: 24 * time.Hour,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := servertest.New(t, servertest.WithConfig(func(c *config.Config) { tt.edit(&c.Limits) }))
+			// The right code of a pending code, to show a refusal compares nothing.
+			wantOK(t, send(t, env, tt.mobile(tt.max), bind, map[string]string{"X-device-fingerprint": "sender"}))
+			msg, ok := env.Outbox.Last("+86" + tt.mobile(tt.max))
+			if !ok {
+				t.Fatal("no SMS")
+			}
+			for i := 0; i < tt.max; i++ {
+				code, want := msg.Code, "VERIFY.0002"
+				if tt.wrong {
+					code, want = wrongCode(msg.Code), "VERIFY.0001"
+				}
+				scenario := login // no code pending for it
+				if tt.wrong {
+					scenario = bind
+				}
+				wantError(t, verify(t, env, tt.mobile(i), scenario, code, map[string]string{"X-device-fingerprint": tt.device(i)}),
+					http.StatusBadRequest, want)
+			}
+			r := verify(t, env, tt.mobile(tt.max), bind, msg.Code, map[string]string{"X-device-fingerprint": tt.device(tt.max)})
+			wantError(t, r, http.StatusTooManyRequests, tt.code)
+			if r.RetryAfter != int(tt.window/time.Second) {
+				t.Errorf("Retry-After = %d, want %d", r.RetryAfter, int(tt.window/time.Second))
+			}
+			env.Clock.Advance(tt.window + time.Second)
+			// The code expired meanwhile; the limit has room again.
+			wantError(t, verify(t, env, tt.mobile(tt.max), bind, msg.Code, map[string]string{"X-device-fingerprint": tt.device(tt.max)}),
+				http.StatusBadRequest, "VERIFY.0002")
+		})
+	}
+}
+
+// The default limits' bound, as the spec and README state it.
+func TestVerifyBound(t *testing.T) {
+	perDay, perYear := sender.VerifyBound(sender.DefaultLimits, 6)
+	t.Logf("default verify limits: at most %d guesses per number per day; chance per year of guessing a 6-digit code: %.3f %%", perDay, 100*perYear)
+	if perDay != 20 || perYear < 0.0072 || perYear > 0.0074 {
+		t.Fatalf("bound %d per day, %.5f per year; the spec says 20 and 0.73 %%", perDay, perYear)
+	}
+}
+
+// recorder is a store that records every key and value it is given.
+type recorder struct {
+	store.Store
+	mu   sync.Mutex
+	seen []string
+}
+
+func (r *recorder) note(s ...string) {
+	r.mu.Lock()
+	r.seen = append(r.seen, s...)
+	r.mu.Unlock()
+}
+
+func (r *recorder) Reserve(ctx context.Context, req store.SendRequest) (store.SendResult, error) {
+	for _, l := range req.Limits {
+		r.note(l.Key)
+	}
+	r.note(req.Code.Key, string(req.Code.Hash))
+	return r.Store.Reserve(ctx, req)
+}
+
+func (r *recorder) Verify(ctx context.Context, req store.VerifyRequest) (store.VerifyResult, error) {
+	for _, l := range req.Limits {
+		r.note(l.Key)
+	}
+	r.note(req.Key, string(req.Hash))
+	r.note(req.Sources...)
+	return r.Store.Verify(ctx, req)
+}
+
+func (r *recorder) UseOnce(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	r.note(key)
+	return r.Store.UseOnce(ctx, key, ttl)
+}
+
+func (r *recorder) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	r.note(key, string(value))
+	return r.Store.Put(ctx, key, value, ttl)
+}
+
+func (r *recorder) Take(ctx context.Context, key string) ([]byte, bool, error) {
+	r.note(key)
+	return r.Store.Take(ctx, key)
+}
+
+// No key or value that reaches the store holds the number, in any
+// spelling, nor its pumping prefix: through the slider, a send, a wrong
+// and a right verification.
+func TestStoreSeesNoNumber(t *testing.T) {
+	rec := &recorder{}
+	env := servertest.New(t, func(s *servertest.Setup) {
+		s.WrapStore = func(st store.Store) store.Store { rec.Store = st; return rec }
+	})
+	token, x := puzzle(t, env)
+	ct := captchaToken(t, solve(t, env, token, x, seedMobile))
+	wantOK(t, sendWith(t, env, seedMobile, ct))
+	msg, _ := env.Outbox.Last(seedE164)
+	wantError(t, verify(t, env, seedMobile, login, wrongCode(msg.Code), nil), http.StatusBadRequest, "VERIFY.0001")
+	wantOK(t, verify(t, env, seedMobile, login, msg.Code, nil))
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.seen) < 20 {
+		t.Fatalf("only %d keys and values recorded", len(rec.seen))
+	}
+	for _, s := range rec.seen {
+		for _, leak := range []string{seedMobile, seedMobile[3:], "+86123"} {
+			if strings.Contains(s, leak) {
+				t.Errorf("the store was given %q, which contains %q", s, leak)
+			}
+		}
+	}
+	t.Logf("%d keys and values reached the store; none holds the number or its prefix", len(rec.seen))
+}
