@@ -15,11 +15,13 @@ const (
 	victimE164 = "+8612345678901"
 )
 
-// Guessing a code from many addresses and devices: the attempt cap counts
-// per code, not per caller, so 40 wrong guesses from 40 different
+// Guessing a code from one connection address that claims to be many:
+// the attempt cap counts per client address (and per device), and the
+// address is the connection's, so 40 wrong guesses with 40 different
 // X-Forwarded-For, X-device-ip and X-device-fingerprint values get 5
-// VERIFY.0001 and then VERIFY.0003, the right code is refused afterwards,
-// and no guess is ever answered 200.
+// VERIFY.0001 and then VERIFY.0003, the right code is refused afterwards
+// from that address, and no guess is ever answered 200. (From another
+// address the owner still verifies: TestStrangerCannotKillTheVictimsCode.)
 func TestBruteForceFromManyCallersStopsAtAttemptCap(t *testing.T) {
 	tg := start(t)
 	want(t, tg.send(t, victim, bind, nil), http.StatusOK, "")
@@ -51,8 +53,8 @@ func TestBruteForceFromManyCallersStopsAtAttemptCap(t *testing.T) {
 	if counts[gen.ErrorCodeCodeWrong] != maxAttempts || counts[gen.ErrorCodeCodeAttemptsExceeded] != guesses-maxAttempts {
 		t.Errorf("answers %v", counts)
 	}
-	// The owner's right code is dead too: the cap protects the code, not
-	// the caller.
+	// The right code is dead for this address too: the cap is on the
+	// caller's address, whatever its headers say.
 	want(t, tg.verify(t, victim, bind, msg.Code, nil), http.StatusBadRequest, gen.ErrorCodeCodeAttemptsExceeded)
 	if n := tg.Outbox.Count(); n != 1 {
 		t.Errorf("%d SMS sent, want 1", n)
