@@ -976,7 +976,7 @@ type ClientInterface interface {
 	//
 	// | limit (default, configurable per application) | counts | refusal |
 	// |---|---|---|
-	// | 50 per client IP per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
+	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
 	// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
 	// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
 	//
@@ -1049,7 +1049,7 @@ type ClientInterface interface {
 	//
 	// | limit (default, configurable per application) | counts | refusal |
 	// |---|---|---|
-	// | 50 per client IP per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
+	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
 	// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
 	// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
 	//
@@ -1438,7 +1438,7 @@ func (c *Client) SendSms(ctx context.Context, params *SendSmsParams, body SendSm
 //
 // | limit (default, configurable per application) | counts | refusal |
 // |---|---|---|
-// | 50 per client IP per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
+// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
 // | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
 // | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
 //
@@ -1521,7 +1521,7 @@ func (c *Client) VerifySmsWithBody(ctx context.Context, params *VerifySmsParams,
 //
 // | limit (default, configurable per application) | counts | refusal |
 // |---|---|---|
-// | 50 per client IP per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
+// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
 // | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
 // | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
 //
@@ -2446,7 +2446,7 @@ type ClientWithResponsesInterface interface {
 	//
 	// | limit (default, configurable per application) | counts | refusal |
 	// |---|---|---|
-	// | 50 per client IP per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
+	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
 	// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
 	// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
 	//
@@ -2519,7 +2519,7 @@ type ClientWithResponsesInterface interface {
 	//
 	// | limit (default, configurable per application) | counts | refusal |
 	// |---|---|---|
-	// | 50 per client IP per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
+	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
 	// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
 	// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
 	//
@@ -3719,7 +3719,7 @@ func (c *ClientWithResponses) SendSmsWithResponse(ctx context.Context, params *S
 //
 // | limit (default, configurable per application) | counts | refusal |
 // |---|---|---|
-// | 50 per client IP per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
+// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
 // | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
 // | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
 //
@@ -3798,7 +3798,7 @@ func (c *ClientWithResponses) VerifySmsWithBodyWithResponse(ctx context.Context,
 //
 // | limit (default, configurable per application) | counts | refusal |
 // |---|---|---|
-// | 50 per client IP per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
+// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
 // | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
 // | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
 //
@@ -6984,25 +6984,25 @@ var swaggerSpec = []string{
 	"gQGLHRm/eNHm+o7T08dA9Td8qCe+oUNVQZ8mNkv+iLWqS/XUtxs0D1ROf8sox9CSFbKU+9qHlBkuRUaa",
 	"eKrDWMBxCKbDPhLJ+iRM3bcBJdII1yo5CfapcPMKPyUXMjFvhj4tf0Y2vzph/kzs27TiqPleL0Dqa7Gy",
 	"O0Et5CrPaOQu9Wj4lVpbJNk3sTwKy/sTZ+ylgzf+nVrxPdrO0PfXAAwVOlUnTvdHQ/VHpEMI4yW8V5Ou",
-	"WVmKdEE5Rmxgng4AAy5PI8G/CO4A1ckdCRP6qf7bakE0jdR8ftUjwwDcAR3o+RGqFCyor29hkcUhFW8b",
-	"uAi6HJxRzU9qhSXZtTJGzC8UnAHD7Gc51o8uyIkCUKqI5tQG0AkIpWEKSuTs5j1FVTvi/a7wfiUTDVCQ",
-	"Ux1L8ra5YKWgHQyZ0LQdFD8yEVlkgRD3HAdpGEkEmliOl9YAZKBPKOP4iw8iI5ochwvHgtMF0yznhKNW",
-	"j0U2buJSAfyfd0F5uQqWQLHwry//Fvzra6+CQn6lDP6TqJHlyMkfIyjQCr+9TDBSLP9Cj4h8nH3P99WC",
-	"4mxfVxqZOCCika0qqkWTnjDYLlC+tOHhTf1Ga1EWduJMEbKRXNzV6MkkF6wBGS9SvjaPNrEDfR8FoIsY",
-	"NaarHEoQjq+tLDj5rqhFIp3esWlQ8Cgfd1PUh/LFNwI8lge7RFYQghyVC9r3pKfIJfKjYrxFuPD1sSUU",
-	"UCK+N93EkQnM++S8xALoohzpdIQjQQ5l1COA9sQCV1+/hs6+gKrN6QUINut7i+qtJhaF/yBDuk6ARlR2",
-	"NZABQNPRIb9+LS3n9tDtIgYWSgWT+e0mlrtAONU+4vK6oucrIp2kLQzFnVrli0pu0dhO1sRyYiALC7kJ",
-	"TjZWmg2GmHmSkiMPu2QE+AjyoK7Wm2itvExikbVRE/NhMtAeh4OnYBQ5osTnj40FuiYtf85lfTFAbu/L",
-	"w2F6tQ4Zl6mUAcphQN8YcbgO5dDD5UMZHFMJTNZPEjVBuLxFALbJwZOA2ZPEsieJZU+OTT05NpV6bGqe",
-	"WNSMAShBspgFktHiy4+rnHekY+/8whuib6OYuupdb+hCLVjTyogwQUZQdZeQ7Ea9dMkxCaVgooa0qX8L",
-	"cnrMDLZNjYeZKh/HOhZ+IKEl0YcuiuIOCXVV6ZKRquj0xNaFoFbW1iRR00+sGWUP07htslJiLEQRM4FA",
-	"WHs7aeNEpcHD4a2JWktSIc4OIcVMo1n6T9O65wO0YgIyDarUAuLTev8KzshN8jafNMXfYIHTCjg+ocit",
-	"hTa3YdcvnnXG7kng4U898BC534TLKpHpZkQbzDDAfN78RO1VXRB1Dif/RGnZr+4UXXRTAHkknGfy/Ade",
-	"t8fkER6+AkcyxjscPDnq9sd2r8uZ/HfiZJerPMvLDhaikpuTHnfekVDdpRxPOdsZEHfoSIUMDXwy7nMh",
-	"QjpAV75cMOtPL0pFfEyGwhMLGPT3uQmcnyi2edslfejhmxj20ZEQRIHHxyZWhPFMuvyFDWHVLDjw8mp9",
-	"5x3St9KWn2wsCthqJTfC3JYZEBg0dp+Pm/ZM7H99oXiGHeQFqQ9znv4Ws6yhzKW1ImRanFe5sKMs8CnF",
-	"hTl1VHlSESq1Uz9ZEK9ZNBLe/om0cVVAB+4jVXA2lldvKC2hF1faTwvmcULqtX0d91g0kNNp9kc3jv5f",
-	"AAAA//8=",
+	"WVmKdEE5Rmxgng4AAy5PI8G/CO4A1ckdCRP6qf7bakE0jdT8BenHWla3aoJNlpYri+K9HhkG4A7oQM+P",
+	"BkHBgvouFxb5HVIlt4GLoMsRMer8SX2xJIEqM8X8dsEZMMx+lmP96FKdKAClimhObQCdgFAaJqdEbnDe",
+	"U1TPI97vCu9XstcABTnVsSR8m4tcCtrBkAkd3EHxwxSRrRaIjYDjIE0miUATy/HSGoAM9AllHH/xqWRE",
+	"k+Nw4VisAcFOyznhwtVjkY2buFQA/+ddUF6ugiVQLPzry78F//raq6CQXymD/ySqZzmSLcYICrTCrzIT",
+	"jNRieKFHRKbOvuf7aqnxBVFXupo4OqKRrSqqRZOeMOUuUL7o4eFN/UZrUZZ84kwRMphc9tXoySQXrAEZ",
+	"SVJeOI82sQN9HwWgixg1pqscyhaOr61sO/muqFIi3eGxaVDwKB93U1SO8sXXAzyWB7tE1haCHJUL2iul",
+	"p8gl8nNjvEUoEvSBJhRQIr5E3cSRccz75LzEAuiiHOl0hItBDmXUI4D2xNJX38WGzr6Aqg3tBQg263uL",
+	"6q0mFiUBIUO6goBGVHY1kKFB0wUiv4stber20O0iBhZKBZP57SaW+0M41T7ikryi5ysinaQtDAWhWuWL",
+	"SqLR2B7XxHJiIAtLvAlONlaaDYaYeZKSIw+7ZAT4CPKgrtabaK38T2KRtVET82Ey0B6Hg6dgFLmoxIeR",
+	"jQW6Jn0CnMv6YoA+kaHJ0GAWYTaHszflMKBvjDhch3Lo4fKhDI6pBCYrK4lqIVwSIwDb5OBJKO1JytmT",
+	"lLMnB6qeHKhKPVA1T5RqxtCUIFnMNslo8eVHXM47BrJ3foEP0bdRZl31rjd0oRasaWVEGCcjqLpLSHaj",
+	"krrkmIRSMFFd2tS/BTk9ZobhpkbKTJWPYx0LTJDQkuhDF0URiYS6qnTJSFV0emLrQlAra2uSqOln2YyC",
+	"iGncNllDMRa8iJlAIKzKnbRxoqLh4fDWRBUmqRBnB5diptEs/adp3fMBWjEBmQZVamnxab1/BafnJnmb",
+	"T5rib7DAaQUcn1Dk1kJr3LD4F886ffckJPGnHpKIHHPCmZXIgTPiEGaAYD4/f6Iqqy6VOof7f6Lo7Fd3",
+	"vi66KYA8Es4zxQQCr9tj8nAPX4EjGf0dDp4cgvtjO97lTP47cb/LVZ7lfwcLUTHOSV8870io7lKOp5z6",
+	"DIg7dKRChgY+Gfe5ECEdoGtiLpiVqRelIj4mQ+GjBQz6+9wEzk+U4bztkj708E0M++hICKLA42MTK8J4",
+	"JoMBwoawahYceHm1vvMO6Vtpy082FqVttZIbYW7L3AgMGrvPx017Jva/vlA8ww7ygtSHOU9/pVlWV+bS",
+	"WhEyLQKsnNtRfviUssOcOqpwqQii2qkfM4hXMxqJOMBEQrkqrQP3kSpFG8u4N5SW0Isr7acF86Ah9dq+",
+	"jogsGsjpBPyjG0f/LwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

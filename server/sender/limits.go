@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"math"
+	"net/netip"
 	"time"
 
 	"github.com/smscode/smscode/gen"
@@ -147,10 +148,26 @@ func verifyLimitsFor(tag string, l Limits, ids keyIDs, c Caller) (ls []store.Ver
 	}
 	add(kindVerifyNumber, tag+":vn:"+ids.number, l.VerifyNumberDaily, day, false)
 	add(kindVerifyDevice, tag+":vdev:"+digest(c.Fingerprint), l.VerifyDevicePerHour, time.Hour, true)
-	if c.RemoteIP != "" {
-		add(kindVerifyIP, tag+":vip:"+c.RemoteIP, l.VerifyIPPerHour, time.Hour, true)
+	if ip := verifyIP(c.RemoteIP); ip != "" {
+		add(kindVerifyIP, tag+":vip:"+ip, l.VerifyIPPerHour, time.Hour, true)
 	}
 	return ls, kinds
+}
+
+// verifyIP is the client address as the verification limits count it: an
+// IPv4 address as it is, an IPv6 address as its /64, which is what one
+// subscriber is usually given, so that walking the addresses of one /64
+// (2^64 of them) buys no more guesses than one address.
+func verifyIP(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Is4() || a.Is4In6() {
+		return ip
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }
 
 // verifySources names the caller of a verification to the store: its
@@ -158,8 +175,8 @@ func verifyLimitsFor(tag string, l Limits, ids keyIDs, c Caller) (ls []store.Ver
 // attempts, for this caller only.
 func verifySources(c Caller) []string {
 	src := make([]string, 0, 2)
-	if c.RemoteIP != "" {
-		src = append(src, "i"+c.RemoteIP)
+	if ip := verifyIP(c.RemoteIP); ip != "" {
+		src = append(src, "i"+ip)
 	}
 	return append(src, "d"+digest(c.Fingerprint))
 }
