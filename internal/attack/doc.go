@@ -6,7 +6,10 @@
 // refuse, fail, hang, reset, slow).
 //
 // They check what an attacker or a failing dependency must not achieve:
-// guessing a code past the attempt cap from many addresses and devices,
+// guessing a code past the attempt cap with made-up addresses and devices,
+// guessing more than the per-number daily bound from many real (loopback)
+// addresses across resends, flooding verify from one address, killing
+// another caller's code with wrong guesses,
 // escaping the per-IP limit with X-Forwarded-For or X-device-ip, holding
 // the server with oversized or slow requests (slowloris), and, when SMS
 // providers fail or the server shuts down under load, losing a request,
