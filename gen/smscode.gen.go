@@ -989,9 +989,10 @@ type ClientInterface interface {
 	// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
 	// still use it. So a stranger's wrong guesses do not kill the code of the person who
 	// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes,
-	// which takes at least 4 client addresses while a code is pending) refuses verification
-	// for that number, with VERIFY.0007, until the window ends. A limit that could never be
+	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
+	// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
+	// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
+	// that number, with VERIFY.0007, until the window ends. A limit that could never be
 	// spent by strangers would not bound brute force; this one makes locking a number out
 	// cost several addresses per day, while guessing stays bounded by the figure above.
 	//
@@ -1062,9 +1063,10 @@ type ClientInterface interface {
 	// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
 	// still use it. So a stranger's wrong guesses do not kill the code of the person who
 	// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes,
-	// which takes at least 4 client addresses while a code is pending) refuses verification
-	// for that number, with VERIFY.0007, until the window ends. A limit that could never be
+	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
+	// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
+	// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
+	// that number, with VERIFY.0007, until the window ends. A limit that could never be
 	// spent by strangers would not bound brute force; this one makes locking a number out
 	// cost several addresses per day, while guessing stays bounded by the figure above.
 	//
@@ -1451,9 +1453,10 @@ func (c *Client) SendSms(ctx context.Context, params *SendSmsParams, body SendSm
 // caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
 // still use it. So a stranger's wrong guesses do not kill the code of the person who
 // asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes,
-// which takes at least 4 client addresses while a code is pending) refuses verification
-// for that number, with VERIFY.0007, until the window ends. A limit that could never be
+// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
+// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
+// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
+// that number, with VERIFY.0007, until the window ends. A limit that could never be
 // spent by strangers would not bound brute force; this one makes locking a number out
 // cost several addresses per day, while guessing stays bounded by the figure above.
 //
@@ -1534,9 +1537,10 @@ func (c *Client) VerifySmsWithBody(ctx context.Context, params *VerifySmsParams,
 // caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
 // still use it. So a stranger's wrong guesses do not kill the code of the person who
 // asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes,
-// which takes at least 4 client addresses while a code is pending) refuses verification
-// for that number, with VERIFY.0007, until the window ends. A limit that could never be
+// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
+// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
+// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
+// that number, with VERIFY.0007, until the window ends. A limit that could never be
 // spent by strangers would not bound brute force; this one makes locking a number out
 // cost several addresses per day, while guessing stays bounded by the figure above.
 //
@@ -2459,9 +2463,10 @@ type ClientWithResponsesInterface interface {
 	// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
 	// still use it. So a stranger's wrong guesses do not kill the code of the person who
 	// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes,
-	// which takes at least 4 client addresses while a code is pending) refuses verification
-	// for that number, with VERIFY.0007, until the window ends. A limit that could never be
+	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
+	// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
+	// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
+	// that number, with VERIFY.0007, until the window ends. A limit that could never be
 	// spent by strangers would not bound brute force; this one makes locking a number out
 	// cost several addresses per day, while guessing stays bounded by the figure above.
 	//
@@ -2532,9 +2537,10 @@ type ClientWithResponsesInterface interface {
 	// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
 	// still use it. So a stranger's wrong guesses do not kill the code of the person who
 	// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes,
-	// which takes at least 4 client addresses while a code is pending) refuses verification
-	// for that number, with VERIFY.0007, until the window ends. A limit that could never be
+	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
+	// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
+	// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
+	// that number, with VERIFY.0007, until the window ends. A limit that could never be
 	// spent by strangers would not bound brute force; this one makes locking a number out
 	// cost several addresses per day, while guessing stays bounded by the figure above.
 	//
@@ -3732,9 +3738,10 @@ func (c *ClientWithResponses) SendSmsWithResponse(ctx context.Context, params *S
 // caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
 // still use it. So a stranger's wrong guesses do not kill the code of the person who
 // asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes,
-// which takes at least 4 client addresses while a code is pending) refuses verification
-// for that number, with VERIFY.0007, until the window ends. A limit that could never be
+// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
+// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
+// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
+// that number, with VERIFY.0007, until the window ends. A limit that could never be
 // spent by strangers would not bound brute force; this one makes locking a number out
 // cost several addresses per day, while guessing stays bounded by the figure above.
 //
@@ -3811,9 +3818,10 @@ func (c *ClientWithResponses) VerifySmsWithBodyWithResponse(ctx context.Context,
 // caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
 // still use it. So a stranger's wrong guesses do not kill the code of the person who
 // asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes,
-// which takes at least 4 client addresses while a code is pending) refuses verification
-// for that number, with VERIFY.0007, until the window ends. A limit that could never be
+// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
+// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
+// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
+// that number, with VERIFY.0007, until the window ends. A limit that could never be
 // spent by strangers would not bound brute force; this one makes locking a number out
 // cost several addresses per day, while guessing stays bounded by the figure above.
 //
@@ -6834,175 +6842,175 @@ func (sh *strictHandler) VerifySms(ctx echo.Context, params VerifySmsParams) err
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
 	"7H1rdxvHleBfqe2dPSLlBognKYJnPkAUbWMkkQxJPzKGVih0F4AOG1VIV4EgJHFPnEliO2Mnzq4fE49z",
-	"8lhnxju7tpKZTezIcfxh/8msSEqf5i/sqVd3daObACTayU6kYx+iH1X31q1bt+6rbt+2HNIfEIwwo1bt",
+	"8lhnxju7tpKZTezIcfxh/8msSEqf5i/sqVd3daObACTayU6kYx+iH1V169a9t+6rbt+2HNIfEIwwo1bt",
 	"ttVD0EWB+LmDWDCudxgK+JWLqBN4A+YRbNWsF3rER4Aih2CXAkbACHoMtFGHBAiwYOzhLoBd6OG8ZVvo",
 	"EPYHPrJqlZJtUaeH+pD32CFBHzKrZnmYlUuWbfXhodcf9q3apeVKoWBbfQ/L64JtsfEAyVdRFwXW0ZFt",
-	"vbhOXLRxOPACRBt4EseNQ4Yw9QjOg12FaIcEYNTznB5gPQQc4iLwjSFlgCLMAGVwTMEB9D03hnWZ4/Io",
-	"aBfT0d5B3xwiyhruJMp1DDxXYMl6HgWBfNMG0KcEjAKPMYSBhwX2FAUHKLhAgU+6dA18c0gYAh4Dox7C",
-	"IEADEjAxC2AQkLaP+rExWavtUqfgFNGKW4GVzgq6hMrtZVh1K065XYLFVcscch8eXkO4y3pWbbliWwPI",
-	"GAo4vv/5pXrur2HuViG3mr+Zu/HUX1jhkCkLPNzVI6YIuxmslDJNQ8w8H0CA0UhOUh+OQRvJaWJEEgcP",
-	"+20URMSiDsIw8EhsnMuF8+O4Iz7yAPYRUwvkxXoXYTY5oj3OW9D3xewMKQoA5C/aYBB4mMG2j0B9d73R",
-	"sEGAHBK4SE45n0ewgIKABHLUz27Ur2zs5AuFQnkxPnvXyS3P9+FSNV8AC9c8PDxcA3XsBsRzQbGwBnaQ",
-	"2/fA1XIBXB56vrv0tatfK+aLq4VLpWq+UCitgdHBIqgPBj56AbWvemypWl7Jl5fBwtVn965fs4Hv7SPw",
-	"DHL2ySJ4HgV8dpYq+QJY7wWkj5YuFfKFfHn10kp+dRVcJ23PR2AXdmDgqY4s2/I4JaQ0sWwLwz7H+8Wc",
-	"oIRlW5y1vQC5Vo0FQ5TBbNViScyJvi7GeQ/k/ksmy637HsKpa4zPDhwMfM+B/M4FCvS7fJ35xIEMuXIV",
-	"sfirYAT5mux6lKEAuU1sTBYF9e1tPlUl2bTvUerhrq1vV9Rt6HMmRO5ivoljU3plJ/h645twCEebhcal",
-	"/njvOrmytz2my+jWM399iPvZJHUE+jnPnZWsfA1nUzVc0Wcs6CvowHPQ0x7uokAw9ZRF4Ir3QSdqMLEY",
-	"wMhjPTJkgA6gg7IWQonTrcHAPhpTMT0DFORU71zGcInne32PJclbrC7DMXUxLBXLFDrZ1JSd5QxUZyVr",
-	"sXTpLLr+hzO4VdKzMZhCxsY2gK4bIEoBlMOXc6/EPQUem12mVBQpuShFBygALBhSpttxGtJaSOLGtrzF",
-	"xZmCTDBGjlpBCqsmXhDSGIEeGQDI3+l43WGA3LDzQUAOx/x9oTW0Xsw9TYIR5PjyX62JZVEs5NV/U6fM",
-	"G2RtWpVqbGJK8Ykp5FbruadhrlPLZ07QtcmZuQZxdwi7CJAOaAkK3+zTbgtA7PJbnAq713cBQ4esBlq3",
-	"ei2wsN7zMKJoEZAAtBBugYUN3PU92ltca2IoRAvBgA6dHp/f1q1ebn2zxSeIy6URcvNgi/VQQEEH+j5o",
-	"Q2df7oZJgeaiDhz6rIl9haPNX8JAQctgiOoE8W/1sol+LYvY5TOJLaXLjdslu3y08NLN3I1I3ty4XbQv",
-	"HS1ezJiCrQEKIFdpdsdU7UlTlgvRLQAdU4b6YmoOZNPH2IyLic042nizqRWikqNjmlM4nI+8PmsX3EMY",
-	"ZuyC4gloXMmD6xC7kJFgLLcoTj6hOGLQ2H3e5Kya5KKWseUI7mQ91MTy1k0vZP5EY8BQf+BDhmwxDUJl",
-	"k3QCnEpSqDCBVWxj1RtoddoGWrjUWVkpdKrFzqWCW+pUCp3yJadQcNrF1dWOWzpDfkiocgP9MjbMIz7P",
-	"dEAwRUJvvAxdZQPwK4dgptRIg1xL36CSv9UAqXq+SdjTZIjFjB5Af4jEO0L6cGpxdpT04uMNpRK/bUyF",
-	"SxAFmDCADj3K8oJXPCwsH6nNZff+3K5YBOVLie4bsjnoS21QKueyZ0b2Ed4JGT2r5+36Tv26mOlE13u8",
-	"PdArJS8JGs3TXwSoY9Ws/7gUGbJL8ild2uDdyAZx9tfohgo9WNjCqO44iNILFFQKhcW8luocv5Zi0lEP",
-	"ih1zFBDc5WLAsJdfzKlZzckFl4aYen3JMAIFds/K+3uEXINBF83JF73J1uk0joTYcoLICh+1JPnmTIDP",
-	"OzsfehtGHhfRQQIaDJCExrUHaNq3ADoOGjAKForL4Kp3GbTHTaz2t8U8UHQDfeF3EE1HXBdkfJ6odwuJ",
-	"rgPUGVLkgvZY9Pzs3t627t5jFPkdu4mV7wLiMehB7PooAMEQ0xo3oH3o4RzfyEGlXAwVVSHC2sQda4lm",
-	"KkXAo1wmEopcKajOiVEamMsd6EtKz8cmnmqbzR+7X99Nkx0aqCaaeHbujFHHYIjR4QA5XFEUMNa4lOrx",
-	"3YibXtz8P8c1dx2xHnE3CatL7WpOavZTmqdTdWfja2lLTsIXcljrd1/GWhtA1oskPoP7SHKuxD9BTzGW",
-	"dLVKvq+sLt4n74raXFMVC0oJaAoIBhBUCtW4lrS1vdfY2ty1wfbW7t4c3iUbZGo3jzH35jY6x5zjqbuv",
-	"muvqhHilZBg4SMxBh3dx7nO9SaTlwOfmHFfJNhz7BLqPuDNx8Th9W1JEK2XsSbyTL3lDEiA8OmUTOkey",
-	"7qKAG63PYXgAPZ+bIXNSdhCQA89FQaKHDLl+Xcj1lQSBuX2q+wHDqKM82AvG0n8PuMquFDnKSIBmgyf3",
-	"keSEqkELU4AEMPD88VSw57vFABcNEHYRdsZgQUwwH5MdWuuaGlTeWq9v760/Wxds4DloUezqBsa1if3J",
-	"BphIu4Xf8VGHyYiCUBEwUV4U/szpcV7j2kFLRFpywj/eAhSOqXI/EsA0QSaUCKPNNN4zAjmPKTb3CLkO",
-	"8VjdpXOyrAs9f3yNE2AqpyY55wpvKmZIEjD0+qsoQICg05MbKDc4yNNCw8TTARVTloQKMxDQUb3446+C",
-	"NWP+y1BnZZG6PMltmqs0wzWx4Gc3DyZ5ygYeBiMzbmdHXm4K+5FW7kDhhHJQiu76R2G75zAdDgYkYMi9",
-	"jlwP7gldYC7eG2Z0ceaGVE4wh4EHWJewc7yjNTCkMR+cQOHcWaRlwhSeF65N/NXu1uY5bkzPo8DrjB9z",
-	"oQuH7JSV/vzGTuPpr6cpxnuEgD43xA44LtppwdXCPrcEOwHpy8Uv4WTsVt5gZgSqj4pA5JDPQEKKpysz",
-	"CL4Im5UsbDzskCBADlMRp6QQZMSFX4mk6g6RiG6liCpFpFoUYOeyivMphwYDJHbCJjYlmUOGmD2C0JLQ",
-	"e5CCgJD+n84+GVJbILAu/anrYponAv5y8ME4dLtKmnmsBzxGwcAfUkC9bjyPwnrq0rKMXoeR0pjd1Gw+",
-	"9VIxt3rjJeFVL9jloxQLyrbW4YA5Pbg9vHVLKnPQdT2OGPS3AzJAAfP4eu5AnyKbK5zhrdtWD3ndXkbY",
-	"rw2d/W7AjZwLFMgX+TQOvEPkCx06Ow5fKkzLoLCtb3hdCkc3vT7sopttSNFyJR2PgYccZAMItjef4QjI",
-	"d4XFOvJcJDbPntft6WCaeF95hPJx+hYLBYFZqt/3qaUbT/3l7YJdSiczCbyuh6E/A8YR5SQLyFCaPzmI",
-	"BHqVx0BPuGenyQXJI8ITy9uMPJeDnTr54r1o7tfAgHiY3eR7xgUKDvkWJrNZKDo39hifwQwXKGBkYEcY",
-	"aVmewJuRwRrwGKC+xwUt9AnugkNAsD+eC8H0xKUo6POSon4Wk6QzOx+jngNbr8QbISjS/gZymLHA5ZZu",
-	"hBzmWOfRhKUlgSHhdY2IK+wd5Ha19cNAl4j1xpUUEQqNopu3m9Zh06qVyiv5gt20xk2rVs0XjlpNvHCo",
-	"c5xik6J5SBjqXhdzRXcxD67LTAtAgig4VANhNKGSjBNlwI0vqDMjPs3mbRF1u9hspi8prslnbzd6TalQ",
-	"yyMtwQQXGbNkhyylsJiBMejQn5cvHNnDzRD1yRWnjWcnQC7CzIO+0Fha21u7e2AJDrylg9ISdfeXaJ8u",
-	"cWRbNmg1h4VC2RG9ip8ol8vJe9EY5YNWfEusvDheaRf2v1n62uHz5Rdu7aw6e/hSN5fLzTTfpULl0sxh",
-	"VZPycTqk0lpu8Hr/n4vGQiVQGuLZ3GFqGQLFbmZ8vLG7BcrF5eVcUWccCJ1joWkVCsWmJSZJapQUkI40",
-	"L8UQEnHv9c04DcsxAi7wDejG7dLRnUKhuDgLIY3BhgOYQlA6L0VlUwFEhkQY6tOptDVm8EgMuSGbiZxB",
-	"hR8MAjjmjwcB6qBAhTpnnrLkgg47sRNIp1EkDAadSYqUvZq4Yz7F6ABxmwHTkfR9Mm1blg4P+ZzHiWia",
-	"LTNYE5pshkkzuZFABkYIMxlXtQULDhAZcM1HbQW+mW7zYu5alE4jpcqtXssOE1wI66Fg5FGUYNmMKHVc",
-	"FFSXp/GqQQFzXJlTk6X7U5F/YoM+dPhQcgGCrshIidIf8qB1mBOXOTH/LeB7lFFJIgSdnh2GNJuYMsiG",
-	"lCsuDhHRaq5Dci2XmxJ9RCmnnxflAfFHiohryqb0MDAC4U2VIQMDBPow2EcuaBGMoHhcAywYopZEgMjE",
-	"JBio6FJ9u3GBAqStRppv4j1hslEGugEZicCqyl7rDylTQVeRNOaKPOYwZLWPyQi0x2IQMnQrhqn2dcz1",
-	"rJfMrAediBn9LEc/K9FPbvUbWT2xq1Lsqhy7qsSu4r1ws0w5j4rRz1L0sxz9rEQ/q9FP3kOovBTNi5J5",
-	"UTYvKuYF70ttvbqVcVmOX1bil4m2y/HLFcuO5X/o36uWbbpTDReu+lmOflain9Xo53L0cyX6yWFEbpFi",
-	"7KoUuyrHriqxq2rsajl2JYBFMe8wbHHDFBrmkE2TcEJM2NZhjvNj7gAGIl1EMKaRs2Pzq8aVMBdGXF/x",
-	"KF9j4VMloyxb5WiZd7Z2VeZbdMtIwo1uisT06FKll25Hd3TyYnQnmYFiW5eJO76uNWp1bTxOdcry23y9",
-	"4qc95PNGxtgn4u22JVVggx67KonfuCWVVC5CjZvrhASuhyFD1LwrlbG9WMJRePsFvrdEl/LkiPE8ooXG",
-	"whhi9JoZADNACn9pOCST9pRxRD2CL/vE2Rdd7RkRCtvaTDoJ9Yzpq8a2/sX5hb/3tSFhkK/6AHW8w6jj",
-	"7ZSoYHR3B31DJFcIArooJEh4jkY/qStX58ahg5Ab3ja5QU5LhJm8juMt76UMTyeUcFong4o3xDKKdjyr",
-	"9hJX3CZy2/CUpDbbCneqMLtSbBxKb7vVs2rW8b23Tt/68P6nbxx/9HfH73/4f7/1bevIToIrpYFrXDFS",
-	"0uaA1bhy/9M3HvzN5/c/vXf6P+6lAyynjk/JibmgHX/yz6f/8PLpWxkjq2hAWjGCsRFyUNnjOPnZ749/",
-	"/8P7n75x8tF/P/35x+kQqkkILEw8Te389B9/evLqJ9M6j2/bov+MHFuuyfYjD4HKckyHndXF6e/vHX/w",
-	"65NX35kVqVKE1ORxgvkwSmk/NzrlCB1x/GY+DGSTuYFWJmjgDbRZAVVM3AifnD18bwA4xL+7e/L+aydv",
-	"v3r63nca28fv/+r4J9/KhF+N4F9Lwg1tCQa7WZCvJSE+uPvRgw+/dfKzVx7c/V4m1GUN9Yx8SgNeuajg",
-	"Pbj7ycmvv338wf9+8MUrxx/8Y6J/Q6OMda6zVsyxCU+btD/ShyZB3f/8vyXGxxse3/3dg1//PB16KRV6",
-	"+riK5SSws8YV8ue88VUTYlVB5KN66+7J6y+fvvcds49/+/3rD+5+cv/zL07f+jDZUzpaldQBOwQz6GEK",
-	"IAZDqeuADld2plD7+PXvHr/5P0/e/6fjj9+7/7vXTt/7zvFH7558/Jt02NUI9mTimAmnouH85jsn997M",
-	"2sjMDESckXpo9jpBzAd3fylHcvLO707+5e1E9zF7RQIwDezYRjlJopPX/vbk/XvHP/zkjI0xZgQJCFpH",
-	"AwtcCV+cAuP4hz96+K2Xj9+/d/Lju//2+1eZYIjXZgEYMufzZixYGKlng3z4T68/uPvy6c9engVKyGuG",
-	"Yju3fvGTN09+9sos0ELuSqbWzwTn/mcfnL72+hlwEtZnbPsPncLERbOO6+//cPz5L0JyPnzrxw/u3s0G",
-	"GU6YBiVcswBJBffRYMohH3/yzw++eOXk/Z9mA69kjVcg8TjAT9792cnbr2ZDrqYJUfNM9Cwza8hOc8Vk",
-	"Q11OEltlyk1J64uAVwt6q7h/797J+/fkqE/ef+P4+z8/ee/bXKD98O7pWx9K8X364RvHb/7g4StvPLj7",
-	"djZSKxF7q8wJjZ3KcKJnolQpraZPhJSAD7545f69Hzz8xY9Of/fyVKxix2XwWR7IGaYnFJRn62CmW0aK",
-	"yuu74al5nW5AAu381/pD2j4wwRjHb/7owd1fHv/958cf//bk1Xe4Dvb6Pckqpz/96P4XSd3BzLLDc6XX",
-	"pc2HBCHBzTUNZlYhniedMA2LB3d/GW1Zn33/5N1fmnid/K+fn7z9Ky4q/vCH+59+/+GP30zHpTzBpBwd",
-	"zaCTSU5ZqDz4+A/HH7wiMQgZ9PiD99KhVmaFmqGam5C1Cj4r7GqqVRvOxDeHhMGzKa+sdYPmD7/7xsNf",
-	"/IRbuW99ePzx6+mAl9MWgprpgXCgiFOMRlJyWzpUMofO1+DHvzl579sn7/729B9ePvnoF9PXwIqJxYxZ",
-	"12lyUsJ4BAlpeFWRjgDFcAmUe0g49FW4IMNKN3A4fvt7J3/7X08/+4lal3d/mUqFuCNXyUKdz3aQ1K2m",
-	"qFSpOkDcOZyhsyk1gMu/DI16Ali47Z+8+k6Wgh13RcdXWJS2pzMI80CbFFGNk5lGLIWLXGRyvh++8sbJ",
-	"O7968INPjn/4TiZOlWx6iNhLG4EKXxjFAnC9rsfoNIp88d2HP//s/qf3Ksev/qpYuP/5G1zkffRuJgLV",
-	"CaI8VmblFIEk8Tz+1U8e3H3bpNUZayORjIrPJQv1TIn9WEiunMFk8+WGzrbBpbKhucdNFz5f302s/dQj",
-	"habAC4XNv3x2+tlPj7/33Yd/82HqwjdPm+BHOmaSJmdnlrA3jrTXP+PgnKnq1UCxqBaZmCMI+tDDvo7E",
-	"Qj1fkEZxWOASZ9hHWBT4aOKFMIWqWCpXqssrl1YLxdaizWUaxECd8pRpALo7D4ONfHG5wmH2wULrKVmn",
-	"YkWs+moTS4zsKDvrqUplpVIoSAitKM3KyKwqrpkJV6GmO1HBI0JyMoBm5FjF828W4jmsy3axcnRH/i4W",
-	"jxZT067MDKmJmdgU57chGIiXYmljfEHzFQSgXOvj8CRELhptdS109+SAafHNkoY0R3LZ1HICUXgqnd30",
-	"MRJt+9WauLWz8Uxjd29j5+bu9d2WKmEUCBaxQeva1jONTfnEJ12P33p6a+eZjb2b2y9ckfc7JOgSUXxs",
-	"ACkdkcC1m7h1ubF55eb1rcuNaxvytbYnQcM4z9ug9dz2lfreRuxlpwdxl7/NwjXSxGGDrb3tmzsbu3vy",
-	"XZn7netAh5EALFx/ur4oVJcFOkC+j1yADqHD/DGgMt3QzGJYjCcKmKSwbCscvGVb8VFbtpUYoGVbE+Ow",
-	"bMtENR45nmw/Q8B4RxWY4sjx6eCIkaCL2PZIRGE9rIs02NZzAxcyFF5uscEOosy6IQ4YYne3Tx8t6/MR",
-	"s/t0Lq1+plZTfbsRSpYmbq0U3Yvi33K5mp2f15LyDOwNA0wZZ6Yl0FPRVqDLaUi3ShOPwkxUM4AlahUR",
-	"jGrJWi+Tq79mLvQmFl5tIp9zNTHRvhYXAAmBN9v40vIP5y/yYlv9cOeZMddUHXw66+1QwCQTn/qa05gM",
-	"9k/PfgzZUOeYJnKg/BEcU9DautpaA/towPjqhUAOT2yQ0S4oDpAwr+35HhNp2HpJb12NL7utq9MyNcJz",
-	"To+8Qr5cstuWXDphll1KlSPpgXaQdyArW3DzLmWXLosaCgn9vgYM4yCxga2WC6WV5OmHGG9WJupn3bhd",
-	"sYuFo+lZnkkGMoeZxj7GLD1CkrLU3JGbyXcsGKI1AGXaoco8E5EdmYAnMyJj9JG+OYVnmxAfwcl07BDu",
-	"5JBkqZ0O0SfqoCMGpWoR0T5V9S49EWVCAbVsaxj4Vs3qMTagtaWlrsd6w3beIf0l9br+a02c2uKrT4jA",
-	"HPP60tqfMLVFIbYhRQG9AAY9gmUFhzbqQb8DSCdW8NCQrtQOF6SvDiw9O4Qj5IF1nwzdeBZhU2Ciqkpx",
-	"LGKG6DpxUdPi2wRYOCM7nG/kTXzxYpZEuHgRbEPWo7YOutoyYieic1y31REjWcpH1Wxp4qg/s5zjQksn",
-	"m7Ry+me5ZYNWtFHwKzPW0cqZl9UW15FCtbi1KJIjtaLCeoSKXNYQeh5sHKBgLI/FqWTLixfDc3cXL3LW",
-	"bKMxwa6Bszxo16qUVjk2lWJZ/hG4VcpF/qdaKEhtv1UtlFuKqdUBd3TIAmiOu4k940Rwq76zUc9vbm5u",
-	"tgDtwYE6KR9uvyGhRfepUydXeEvNnUiHpXyqNrJyjlulw8OWONXHdIpy63bTyLltWjZoRmm3TeuI9x4r",
-	"1uRRlVsrEJtIrxUn/ztD3xf5qLbi3ii1FFE7rGvWCjN4W0AK6jCjNpmZG2a7Lq7FKgJ61EholscfO8T3",
-	"yUgOUWYzS1LWwAxJzVLh8D0HYYoM6VEfQKeHcqV8YUJojEajPBSP8yToLqm2dOlaY31jc3eDt8n3WN8X",
-	"W5XHfFMYJaVGTpVla0j5LQvxWcV8IV8Qx90GCMOBZ9Wscr6QL1tis+gJeWzyhlId+O0uStEMdhDjmp/y",
-	"kImDWIEy3uyYdXyBgqa11ebiUtoeag02LZESVgPQOEbUxOIklcqMBvJ0VU6wtitO2oWlnPqQOWIpqlOE",
-	"bcJ6yYOEgkGMg2WgNW7JtQBBS+hEom6YNnK06cm3b1EWWB0vM84eYlnPsYk5LmspS0qRTS8r4PSQs6+6",
-	"IFRsjHlQV6CA7x0gCkqg7+Eh44tbjA7uS71YVJdY0EU6+cpYlMipVRlWBlUiQS97sZbvyAVzB0TrDtwB",
-	"fQTFLNxp4ju5XC78n79fKRTAHV3OrwjugE0SU9flkvdoosDgAp8rT5QdDAv1tWzgdUDXO0B4MQ8mey+B",
-	"O5NlCvsJnT+tYRncAYkCwbxpmHuX0qSSBss0IHqq2Ad0mDhSw5exrDDjI65FURto90srpyT1zVYaqKoE",
-	"FZGBgxJjsc8bopFhJ4GmpsaZdLWVH4UEIS4ZParZmUxtS+kuPrAUWywDRlnCEMlrj4ZlJYalNwgLLkAM",
-	"GtsHFd5FY/tgOfJTp3aj5uxa1DyWfmZWe22purC553bDySgXY70tK/5MK6AXpWJpTPgQdEKRXG9RhSj9",
-	"TjV6R3c+pWKYallaBXdMO3gF3AGhtlJT0WZ5wMOoW8xZE9J9VWWVafe1lFd0DVCE4mUAFLiqIKv2IvMl",
-	"MVktLny1HL3KeS2j6s8in5GYX/iO2FgVpxPccK2a9Qxiyutgxeu/v5RuzEWvLKWWrD2yp7ebLK89e6vG",
-	"YKaXZen6Wd68NtNbYb31WV4Oy9Ie3UiURi0VCvPWwQqrF4R1NXRtgmK1mlEtwPKev7y1MypcfaZL6vV6",
-	"fXP3ud7Gc916vb5+iV8frNe/Xq/XL9/q3OrcyjydfUY3e7z5enu93uDdtPm/8GTuGU5ida6+zA3usVWr",
-	"XpqjdEe8mkNKCY+60KSUEnJ+BWMqcsrSmoRTu2SUvBVNKtObhCdHRIPq9AYT50t4w9Lq9IbJYje8Xbk4",
-	"vV3yyMyRbVVnIUa8hqdoVZ7eKqVinGCOYb8Pg7GUVABqTVm7YNXysC0Gu8K9rB5YN3jjbM1Snv2nKYr5",
-	"utQ4I5erUGXlWX9d+1lqswut6Mx2a1GFJLUarBVkWziF49q89PqkafN5sKVqU1FxzjFQVoKwo2LeyJYw",
-	"Kpv4DIeC1IRr8x06B3vcVpU5hZ76XAwfWhOXtZptA4IdVeeaYH+sAn0cpih6Lw/mtyZU77qcPKAU3ioY",
-	"HDaxoqiwTQaQUr5JIsh3cUnGmDZviwLFspq/VNiHPnuirj9R15+o6/8fqOuFSBUvqobxEx7m2Q7VqFiO",
-	"GpUSjaZV1L6kCmqDqJ626tQwCsTMZBeeS8G9YqIh9H3pgpVePo5IfbsR2Rcu6nj4K7JZBJpRAgMfmhbG",
-	"Ec+lvyz4y9jP0plUzpN4bXqlm3RAggPVFjZNDJreZ00I6UiSdIg2abF/eDSrtRakalPhs6Yy5dZAF+k8",
-	"NYJRVgeVeAfGAFTWhB0li/CxjDhf+AGC7hiwwEvI6tBrnpgh86BTPIM6rfVqyu4QsojYjcOEUJk2Ib4a",
-	"MpEh/ce2QNUB6CdG6JdqhAoBfZm44zntT6GyiR+hIi6ycIQmp5Q3I8Kk4oh2ZK2aFbbOKE6la0ol8qmm",
-	"mJTz24/xYmFH8dAmC4bo6LFNdjMsG5IhkXIyfz2nRx+qiCynGMyROB3JnKKBDx20lmpsmF8oFMEFrpGr",
-	"0w7un421XZzBjk0WlBftZgCYWm/iz8zElxw7YeXPZN7LbS0Xlr5KjbrJzJLJiqQiKcLcR0WNaGMLXRDV",
-	"Snuc6wfE95zxBfXVMhnvdBEey8pFshfkLoZh1LDWFV8zZ8b2VCEukTBAtUfgiXX7xLp9Yt3+eQejZtbN",
-	"U8M7Zj3BJ+r1n2CMx+l5GMa1xXghx5eSxTJVhWxdBtNa35QHRpIvVUvmW89eFdgaFRxFP/NoliYvZaiU",
-	"sX3VBu2xtjOfxGT+3Sls1zzKVCn8NKUqmbFOkfyc/iwKnQ5jZEdqZPYnjPI/J3I/Vd6wiEpIf0orDNOE",
-	"6ZItNh6glt3EsMNQIDOOdEqTgXz8iznGsYCkqcR3eFFxtInjn2wGddAqFQpic5KBHaQCKAQ7SKeOhsdV",
-	"hWtR+DITR1a5RphwWepjjn+1u7VZA62kwFnjCgpF7C+HrHOplX34ym5ikRY8VmqMOH4i1LiOdM5K0y8I",
-	"vxEIgeqZD07vk+rhBJJi2NDV9bLFOGTQVmja4cTAflhZhdMynKgACQOVRt9eEOao/LLhEz05qScbySpf",
-	"ococh/rVa89x+OesSMc7/9J16ji4x1SvU3F/LE073uM5Kt2xNKtHjC4l+pg70JTR/txiTibx5g4/pSH3",
-	"uJEoo088g+2SQOFR41MmGfQOPS1UlVyJTJPtzFbCNkxs1Y8Qf0pRAPT3kmXkQ0WI9GeBKPEPkGtHBRli",
-	"59YXpwWsUsDFgleiexW+0s2nhLDSRzA9jDWkib3GPAwignom+xIchgeodxhu4lRQgmVFraRLzWOxQJNZ",
-	"j2mS82KHMSNFUx6Rd8jQl3Xg2kjXXkn56G5mbM5gyfljcwlEZwrTyS7PCNPJvFRddygOBUZfpFJFiGI1",
-	"EkLeCzUqLkUD5IgaRdm5qTGQpZQ0WNU/Z8welE5PWfdGPSAdaQ+k9VdO6U9uTlm5tJldVR4nQzez1+rZ",
-	"M8m7E18Hi0YdVvtJ6y7BwdpCiE/VBWoU7lHFelSW1ajHOW9h9/pubjDsD3hbF3UQdtBiPDqrqvJMSPaY",
-	"jZFmX6xlfOIzxue62M4kcRIld6JPp+kC/XwcXUJcEBZ6CKtCeOLjjHxdiLW6OAWVCbeYuRZm+tp2Rjw7",
-	"tqZmCm1n9D3hj1PnhZ/44f7EwtztqOxAqp9By1ZGgBGgFrysqkKsZfkHuPE4Y00AUaklFmc/M7SejCnP",
-	"fjJfjTQZbJdneZNlHebwDyaqMnwp4XUa/+6ttXXVegQEzwqKhxKnizBfdfKjjhMOmlTnTNLJuU5clJPV",
-	"52mugad6OqNi9bSBH+c7jbIl319m+zrki/Jl9X3IJ7H4P/dYvJR6OP1QveHAFVVh0py30xLtjcPfNekY",
-	"gQGLHRm/eNHm+o7T08dA9Td8qCe+oUNVQZ8mNkv+iLWqS/XUtxs0D1ROf8sox9CSFbKU+9qHlBkuRUaa",
-	"eKrDWMBxCKbDPhLJ+iRM3bcBJdII1yo5CfapcPMKPyUXMjFvhj4tf0Y2vzph/kzs27TiqPleL0Dqa7Gy",
-	"O0Et5CrPaOQu9Wj4lVpbJNk3sTwKy/sTZ+ylgzf+nVrxPdrO0PfXAAwVOlUnTvdHQ/VHpEMI4yW8V5Ou",
-	"WVmKdEE5Rmxgng4AAy5PI8G/CO4A1ckdCRP6qf7bakE0jdT8BenHWla3aoJNlpYri+K9HhkG4A7oQM+P",
-	"BkHBgvouFxb5HVIlt4GLoMsRMer8SX2xJIEqM8X8dsEZMMx+lmP96FKdKAClimhObQCdgFAaJqdEbnDe",
-	"U1TPI97vCu9XstcABTnVsSR8m4tcCtrBkAkd3EHxwxSRrRaIjYDjIE0miUATy/HSGoAM9AllHH/xqWRE",
-	"k+Nw4VisAcFOyznhwtVjkY2buFQA/+ddUF6ugiVQLPzry78F//raq6CQXymD/ySqZzmSLcYICrTCrzIT",
-	"jNRieKFHRKbOvuf7aqnxBVFXupo4OqKRrSqqRZOeMOUuUL7o4eFN/UZrUZZ84kwRMphc9tXoySQXrAEZ",
-	"SVJeOI82sQN9HwWgixg1pqscyhaOr61sO/muqFIi3eGxaVDwKB93U1SO8sXXAzyWB7tE1haCHJUL2iul",
-	"p8gl8nNjvEUoEvSBJhRQIr5E3cSRccz75LzEAuiiHOl0hItBDmXUI4D2xNJX38WGzr6Aqg3tBQg263uL",
-	"6q0mFiUBIUO6goBGVHY1kKFB0wUiv4stber20O0iBhZKBZP57SaW+0M41T7ikryi5ysinaQtDAWhWuWL",
-	"SqLR2B7XxHJiIAtLvAlONlaaDYaYeZKSIw+7ZAT4CPKgrtabaK38T2KRtVET82Ey0B6Hg6dgFLmoxIeR",
-	"jQW6Jn0CnMv6YoA+kaHJ0GAWYTaHszflMKBvjDhch3Lo4fKhDI6pBCYrK4lqIVwSIwDb5OBJKO1JytmT",
-	"lLMnB6qeHKhKPVA1T5RqxtCUIFnMNslo8eVHXM47BrJ3foEP0bdRZl31rjd0oRasaWVEGCcjqLpLSHaj",
-	"krrkmIRSMFFd2tS/BTk9ZobhpkbKTJWPYx0LTJDQkuhDF0URiYS6qnTJSFV0emLrQlAra2uSqOln2YyC",
-	"iGncNllDMRa8iJlAIKzKnbRxoqLh4fDWRBUmqRBnB5diptEs/adp3fMBWjEBmQZVamnxab1/BafnJnmb",
-	"T5rib7DAaQUcn1Dk1kJr3LD4F886ffckJPGnHpKIHHPCmZXIgTPiEGaAYD4/f6Iqqy6VOof7f6Lo7Fd3",
-	"vi66KYA8Es4zxQQCr9tj8nAPX4EjGf0dDp4cgvtjO97lTP47cb/LVZ7lfwcLUTHOSV8870io7lKOp5z6",
-	"DIg7dKRChgY+Gfe5ECEdoGtiLpiVqRelIj4mQ+GjBQz6+9wEzk+U4bztkj708E0M++hICKLA42MTK8J4",
-	"JoMBwoawahYceHm1vvMO6Vtpy082FqVttZIbYW7L3AgMGrvPx017Jva/vlA8ww7ygtSHOU9/pVlWV+bS",
-	"WhEyLQKsnNtRfviUssOcOqpwqQii2qkfM4hXMxqJOMBEQrkqrQP3kSpFG8u4N5SW0Isr7acF86Ah9dq+",
-	"jogsGsjpBPyjG0f/LwAA//8=",
+	"vbhOXLRxOPACRBt4EsaNQ4Yw9QjOg10FaIcEYNTznB5gPQQc4iLwjSFlgCLMAGVwTMEB9D03BnWZw/Io",
+	"YBfTwd5B3xwiyhruJMh1DDxXQMl6HgWBfNMG0KcEjAKPMYSBhwX0FAUHKLhAgU+6dA18c0gYAh4Dox7C",
+	"IEADEjCxCmAQkLaP+rE5WavtUqfgFNGKW4GVzgq6hMrtZVh1K065XYLFVcucch8eXkO4y3pWbbliWwPI",
+	"GAo4vP/5pXrur2HuViG3mr+Zu/HUX1jhlCkLPNzVM6YIuxmklLJMQ8w8H0CA0UguUh+OQRvJZWJEIgcP",
+	"+20URMiiDsIw8EhsnsuF86O4Iz7zAPYRUwzyYr2LMJuc0R6nLej7YnWGFAUA8hdtMAg8zGDbR6C+u95o",
+	"2CBADglcJJecryNYQEFAAjnrZzfqVzZ28oVCobwYX73r5Jbn+3Cpmi+AhWseHh6ugTp2A+K5oFhYAzvI",
+	"7XvgarkALg8931362tWvFfPF1cKlUjVfKJTWwOhgEdQHAx+9gNpXPbZULa/ky8tg4eqze9ev2cD39hF4",
+	"Bjn7ZBE8jwK+OkuVfAGs9wLSR0uXCvlCvrx6aSW/ugquk7bnI7ALOzDwVEeWbXkcE1KaWLaFYZ/D/WJO",
+	"YMKyLU7aXoBcq8aCIcogtmqxJNZEXxfjtAdy/yWT5NZ9D+FUHuOrAwcD33Mgv3OBAv0u5zOfOJAhV3IR",
+	"i78KRpDzZNejDAXIbWJjsSiob2/zpSrJpn2PUg93bX27om5DnxMhchfzTRxb0is7wdcb34RDONosNC71",
+	"x3vXyZW97TFdRree+etD3M9GqSPAz3nurGjlPJyN1ZCjz2DoK+jAc9DTHu6iQBD1FCZwxfugEzWYYAYw",
+	"8liPDBmgA+igLEYocbw1GNhHYyqWZ4CCnOqdyxgu8Xyv77EkeovVZTimLoalYplCJxubsrOcAeqsaC2W",
+	"Lp2F1/9wBrVKfDYGU9DY2AbQdQNEKYBy+nLtlbinwGOzy5SKQiUXpegABYAFQ8p0O45DWgtR3NiWt7g4",
+	"UyMTjJGjOEhB1cQLQhoj0CMDAPk7Ha87DJAbdj4IyOGYvy+0htaLuadJMIIcXv6rNcEWxUJe/Td1ybxB",
+	"1qZVqcYWphRfmEJutZ57GuY6tXzmAl2bXJlrEHeHsIsA6YCWwPDNPu22AMQuv8WxsHt9FzB0yGqgdavX",
+	"AgvrPQ8jihYBCUAL4RZY2MBd36O9xbUmhkK0EAzo0Onx9W3d6uXWN1t8gbhcGiE3D7ZYDwUUdKDvgzZ0",
+	"9uVumBRoLurAoc+a2Fcw2vwlDNRoGQRRnUD+rV420q9lIbt8JrKldLlxu2SXjxZeupm7EcmbG7eL9qWj",
+	"xYsZS7A1QAHkKs3umKo9aQq7EN0C0DFlqC+W5kA2fYzNuJjYjKONNxtbISg5OqY5BcP5yOuzdsE9hGHG",
+	"LiiegMaVPLgOsQsZCcZyi+LoE4ojBo3d503KqkkqahlbjqBO1kNNLG/d9ELiTzQGDPUHPmTIFssgVDaJ",
+	"J8CxJIUKE1DFNla9gVanbaCFS52VlUKnWuxcKrilTqXQKV9yCgWnXVxd7bilM+SHHFVuoF/GhnnE15kO",
+	"CKZI6I2XoatsAH7lEMyUGmmga+kbVNK3miBVzzcJe5oMsVjRA+gPkXhHSB+OLU6OEl98vqFU4reNpXAJ",
+	"ogATBtChR1le0IqHheUjtbns3p/bFUxQvpToviGbg77UBqVyLntmZB/hnZDQs3reru/Ur4uVTnS9x9sD",
+	"zSl5idBonf4iQB2rZv3HpciQXZJP6dIG70Y2iJO/BjdU6MHCFkZ1x0GUXqCgUigs5rVU5/C1FJGOelDs",
+	"mKOA4C4XA4a9/GJOrWpOMlwaYOr1JcMIFNA9K+/vEXINBl00J130Jlun4zgSYssJJCt4FEvyzZkAn3d2",
+	"Pvg2jDwuooPEaDBAcjSuPUDTvgXQcdCAUbBQXAZXvcugPW5itb8t5oHCG+gLv4NoOuK6IOPrRL1bSHQd",
+	"oM6QIhe0x6LnZ/f2tnX3HqPI79hNrHwXEI9BD2LXRwEIhpjWuAHtQw/n+EYOKuViqKgKEdYm7lhLNFMp",
+	"Ah7lMpFQ5EpBdU6E0sBc7kBfYno+MvFU22z62P36bprs0INqpIln504YdQyGGB0OkMMVRTHGGpdSPb4b",
+	"cdOLm//nyHPXEesRd5OwutSu5sRmP6V5OlZ3Nr6WxnJyfCGHtX73ZfDaALJeJPEZ3EeSciX8CXyKuaSr",
+	"VfJ9ZXXxPnlX1OaaqmAoJaApIBhAUClU41rS1vZeY2tz1wbbW7t7c3iXbJCp3TzG2pvb6Bxrjqfuvmqt",
+	"qxPilZJh4CCxBh3exbmv9SaRlgNfm3Pkkm049gl0H3Fn4uJx+rakkFbK2JN4J1/yhiSG8OiUTegc0bqL",
+	"Am60PofhAfR8bobMidlBQA48FwWJHjLk+nUh11cSCOb2qe4HDKOO8mAvGEv/PeAqu1LkKCMBmm08uY8k",
+	"F1RNWpgCJICB54+nDnu+Wwxw0QBhF2FnDBbEAvM52aG1rrFB5a31+vbe+rN1QQaegxbFrm5AXJvYn2yA",
+	"ibRb+B0fdZiMKAgVARPlReHPnB6nNa4dtESkJSf84y1A4Zgq9yMBTCNkQokw2kyjPSOQ85hic4+Q6xCP",
+	"1V06J8m60PPH1zgCplJqknKu8KZihSQCQ6+/igIECDo9uYFyg4M8LTRMPH2gYgpLqDADAR3Viz/+Kkgz",
+	"5r8MdVYWqcuT1KapShNcEwt6dvNgkqZs4GEwMuN2duTlprAfaeUOFE4oB6Xorn8UsnsO0+FgQAKG3OvI",
+	"9eCe0AXmor1hRhdnbkjlBHEYcIB1OXaOd7QGhjTmgxMgnDuJtMwxheeFaxN/tbu1eY4b0/Mo8Drjx2R0",
+	"4ZCdwunPb+w0nv56mmK8Rwjoc0PsgMOinRZcLexzS7ATkL5kfjlOxm7lDWYGoPqoAEQO+QwgpHi6MoPg",
+	"i6BZyYLGww4JAuQwFXFKCkFGXPiVSKruEInoVoqoUkiqRQF2Lqs4nfLRYIDETtjEpiRzyBCzRxBacvQe",
+	"pCAgpP+ns0+G2BYArEt/6rpY5omAv5x8MA7drhJnHusBj1Ew8IcUUK8bz6Ownrq0LKPXYaQ0Zjc1m0+9",
+	"VMyt3nhJeNULdvkoxYKyrXU4YE4Pbg9v3ZLKHHRdjwMG/e2ADFDAPM7PHehTZHOFM7x12+ohr9vLCPu1",
+	"obPfDbiRc4EC+SJfxoF3iHyhQ2fH4UuFaRkUtvUNr0vh6KbXh110sw0pWq6kwzHwkINsAMH25jMcAPmu",
+	"sFhHnovE5tnzuj0dTBPvK49QPo7fYqEgIEv1+z61dOOpv7xdsEvpaCaB1/Uw9GeAOMKcJAEZSvMnJ5EA",
+	"r/IY4An37DS5IGlEeGJ5m5Hn8mGnLr54L1r7NTAgHmY3+Z5xgYJDvoXJbBaKzo08xmcQwwUKGBnYEURa",
+	"lifgZmSwBjwGqO9xQQt9grvgEBDsj+cCMD1xKQr6vKSwn0Uk6cTO56jXwNaceCMcirS/gRxmMLjc0o2Q",
+	"wxx8Hi1YWhIYEl7XCLnC3kFuV1s/DHSJ4DeupIhQaBTdvN20DptWrVReyRfspjVuWrVqvnDUauKFQ53j",
+	"FFsUTUPCUPe6mCu6i3lwXWZaABJEwaEaCKMJlWScKGPcOEOdGfFpNm+LqNvFZjOdpbgmn73daJ5SoZZH",
+	"YsEEFRmrZIckpaCYgTDo0J+XLhzZw80Q9EmO08azEyAXYeZBX2gsre2t3T2wBAfe0kFpibr7S7RPlziw",
+	"LRu0msNCoeyIXsVPlMvl5L1ojvJBK74lVl4cr7QL+98sfe3w+fILt3ZWnT18qZvL5WZa71KhcmnmsKqJ",
+	"+TgeUnEtN3i9/8+FY6ESKA3xbOowtQwBYjczPt7Y3QLl4vJyrqgzDoTOsdC0CoVi0xKLJDVKCkhHmpdi",
+	"Com49/pmHIflGAIX+AZ043bp6E6hUFycBZHGZMMJTEEonRejsqkYRIZEGOrTqbg1VvBITLkhm4mcQQUf",
+	"DAI45o8HAeqgQIU6Z16yJEOHndgJoNMwEgaDzkRFyl5N3DFfYnSAuM2A6Uj6Ppm2LUuHh3zN40g0zZYZ",
+	"rAmNNsOkmdxIIAMjhJmMq9qCBAeIDLjmo7YC30y3eTF3LUqnkVLlVq9lhwkuhPVQMPIoSpBsRpQ6Lgqq",
+	"y9No1cCAOa/MpcnS/anIP7FBHzp8KrkAQVdkpETpD3nQOsyJy5xY/xbwPcqoRBGCTs8OQ5pNTBlkQ8oV",
+	"F4eIaDXXIbmWy02JPqKU48+L8oD4I4XENWVTehgYgfCmypCBAQJ9GOwjF7QIRlA8rgEWDFFLAkBkYhIM",
+	"VHSpvt24QAHSViPNN/GeMNkoA92AjERgVWWv9YeUqaCrSBpzRR5zGLLax2QE2mMxCRm6FdNU+zrmetZL",
+	"ZtaDTsSMfpajn5XoJ7f6jaye2FUpdlWOXVViV/FeuFmmnEfF6Gcp+lmOflain9XoJ+8hVF6K5kXJvCib",
+	"FxXzgveltl7dyrgsxy8r8ctE2+X45Yplx/I/9O9VyzbdqYYLV/0sRz8r0c9q9HM5+rkS/eRjRG6RYuyq",
+	"FLsqx64qsatq7Go5diUGi2LeYdjihik0zCmbJuGEmLCtwxynx9wBDES6iCBMI2fH5leNK2EujLi+4lHO",
+	"Y+FTJaMsW+VomXe2dlXmW3TLSMKNborE9OhSpZduR3d08mJ0J5mBYluXiTu+rjVqdW08TnXK8tucX/HT",
+	"HvJ5I2PuE/F225IqsIGPXZXEb9ySSioXocbNdUIC18OQIWrelcrYXizhKLz9At9bokt5csR4HuFCQ2FM",
+	"MXrNDIAZQwp/aTglE/eUcUA9gi/7xNkXXe0ZEQrb2kw6CfWK6avGtv7F6YW/97UhYZBzfYA63mHU8XZK",
+	"VDC6u4O+IZIrBAJdFCIkPEejn9SVq3Pj0EHIDW+b1CCXJYJMXsfhlvdSpqcTSjiuk0HFG4KNoh3Pqr3E",
+	"FbeJ3DY8JanNtsKdKsyuFBuH0ttu9ayadXzvrdO3Prz/6RvHH/3d8fsf/t9vfds6spPDldKGa1wxUtLm",
+	"GKtx5f6nbzz4m8/vf3rv9H/cSx+wnDo/JSfmGu34k38+/YeXT9/KmFlFD6QVIxibIR8qex4nP/v98e9/",
+	"eP/TN04++u+nP/84fYRqcgQWJp6mdn76jz89efWTaZ3Ht23Rf0aOLddk+5GHQGU5po+d1cXp7+8df/Dr",
+	"k1ffmRWoUgTU5HGC+SBKaT83OOUIHHH8Zj4IZJO5B61M4MAbaLMCqpi4ET45e/reAPAR/+7uyfuvnbz9",
+	"6ul732lsH7//q+OffCtz/Go0/rXkuKEtwWA3a+RryREf3P3owYffOvnZKw/ufi9z1GU96hn5lMZ45aIa",
+	"78HdT05+/e3jD/73gy9eOf7gHxP9GxplrHOdtWLOTXjapP2RPjU51P3P/1tifrzh8d3fPfj1z9NHL6WO",
+	"nj6vYjk52FnzCulz3viqOWJVjchn9dbdk9dfPn3vO2Yf//b71x/c/eT+51+cvvVhsqd0sCqpE3YIZtDD",
+	"FEAMhlLXAR2u7EzB9vHr3z1+83+evP9Pxx+/d/93r52+953jj949+fg36WNXo7EnE8fMcSp6nN985+Te",
+	"m1kbmZmBiDNSD81eJ5D54O4v5UxO3vndyb+8neg+Zq/IAUwDO7ZRTqLo5LW/PXn/3vEPPzljY4wZQWIE",
+	"raOBBa6EL04Z4/iHP3r4rZeP37938uO7//b7V5kgiNdmGTAkzufNWLAwUs8e8uE/vf7g7sunP3t5llFC",
+	"WjMU27n1i5+8efKzV2YZLaSuZGr9TOPc/+yD09deP2OchPUZ2/5DpzBx0azz+vs/HH/+ixCdD9/68YO7",
+	"d7OHDBdMDyVcswBJBffRxpRTPv7knx988crJ+z/NHrySNV8BxOMMfvLuz07efjV75GqaEDXPRM+ysobs",
+	"NDkme9TlJLJVptyUtL5o8GpBbxX37907ef+enPXJ+28cf//nJ+99mwu0H949fetDKb5PP3zj+M0fPHzl",
+	"jQd3384GaiUib5U5oaFTGU70TJAqpdX0hZAS8MEXr9y/94OHv/jR6e9engpV7LgMPssDOcPyhILybB3M",
+	"dMtIUXl9Nzw1r9MNSKCd/1p/SNsHJgjj+M0fPbj7y+O///z449+evPoO18FevydJ5fSnH93/Iqk7mFl2",
+	"eK70urT1kEPI4eZaBjOrEM+TTpgGxYO7v4y2rM++f/LuL024Tv7Xz0/e/hUXFX/4w/1Pv//wx2+mw1Ke",
+	"IFIOjibQySSnLFAefPyH4w9ekRCEBHr8wXvpo1ZmHTVDNTdH1ir4rGNXU63acCW+OSQMno15Za0bOH/4",
+	"3Tce/uIn3Mp968Pjj19PH3g5jRHUSg+EA0WcYjSSktvSoZI5dc6DH//m5L1vn7z729N/ePnko19M54EV",
+	"E4oZs67T5KQc4xEkpOFVRToCFIMlUO4h4dBX4YIMK92A4fjt75387X89/ewnii/v/jIVC3FHrpKFOp/t",
+	"IKlbTVGpUnWAuHM4Q2dTagCXfxka9cRg4bZ/8uo7WQp23BUd57AobU9nEOaBNimiGiczzVgKF8lkcr0f",
+	"vvLGyTu/evCDT45/+E4mTJVsfIjYSxuBCmeMYgG4XtdjdBpGvvjuw59/dv/Te5XjV39VLNz//A0u8j56",
+	"NxOA6gRSHiuzcopAknAe/+onD+6+beLqDN5IJKPic8lCPVNiPxaQK2cQ2Xy5obNtcKlkaO5x04XP13cT",
+	"vJ96pNAUeKGw+ZfPTj/76fH3vvvwbz5MZXzztAl+pGMmaXJ2Zgl740h7/TMOzpmqXg0Ui4rJxBpB0Ice",
+	"9nUkFur1gjSKwwKXOMM+wqLARxMvhClUxVK5Ul1eubRaKLYWbS7TIAbqlKdMA9DdeRhs5IvLFT5mHyy0",
+	"npJ1KlYE11ebWEJkR9lZT1UqK5VCQY7QitKsjMyq4pqZcBVquhMVPCIgJwNoRo5VPP9mIZ7DumwXK0d3",
+	"5O9i8WgxNe3KzJCaWIlNcX4bgoF4KZY2xhmacxCAktfH4UmIXDTb6lro7skB0+KbJQ1pjuSyqeUEovBU",
+	"OrnpYyTa9qs1cWtn45nG7t7Gzs3d67stVcIoECRig9a1rWcam/KJT7oev/X01s4zG3s3t1+4Iu93SNAl",
+	"ovjYAFI6IoFrN3HrcmPzys3rW5cb1zbka21PDg3jNG+D1nPbV+p7G7GXnR7EXf42C3mkicMGW3vbN3c2",
+	"dvfkuzL3O9eBDiMBWLj+dH1RqC4LdIB8H7kAHUKH+WNAZbqhmcWwGE8UMFFh2VY4ecu24rO2bCsxQcu2",
+	"JuZh2ZYJajxyPNl+hoDxjiowxYHjy8EBI0EXse2RiMJ6WBdpsK3nBi5kKLzcYoMdRJl1QxwwxO5unz5a",
+	"1ucjZvfpXFr9THFTfbsRSpYmbq0U3Yvi33K5mp2f15LyDOwNA0wZJ6Yl0FPRVqDLaUi3ShOPwkxUM4Al",
+	"ahURjGrJWi+T3F8zGb2JhVebyOdcTUy0r8UFQELgzTa/tPzD+Yu82FY/3HlmzDVVB5/OejsUMMnEp76m",
+	"NCaD/dOzH0My1DmmiRwofwTHFLS2rrbWwD4aMM69EMjpiQ0y2gXFARLmtT3fYyINW7P01tU4221dnZap",
+	"EZ5zemQO+XLRbluSdcIsu5QqR9ID7SDvQFa24OZdyi5dFjUUEvp9DRjGQWIDWy0XSivJ0w8x2qxM1M+6",
+	"cbtiFwtH07M8kwRkTjONfIxVeoQkZam5IzeT7lgwRGsAyrRDlXkmIjsyAU9mRMbwI31zCs42IT6Ck+nY",
+	"4biTU5KldjpEn6iDjpiUqkVE+1TVu/RElAkF1LKtYeBbNavH2IDWlpa6HusN23mH9JfU6/qvNXFqi3Of",
+	"EIE55vWltT9haotCbEOKAnoBDHoEywoObdSDfgeQTqzgoSFdqR0ypK8OLD07hCPkgXWfDN14FmFTQKKq",
+	"SnEoYoboOnFR0+LbBFg4Izucb+RNfPFilkS4eBFsQ9ajtg662jJiJ6JzXLfVESNZykfVbGniqD+znONC",
+	"SyebtHL6Z7llg1a0UfArM9bRypmX1RbXkUK1uLUokiO1osJ6hIpc1nD0PNg4QMFYHotTyZYXL4bn7i5e",
+	"5KTZRmOCXQNmedCuVSmtcmgqxbL8I2CrlIv8T7VQkNp+q1ootxRRqwPu6JAF0Jx3E3vGieBWfWejnt/c",
+	"3NxsAdqDA3VSPtx+Q0SL7lOXTnJ4S62dSIelfKk2snKOW6XDw5Y41cd0inLrdtPIuW1aNmhGabdN64j3",
+	"HivW5FGVWysAm0ivFSf/O0PfF/motqLeKLUUUTusa9YKM3hbQArqMKM2mZkbZrsursUqAnrUSGiWxx87",
+	"xPfJSE5RZjNLVNbADEnNUuHwPQdhigzpUR9Ap4dypXxhQmiMRqM8FI/zJOguqbZ06VpjfWNzd4O3yfdY",
+	"3xdblcd8UxglpUZOlWVrSPktC/FZxXwhXxDH3QYIw4Fn1axyvpAvW2Kz6Al5bNKGUh347S5K0Qx2EOOa",
+	"n/KQiYNYgTLe7Jh1fIGCprXV5uJS2h6KB5uWSAmrAWgcI2picZJKZUYDeboqJ0jbFSftwlJOfcgcwYrq",
+	"FGGbsF7yIKEgEONgGWiNW5IXIGgJnUjUDdNGjjY9+fYtygKr42XG2UMs6zk2MYdlLYWlFNo0WwGnh5x9",
+	"1QWhYmPMg7oaCvjeAaKgBPoeHjLO3GJ2cF/qxaK6xIIu0sk5Y1ECp7gyrAyqRIJme8HLdyTD3AER34E7",
+	"oI+gWIU7TXwnl8uF//P3K4UCuKPL+RXBHbBJYuq6ZHmPJgoMLvC18kTZwbBQX8sGXgd0vQOEF/NgsvcS",
+	"uDNZprCf0PnTGpbBHZAoEMybhrl3KU0qaWOZBkRPFfuADhNHajgbywozPuJaFLWBdr+0ckpS32ylDVWV",
+	"Q0Vo4EOJudjnPaKRYScHTU2NM/FqKz8KCUJYMnpUqzOZ2pbSXXxiKbZYxhhlOYZIXns0KCsxKL1BWHAB",
+	"YtDYPqjwLhrbB8uRnzq1G7Vm16LmsfQzs9prS9WFzT23Gy5GuRjrbVnRZ1oBvSgVS0PCp6ATiiS/RRWi",
+	"9DvV6B3d+ZSKYaplaRXcMe3gFXAHhNpKTUWb5QEPo24xJ01I91WVVabd11Je0TVAEYqXAVDDVQVatReZ",
+	"s8Rktbjw1XL0Kqe1jKo/i3xFYn7hO2JjVZROcMO1atYziCmvgxWv//5SujEXvbKUWrL2yJ7ebrK89uyt",
+	"GoOZXpal62d589pMb4X11md5OSxLe3QjURq1VCjMWwcrrF4Q1tXQtQmK1WpGtQDLe/7y1s6ocPWZLqnX",
+	"6/XN3ed6G8916/X6+iV+fbBe/3q9Xr98q3OrcyvzdPYZ3ezx5uvt9XqDd9Pm/8KTuWc4idW5+jI3uMdW",
+	"rXppjtId8WoOKSU86kKTUkrI+RWMqcglS2sSLu2SUfJWNKlMbxKeHBENqtMbTJwv4Q1Lq9MbJovd8Hbl",
+	"4vR2ySMzR7ZVnQUZ8RqeolV5equUinGCOIb9PgzGUlIBqDVl7YJV7GFbDHaFe1k9sG7wxtmapTz7T1MU",
+	"83WpcUYuV6HKyrP+uvaz1GYXWtGZ7daiCklqNVgryLZwCse1een1SdPm82BL1aai4pxjoKwEYUfFvJEt",
+	"YVQ28RkOBakJ1+Y7dA72uK0qcwo99bkYPrUmLms12wYEO6rONcH+WAX6+Jii6L08mN+aUL3rcvGAUnir",
+	"YHDYxAqjwjYZQEr5Jokg38UlGmPavC0KFMtq/lJhH/rsibr+RF1/oq7/f6CuFyJVvKgaxk94mGc7VKNi",
+	"OWpUSjSaVlH7kiqoDaJ62qpTwygQK5NdeC4F9ooJhtD3pQtWevk4IPXtRmRfuKjj4a/IZhFgRgkMfGpa",
+	"GEc0l/6yoC9jP0snUrlO4rXplW7SBxIUqLawaWLQ9D5rREhHksRDtEmL/cOjWa21IFWbCl81lSm3BrpI",
+	"56kRjLI6qMQ7MCagsibsKFmEz2XE6cIPEHTHgAVeQlaHXvPECpkHneIZ1GmtV1N2h5BExG4cJoTKtAnx",
+	"1ZCJDOk/tgWqDkA/MUK/VCNUCOjLxB3PaX8KlU38CBVxkYUjNDmlvBkRJhVHtCNr1aywdUZxKl1TKpFP",
+	"NcWknN9+jBcLO4qHNlkwREePbbKbYdkQDYmUk/nrOT36VEVkOcVgjsTpSOYUDXzooLVUY8P8QqEILnCN",
+	"XJ12cP9srO3iDHZssqC8aDfDgKn1Jv7MTHxJsRNW/kzmvdzWcmHpq9Som8wsmaxIKpIizH1U1Ig2ttAF",
+	"Ua20x6l+QHzPGV9QXy2T8U4X4bGsXCR7Qe5iGEYNa11xnjkztqcKcYmEAao9Ak+s2yfW7RPr9s87GDWz",
+	"bp4a3jHrCT5Rr/8EYzxOz8Mwri3GCzm+lCyWqSpk6zKY1vqmPDCSfKlaMt969qqA1qjgKPqZR7M0aSlD",
+	"pYztqzZoj7Wd+SQm8+9OYbvmUaZK4acpVcmMdYrk5/RnUeh0GCM7UiOzP2GU/zmR+6nyhkVUQvpTWmGY",
+	"JkyXbLHxALXsJoYdhgKZcaRTmgzg41/MMY4FJE0lvsOLiqNNHP9kM6iDVqlQEJuTDOwgFUAh2EE6dTQ8",
+	"ripci8KXmTiyyjXChMtSH3P8q92tzRpoJQXOGldQKGJ/OWSdS63sw1d2E4u04LFSY8TxE6HGdaRzVpp+",
+	"QfiNQAhUz3xyep9UDyeAFNOGrq6XLeYhg7ZC0w4XBvbDyiocl+FCBUgYqDT69oIwR+WXDZ/oyUk92UhW",
+	"+QpV5vioX732HB//nBXpeOdfuk4dH+4x1etU2B9L0473eI5KdyzN6hGjS4k+5g40ZbQ/t5iTiby5w09p",
+	"wD1uJMroE89guyRAeNT4lIkGvUNPC1UlOZFptJ3ZStiGia36EeJPKQqA/l6yjHyoCJH+LBAl/gFy7agg",
+	"Q+zc+uK0gFXKcLHgleheha908ykhrPQZTA9jDWlirzEPg4ignkm+BIfhAeodhps4FZhgWVEr6VLzWCzQ",
+	"ZNZjmqS82GHMSNGUR+QdMvRlHbg20rVXUj66mxmbM0hy/thcAtCZwnSyyzPCdDIvVdcdio8Coy9SqSJE",
+	"sRoJIe2FGhWXogFyRI2i7NzU2JCllDRY1T8nzB6UTk9Z90Y9IB1pD6T1V07pT25OWbm0mV1VHidDN7PX",
+	"6tkrybsTXweLZh1W+0nrLkHB2kKIL9UFahTuUcV6VJbVqMcpb2H3+m5uMOwPeFsXdRB20GI8Oquq8kxI",
+	"9piNkWZfrGV84jNG57rYziRyEiV3ok+n6QL9fB5dQlwQFnoIq0J44uOMnC8Ery5OAWXCLWbywkxf286I",
+	"Z8d4aqbQdkbfE/44dV74iR/uTyzM3Y7KDqT6GbRsZQQYAWpBy6oqxFqWf4AbjzPWBBCVWmJx9jND68mY",
+	"8uwn89VMk8F2eZY3WdZhDv9goirDlxJep/Hv3lpbV61HAPCsoHgocboIc66TH3WccNCkOmeSTs514qKc",
+	"rD5Pcw081dMZFaunDfw432mULfn+MtvXIV+UL6vvQz6Jxf+5x+Kl1MPph+oNB66oCpPmvJ2WaG8c/q5J",
+	"xwgMWOzI+MWLNtd3nJ4+Bqq/4UM98Q0dqgr6NLFZ8kfwqi7VU99u0DxQOf0toxxDS1bIUu5rH1JmuBQZ",
+	"aeKpDmMxjkMwHfaRSNYnYeq+DSiRRrhWyUmwT4WbV/gpuZCJeTP0afkzsvnVCfNnYt+mFUfN93oBUl+L",
+	"ld0JbCFXeUYjd6lHw6/U2iLJvonlUVjenzhjLx288e/Uiu/Rdoa+vwZgqNCpOnG6PxqqPyIdQhgv4b2a",
+	"dM3KUqQLyjFiA/N0ABhweRoJ/kVwB6hO7sgxoZ/qv60WRNNIzV+QfqxldasmyGRpubIo3uuRYQDugA70",
+	"/GgSFCyo73Jhkd8hVXIbuAi6HBCjzp/UF0tyUGWmmN8uOGMMs5/lWD+6VCcKQKkimlMbQCcglIbJKZEb",
+	"nPcU1fOI97vC+5XkNUBBTnUsEd/mIpeCdjBkQgd3UPwwRWSrBWIj4DBIk0kC0MRyvrQGIAN9QhmHX3wq",
+	"GdHkPFw4FjwgyGk5J1y4ei6ycROXCuD/vAvKy1WwBIqFf335t+BfX3sVFPIrZfCfRPUsR5LFGEEBVvhV",
+	"ZoKRYoYXekRk6ux7vq9YjTNEXelq4uiIBraqsBYtesKUu0A508PDm/qN1qIs+cSJIiQwyfbV6MkkFawB",
+	"GUlSXjiPNrEDfR8FoIsYNZarHMoWDq+tbDv5rqhSIt3hsWVQ41E+76aoHOWLrwd4LA92iawtBDkoF7RX",
+	"Si+RS+TnxniLUCToA00ooER8ibqJI+OY98lpiQXQRTnS6QgXg5zKqEcA7QnWV9/Fhs6+GFUb2gsQbNb3",
+	"FtVbTSxKAkKGdAUBDajsaiBDg6YLRH4XW9rU7aHbRQwslAom8deauKKXJsKSRKNYNSX1QpYmgbivQSSc",
+	"+Cs6Ui2OHYXyn4Ny4DnM61/QmV+sF5Bhtxed2gqrKSwXAOdV4rtkhBeVlKTxfVMcohI0oavACe4wuNcG",
+	"Q8w8uTojD7tkBDhW8qCueFi0Vj4twbht1MQcdQy0xyFCKRhFbi/xsWWD6dekn4FPpy/4wycy3Bka4SJ0",
+	"53CWoXwM6BuoDXlb4jhkScrgmMrBZLUmUYGES3cEYJscPAnPPUlje5LG9uSQ1pNDWqmHtOaJfM0Y7hIo",
+	"i9k7GS2+/CjOecdV9s4vmCL6Nkq3q9613iBUjTWt4AiDZwRVdwnJblRnlxST0D0mKlabOr1Ap8fM0N7U",
+	"6JupRnKoY8EOElonfeiiKMqRUIGVfhqpn05PbF0IagVwTSI1/XycUWQxjdom6zLGAiIxswqElb6TdlNU",
+	"iDyc3pqo7CSV7OyAVczcmqX/NE1+voFWzIFMIy21XPm03r+CE3mTtM0XTdE3WOC4Ao5PKHJroYVveBEW",
+	"zzrR9yTM8ace5oicfcJBlsirM2IbZtBhvthBotKrLr86R0hhopDtV3dmL7opBnkkmGeKMwRet8fkgSHO",
+	"gSMZUR4Onhys+2M78+VK/jtx6Usuz/Lpg4WowOekf593JFR3KcdTTpIGxB06UiFDA5+M+1yIkA7QdTYX",
+	"zGrXi1IRH5Oh8PsCBv19bgLnJ0p73nZJH3r4JoZ9dCQEUeDxuQmOMJ7JAIOwIayaBQdeXvF33iF9K439",
+	"ZGNRLlcruRHktsy3wKCx+3zctGdi/+sLxTPsIC9QfZjz9JefZcVmLq0VItOiysphHuWcTyllzLGjiqGK",
+	"wKyd+oGEeIWkkYgtTCSpq3I9cB+p8raxLH5DaQk9w9J+WjAPL1Kv7esoy6IBnE7qP7px9P8CAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
