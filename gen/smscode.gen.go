@@ -21,6 +21,21 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for AltchaChallengeAlgorithm.
+const (
+	AltchaChallengeAlgorithmSHA256 AltchaChallengeAlgorithm = "SHA-256"
+)
+
+// Valid indicates whether the value is a known member of the AltchaChallengeAlgorithm enum.
+func (e AltchaChallengeAlgorithm) Valid() bool {
+	switch e {
+	case AltchaChallengeAlgorithmSHA256:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorCode.
 const (
 	ErrorCodeAgentInvalid         ErrorCode = "HEADER.0003"
@@ -210,6 +225,26 @@ func (e SendSmsResult) Valid() bool {
 	}
 }
 
+// AltchaChallenge An ALTCHA (PoW v1) challenge, as the widget's `challengeurl` expects it.
+type AltchaChallenge struct {
+	Algorithm AltchaChallengeAlgorithm `json:"algorithm"`
+
+	// Challenge hex(SHA-256(salt + number)) for the secret number.
+	Challenge string `json:"challenge"`
+
+	// Maxnumber The largest number the solver need try.
+	Maxnumber int64 `json:"maxnumber"`
+
+	// Salt Random hex, then `?expires=<unix seconds>&`.
+	Salt string `json:"salt"`
+
+	// Signature hex(HMAC-SHA256(key of the application, challenge)).
+	Signature string `json:"signature"`
+}
+
+// AltchaChallengeAlgorithm defines model for AltchaChallenge.Algorithm.
+type AltchaChallengeAlgorithm string
+
 // CallingCode A country calling code with its plus sign.
 //
 // Example: +86
@@ -341,7 +376,8 @@ type Scenario string
 type SendSmsRequest struct {
 	// CaptchaToken The CAPTCHA credential from the CAPTCHA verify API, such as
 	// `71d******635---{"x":237.0,"y":5.0}`, or a Turnstile / hCaptcha response token
-	// where the application uses one: printable ASCII. Missing or empty: PARAM.0005;
+	// or the ALTCHA widget's payload (see `GET /api/v2/sdk/captcha/altcha`) where the
+	// application uses one: printable ASCII. Missing or empty: PARAM.0005;
 	// too long or not printable ASCII: CAPTCHA.0004.
 	//
 	//
@@ -454,6 +490,38 @@ type UnsupportedMediaType = Error
 
 // GetCaptchaParams defines parameters for GetCaptcha.
 type GetCaptchaParams struct {
+	// XOperatingSysVersion The caller's operating system and version, printable ASCII, recorded for logs (error code HEADER.0001).
+	XOperatingSysVersion XOperatingSysVersion `json:"X-operating-sys-version"`
+
+	// XDeviceFingerprint The caller's device fingerprint, printable ASCII without spaces (error code HEADER.0002).
+	// It keys the per-device sending limit.
+	XDeviceFingerprint XDeviceFingerprint `json:"X-device-fingerprint"`
+
+	// XDeviceIp The caller's IP address as the client reports it, recorded for logs (error code HEADER.0004).
+	// It is never trusted for limits: the per-IP limit uses the connection's address
+	// (or the hop a configured trusted proxy adds to `X-Forwarded-For`).
+	XDeviceIp *XDeviceIp `json:"X-device-ip,omitempty"`
+
+	// XAgent The caller's user agent, printable ASCII, recorded for logs (error code HEADER.0003).
+	XAgent XAgent `json:"X-agent"`
+
+	// XL Language of `error_msg` and of the SMS text: `zh` (Chinese) or `en` (English);
+	// a region such as `zh-CN` is allowed. Others fall back to the application's default
+	// language, then English (error code HEADER.0005).
+	XL *XL `json:"X-L,omitempty"`
+
+	// XClientId The application's ClientId, allocated when the application was registered
+	// (error codes APP.0002 when missing, APP.0004 when malformed).
+	XClientId XClientId `json:"X-client-id"`
+
+	// XTenantId Tenant ID. Mandatory when calling an ISV application: then `X-client-id` is the
+	// client_id of the ISV application template, and this header names the tenant
+	// (error code APP.0005 when malformed).
+	XTenantId *XTenantId `json:"X-tenant-id,omitempty"`
+}
+
+// GetAltchaChallengeParams defines parameters for GetAltchaChallenge.
+type GetAltchaChallengeParams struct {
 	// XOperatingSysVersion The caller's operating system and version, printable ASCII, recorded for logs (error code HEADER.0001).
 	XOperatingSysVersion XOperatingSysVersion `json:"X-operating-sys-version"`
 
@@ -724,6 +792,42 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v2/sdk/captcha (the `GetCaptcha` operationId).
 	GetCaptcha(ctx context.Context, params *GetCaptchaParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAltchaChallenge Get an ALTCHA proof-of-work challenge (extension)
+	//
+	// **Extension.** For applications whose captcha kind is `altcha`: returns a proof-of-work
+	// challenge in the format of the ALTCHA widget (npm `altcha` 2.x, its `challengeurl`;
+	// PoW v1): find the `number` from 0 to `maxnumber` with
+	// `hex(SHA-256(salt + number)) == challenge`. `signature` is the server's
+	// HMAC-SHA256 of `challenge` under a key of the application, and `salt` ends in
+	// `?expires=<unix seconds>&` (5 minutes from now). The widget's answer, the base64 of
+	// the JSON `{algorithm, challenge, number, salt, signature, took}`, is the
+	// `captcha_token` of `POST /api/v2/sdk/sms/send`; it is good once, for this
+	// application, until `expires`. There:
+	// CAPTCHA.0002 the number does not solve the challenge; CAPTCHA.0003 the challenge has
+	// expired; CAPTCHA.0004 the token is malformed, its signature is not the server's, or
+	// it was already used. Issuing a challenge writes nothing to the store; `maxnumber`
+	// (the difficulty: a solver tries `maxnumber / 2` hashes on average) is set per application.
+	//
+	// | HTTP | error_code | meaning |
+	// |---|---|---|
+	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+	// | 400 | APP.0003 | The application is disabled. |
+	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 431 | HEADER.0006 | The request headers are too large. |
+	// | 404 | REQ.0005 | No such path, or the application's captcha kind is not `altcha`. |
+	// | 405 | REQ.0006 | The path does not take this method. |
+	// | 500 | SYS.0001 | An unexpected error. |
+	//
+	// Corresponds with GET /api/v2/sdk/captcha/altcha (the `GetAltchaChallenge` operationId).
+	GetAltchaChallenge(ctx context.Context, params *GetAltchaChallengeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// VerifyCaptchaWithBody Verify a slider CAPTCHA
 	//
@@ -1075,6 +1179,52 @@ type ClientInterface interface {
 // Corresponds with GET /api/v2/sdk/captcha (the `GetCaptcha` operationId).
 func (c *Client) GetCaptcha(ctx context.Context, params *GetCaptchaParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCaptchaRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAltchaChallenge Get an ALTCHA proof-of-work challenge (extension)
+//
+// **Extension.** For applications whose captcha kind is `altcha`: returns a proof-of-work
+// challenge in the format of the ALTCHA widget (npm `altcha` 2.x, its `challengeurl`;
+// PoW v1): find the `number` from 0 to `maxnumber` with
+// `hex(SHA-256(salt + number)) == challenge`. `signature` is the server's
+// HMAC-SHA256 of `challenge` under a key of the application, and `salt` ends in
+// `?expires=<unix seconds>&` (5 minutes from now). The widget's answer, the base64 of
+// the JSON `{algorithm, challenge, number, salt, signature, took}`, is the
+// `captcha_token` of `POST /api/v2/sdk/sms/send`; it is good once, for this
+// application, until `expires`. There:
+// CAPTCHA.0002 the number does not solve the challenge; CAPTCHA.0003 the challenge has
+// expired; CAPTCHA.0004 the token is malformed, its signature is not the server's, or
+// it was already used. Issuing a challenge writes nothing to the store; `maxnumber`
+// (the difficulty: a solver tries `maxnumber / 2` hashes on average) is set per application.
+//
+// | HTTP | error_code | meaning |
+// |---|---|---|
+// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+// | 400 | APP.0003 | The application is disabled. |
+// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 431 | HEADER.0006 | The request headers are too large. |
+// | 404 | REQ.0005 | No such path, or the application's captcha kind is not `altcha`. |
+// | 405 | REQ.0006 | The path does not take this method. |
+// | 500 | SYS.0001 | An unexpected error. |
+//
+// Corresponds with GET /api/v2/sdk/captcha/altcha (the `GetAltchaChallenge` operationId).
+func (c *Client) GetAltchaChallenge(ctx context.Context, params *GetAltchaChallengeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAltchaChallengeRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1484,6 +1634,106 @@ func NewGetCaptchaRequest(server string, params *GetCaptchaParams) (*http.Reques
 	}
 
 	operationPath := fmt.Sprintf("/api/v2/sdk/captcha")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-operating-sys-version", params.XOperatingSysVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-operating-sys-version", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-device-fingerprint", params.XDeviceFingerprint, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-device-fingerprint", headerParam1)
+
+		if params.XDeviceIp != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-device-ip", *params.XDeviceIp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-device-ip", headerParam2)
+		}
+
+		var headerParam3 string
+
+		headerParam3, err = runtime.StyleParamWithOptions("simple", false, "X-agent", params.XAgent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-agent", headerParam3)
+
+		if params.XL != nil {
+			var headerParam4 string
+
+			headerParam4, err = runtime.StyleParamWithOptions("simple", false, "X-L", *params.XL, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-L", headerParam4)
+		}
+
+		var headerParam5 string
+
+		headerParam5, err = runtime.StyleParamWithOptions("simple", false, "X-client-id", params.XClientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-client-id", headerParam5)
+
+		if params.XTenantId != nil {
+			var headerParam6 string
+
+			headerParam6, err = runtime.StyleParamWithOptions("simple", false, "X-tenant-id", *params.XTenantId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-tenant-id", headerParam6)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetAltchaChallengeRequest constructs an http.Request for the GetAltchaChallenge method
+func NewGetAltchaChallengeRequest(server string, params *GetAltchaChallengeParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/sdk/captcha/altcha")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -2089,6 +2339,44 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v2/sdk/captcha (the `GetCaptcha` operationId).
 	GetCaptchaWithResponse(ctx context.Context, params *GetCaptchaParams, reqEditors ...RequestEditorFn) (*GetCaptchaResponse, error)
 
+	// GetAltchaChallengeWithResponse Get an ALTCHA proof-of-work challenge (extension)
+	//
+	// **Extension.** For applications whose captcha kind is `altcha`: returns a proof-of-work
+	// challenge in the format of the ALTCHA widget (npm `altcha` 2.x, its `challengeurl`;
+	// PoW v1): find the `number` from 0 to `maxnumber` with
+	// `hex(SHA-256(salt + number)) == challenge`. `signature` is the server's
+	// HMAC-SHA256 of `challenge` under a key of the application, and `salt` ends in
+	// `?expires=<unix seconds>&` (5 minutes from now). The widget's answer, the base64 of
+	// the JSON `{algorithm, challenge, number, salt, signature, took}`, is the
+	// `captcha_token` of `POST /api/v2/sdk/sms/send`; it is good once, for this
+	// application, until `expires`. There:
+	// CAPTCHA.0002 the number does not solve the challenge; CAPTCHA.0003 the challenge has
+	// expired; CAPTCHA.0004 the token is malformed, its signature is not the server's, or
+	// it was already used. Issuing a challenge writes nothing to the store; `maxnumber`
+	// (the difficulty: a solver tries `maxnumber / 2` hashes on average) is set per application.
+	//
+	// | HTTP | error_code | meaning |
+	// |---|---|---|
+	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+	// | 400 | APP.0003 | The application is disabled. |
+	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 431 | HEADER.0006 | The request headers are too large. |
+	// | 404 | REQ.0005 | No such path, or the application's captcha kind is not `altcha`. |
+	// | 405 | REQ.0006 | The path does not take this method. |
+	// | 500 | SYS.0001 | An unexpected error. |
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/sdk/captcha/altcha (the `GetAltchaChallenge` operationId).
+	GetAltchaChallengeWithResponse(ctx context.Context, params *GetAltchaChallengeParams, reqEditors ...RequestEditorFn) (*GetAltchaChallengeResponse, error)
+
 	// VerifyCaptchaWithBodyWithResponse Verify a slider CAPTCHA
 	//
 	// Checks where the user let go of the piece (`point_json`) for the puzzle `token`, as
@@ -2554,6 +2842,126 @@ func (r GetCaptchaResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetCaptchaResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetAltchaChallengeResponse200Headers the declared response headers of an HTTP 200 response for GetAltchaChallenge
+type GetAltchaChallengeResponse200Headers struct {
+	CacheControl *string
+	XRequestId   *string
+}
+
+// GetAltchaChallengeResponse400Headers the declared response headers of an HTTP 400 response for GetAltchaChallenge
+type GetAltchaChallengeResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetAltchaChallengeResponse404Headers the declared response headers of an HTTP 404 response for GetAltchaChallenge
+type GetAltchaChallengeResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetAltchaChallengeResponse405Headers the declared response headers of an HTTP 405 response for GetAltchaChallenge
+type GetAltchaChallengeResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// GetAltchaChallengeResponse431Headers the declared response headers of an HTTP 431 response for GetAltchaChallenge
+type GetAltchaChallengeResponse431Headers struct {
+	XRequestId *string
+}
+
+// GetAltchaChallengeResponse500Headers the declared response headers of an HTTP 500 response for GetAltchaChallenge
+type GetAltchaChallengeResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetAltchaChallengeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AltchaChallenge
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetAltchaChallengeResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetAltchaChallengeResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetAltchaChallengeResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetAltchaChallengeResponse405Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *GetAltchaChallengeResponse431Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetAltchaChallengeResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAltchaChallengeResponse) GetJSON200() *AltchaChallenge {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAltchaChallengeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetAltchaChallengeResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r GetAltchaChallengeResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r GetAltchaChallengeResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetAltchaChallengeResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAltchaChallengeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAltchaChallengeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAltchaChallengeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAltchaChallengeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3280,6 +3688,50 @@ func (c *ClientWithResponses) GetCaptchaWithResponse(ctx context.Context, params
 	return ParseGetCaptchaResponse(rsp)
 }
 
+// GetAltchaChallengeWithResponse Get an ALTCHA proof-of-work challenge (extension)
+//
+// **Extension.** For applications whose captcha kind is `altcha`: returns a proof-of-work
+// challenge in the format of the ALTCHA widget (npm `altcha` 2.x, its `challengeurl`;
+// PoW v1): find the `number` from 0 to `maxnumber` with
+// `hex(SHA-256(salt + number)) == challenge`. `signature` is the server's
+// HMAC-SHA256 of `challenge` under a key of the application, and `salt` ends in
+// `?expires=<unix seconds>&` (5 minutes from now). The widget's answer, the base64 of
+// the JSON `{algorithm, challenge, number, salt, signature, took}`, is the
+// `captcha_token` of `POST /api/v2/sdk/sms/send`; it is good once, for this
+// application, until `expires`. There:
+// CAPTCHA.0002 the number does not solve the challenge; CAPTCHA.0003 the challenge has
+// expired; CAPTCHA.0004 the token is malformed, its signature is not the server's, or
+// it was already used. Issuing a challenge writes nothing to the store; `maxnumber`
+// (the difficulty: a solver tries `maxnumber / 2` hashes on average) is set per application.
+//
+// | HTTP | error_code | meaning |
+// |---|---|---|
+// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+// | 400 | APP.0003 | The application is disabled. |
+// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 431 | HEADER.0006 | The request headers are too large. |
+// | 404 | REQ.0005 | No such path, or the application's captcha kind is not `altcha`. |
+// | 405 | REQ.0006 | The path does not take this method. |
+// | 500 | SYS.0001 | An unexpected error. |
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/sdk/captcha/altcha (the `GetAltchaChallenge` operationId).
+func (c *ClientWithResponses) GetAltchaChallengeWithResponse(ctx context.Context, params *GetAltchaChallengeParams, reqEditors ...RequestEditorFn) (*GetAltchaChallengeResponse, error) {
+	rsp, err := c.GetAltchaChallenge(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAltchaChallengeResponse(rsp)
+}
+
 // VerifyCaptchaWithBodyWithResponse Verify a slider CAPTCHA
 //
 // Checks where the user let go of the piece (`point_json`) for the puzzle `token`, as
@@ -3817,6 +4269,144 @@ func ParseGetCaptchaResponse(rsp *http.Response) (*GetCaptchaResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetAltchaChallengeResponse parses an HTTP response from a GetAltchaChallengeWithResponse call
+func ParseGetAltchaChallengeResponse(rsp *http.Response) (*GetAltchaChallengeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAltchaChallengeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AltchaChallenge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetAltchaChallengeResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetAltchaChallengeResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetAltchaChallengeResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetAltchaChallengeResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 431:
+		var headers GetAltchaChallengeResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetAltchaChallengeResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
 	}
 
 	return response, nil
@@ -4659,6 +5249,9 @@ type ServerInterface interface {
 	// GetCaptcha Get a slider CAPTCHA puzzle
 	// (GET /api/v2/sdk/captcha)
 	GetCaptcha(ctx echo.Context, params GetCaptchaParams) error
+	// GetAltchaChallenge Get an ALTCHA proof-of-work challenge (extension)
+	// (GET /api/v2/sdk/captcha/altcha)
+	GetAltchaChallenge(ctx echo.Context, params GetAltchaChallengeParams) error
 	// VerifyCaptcha Verify a slider CAPTCHA
 	// (POST /api/v2/sdk/captcha/verify)
 	VerifyCaptcha(ctx echo.Context, params VerifyCaptchaParams) error
@@ -4802,6 +5395,133 @@ func (w *ServerInterfaceWrapper) GetCaptcha(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetCaptcha(ctx, params)
+	return err
+}
+
+// GetAltchaChallenge converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAltchaChallenge(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAltchaChallengeParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "X-operating-sys-version" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-operating-sys-version")]; found {
+		var XOperatingSysVersion XOperatingSysVersion
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-operating-sys-version, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-operating-sys-version", valueList[0], &XOperatingSysVersion, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-operating-sys-version: %s", err))
+		}
+
+		params.XOperatingSysVersion = XOperatingSysVersion
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-operating-sys-version is required, but not found"))
+	}
+	// ------------- Required header parameter "X-device-fingerprint" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-device-fingerprint")]; found {
+		var XDeviceFingerprint XDeviceFingerprint
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-device-fingerprint, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-device-fingerprint", valueList[0], &XDeviceFingerprint, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-device-fingerprint: %s", err))
+		}
+
+		params.XDeviceFingerprint = XDeviceFingerprint
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-device-fingerprint is required, but not found"))
+	}
+	// ------------- Optional header parameter "X-device-ip" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-device-ip")]; found {
+		var XDeviceIp XDeviceIp
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-device-ip, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-device-ip", valueList[0], &XDeviceIp, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-device-ip: %s", err))
+		}
+
+		params.XDeviceIp = &XDeviceIp
+	}
+	// ------------- Required header parameter "X-agent" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-agent")]; found {
+		var XAgent XAgent
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-agent, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-agent", valueList[0], &XAgent, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-agent: %s", err))
+		}
+
+		params.XAgent = XAgent
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-agent is required, but not found"))
+	}
+	// ------------- Optional header parameter "X-L" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-L")]; found {
+		var XL XL
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-L, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-L", valueList[0], &XL, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-L: %s", err))
+		}
+
+		params.XL = &XL
+	}
+	// ------------- Required header parameter "X-client-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-client-id")]; found {
+		var XClientId XClientId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-client-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-client-id", valueList[0], &XClientId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-client-id: %s", err))
+		}
+
+		params.XClientId = XClientId
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-client-id is required, but not found"))
+	}
+	// ------------- Optional header parameter "X-tenant-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-tenant-id")]; found {
+		var XTenantId XTenantId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-tenant-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-tenant-id", valueList[0], &XTenantId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-tenant-id: %s", err))
+		}
+
+		params.XTenantId = &XTenantId
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAltchaChallenge(ctx, params)
 	return err
 }
 
@@ -5364,6 +6084,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v2/sdk/sms/verify", wrapper.VerifySms, options.OperationMiddlewares["verifySms"]...)
 	router.GET(options.BaseURL+"/api/v2/sdk/captcha", wrapper.GetCaptcha, options.OperationMiddlewares["getCaptcha"]...)
 	router.POST(options.BaseURL+"/api/v2/sdk/captcha/verify", wrapper.VerifyCaptcha, options.OperationMiddlewares["verifyCaptcha"]...)
+	router.GET(options.BaseURL+"/api/v2/sdk/captcha/altcha", wrapper.GetAltchaChallenge, options.OperationMiddlewares["getAltchaChallenge"]...)
 	router.GET(options.BaseURL+"/api/v2/sdk/country-codes", wrapper.GetCountryCodes, options.OperationMiddlewares["getCountryCodes"]...)
 
 }
@@ -5608,6 +6329,130 @@ func (response GetCaptcha503JSONResponse) VisitGetCaptchaResponse(w http.Respons
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAltchaChallengeRequestObject struct {
+	Params GetAltchaChallengeParams
+}
+
+type GetAltchaChallengeResponseObject interface {
+	VisitGetAltchaChallengeResponse(w http.ResponseWriter) error
+}
+
+type GetAltchaChallenge200ResponseHeaders struct {
+	CacheControl *string
+	XRequestId   *string
+}
+
+type GetAltchaChallenge200JSONResponse struct {
+	Body    AltchaChallenge
+	Headers GetAltchaChallenge200ResponseHeaders
+}
+
+func (response GetAltchaChallenge200JSONResponse) VisitGetAltchaChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAltchaChallenge400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetAltchaChallenge400JSONResponse) VisitGetAltchaChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAltchaChallenge404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetAltchaChallenge404JSONResponse) VisitGetAltchaChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAltchaChallenge405JSONResponse struct{ MethodNotAllowedJSONResponse }
+
+func (response GetAltchaChallenge405JSONResponse) VisitGetAltchaChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAltchaChallenge431JSONResponse struct{ HeadersTooLargeJSONResponse }
+
+func (response GetAltchaChallenge431JSONResponse) VisitGetAltchaChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAltchaChallenge500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetAltchaChallenge500JSONResponse) VisitGetAltchaChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6376,6 +7221,9 @@ type StrictServerInterface interface {
 	// GetCaptcha Get a slider CAPTCHA puzzle
 	// (GET /api/v2/sdk/captcha)
 	GetCaptcha(ctx context.Context, request GetCaptchaRequestObject) (GetCaptchaResponseObject, error)
+	// GetAltchaChallenge Get an ALTCHA proof-of-work challenge (extension)
+	// (GET /api/v2/sdk/captcha/altcha)
+	GetAltchaChallenge(ctx context.Context, request GetAltchaChallengeRequestObject) (GetAltchaChallengeResponseObject, error)
 	// VerifyCaptcha Verify a slider CAPTCHA
 	// (POST /api/v2/sdk/captcha/verify)
 	VerifyCaptcha(ctx context.Context, request VerifyCaptchaRequestObject) (VerifyCaptchaResponseObject, error)
@@ -6421,6 +7269,31 @@ func (sh *strictHandler) GetCaptcha(ctx echo.Context, params GetCaptchaParams) e
 		return err
 	} else if validResponse, ok := response.(GetCaptchaResponseObject); ok {
 		return validResponse.VisitGetCaptchaResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAltchaChallenge operation middleware
+func (sh *strictHandler) GetAltchaChallenge(ctx echo.Context, params GetAltchaChallengeParams) error {
+	var request GetAltchaChallengeRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAltchaChallenge(ctx.Request().Context(), request.(GetAltchaChallengeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAltchaChallenge")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAltchaChallengeResponseObject); ok {
+		return validResponse.VisitGetAltchaChallengeResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6601,161 +7474,177 @@ func (sh *strictHandler) VerifySms(ctx echo.Context, params VerifySmsParams) err
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rdxvHleBfqe2dc0TKDRBPigTPfIAo2sZIIhmSdpwxtEKxuwC02aiCuwoEIYl74kwS2xk7dnb9mHic",
-	"Eztrz3hn11Yysxk7sh3/mBVJ6dP8hT316q5udBOARHuyE+rYh92Nrrq3bt2q+6zbty2H9PoEI8yoVbtt",
-	"dRF0USAutxALRvU2QwG/cxF1Aq/PPIKtmvX9LvERoMgh2KWAETCEHgO7qE0CBFgw8nAHwA70cN6yLXQA",
-	"e30fWbVKybao00U9yHtsk6AHmVWzPMzKJcu2evDA6w16Vm1psVIo2FbPw/K+YFts1EfyVdRBgXV4aFvP",
-	"rRIXrR30vQDRBh7Hce2AIUw9gvNgWyHaJgEYdj2nC1gXAYe4CLwwoAxQhBmgDI4o2Ie+58awLnNcHgXt",
-	"YjraW+jFAaKs4Y6jXMfAcwWWrOtREMg3bQB9SsAw8BhDGHhYYE9RsI+CCxT4pENXwIsDwhDwGBh2EQYB",
-	"6pOAiVkA/YDs+qgXG5O1vFtqF5wiuuRWYKV9CS2h8u4irLoVp7xbgsVlyxxyDx5cQ7jDulZtsWJbfcgY",
-	"Cji+/+X5eu6vYe5WIbecv5m78cRfWOGQKQs83NEjpgi7GayUMk0DzDwfQIDRUE5SD47ALpLTxIgkDh70",
-	"dlEQEYs6CMPAI7FxLhbOjuMO+cgD2ENMLZDn6h2E2fiIdjhvQd8XszOgKACQv2iDfuBhBnd9BOrbq42G",
-	"DQLkkMBFcsr5PII5FAQkkKN+eq1+ZW0rXygUyvPx2btObnm+Dxeq+QKYu+bhwcEKqGM3IJ4LioUVsIXc",
-	"ngeulgvg8sDz3YXvXf1eMV9cLiyVqvlCobQChvvzoN7v++j7aPeqxxaq5Uv58iKYu/r0zvVrNvC9PQSe",
-	"Qs4emQfPooDPzkIlXwCr3YD00MJSIV/Il5eXLuWXl8F1suv5CGzDNgw81ZFlWx6nhNxNLNvCsMfxfi4n",
-	"KGHZFmdtL0CuVWPBAGUwW7VYEnOi74tx3gO5/5rJcqu+h3DqGuOzA/t933Mgf3KBAv0uX2c+cSBDrlxF",
-	"LP4qGEK+JjseZShAbhMbk0VBfXOTT1VJNu15lHq4Y+vHFfUY+pwJkTufb+LYlF7ZCn7QeBEO4HC90Fjq",
-	"jXaukys7myO6iG499dcHuJdNUkegn/PcacnK13A2VcMVfcqCvoL2PQc96eEOCgRTT1gErngftKMGY4sB",
-	"DD3WJQMGaB86KGshlDjdGgzsoREV09NHQU71zvcYvuP5Xs9jSfIWq4twRF0MS8UyhU42NWVnOQPVacla",
-	"LC2dRtf/dAq3Sno2+hPI2NgE0HUDRCmAcvhy7tV2T4HHpt9TKoqUfCtF+ygALBhQpttxGtJaSOLGpnzE",
-	"tzMFmWCMHLWCFFZNPCd2YwS6pA8gf6ftdQYBcsPO+wE5GPH3hdbQei73JAmGkOPLr1pjy6JYyKv/Jk6Z",
-	"188SWpVqbGJK8Ykp5JbruSdhrl3LZ07QtfGZuQZxZwA7CJA2aAkK3+zRTgtA7PJHnArb17cBQwesBlq3",
-	"ui0wt9r1MKJoHpAAtBBugbk13PE92p1faWIothaCAR04XT6/rVvd3Op6i08Q35eGyM2DDdZFAQVt6Ptg",
-	"Fzp7UhomNzQXteHAZ03sKxxt/hIGCloGQ1THiH+rm030a1nELp9KbLm73LhdssuHc8/fzN2I9psbt4v2",
-	"0uH8xYwp2OijAHKVZntElUyasFyIbgHoiDLUE1OzL5s+hjAuJoRxJHizqRWikqMjmlM4nM1+fZoU3EEY",
-	"ZkhB8QtoXMmD6xC7kJFgJEUUJ59QHDFobD9rclZNclHLEDmCO1kXNbF8dNMLmT/RGDDU6/uQIVtMg1DZ",
-	"JJ0Ap5LcVJjAKiZYtQCtThKghaX2pUuFdrXYXiq4pXal0C4vOYWCs1tcXm67pVP2DwlVCtBvQ2Ae8nmm",
-	"fYIpEnrjZegqG4DfOQQzpUYa5Fp4gUr+VgOk6vd1wp4kAyxmdB/6AyTeEbsPpxZnR0kvPt5wV+KPjalw",
-	"CaIAEwbQgUdZXvCKh4XlI7W57N6f2RaLoLyU6L4hm4Oe1Aalci57ZmQP4a2Q0bN63qxv1a+LmU50vcPb",
-	"A71S8pKg0Tz9RYDaVs36zwuRIbsgf6ULa7wb2SDO/hrdUKEHcxsY1R0HUXqBgkqhMJ/XuzrHr6WYdNiF",
-	"QmIOA4I7fBsw7OXncmpWc3LBpSGmXl8wjECB3dPy+Q4h12DQQTPyRXe8dTqNo01sMUFkhY9aklw4E+Dz",
-	"zs6G3oaRx7foIAENBkhC49oDNO1bAB0H9RkFc8VFcNW7DHZHTazk23weKLqBnvA7iKZDrgsyPk/Uu4VE",
-	"1wFqDyhywe5I9Pz0zs6m7t5jFPltu4mV7wLiEehC7PooAMEA0xo3oH3o4RwX5KBSLoaKqtjCdok70jua",
-	"qRQBj/I9kVDkyo3qjBilgfm+A31J6dnYxFNts/lj+wfbaXuHBqqJJn47c8aoYzDA6KCPHK4oChgrfJfq",
-	"cmnETS9u/p/hmruOWJe464TVpXY1IzV7Kc3Tqbq19r20JSfhi31Y63ffxlrrQ9aNdnwG95DkXIl/gp5i",
-	"LOlqlXxfWV28T94VtbmmKhaU2qApIBhAUClU41rSxuZOY2N92wabG9s7M3iXbJCp3TzG3JtidIY5xxOl",
-	"r5rr6tj2SskgcJCYgzbv4sznep1Iy4HPzRmukk048gl0H1Ey8e1xslhSRCtlyCTeybcskAQIj04QQmdI",
-	"1m0UcKP1GQz3oedzM2RGyvYDsu+5KEj0kLGvXxf7+qUEgbl9qvsBg6ijPNgJRtJ/D7jKrhQ5ykiApoMn",
-	"5UhyQtWghSlAAhh4/mgi2LMVMcBFfYRdhJ0RmBMTzMdkh9a6pgaVj1brmzurT9cFG3gOmhdS3cC4Niaf",
-	"bICJtFv4Ex+1mYwoCBUBE+VF4b85Xc5rXDtoiUhLTvjHW4DCEVXuRwKYJsiYEmG0mcR7RiDnMbfNHUKu",
-	"QzxST+mMLOtCzx9d4wSYyKlJzrnCm4oZkgQMvf4qChAg6HSlAOUGB3lSaJh4MqBiypJQYQYC2qoXf/Rd",
-	"sGbMfxnqrCxSl8e5TXOVZrgmFvzs5sE4T9nAw2Boxu3syMtNYS/Syh0onFAOStFd/13Y7hlMB/0+CRhy",
-	"ryPXgztCF5iJ9wYZXZwqkMoJ5jDwAKsSdo53tAIGNOaDEyicOYu0TJjC88K1ib/a3lg/M8EU4iv6WZWu",
-	"oFVBlLFYJXDIAPMNSnuMJBd6rMutKtD3BxRQrxMPAVtPLC3KwFsY5ImpfM3mE88Xc8s3nhcOwYJdPkxR",
-	"/mxrFfaZ04Wbg1u3pByCrutxxKC/GZA+CpjH570NfYpsLivDR9xa9jrdjIjFLnT2OgHXzy5QIF/ky6bv",
-	"HSBfiP/sEGKpMCn4a1sveB0Khze9Huygm7uQosVKOh59DznIBhBsrj/FEZDvCmV76LlIrPuu1+nqOIB4",
-	"Xxmz+Th9i4WCwCzVZfXEwo0n/vJ2wS6lk5kEXsfD0J8C44hykgVkFMAfH0QCvcpjoCc8S5NWluQR4UTi",
-	"bYaey8FOnHzxXjT3K6BPPMxu8oV9gYIDvvpkIJ6iM2OP0SnMcIECRvp2hBFoB6QnyBzDm5H+CvAYoL7n",
-	"IgqgT3AHHACC/dFMCKbnXET+6ucV9bOYJJ3Z+Rj1HNh6Jd4IQZHdF5DDjAX+LAq89sjwls6wzqMJS8tf",
-	"QcJhFBFXqGrI7WjFjYEOEeuN768iihMFZm43rYOmVSuVL+ULdtMaNa1aNV84bDXx3IFOz4hNiuYhYWN4",
-	"Hcxl9HweXJdBYkCCyK9dA6EjtJJ0cWfAjS+oU53VzeZtETC42GymLymuhGSLdr2mlJf4kZZggouMWbJD",
-	"llJYTMEYdODPyheO7OFmiPr4itN6vxMgF2HmQV9onK3Nje0dsAD73sJ+aYG6ewu0Rxc4si0btJqDQqHs",
-	"iF7FJcrlcvJZNEb5QysuEivPjS7tFvZeLH3v4Nny929tLTs7eKmTy+Wmmu9SobI0dUTIpHycDqm0lgJe",
-	"y/+ZaCxUAqVPnc4dppYhUOxkhvYa2xugXFxczBV1sFToHHNNq1AoNi0xSdIioIC0pWYshpAI2a2ux2lY",
-	"jhFwjgugG7dLh3cKheL8NIQ0BhsOYAJB6awUlU0FEOnNZahHJ9LWmMFDMeSGbCbSnRR+MAjgiP/cD1Ab",
-	"BSpKM/WUJRd02ImdQDqNIqEf+1RSpMhq4o74FKN9xA0zTIfSbcO0Wlw6OOBzHieiqeRPoY9rshk2wLgg",
-	"gQwMuSkmQkK2YME+In2u+ShR4JuZAs/lrkWZAHJXudVt2WFsnrAuCoYeRQmWzQiwxbeC6uIkXjUoYI4r",
-	"c2qydH8qQuc26EGHDyUXIOiKYHoUuc2D1kFO3ObE/LeA71FGJYm4vW6H0Rhut0I2oFxxcYgItHEdkmu5",
-	"3JToIUo5/bwohYH/pIi4ohKwPAyMGF5TBfdhgEAPBnvIBS2CERQ/1wALBqglESAypwIGyjFe32xcoABp",
-	"u4vmm5hzHEcedAIyFDEhlXjTG1Cm4kUi38UVKZiht30PkyHYHYlByKiTGKaS65jrWc+bAVudQxZdlqPL",
-	"SnRZtWwjlleM3ZVid+XYXSV2F++Fm2XK7i1Gl6XoshxdVqLLanTJewiVl6J5UzJvyuZNxbzhfSnRq1sZ",
-	"t+X4bSV+m2i7GL+9ZNmx0LW+XrZs0xNkeJ/UZTm6rESX1ehyMbq8FF1yGM+ubTWe/IHuOrorxe7KsTsB",
-	"IwrChX7UG+ZWYA7ENPTGFr9tHeQ4l+X2YSDi14LdjCQCm981roTBeXF/xaN85YS/qp3HslXSiPlkY1ul",
-	"4kSPjKzA6KHIlI1uVb7bZvREZ1NFT5Ihcdu6TNzRda0nq3vj51QvEX/MVyF+0kM+b2SMfSwAaFtSsTXo",
-	"sa2yio1HUvXkG6PxcJWQwPUwZIiaT6WKtRPLgAgff59LjOhWprIbv0e00FgYQ4xeMz3yBkjhqQ2HZNKe",
-	"Mo6oR/Blnzh7oqsdw2VqW+tCuFyJ3LV6xvRdY1NfcX7h731vQBjkazlAbe8g6ngzJUwRPd1CL4horyCg",
-	"i0KChIn9+pc6Y6jXZ3TtwEHIDR+b3KCD1JxcyUDFDbESIlFk1Z7nGtVYvgyekChjW6EICTO2xI6uFKpb",
-	"XatmHd176+StT+5/8frRp3939P4n//eHP7IO7SS4Uhq4xhUjzWUGWI0r9794/cHffH3/i3sn//NeOsBy",
-	"6vjUUp8J2tHn/3zyDy+dvJUxsooGpDUWGBshB5U9juMPvjr66o37X7x+/On/OPnws3QI1SQEFiazpXZ+",
-	"8o+/Pn7l80mdx+Wp6D8jb4+rmL3IdFeZU+mws7o4+ere0Ue/O37lnWmRKkVIjacoz4ZRSvuZ0SlH6IiU",
-	"/tkwkE1mBloZo4HX1/o+VHG2KEd6wvC9PuAQ/+7u8fuvHr/9ysl7P25sHr3/26Nf/TATfjWCfy0JN1Ty",
-	"GexkQb6WhPjg7qcPPvnh8QcvP7j700yoixrqKTlaBrxyUcF7cPfz49/96Oij//Pgm5ePPvrHRP+Gqhfr",
-	"XEfCzbEJF5g0DNKHJkHd//q/J8bHGx7d/cOD332YDr2UCj19XMVyEthp4wr5c9aYjQmxqiDyUb119/i1",
-	"l07e+7HZx7999dqDu5/f//qbk7c+SfaUjlYldcAOwQx6mAKIwUCqK6DN9ZUJ1D567SdHb/6v4/f/6eiz",
-	"9+7/4dWT93589Om7x5/9Ph12NYI9noxiwqloOL//8fG9N7MEmZnVhDPSmcxex4j54O7HciTH7/zh+F/e",
-	"TnQfMyQkANPyjQnKcRIdv/q3x+/fO3rj81MEY8w6ERC0mgXmuB49PwHG0Ru/ePjDl47ev3f8y7v/9tUr",
-	"TDDEq9MADJlTqJJaNgrr8XSQD//ptQd3Xzr54KVpoIS8ZuimM+sXv3rz+IOXp4EWclcyXXcqOPe//Ojk",
-	"1ddOgZMwC2PiP/TWEhdNO66//+PR178JyfnwrV8+uHs3G2Q4YRqU8JkCJHXUR4Mph3z0+T8/+Obl4/d/",
-	"nQ28kjVegcTjAD9+94Pjt1/JhlxN20TNc5bTzKyxd5orJhvqYpLYKvtmQqpQBLxa0KLi/r17x+/fk6M+",
-	"fv/1o599ePzej/iG9sbdk7c+kdv3ySevH73584cvv/7g7tvZSF2K2JuAHsSjcBZU1gQ9FaVKaTl9IuQO",
-	"+OCbl+/f+/nD3/zi5A8vTcQqloKPT3MNTjE94UZ5ug5m+kvkVnl9OzyJq/MASKC98lp/SJMDY4xx9OYv",
-	"Htz9+Ojvvz767F+PX3mH62Cv3ZOscvLrT+9/k9QdzMwdPFPKTtp8SBAS3EzTYGYq4VlSlNKweHD340hk",
-	"ffmz43c/NvE6/t8fHr/9W75V/PGP97/42cNfvpmOS3mMSTk6mkF1wNjT5zEzUXnw2R+PPnpZYhAy6NFH",
-	"76VDrUwLNUM1NyFrFXxa2NVUqzaciRcHhMHTKa+sdYPmD3/y+sPf/IpbuW99cvTZa+mAF9MWgprpvvCB",
-	"iJNRRqLjrvSJZA6dr8HPfn/83o+O3/3Xk3946fjT30xeA5dMLKbM5EzbJyWMR9ghDXcn0qGZGC6B8vAI",
-	"T7vy42dY6QYOR2//9Phv/9vJl79S6/Lux6lUiHtY1V7okCBADgP7Sd1qgkqVqgPEvbYZOptSA/j+l6FR",
-	"jwELxf7xK+9kKdhxH3F8hXnhMKHyjOWBNimiuglTjVhuLnKRyfl++PLrx+/89sHPPz96451MnCrZ9BBB",
-	"kV0EKnxhFAvA9Toeo5Mo8s1PHn745f0v7lWOXvltsXD/69f5lvfpu0mG+8F2Yr5Tj6aYTB4y2L98efLl",
-	"r49++pOHf/NJ6mSbWcv4kdKV09bW1KvqxqF21mYcwDDFew0Ui4qwQtJA0IMe9nVYDOq9CNIoKAZc4gx6",
-	"CIuD4k08F+azFEvlSnXx0tJyodiatzkfQwzUaSEZk9XdeRis5YuLFQ6zB+ZaT8jzzpfETFebWGJkR6ky",
-	"T1QqlyqFgoTQinJejDSX4oqZ/RJqN2MnwSMkx+MeRsJLPBliLp5QuGgXK4d35HWxeDifmgNjpquMzcS6",
-	"OAcIQV+8FMvh4euQL00A5eYzCjNqc9FoqyuhiZ8DppY/TU7IDJk+E4+lRlGFdHbT6cha3681cWtr7anG",
-	"9s7a1s3t69stVQojECxig9a1jaca6/IXn3Q8/ujJja2n1nZubn7/inzeJkGHiCI2fUjpkASu3cSty431",
-	"Kzevb1xuXFuTr+16EjSM87wNWs9sXqnvrMVedroQd/jbLFwjTRw22NjZvLm1tr0j35WJz7k2dBgJwNz1",
-	"J+vzQlzN0T7yfeQCdAAd5o8AlblfZkh5Ph61NUlh2VY4eMu24qO2bCsxQMu2xsZh2ZaJajzgN95+ijjf",
-	"lipUwpHj08ERI0EHsc2hCJ55WB/2ta1n+i5kKLzdYP0tRJl1QxxUwe52jz5aCt4jplrpxEb9m1pN9c1G",
-	"uLM0cetS0b0o/i2Wq9nJUi25n4GdQYAp48y0ALoqSAb0sWxpSjfxMEwLNIMWouYFwaiWrBkwvvpr5kJv",
-	"YuHJJPJ3rhok2tfiG0Biw5tufGnJYLMXC7CtXih5pkz8Uwn0p70dbjDJLJSe5jQmY7STU9FCNtQJf4mE",
-	"FH8IRxS0Nq62VsAe6jO+eiGQwxMCMpKCHFHIvF3P95jIidVLeuNqfNltXJ0UYD/U0eBHXiHfLtltSy6d",
-	"MOUppVqG9Do6yNuXJ6S5Sp8ipcviLG5Cp6sBQyFMCLDlcqF0KZmKHuPNylgdlhu3K3axcDg55S7JQOYw",
-	"09jHmKVHyBiVpgRyM/mOBQO0AqDMAVNpQMKbL7OhZHpajD7SH6Pw3CXER3A8NzaEOz4kWbKhTfQxGOiI",
-	"QamaFrRHVd00T0QWUEAt2xoEvlWzuoz1aW1hoeOx7mA375Degnpd/7XGDqHw1Se2wBzzetLCGzOvREGf",
-	"AUUBvQD6XYLlSeBd1IV+G5B2rHCWsbtSO1yQvjo98vQADpEHVn0ycOMpXU2BiapOwrGIGR+rxEVNi4sJ",
-	"MHdKqi4X5E188WLWjnDxItiErEttHWizZZRGRGS4bqujBLIkhDr738RRf2ZZsLmWTjBo5fRluWWDViQo",
-	"+J3p327lzNtqi+tIoVrcmheZalpRYV1CRWJhCD0P1vZRMJIHxVTm28WL4TGiixc5a+6iEcGugbMs9dSq",
-	"lJY5NpViWf4RuFXKRf6nWihIbb9VLZRbiqnVQUl0wAJojruJPeNkWau+tVbPr6+vr7cA7cK+OnEZit+Q",
-	"0KL71KmTK7yl5k7kJlI+VWtZCaCt0sFBC3TVARkxg63bTSMBsmnZoBnlQDatQ957rOiHR1Wio0BsLNdR",
-	"nCBtD3xfJAfainujPD9E7bA+TitMp2wBuVGH6Y3JNMkw9XB+JVZZyqNGdilv3cRt4vtkKIcoU0slKWtg",
-	"igxTqXD4noMwRcbuUe9Dp4typXxhbNMYDod5KH7Ok6CzoNrShWuN1bX17TXeJt9lPV+IKo/55maU3DVy",
-	"qrxPQ+7fsqCTVcwX8gVx9qiPMOx7Vs0q5wv5siWERVfsxyZvKNWBP+6gFM1gCzGu+SmviDgVEyjjzY5Z",
-	"xxcoaFobu3y7lLaHWoNNS6QB1QA0znQ0sTjWotJUgTzqkhOs7YpjT2FJkB5kjliK6kjXLmHd5KkuwSDG",
-	"KR/QGrXkWoCgJXQiUX9GGzna9OTiW5SXVGd9jINgWNYFa2KOy0rKklJk08sKOF3k7KkuCBWCMQ/qChTw",
-	"vX1EQQn0PDxgfHGL0cE9qReLU8pzutgbXxnzEjm1KsMKc2pL0MterOU7csHcAdG6A3dAD0ExC3ea+E4u",
-	"lwv/5+9XCgVwR5eFKoI7YJ3E1HW55D2aKFQ1x+fKE+WrwoJPLRt4bdDx9hGez4Px3kvgzni5q15C509r",
-	"WAZ3QKLQJG8a5lulNKmkwTINiK46NA4dJs438GUsKxX4iGtR1Aba/dLKqZ36ZisNVFWCisjAQYmx2GcN",
-	"0ciqkkBT06FMutrKj0KCEJeMHtXsjKczpXQXH1iKLZYBoyxhiISlR8OyEsPS64cHdyEGjc39Cu+isbm/",
-	"GMZG0rtRc3Ytah5LOTKrBrZUfcHcM9vhZJSLsd4WFX+mFWKK0m80JnwIOolErreo0oh+pxq9ozufUHlG",
-	"tSwtgzumHXwJ3AGhtlJTEUaZbW/Uv+SsCemeqtbHtF9c7ld0BVCE4mfgFbiqIKv2IvMlMV51KHy1HL3K",
-	"eS2jesQ8n5GYX/iOEKyK0wluuFbNegox5XWw4nWEn0835qJXFlJLHx7ak9uNl2mdvlWjP9XLsgTyNG9e",
-	"m+qtsG7vNC+H5Q0PbyRK7JUKhVnrqYRHycOSAPqgeLFazTi6bXnPXt7YGhauPtUh9Xq9vr79THftmU69",
-	"Xl9d4vf7q/Uf1Ov1y7fat9q3Mo/KntLNDm++urtab/Budvm/8JjkKU5idci5zA3ukVWrLs1QiSB+tD6l",
-	"IkFdaFJKCTm7ijgVOWVpTcKpXTBKJ4omlclNwoR/0aA6ucHYsQDesLQ8uWGyOgpvVy5Obpc86XBoW9Vp",
-	"iBGvBSdalSe3Sqk8JJhj0OvBYCR3KgC1pqxdsGp52BaDHeFeVj9YN3jjbM1SHsSmKYr5qtQ4I5erUGXl",
-	"wWtdQ1Rqs3Ot6ABta14lVmg1WCvItnAKx7V56fVJ0+bzYEPVOKHi0FmgrARhR8W8kS1hVDbxKQ4FqQnX",
-	"ZjsBDHa4rSrzyDz12QE+tCYuazXbBgQ7ql4qwf5IBfo4TFE8WZ6Sbo2p3nU5eUApvFXQP2hiRVFhm/Qh",
-	"pVxIIsiluCRjTJu3RaFLWRVaKuwDn52r6+fq+rm6/v+Bul6IVPGiahjP6jfz+VWjYjlqVEo0mlSZdUkV",
-	"ZgVRXVbVqWEUiJnJLmCUgnvFREPo+9IFK718HJH6ZiOyL1zU9vB3ZLMINKMEBj40vRlHPJf+suAvQ56l",
-	"M6mcJ/Ha5LIj6YAEByoRNmkbNL3PmhDSkSTpEAlpIT88mtVab6RKqPBZU9lRK6CDdG4SwSirg0q8A2MA",
-	"KmvCjpJF+FiGnC/8AEF3BFjgJfbq0GuemCHzcEs8azat9XKKdAhZREjjMAlQpk2I6vNjWbH/3haoOrd6",
-	"boR+q0ao2KAvE3c0o/0pVDZxESriIgtHaHJKeTMiTCqOaEfWqlnu6JRKQbrATyKfaoJJObv9GK/cdBgP",
-	"bbJggA4f22Q3w7IhGRIpJ7MX13n0oYrIcorBHG2nQ5lT1Pehg1ZSjQ3zS1ciuMA1cpXh7v7ZWNvFKezY",
-	"ZGFi0W4KgKllAv7MTHzJsWNW/lTmvRRrubAOUWrUTWaWjJeHFEkRphwVtUYNETonSkd2Odf3ie85owvq",
-	"6zcy3ukiPJJlZGQvyJ0Pw6hh4SG+Zk6N7amqSCJhgGqPwLl1e27dnlu3f97BqKl189Twjlnc7Vy9/hOM",
-	"8ThdD8O4thivqvd8snKhKlesaxJaq+vywEjypWrJfOvpqwJbo5ye6GcWzdLkpQyVMiZXbbA70nbmeUzm",
-	"P5zCds2jTH1hKE2pSmasUyQ/yzyNQqfDGNmRGpn9CaP8z7HcT5U3LKIS0p/SCsM0Ybpki436qGU3MWwz",
-	"FMiMI53SZCAf//KCcSwgaSpxCS/KPzZx/NOfoA5apUJBCCcZ2EEqgEKwg3TqaHhEUbgWhS8zcUyRa4QJ",
-	"l6U+2vZX2xvrNdBKbjgrXEGhiP3lgLWXWtmHr+wmFmnBI6XGiOMnQo1rS+esNP2C8FtTEKie+eC0nFQ/",
-	"jiEphg1dXbxYjEMGbYWmHU4M7IXVNDgtw4kKkDBQafSRbGGOyi9knevJST3ZSFb5DlXmONTvXnuOwz9j",
-	"RTre+beuU8fBPaZ6nYr7Y2na8R7PUOmOpVk9YnQp0cfMgaaM9mcWczKJN3P4KQ25x41EGX3iKWyXBAqP",
-	"Gp8yyaAl9KRQVXIlMk22U1sJ2zAhqh8h/pSiAOjvbsrIh4oQDaGKwxB/H7l2dAg/Vn1jflLAKgVcLHgl",
-	"ulfhK918QggrfQSTw1gDmpA15mEQEdQz2ZfgMDxAvYNQiFNBCZYVtZIuNY/FAk1mDZ5xzosdxowUTXlE",
-	"3iEDX9b+2kW63kbKxxszY3MGS84em0sgOlWYTnZ5SphO5qXqWjNxKDD6wpcqPBOr/xHyXqhR8V00QI6o",
-	"S5OdmxoDWUpJg1X9c8bsQun0lLVO1A+kLe2BtP7KKf2pD+dn5NJmdlV5nAzdzF6rp88k7058ECsadVjh",
-	"Ja27BAdrCyE+VReoUaxFFWhRWVbDLue8ue3r27n+oNfnbV3URthB8/HorKrEMrazx2yMNPtiJeNTcTE+",
-	"1wVWxomTKLMSfS1MV0vn4+gQ4oKw0ENYFcITH/ni60Ks1fkJqIy5xcy1MNVXWzPi2bE1NVVoO6PvMX+c",
-	"Oi987of7Ewtz70ZlB1L9DHpvZQQYAWrBy6oqxEqWf4Abj1PWBBCVWmJx9lND68mY8vQn89VIk8F2eZY3",
-	"WdZhBv9goirDtxJep/HvJ1obV61HQPC0oHi443QQ5qsOyc9kJh00qc6ZpJNzlbgoJ4uG01wDT/R0RjXG",
-	"aQM/zgcKZUsuX6b7LOJz8mX1YcTzWPyfeyxe7no4/VC94cAVVWHSnLeTEu2Nw9816RiBAYsdGb940eb6",
-	"jtPVx0D1B1WoJz5oQlVBnyY2S/6ItapL9dQ3GzQPVE5/yyjH0JIVspT72oeUGS5FRpp4osNYwHEIpoMe",
-	"Esn6JEzdtwEl0gjXKjkJ9qhw8wo/pTocLkukAV2qErnKl6kcnL0+DDxK8AqQnumqMjN1abVEgn0Th35R",
-	"oUNDtWvp1MbQSSy1E77RxTwq6sT+qUcKzr2s59kI59kI57n257n2abn2szgwp/RaCpLFxFZGi2/fGXfW",
-	"7rGds/OJib6Nqquqdy0LhdiU9pmWueJL91LoZnRSkhyj++grR02yfLIZoRTk9JjpoZ3oRDWqqZpYd6Eb",
-	"+aYSYl8kFkoJvyKJlX58waiBlcZF42WzvruTAOOTwbExJyTjmMC57+RP3XcSWRBC604E6w2HienJmM0h",
-	"kSgfp2u6zeCnGKuO990dBIgeCiCPhPNUzotAfCVebRaYDKWbetA/z9Y/9xCciYdAru8sFwGYi+qFjbsL",
-	"xCe9uQopd/CUgykBcQeOVAxQ3yejHt8+SBvosl1zZvHMeakQjsgg4DoFYNDf46ZYfqxS2G2X9KCHb2LY",
-	"Q4diCwo8PjaxFozfpL9C6LJWzYJ9L69Wdt4hPStt4cnGovqeVrYizOXXZbn9sP1s3MRkos5fTyhAYQd5",
-	"QeqDnKc/HigLQPJ9WhEyzUktCxC6UQrbhMqInDqqtprw89qp9ZbjBReGwk0wlvOmTv/DPaSq5cWSAoXb",
-	"RvtRdDRS6PFz5lkI6u362mkzbyCncwQPbxz+vwAAAP//",
+	"7H37cxvHmeC/0je3VSLlAYgnH2ClrmCKtrmSSEakH1lDp2nMNIAOB93IdIMgJPEqziaxk7UT5852Nl6n",
+	"8jhn17d3tpLdy9qR4/iPOZGSftp/4aofM9MzmCEASfZ6N1QlJubR3V9//fX37m9uWS7tDyhBhDOrccvq",
+	"IeihQP68hngwbnY4CsSVh5gb4AHHlFgN68Ue9RFgyKXEY4BTMIKYgzbq0AABHowx6QLYhZgULdtCR7A/",
+	"8JHVqFVsi7k91Ieixw4N+pBbDQsTXq1YttWHR7g/7FuN1eVaqWRbfUzUdcm2+HiA1KuoiwLr+Ni2Xtqg",
+	"Hto8GuAAsS0yCePmEUeEYUqKYE8D2qEBGPWw2wO8h4BLPQS+OWQcMEQ4YByOGTiEPvYSUFcFLI8Cdjkb",
+	"7GvoW0PE+JY3CXKTAOxJKHkPMxCoN20AfUbBKMCcIwIwkdAzFByi4AIDPu2ydfCtIeUIYA5GPURAgAY0",
+	"4HIVwCCgbR/1E3Oy1tqVTsktoxWvBmudFbSKqu1lWPdqbrVdgeU1y5xyHx5dQaTLe1ZjuWZbA8g5CgS8",
+	"//XlZuGvYOFmqbBWvFG4/tRfWNGUGQ8w6YYzZoh4OaSUsUxDwrEPICBopBapD8egjdQycaqQQ4b9Ngpi",
+	"ZDEXERhgmpjncunJUdyxmHkA+4jrDfJSs4sIn5zRvqAt6PtydYYMBQCKF20wCDDhsO0j0Nzb2NqyQYBc",
+	"GnhILblYR7CAgoAGatbPbTYvbV4rlkql6mJy9a7Sm9j34VK9WAILVzAZHq2DJvECij1QLq2Da8jrY3C5",
+	"WgJPD7HvLX398tfLxfJaabVSL5ZKlXUwOlwEzcHARy+i9mXMl+rVlWJ1GSxcfm7/6hUb+PgAgWeRe0AX",
+	"wQsoEKuzVCuWwEYvoH20tFoqlorVtdWV4toauErb2EdgD3ZggHVHlm1hgQnFTSzbIrAv4H6pIDFh2ZYg",
+	"bRwgz2rwYIhyiK1ersg1Ca/LSdoDhf+WS3IbPkYkc4+J1YGDgY9dKO5cYCB8V+wzn7qQI0/tIp58FYyg",
+	"2JNdzDgKkNcixmIx0NzdFUtVUU37mDFMunZ4u6ZvQ18QIfIWiy2SWNJL14JvbH0LDuFou7S12h/vX6WX",
+	"9nfHbBndfPavjkg/H6WuBL+AvVnRKvZwPlajHX3Ghr6EDrGLnsGkiwJJ1FM2gSffB524wcRmACPMe3TI",
+	"ARtAF+VthIrA2xYHB2jM5PIMUFDQvQseIziej/uYp9Fbri/DMfMIrJSrDLr52FSdFQxQZ0VrubJ6Fl7/",
+	"0xnUqvC5NZiCxq1dAD0vQIwBqKav1l6zewYwn52n1DQqBStFhygAPBgyHrYTOGSNCMVbu+qWYGd6ZEoI",
+	"cvUO0lC1yILkxgj06ABA8U4Hd4cB8qLOBwE9Gov3pdbgvFR4hgYjKOAVv5yJbVEuFfX/pi4ZHuQJrVo9",
+	"sTCV5MKUCmvNwjOw0GkUcxfoyuTKXIGkO4RdBGgHOBLDN/qs6wBIPHFLYGHv6h7g6Ig3gHOz54CFjR4m",
+	"iKFFQAPgIOKAhU3S9THrLa63CJSshRLAhm5PrK9zs1fY2HbEAgm+NEJeEezwHgoY6EDfB23oHihpmGZo",
+	"HurAoc9bxNcw2uIlAvRoOQRRn0D+zV4+0q/kIbt6JrIVd7l+q2JXjxdevlG4HvOb67fK9urx4sWcJdgZ",
+	"oAAKlWZvzLRMmrJdaNgCsDHjqC+X5lA1fQxhXE4J41jw5mMrAqXAxqygYXgy/PosKbiPCMyRgvIJ2LpU",
+	"BFch8SCnwViJKIE+qTgSsLX3gklZDUVFjiFyJHXyHmoRdesGjog/1Rhw1B/4kCNbLoNU2RSegMCSYipc",
+	"QpUQrKEArU8ToKXVzspKqVMvd1ZLXqVTK3Wqq26p5LbLa2sdr3IG/1CjKgH6RQjMY7HObEAJQ1JvfBp6",
+	"2gYQVy4lXKuRBrqWvskUfesJMv18m/Jn6JDIFT2E/hDJdyT3EdgS5KjwJeYbcSVx21gKjyIGCOUAHWHG",
+	"i5JWMJGWj9Lm8nt/fk9ugupqqvst1Rz0lTaolHPVM6cHiFyLCD2v593mteZVudKprvdFexDulKJCaLxO",
+	"fxGgjtWw/vNSbMguqadsaVN0oxokyT8EN1LowcIOQU3XRYxdYKBWKi0WQ64u4HM0kY56UErMUUBJV7AB",
+	"w15+qaBXtaA2XBZg+vUlwwiU0D2n7u9TegUGXTQnXfQmW2fjOGZiyykka3j0lhTCmQJfdPZk8G0YeYJF",
+	"B6nRYIDUaEJ7gKZ9C6DrogFnYKG8DC7jp0F73CJavi0WgcYb6Eu/g2w6ErogF+vE8E0kuw5QZ8iQB9pj",
+	"2fNz+/u7YfeYM+R37BbRvgtIxqAHieejAARDwhrCgPYhJgUhyEGtWo4UVcnC2tQbhxzNVIoAZoInUoY8",
+	"xaieEKFsEcF3oK8wPR+ZYN02nz72vrGXxTvCQUOkyWdPnDCaBAwJOhogVyiKcox1waV6QhoJ00uY/09w",
+	"z11FvEe9bcqbSruaE5v9jObZWL22+fWsLafGl3w41O++iL02gLwXc3wOD5CiXAV/Cp9yLtlqlXpfW12i",
+	"T9EVs4WmKjeUZtAMUAIgqJXqSS1pZ3d/a2d7zwa7O3v7c3iXbJCr3TzG2ptidI41J1Olr17r+gR7ZXQY",
+	"uEiuQUd08cTXepsqy0GszRPcJbtw7FPoPaJkEuxxuljSSKvkyCTRyRcskOQQmE0RQk8QrXsoEEbr8wQe",
+	"QuwLM2ROzA4Ceog9FKR6yOHrVyVfX0khWNinYT9gGHdUBPvBWPnvgVDZtSLHOA3QbOMpOZJeUD1paQrQ",
+	"AAbYH08d9smKGOChASIeIu4YLMgFFnOyI2s9xAZTtzaau/sbzzUlGWAXLUqpbkDcmJBPNiBU2S3ijo86",
+	"XEUUpIpAqPaiiGduT9Ca0A4cGWkpSP+4AxgcM+1+pICHCJlQIow202jPCOQ8Jtvcp/QqJGN9l81Jsh7E",
+	"/viKQMBUSk1TziXRVK6QQmDk9ddRgABBt6cEqDA46DNSwyTTBypnbAkdZqCgo3vxx18GaSb8l5HOymN1",
+	"eZLaQqoKCa5FJD17RTBJUzbABIzMuJ0de7kZ7MdauQulE8pFGbrrvwnZPU/YcDCgAUfeVeRhuC91gblo",
+	"b5jTxZkCqZoiDgMOsKHGLoiO1sGQJXxwEoQnTiKOOab0vAht4i/3drafmGCK4NXaIHd7cKMHfR8RJcCh",
+	"52EBGfR3AzpAAccCvx3oM2RPBjObVyT7XNilL4LD8qLgeaorO3Rgj7DXRfwCA070bBj4DlB2AANYavwD",
+	"Y6xbFvS7NMC815frRoZ9q/Gytfdcs1CpL1vXJ1RF23LNGSSB7KGjBd10gUGfg6c0S1lc1ExGbpcA8cin",
+	"MeE9hoXO9VvLteMMNVWGGFXDbK1aKhws7FwNR32hcxAk3eZjMaAZuFyumYHLckn/M+PO8jIdv7QtMb9J",
+	"KK5B4tE+6KEj7SV2/gtSQfWvtYalUtUdEnwUsgx5B4n/VpadogIkEf/IQM1TrVbUo7h3/SnVPhNdDHcJ",
+	"5MMgZ6meu9rcKOw91xTLdYDGoa/R2Hp2TGSLi/Mt1rHpj33ZIDOTgswV1Sg1oY7Jj7a/iVwu5rShPKob",
+	"krdMhPyBS4dEyPnQ8aqYOeY9gDkDA3/IgOg/aU49tbqcxH49MdNW66mXy4W16xLft0p2NZs4N+BA7PDd",
+	"4c2b/vTtndyFPYS7vZzAXxu6B91AmDkXGFAvCukzwEfIZ2mCTkbiK6VpORS29U3cZXB0A/dhF91oQ4aW",
+	"a9lwDDByBa8Bu9vPCgDUu5L5jLCHpPjs4W4v5Ebyfe0TSlO33mWZnt+nlq4/9bVbJbuSjWYa4C4m0J8B",
+	"4hhzigRUMM2fnEQKvNpjgCcdtNMElKIR6YsVbUbYE8NOXXz5Xrz262BAMeE3hHy8wMCREGIqn4WhJ0Ye",
+	"4zOI4QIDnA7sGCLQCWhfojkBN6eDdYA5YD72EAPQp6QLjgAl/nguALNTl0w2o7CfRyTZxC7mGK6BHe7E",
+	"bNYjN/gLKMCdsRF0mGOfxwuWlQaGpN81Rq60eJDXDe0fDrpU7jehpshgaBzfvNWyjlpWo1JdKZbsljVu",
+	"WY16sXTstMjCUZjllFiUkIakqY67RKi6i0VwVeVaABrE4aEGiOIJtXSkKGfc5IY6M+bTat2ScbeLrVb2",
+	"lhK6fL6GHO4pHWx5pC2YoiJjleyIpDQUMxAGG/rz0oWrergRgT6540Lz2Q2QhwjH0Jc6lbO7s7cPluAA",
+	"Lx1Wlph3sMT6bEkA69jAUUqH7FVpG4VCQd2L56geOEmRWHtpvNIuHXyr8vWjF6ov3ry25u6T1W6hUJhp",
+	"vSul2urMgVUT80k8ZOJaCfhQ/s+FY6kSaLPkbOowtQwJYjc3Qr61twOq5eXlQjnMOZA6x0LLKpXKLUsu",
+	"klJxmNCwpIEpp5CKfG9sJ3FYTSBwQQig67cqx7dLpfLiLIg0JhtNYApC2bwYVU3lICoowlGfTcWtsYJK",
+	"p99SzWqGpg2DAI7F40GAOijQwc6Zlyy9oaNO7BTQWRiJwkFz2GeR35N2ADpEwRhAwkbK+8lD67JydDRp",
+	"gJm28gxmbYg2w5SeFCSQgxEiXEVWbUmCA0QHQvPRosA3E25eKlyJE2oUV7nZc+woxYXyHgpGmKEUyebE",
+	"qZOsoL48jVYNDJjzyl2aPN2fyQwUG/ShK6ZSCBD0ZE5KnABRBM5RQV4W5Po7wMeMM4UiBN2eHQU1W4Rx",
+	"yIfCagYulfFqoUMKLVeYEn3EmMAfjjOBxCONxHWdx4gJMELhLZ0jAwME+jA4QB5wKEFQPm4AHgyRowCg",
+	"KjUJBjq+1NzdusAACt0XrNgi0uDFjINuQEcytKrz1/pDxnXYVaaNeTKTOQpaHRA6Au2xnIQK3spparmu",
+	"HQBG3kOYihn/rMY/a/HPumUbIfFy4qqSuKomrmqJq2QvwizT7qNy/LMS/6zGP2vxz3r8U/QQKS9l86Ji",
+	"XlTNi5p5IfrSojdsZVxWk5e15GWq7XLycsWyExkg4e81yzYdqoYTV/+sxj9r8c96/HM5/rkS/xRjvLB5",
+	"beuZb4Rdx1eVxFU1cSXHiGPZUTjiuskKzImYht7E5reto4KgssIhDGQaiCQ3IxfHFldbl6IcF3l9CTOx",
+	"c6KnmvNYts69Mu/s7OmMtviWkVwb35QJ5/GlThvdje+ESYnxnXRmiW09Tb3x1VBP1tfG40xnq7gtdiF5",
+	"BiNfNDLmPhFHty2l2Br42NPJ+cYtpXoKxmjc3KA08DCBHDHzrlKx9hOJRNHtF4XEiC/ViRDjeYyLEApj",
+	"ivFrZmDLGFIGPKIpmbhnXACKKXnap+6B7GrfiDzY1rYULpfiqEe4YuHV1m74S9CLeO/rQ8qh2MsB6uCj",
+	"uOPdjGhffPca+qZMmpAI9FCEkOh8TPikyTnqDzjbPHIR8qLbJjWEuR4CXel433W5E2JRZDVeFhrVRNoZ",
+	"mZJvZluRCIkSHyVH1wrVzZ7VsE7uvnX/rQ/uffLGyYd/e/LeB//v29+xju30cJWs4bYuGdlic4y1dene",
+	"J288+OvP7n1y9/7/ups9YDVzfnqrzzXaycf/dP/vX7n/Vs7MauFAocYCEzMUQ+XP4/SXfzz544/vffLG",
+	"6Yf/8/6vPsoeoZ4egUc5oZmd3/+HX5y+9vG0zpPyVPafk/4qVMx+bLrrBMTssfO6uP/Huyfv/+70tXdm",
+	"BaoSAzWZ6T8fRBnt5wanGoMjT8bMB4FqMvegtQkc4EGo70Mdro6PGkyZPh4AMeLf3jl97wenb792/93v",
+	"bu2evPfbk59/O3f8ejz+lfS4kZLPYTdv5CvpER/c+fDBB98+/eWrD+58P3fU5XDUM1IdjfGqZT3egzsf",
+	"n/7uOyfv/98Hn7968v4/pPo3VL1E52FCiTk36QJThkH21NRQ9z77H6n5iYYnd/7w4He/yh69kjl69rzK",
+	"1fRgZ80ros95Q5/miHU9opjVW3dOX3/l/rvfNfv41z++/uDOx/c++/z+Wx+ke8oGq5Y5YZcSDjFhABIw",
+	"VOoK6Ah9ZQq2T17/3smb//v0vX88+ejde3/4wf13v3vy4U9PP/p99tj1eOzJnC5znFo4zu+/e3r3zTxB",
+	"ZiYHkpysQLPXCWQ+uPMbNZPTd/5w+s9vp7pPGBJqANPyTQjKSRSd/uBvTt+7e/Ljj88QjAnrRI4Qqllg",
+	"QejRi1PGOPnxTx5++5WT9+6e/uzOv/7xNS4J4gezDBgRp1QlQ9korcezh3z4j68/uPPK/V++MssoEa0Z",
+	"uunc+sXP3zz95auzjBZRVzrrfaZx7n36/v0fvH7GOCmzMCH+I28t9dCs8/q7P5189usInQ/f+tmDO3fy",
+	"h4wWLBxK+kyBCg57jzammvLJx//04PNXT9/7Rf7gtbz5SiAeZ/DTn/7y9O3X8keuZzFR87jyLCtr8E5z",
+	"x+SPupxGtk5im5JxFw9eL4Wi4t7du6fv3VWzPn3vjZMf/ur03e8IhvbjO/ff+kCx7/sfvHHy5o8evvrG",
+	"gztv5wO1EpM3BX1IxtEq6OQjdiZItcpa9kIoDvjg81fv3f3Rw1//5P4fXpkKVeIkCznLNTjD8kSM8mwd",
+	"zPSXKFZ5dS860B7mAdAg9MqH+kOWHJggjJM3f/Lgzm9O/u6zk4/+5fS1d4QO9vpdRSr3f/Hhvc/TuoOZ",
+	"AEfmynzLWg81hBpurmUwE/7IPJl+WVA8uPObWGR9+sPTn/7GhOv0//zq9O3fClbxpz/d++SHD3/2ZjYs",
+	"1QkiFeCEBBoGjHF4rDkXlAcf/enk/VcVBBGBnrz/bvaotVlHzVHNzZFDFXzWseuZVm20Et8aUg7Pxry2",
+	"1g2cP/zeGw9//XNh5b71wclHr2cPvJy1EfRKD6QPRB4wNPKF28onkjt1sQc/+v3pu985/em/3P/7V04/",
+	"/PX0PbBiQjFjQnQWn1RjPAKHNNydKAzNJGAJtIdHetq1Hz/HSjdgOHn7+6d/89/vf/pzvS/v/CYTC0kP",
+	"q+aFLg0C5HJwmNatpqhUmTpA0mubo7NpNUDwvxyNemKwSOyfvvZOnoKd9BEndxiOpgm1Z6wIQpMiLj8y",
+	"04wVc1GbTK33w1ffOH3ntw9+9PHJj9/JhamWjw8ZFGkjUBMbo1wCHu5izqZh5PPvPfzVp/c+uVs7ee23",
+	"5dK9z94QLO/Dn6YJ7ht7qfXOPOFlEnlEYP/86f1Pf3Hy/e89/OsPMhfbTP4nj5T1n7W3Zt5V149DZ23O",
+	"OSZTvDdAuawRKyUNBH2IiR+GxWDIiyCLg2LAo+6wj4jMTm2RhSifpVyp1urLK6trpbKzaAs6hgToQ3cq",
+	"Jht2hwnYLJaXa2LMPlhwnlJlA1bkStdbREFkx6kyT9VqK7VSSY3gxDkvRppLed3Mfom0m4mCCjGQk3EP",
+	"I+ElmQyxkEwoXLbLtePb6ne5fLyYmQNjpqtMrMS2PE4LwUC+lMjhEftQbE0AFfMZR4nphXi29fXIxC8A",
+	"U8ufJSdkjkyfqae746hCNrmFWf2hvt9oEefa5rNbe/ub127sXd1zdEWZQGevOld2nt3aVk982sXi1jM7",
+	"157d3L+x++Ildb9Dgy6VtaAGkLERDTy7RZynt7Yv3bi68/TWlU31WhuroWGS5m3gPL97qbm/mXjZ7UHS",
+	"FW/zaI+0SNRgZ3/3xrXNvX31rkoGLnSgy2kAFq4+01yU4mqBDZDvIw+gI+hyfwyYyv0yQ8qLyaitiQrL",
+	"tqLJW7aVnLVlW6kJWrY1MQ/LtkxQkwG/yfYzxPmu6Xo/AjixHAIwGnQR3x3J4Bkm4Zl523p+4EGOossd",
+	"PriGGLeuy/NexNvrs0dLwXvEVKswsTF8pndTc3cr4iwt4qyUvYvy33K1np8s5Sh+BvaHAWFcENMS6Okg",
+	"GQirGyhTukV03rzO/o9S/AfqKCFYYAgB59nNZA6YnuQSlIcOnEUwCpMLW8SMfcgKNJSgRrqCxyQTaZj8",
+	"okWkQ5Sq50LDSLVvJPlIim/OhqasnLL5S3fYVj8SYDPmD+rjLGe9HfGpdDJLPyRYrkK90zPaImoO8wZT",
+	"eS3+CI4ZcHYuO+vgAA24YAIQqOlJORsLUwEo5LiNfcxlam3IGXYuJ3fvzuVpcfrjMKj8yBvti0W7bakd",
+	"GGVOZdSuUc5LF+FDVa9AWAYZwr4qT8anVMMGMPTKlBxcq5YqK+mM9gRt1iaOSly/VbPLpRlOSqQJyJxm",
+	"FvkYq/QIiafKIkFeLt3xYIjWAVSpZDqbSAYFVFKVynJL4Ee5dTScbUp9BCdTbKNxJ6ekCqh0aHgoDbpy",
+	"UrrCDOszXcUQywAFCphlW8PAtxpWj/MBaywtdTHvDdtFl/aX9OvhX2viSJjYfZIFFjjuK0NxwkqT5bWG",
+	"DAXsAhj0KFHn8tuoB/0OoJ1EGTuDuzI72pC+PoTy3BCOEAYbPh16ycywloRE1woSUCRsmA3qoZYlpA1Y",
+	"OCPjV+gDLXLxYh5HuHgR7ELeY3YYr7NVsEcGdoSKHAYbVIEWXYmjReL+zCJ9C06Yp+AUwp9VxwZOLCjE",
+	"lekmdwrmZd0RqlakXTuLMuEt1Hd4jzKZnxiNXgSbhygYq2ObOoHu4sXoUN/Fi4I022hMiWfArAqvObXK",
+	"moCmVq6qPxK2WrUs/tRLJWU0OPVS1dFErY8toyMeQHPeLYKNc55O89pms7i9vb3tANaDA33+OZLiEaJl",
+	"95lLp3a4o9dOpjgysVSbeXmkTuXoyAE9fc5GrqBzq2XkUbYsG7TiVMqWdSx6T5TgwUznS0rAJlIm5Xnu",
+	"ztD3ZY6hrak3ThdEzI6qVTlRVqYDFKOOsiTT2ZZRBuPieqLOG2ZGkqpo3SId6vt0pKaoMlQVKhtghkRV",
+	"pXD42EWEIYN7NAfQ7aFCpViaYBqj0agI5eMiDbpLui1burK1sbm9tynaFHu870tRhblvMqM01yjoYltb",
+	"in+r8mpWuVgqluQRpgEicICthlUtlopVda6uJ/lxhhInbndR1mFDxIUCqZ0r8nBNoG1AO2FkX2CgZe20",
+	"BbtUJozegy1LZhM1ADSOhrSIPB2js12BOjFTkKTtydNTUYGePuSu3Ir6ZFib8l76cJgkEOOwEHDGjtoL",
+	"EDhSJ5LVoEJbKbRghfiWxV71kSHjPBlRVfpaRMCynrGlQt1Xbyvg9pB7oLugTArGImjqoYCPDxEDFdDH",
+	"ZMjF5pazgwdKL5Y1AxbC0otiZywq4PSujOo9apYQbnu5l2+rDXMbxPsO3AZ9BOUq3G6R24VCIfq/eL9W",
+	"KoHbYZG2MrgNtmkiVUltecxSZeMWxFphWUwuKr/m2AB3QBcfIrJYBJO9V8DtyeJz/ZTOn9WwCm6DVNlX",
+	"0TRK28poUssayzQgerqEA3S5PCYhtrGqG+IjoUUxG4ReHKegOfUNJ2uouhoqRoMYSs7FftIjGslZatDM",
+	"rCoTr7Z2xwiTTsOS06NencmsqIzukhPLsMVyxqiqMWTe06NBWUtAiQfRMXpIwNbuYU10sbV7uByFWLK7",
+	"0Wt2JW6eyFwya3g6utpn4fm9aDGq5URvy5o+s8qixVk8ISRiCmEuitpvcd2f8J16/E7Y+ZQ6ULplZQ3c",
+	"Nu3gFXAbRNpKQwcqVdK+UY1WkCZkB7p2Jg/d64pfsXUgDX6zIoUeri7RGjqjxZaYrAEWvVqNXxW0llPL",
+	"ZVGsSMK9fFsKVk3plGx5VsN6FnHtvLCSVb1fzjbm4leWMguRHtvT200WTZ691dZgppdVQfJZ3rwy01tR",
+	"Fe1ZXo6KjR5fTxW8rJRK81Y3ik6kRwU6wvPm5Xo95wS4hV94eufaqHT52S5tNpvN7b3ne5vPd5vN5saq",
+	"uD7caH6j2Ww+fbNzs3Mz98TtGd3si+Yb7Y3mluimLf5Fpy3P8DXrs9JVYXCPrUZ9dY66IMkT+hn1QZpS",
+	"k9JKyJOrT1VTS5bVJFraJaOQqWxSm94kOjcgG9SnN5g4XSAaVtamN0zXKhLtquXp7dIHJo5tqz4LMpKV",
+	"GWWr6vRWGXXAJHEM+30YjBWnAjDUlENPrt4etsVhV3qp9QPrumic71XN1csNk1SYcc/QwFSWGBhJw1Z3",
+	"Bg6wsJUYcLSvtgGCSK8fBJR2CrRTGNHgoEWiwhmhuqlOzoeFOxIuYrBABv2oU1ApHtnKIkuUhllvEV1O",
+	"pgE6WOv1jopUOMrpXZK1xaM6HY40DFrEOavYy9e+FhcOcYrAiUp6hCWOow9utIhRhUQeRowbgiER6wRB",
+	"XnESqZWJsR0gvTiYtMjMBVfAQj1U+tVECR1p5T5ysist39aH5wVHA7TTIuJS5h87t6K6JrZZjycM9QjY",
+	"bBDNXmpqB8eOYTon3MOOREC+e0cWUcAMdCn1ACXC5gozehKOJ1t/9MPRqHDktALUaBHTGSOnpYOokS4j",
+	"C+ao+qvhfNZNHaaafCa0lRbR2QaJF2uqCLVMShSaURhOVWQY4STU+UyisAENWkSXdoN+gKA3FuagVwRb",
+	"jA2VDRuDMAowV9BLa1RXcZcKzLpJuS0iNRsPdzrYHfp8LAxfXSCIBxgx42WwBCrSxdLTRTgPUQC7SiFi",
+	"iIMBSmzqc3vv3N47t/f+fdt7Mig7+f2HtJyWDlgtVh/bRJzZZssyutIV5c6Nr6+g8ZUolxfZX0bVvajY",
+	"XqK0nlVDJVhzy+3lzmqnBMsdr9autFdKXsUtecuo0mm3y+1aZ7kCa51Su4ZW0Vq75JY69fYKXPbKbiVR",
+	"Wy0quKWq1llrnYpbg6vtsldF9c4KFG3LXgVFulN5Zbm2XK0ul0pKW0qUZWtYpfZyp+zV3TVYRSvtSqfm",
+	"rbrLsIzq7bVO1VtxK3AZldq1zqpXdutwDVXbK52Kt+yWYA2ttsudeYo5pqk812wz9K9OVtJEyqDbkJGA",
+	"DUp4QP38sDuhBalJOOsJnQMz0EHc7SEPdALEerJ4BOC4rxIco5mFAfiwm4ySio9Zz/OrbVx+iUbipKUX",
+	"1cxM2FHGKi7E8ah57D8VWVD1vFiGAbihIg5Rzo0KZaj6XaEho6IZC05ch8mJi2Tq2IQOkNgytygZzVFR",
+	"/6xoThHs6IqzTNYuCa1JadmlzA3eg7xFzrA4VCSkMV8hKbDfgzzW/NVBkI5Q6auhxWVr80V+34n4Y50v",
+	"KsaU5qYqtuVMhF6ayngHWgGug8FRi2iMytjUADKG2LrajhqNiWiOLT87or7RpQI2Q5+fq+/n6vu5+v7v",
+	"QH0vxXp2WTdMHg43j4XrRuVq3KiSajTtOzmr+jM5IP5Kju7U0PjlyuSXk86AvWaCIeM9KgVHZXlIzWV3",
+	"KzYePNTB5EuKWUkw4zx4MbWQGcc0l/2ypC9DnmUTqVon+dr06pXZA0kK1CJsGhtMOLw0IlQigcJDLKSl",
+	"/MAsr3XISLVQEasWub26KDziQgnK66CW7MCYgE6+t2MnmZiL6fziAU7x6ihrKrVCZo2E5OHLrNZrGdIh",
+	"dgUKaRydJVPZ9/JbgBOHK/+tI5C6/NF5EPILtYMlg36aeuM5TWCpsskfkXouD3NITU4rb0aGoc4jtWNr",
+	"2ayae0bB2bBObOpYzpSQ4vzxw2QB4ONkaisPhuj4sb0GZlpuhIbUyYX5a7Q++lRlZnGG5R2z05E6mjLw",
+	"oYvWM40N87vjMrlMaOT6oLT3ZxNtLc8Qx0x/Jkq2m2HAzGpzf2YhXkWxE1Hemcx7JdYKUTnbzOiuOlkw",
+	"+ZUBmRRvylH55RdDhC7ILxD0BNUPqI/d8QX9LWKV7+ohMlbVSFUvyFuM0mij+rViz5yZ26mL68qEcRZ6",
+	"BM6t23Pr9ty6/fNORnysSFOiRvi5ev2VDDNhApPaYrI4+8vpAvj6qzdhaXtrY1vVHUi/VK+Ybz13WUJr",
+	"VGWX/cyjWZq0lKNSJuSqDdrj0M48z8n7D6ewXcGM6+89ZylVqYC81KiEvJ5FoQvDGPmRGnX6D8bn/ybO",
+	"/ulzoyoJTvpTnPhbZuFxOYePB8ixWwR2OArUiZPwSEsiL4tnny5Pm0pCwsuvCLRI4kOGRdAETqVUksJJ",
+	"BXaQDqBQ4qLw6GBU6Ua6FqUvM1XtRmiEKZdlWCHlL/d2thvASTOcdaGgMMS/NuSdVSe/hoctT6xDMtZq",
+	"jKxiINW4jnLOKtMviL78LaOqomcxuVBO6ocTQMppQy/8Bo6ch4r+Sk07WhjYjzLbBC6jhQqQNFCZJjhP",
+	"m6Pqe+XnenJaTzYOK3yJKnNy1C9fe06O/4QV6WTnX7hOnRzuMdXrTNgfS9NO9vgEle7EMZtHjC6l+pg7",
+	"0JTT/onFnEzkzR1+ygLucSNRRp9kBtslBcKjxqdMNIQSelqoKr0TeYi2M1tJ2zAlqh8h/pShAGCmCyws",
+	"GOkfI2ikZHt2XMstUcRxcVrAKmO4RPBKZXyr8FXYfEoIK3sG08NYKoc7u28V1DPJl5IoPMDwUSTEWVai",
+	"Zkw4yqWGeSLQZJZynaS8RE2fWNFUldZcOvRVCek2Css2rk98PDo/NmeQ5PyxuRSgM4XpVJdnhOnUucSw",
+	"ZGlyFBh/b13XL02UkYxoL9KoBBcNkCvLm+afTUwMWck4Bqn7F4TZg8rpqUpm6ge0o+yBrP6qGf0p4ZR3",
+	"ljK3q9rjnNDM7bV+9kqK7uTnyeNZR4VCs7pLUXBoISSX6gIzan7qOp86y2rUE5S3sHd1rzAY9geirYc6",
+	"iLhoMRmd1QU9Jzh7wsbIsi/Wcz7cn6DzsE7nJHJS1Trjb7eHH90S85CHYKJ6gVFxQSw/uS72hdyri1NA",
+	"mXCLmXth0kOWu/En4tmJPTVTaDun7wl/nK4Xde6H+4qFudtx9bpMP0PIWzkFRoBa0rIuLrie5x8QxuOM",
+	"peVk+nEizn5maD0dU569MpueaTrYrnKb09UB5/APpor7fSHhdabf02iwdi5bjwDgWUHxiON0ERG7Dnmq",
+	"6AmZzjwnnJwb1EMF9e0pVtgiUz2d8aeq2Jb8vvSj+klVSyFflDSfoa14Wb17Hov/s4/FK65HsouqGQ5c",
+	"WVw0y3k7LdHeOGndUI4RGPBEybCLF22h77i9sAxQ+F1OhuV3MZmuC9siZuVYuVfDiq/N3S1WBDqn3zHK",
+	"8Tmq0LJ2X/uQccOlyGmLTHUYy3FcStiwj2SyPo1S923AqDLCQ5WcBgdMunmln1IXB1OVtkH4xQPkaV+m",
+	"dnD2BzDAjJJ1oDzTdW1mhhW6Uwn26mhzWOTPk55WKbh0amPkJFbaiWB0CY+Krth25pGCcy/reTbCeTbC",
+	"ea79ea59Vq79PA7MGb2WEmUJsZXT4ot3xj1p99j+k/OJyb6Nj3fo3kNZKMWmss9CmSu0ey10czqpKIoJ",
+	"+xhoR036KzxmhFKiE3PTQzvViWp8lMOEuge92DeVEvtQnWUXEn5dISv7+IJRAzmLiibLJn95JwEmF0NA",
+	"Yy5IzjGBc9/JV913ElsQUutOBesNh4npyZjPIZEqHx7W9J7DTzFRHf3LOwgQ35SDPBLMMzkvAtzt8ZBZ",
+	"EDpSburh4Dxb/9xD8EQ8BGp/57kIcs7na3eB6EiqkIqDZxxMCag3dJVigAY+HfcF+6AdEJZtXjA/nrCo",
+	"FMIxHcrKToBD/0CYYsWJStG3PNqHmNwgsI+OJQsKsJib3AvGM+WvkLqs1bDgABf1zi66tG9lbTzVWFZf",
+	"D5WtGHJV1kLYD3svJE1MLuu896UCFHVQlKg+KuDwG/TqAwCCT2tEZjmpVQF6L05hm1IZX2BH19aWfl47",
+	"87M9yYJ7qv7dRM6bPv0PD5Culp5ICpRum9CPEkYjpR6/YJ6FYLjth06bRQO4MEfw+Prx/w8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
