@@ -159,7 +159,10 @@ func TestVerify(t *testing.T) {
 				return tamper(c, n, func(m map[string]any) { m["algorithm"] = "SHA-1" })
 			}},
 		{name: "number as float", want: gen.ErrorCodeCaptchaInvalid,
-			token: func() string { c, n := issue(); return tamper(c, n, func(m map[string]any) { m["number"] = float64(n) + 0.5 }) }},
+			token: func() string {
+				c, n := issue()
+				return tamper(c, n, func(m map[string]any) { m["number"] = float64(n) + 0.5 })
+			}},
 		{name: "number as string", want: gen.ErrorCodeCaptchaInvalid,
 			token: func() string { c, n := issue(); return tamper(c, n, func(m map[string]any) { m["number"] = "1" }) }},
 		{name: "not base64", want: gen.ErrorCodeCaptchaInvalid, token: func() string { return "not base64!" }},
