@@ -89,7 +89,7 @@ func TestBrowserAltcha(t *testing.T) {
 	if err := json.Unmarshal(raw, &p); err != nil {
 		t.Fatalf("the widget's payload %s: %v", raw, err)
 	}
-	t.Logf("the widget solved maxnumber %d: number %d (hashes tried), took %.0f ms by its own clock, %v from the click to verified",
+	t.Logf("the widget solved maxnumber %d: number %d, solving took %.0f ms by its own clock (its workers split the range), %v from the click to verified",
 		altcha.DefaultMaxNumber, p.Number, p.Took, solved.Round(time.Millisecond))
 	b.screenshot("altcha-2-verified")
 
