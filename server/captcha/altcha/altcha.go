@@ -16,9 +16,9 @@
 // another; the expiry rides in the salt, which the challenge hash covers.
 //
 // Issuing writes nothing to the store (a flood of challenges costs one HMAC
-// each); a solution is recorded as spent when it is accepted, until its
-// challenge expires, so it works once across every instance sharing the
-// store.
+// each); a challenge is recorded as spent at its first answer, right or
+// wrong, until it expires, so that it takes one try and a solution works
+// once across every instance sharing the store.
 package altcha
 
 import (
@@ -189,10 +189,11 @@ func SpentKey(scope, challenge string) string {
 }
 
 // Verify checks the widget's payload in req.Token for the application of
-// req.ClientID/TenantID and spends it. Errors: CAPTCHA.0004 malformed,
-// signed by another key (forged, or another application's) or already
-// spent; CAPTCHA.0002 the number does not solve the challenge; CAPTCHA.0003
-// expired; SYS.0002 the store cannot answer (fail closed).
+// req.ClientID/TenantID and spends its challenge, whether the number is
+// right or not. Errors: CAPTCHA.0004 malformed, signed by another key
+// (forged, or another application's) or already tried; CAPTCHA.0003
+// expired; CAPTCHA.0002 the number does not solve the challenge; SYS.0002
+// the store cannot answer (fail closed).
 func (a *Altcha) Verify(ctx context.Context, req captcha.Request) error {
 	p, err := ParsePayload(req.Token)
 	if err != nil {
@@ -205,20 +206,24 @@ func (a *Altcha) Verify(ctx context.Context, req captcha.Request) error {
 	if !hmac.Equal([]byte(a.sign(scope, p.Challenge)), []byte(p.Signature)) {
 		return apierr.New(gen.ErrorCodeCaptchaInvalid)
 	}
-	if !hmac.Equal([]byte(hashHex(p.Salt, p.Number)), []byte(p.Challenge)) {
-		return apierr.New(gen.ErrorCodeCaptchaWrong)
-	}
 	now := a.now()
 	expires := time.Unix(p.Expires, 0)
 	if !now.Before(expires) {
 		return apierr.New(gen.ErrorCodeCaptchaExpired)
 	}
+	// Spent before the work is checked, as the slider spends a puzzle on
+	// any answer: a challenge takes one try, so that a client cannot make
+	// the server search for the number one request at a time. Only signed
+	// challenges get here: the store holds no key the server did not make.
 	first, err := a.spent.UseOnce(ctx, SpentKey(scope, p.Challenge), expires.Sub(now)+spentGrace)
 	if err != nil {
 		return apierr.Wrap(gen.ErrorCodeStoreUnavailable, err)
 	}
 	if !first {
 		return apierr.New(gen.ErrorCodeCaptchaInvalid)
+	}
+	if !hmac.Equal([]byte(hashHex(p.Salt, p.Number)), []byte(p.Challenge)) {
+		return apierr.New(gen.ErrorCodeCaptchaWrong)
 	}
 	return nil
 }

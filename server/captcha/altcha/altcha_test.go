@@ -214,6 +214,22 @@ func TestVerifySingleUse(t *testing.T) {
 	}
 }
 
+// TestVerifyOneTry: a wrong number spends the challenge; the right one
+// after it is refused, so a client cannot search through the server.
+func TestVerifyOneTry(t *testing.T) {
+	ctx := context.Background()
+	a, _ := newTest(t)
+	c, _ := a.Issue("demo-app", MinMaxNumber)
+	tok, _, _ := Solve(c)
+	p, _ := ParsePayload(tok)
+	if got := code(a.Verify(ctx, req(EncodePayload(c, (p.Number+1)%(c.MaxNumber+1))))); got != gen.ErrorCodeCaptchaWrong {
+		t.Fatalf("wrong number = %q, want CAPTCHA.0002", got)
+	}
+	if got := code(a.Verify(ctx, req(tok))); got != gen.ErrorCodeCaptchaInvalid {
+		t.Fatalf("right number after a wrong one = %q, want CAPTCHA.0004", got)
+	}
+}
+
 // failingStore is a store that cannot answer.
 type failingStore struct{}
 

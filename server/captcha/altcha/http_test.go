@@ -184,16 +184,16 @@ func TestHTTPFlow(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400 %s", tc.name, status, code, tc.want)
 		}
 	}
-	// A solution refused as wrong is not spent: the right number for the
-	// same challenge still works (the refusal cost the sender nothing but
-	// the server a hash). c2 is expired by now; fetch anew.
+	// A challenge takes one try: after a wrong number, the right one is
+	// refused too (else the server would search for the number, one
+	// request at a time, for the client). c2 is expired by now; fetch anew.
 	clock = time.Now().Add(2 * altcha.DefaultTTL)
 	c4, n4 := fresh()
 	if status, code := send(t, b, "13800138020", altcha.EncodePayload(c4, (n4+1)%(testMaxNum+1))); code != "CAPTCHA.0002" {
 		t.Fatalf("wrong number: %d %s", status, code)
 	}
-	if status, code := send(t, b, "13800138020", altcha.EncodePayload(c4, n4)); status != http.StatusOK {
-		t.Fatalf("right number after a wrong one: %d %s, want 200", status, code)
+	if status, code := send(t, a, "13800138020", altcha.EncodePayload(c4, n4)); code != "CAPTCHA.0004" {
+		t.Fatalf("right number after a wrong one: %d %s, want 400 CAPTCHA.0004", status, code)
 	}
 
 	// An application of another kind has no challenges: it would never
