@@ -7644,8 +7644,8 @@ var swaggerSpec = []string{
 	"+KYY5JHmPJPxIvS7PaaJBSYjaaYeDs6j9c8tBE/EQiDPd56JICc/X5kLeEdChJQUPCMxJSTe0JWCARoE",
 	"ZNzn5IN0gK7wvGB+Z2FRCoRjMhSVnQCDwQFXxYoTRaVveaQPfXwDwz46FiQo9PnaxFkwnkl7hZBlrYYF",
 	"B35RneyiS/pW1sGTjUWhdi1sxTOXZS24/rD3QlLFZKIkfF8IQFEHRQHqo4KvP1cvvxXA6bQCZJaRWtaq",
-	"9+IQtilF9Dl0VBluYee1M7/wk6zNJ0vlTcS8qex/eIBUYfVEUKAw22g7ivZGCjl+wcyFoH470EabRWNy",
-	"Okbw+Prx/w8AAP//",
+	"9+IQtilF9Dl0VBluYee1M7/wk6zNJ0vlTcS8qex/eIBUYfVEUKAw22g7ivZGCjl+wcyFoH470EabxfWo",
+	"m9nrQBgL0nGFx9eP/38AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1,5 +1,6 @@
 // Package demo serves a one-page demonstration of the API from the binary:
-// a form that takes a mobile number, shows the built-in slider captcha,
+// a form that takes a mobile number, shows the built-in slider captcha (or,
+// for an application whose captcha kind is altcha, the ALTCHA widget),
 // sends a code and verifies it, calling the API exactly as a browser client
 // of OneAccess would (same paths, headers and bodies).
 //
