@@ -21,6 +21,21 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for AltchaChallengeAlgorithm.
+const (
+	AltchaChallengeAlgorithmSHA256 AltchaChallengeAlgorithm = "SHA-256"
+)
+
+// Valid indicates whether the value is a known member of the AltchaChallengeAlgorithm enum.
+func (e AltchaChallengeAlgorithm) Valid() bool {
+	switch e {
+	case AltchaChallengeAlgorithmSHA256:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorCode.
 const (
 	ErrorCodeAgentInvalid           ErrorCode = "HEADER.0003"
@@ -219,6 +234,26 @@ func (e SendSmsResult) Valid() bool {
 	}
 }
 
+// AltchaChallenge An ALTCHA (PoW v1) challenge, as the widget's `challengeurl` expects it.
+type AltchaChallenge struct {
+	Algorithm AltchaChallengeAlgorithm `json:"algorithm"`
+
+	// Challenge hex(SHA-256(salt + number)) for the secret number.
+	Challenge string `json:"challenge"`
+
+	// Maxnumber The largest number the solver need try.
+	Maxnumber int64 `json:"maxnumber"`
+
+	// Salt Random hex, then `?expires=<unix seconds>&`.
+	Salt string `json:"salt"`
+
+	// Signature hex(HMAC-SHA256(key of the application, challenge)).
+	Signature string `json:"signature"`
+}
+
+// AltchaChallengeAlgorithm defines model for AltchaChallenge.Algorithm.
+type AltchaChallengeAlgorithm string
+
 // CallingCode A country calling code with its plus sign.
 //
 // Example: +86
@@ -350,7 +385,8 @@ type Scenario string
 type SendSmsRequest struct {
 	// CaptchaToken The CAPTCHA credential from the CAPTCHA verify API, such as
 	// `71d******635---{"x":237.0,"y":5.0}`, or a Turnstile / hCaptcha response token
-	// where the application uses one: printable ASCII. Missing or empty: PARAM.0005;
+	// or the ALTCHA widget's payload (see `GET /api/v2/sdk/captcha/altcha`) where the
+	// application uses one: printable ASCII. Missing or empty: PARAM.0005;
 	// too long or not printable ASCII: CAPTCHA.0004.
 	//
 	//
@@ -466,6 +502,38 @@ type VerifyTooManyRequests = Error
 
 // GetCaptchaParams defines parameters for GetCaptcha.
 type GetCaptchaParams struct {
+	// XOperatingSysVersion The caller's operating system and version, printable ASCII, recorded for logs (error code HEADER.0001).
+	XOperatingSysVersion XOperatingSysVersion `json:"X-operating-sys-version"`
+
+	// XDeviceFingerprint The caller's device fingerprint, printable ASCII without spaces (error code HEADER.0002).
+	// It keys the per-device sending limit.
+	XDeviceFingerprint XDeviceFingerprint `json:"X-device-fingerprint"`
+
+	// XDeviceIp The caller's IP address as the client reports it, recorded for logs (error code HEADER.0004).
+	// It is never trusted for limits: the per-IP limit uses the connection's address
+	// (or the hop a configured trusted proxy adds to `X-Forwarded-For`).
+	XDeviceIp *XDeviceIp `json:"X-device-ip,omitempty"`
+
+	// XAgent The caller's user agent, printable ASCII, recorded for logs (error code HEADER.0003).
+	XAgent XAgent `json:"X-agent"`
+
+	// XL Language of `error_msg` and of the SMS text: `zh` (Chinese) or `en` (English);
+	// a region such as `zh-CN` is allowed. Others fall back to the application's default
+	// language, then English (error code HEADER.0005).
+	XL *XL `json:"X-L,omitempty"`
+
+	// XClientId The application's ClientId, allocated when the application was registered
+	// (error codes APP.0002 when missing, APP.0004 when malformed).
+	XClientId XClientId `json:"X-client-id"`
+
+	// XTenantId Tenant ID. Mandatory when calling an ISV application: then `X-client-id` is the
+	// client_id of the ISV application template, and this header names the tenant
+	// (error code APP.0005 when malformed).
+	XTenantId *XTenantId `json:"X-tenant-id,omitempty"`
+}
+
+// GetAltchaChallengeParams defines parameters for GetAltchaChallenge.
+type GetAltchaChallengeParams struct {
 	// XOperatingSysVersion The caller's operating system and version, printable ASCII, recorded for logs (error code HEADER.0001).
 	XOperatingSysVersion XOperatingSysVersion `json:"X-operating-sys-version"`
 
@@ -736,6 +804,42 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v2/sdk/captcha (the `GetCaptcha` operationId).
 	GetCaptcha(ctx context.Context, params *GetCaptchaParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAltchaChallenge Get an ALTCHA proof-of-work challenge (extension)
+	//
+	// **Extension.** For applications whose captcha kind is `altcha`: returns a proof-of-work
+	// challenge in the format of the ALTCHA widget (npm `altcha` 2.x, its `challengeurl`;
+	// PoW v1): find the `number` from 0 to `maxnumber` with
+	// `hex(SHA-256(salt + number)) == challenge`. `signature` is the server's
+	// HMAC-SHA256 of `challenge` under a key of the application, and `salt` ends in
+	// `?expires=<unix seconds>&` (5 minutes from now). The widget's answer, the base64 of
+	// the JSON `{algorithm, challenge, number, salt, signature, took}`, is the
+	// `captcha_token` of `POST /api/v2/sdk/sms/send`; it is good once, for this
+	// application, until `expires`, and a challenge takes one try. There:
+	// CAPTCHA.0002 the number does not solve the challenge; CAPTCHA.0003 the challenge has
+	// expired; CAPTCHA.0004 the token is malformed, its signature is not the server's, or
+	// its challenge was already tried. Issuing a challenge writes nothing to the store; `maxnumber`
+	// (the difficulty: a solver tries `maxnumber / 2` hashes on average) is set per application.
+	//
+	// | HTTP | error_code | meaning |
+	// |---|---|---|
+	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+	// | 400 | APP.0003 | The application is disabled. |
+	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 431 | HEADER.0006 | The request headers are too large. |
+	// | 404 | REQ.0005 | No such path, or the application's captcha kind is not `altcha`. |
+	// | 405 | REQ.0006 | The path does not take this method. |
+	// | 500 | SYS.0001 | An unexpected error. |
+	//
+	// Corresponds with GET /api/v2/sdk/captcha/altcha (the `GetAltchaChallenge` operationId).
+	GetAltchaChallenge(ctx context.Context, params *GetAltchaChallengeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// VerifyCaptchaWithBody Verify a slider CAPTCHA
 	//
@@ -1141,6 +1245,52 @@ type ClientInterface interface {
 // Corresponds with GET /api/v2/sdk/captcha (the `GetCaptcha` operationId).
 func (c *Client) GetCaptcha(ctx context.Context, params *GetCaptchaParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCaptchaRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAltchaChallenge Get an ALTCHA proof-of-work challenge (extension)
+//
+// **Extension.** For applications whose captcha kind is `altcha`: returns a proof-of-work
+// challenge in the format of the ALTCHA widget (npm `altcha` 2.x, its `challengeurl`;
+// PoW v1): find the `number` from 0 to `maxnumber` with
+// `hex(SHA-256(salt + number)) == challenge`. `signature` is the server's
+// HMAC-SHA256 of `challenge` under a key of the application, and `salt` ends in
+// `?expires=<unix seconds>&` (5 minutes from now). The widget's answer, the base64 of
+// the JSON `{algorithm, challenge, number, salt, signature, took}`, is the
+// `captcha_token` of `POST /api/v2/sdk/sms/send`; it is good once, for this
+// application, until `expires`, and a challenge takes one try. There:
+// CAPTCHA.0002 the number does not solve the challenge; CAPTCHA.0003 the challenge has
+// expired; CAPTCHA.0004 the token is malformed, its signature is not the server's, or
+// its challenge was already tried. Issuing a challenge writes nothing to the store; `maxnumber`
+// (the difficulty: a solver tries `maxnumber / 2` hashes on average) is set per application.
+//
+// | HTTP | error_code | meaning |
+// |---|---|---|
+// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+// | 400 | APP.0003 | The application is disabled. |
+// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 431 | HEADER.0006 | The request headers are too large. |
+// | 404 | REQ.0005 | No such path, or the application's captcha kind is not `altcha`. |
+// | 405 | REQ.0006 | The path does not take this method. |
+// | 500 | SYS.0001 | An unexpected error. |
+//
+// Corresponds with GET /api/v2/sdk/captcha/altcha (the `GetAltchaChallenge` operationId).
+func (c *Client) GetAltchaChallenge(ctx context.Context, params *GetAltchaChallengeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAltchaChallengeRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1604,6 +1754,106 @@ func NewGetCaptchaRequest(server string, params *GetCaptchaParams) (*http.Reques
 	}
 
 	operationPath := fmt.Sprintf("/api/v2/sdk/captcha")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-operating-sys-version", params.XOperatingSysVersion, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-operating-sys-version", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-device-fingerprint", params.XDeviceFingerprint, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-device-fingerprint", headerParam1)
+
+		if params.XDeviceIp != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-device-ip", *params.XDeviceIp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-device-ip", headerParam2)
+		}
+
+		var headerParam3 string
+
+		headerParam3, err = runtime.StyleParamWithOptions("simple", false, "X-agent", params.XAgent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-agent", headerParam3)
+
+		if params.XL != nil {
+			var headerParam4 string
+
+			headerParam4, err = runtime.StyleParamWithOptions("simple", false, "X-L", *params.XL, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-L", headerParam4)
+		}
+
+		var headerParam5 string
+
+		headerParam5, err = runtime.StyleParamWithOptions("simple", false, "X-client-id", params.XClientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-client-id", headerParam5)
+
+		if params.XTenantId != nil {
+			var headerParam6 string
+
+			headerParam6, err = runtime.StyleParamWithOptions("simple", false, "X-tenant-id", *params.XTenantId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-tenant-id", headerParam6)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetAltchaChallengeRequest constructs an http.Request for the GetAltchaChallenge method
+func NewGetAltchaChallengeRequest(server string, params *GetAltchaChallengeParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/sdk/captcha/altcha")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -2209,6 +2459,44 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v2/sdk/captcha (the `GetCaptcha` operationId).
 	GetCaptchaWithResponse(ctx context.Context, params *GetCaptchaParams, reqEditors ...RequestEditorFn) (*GetCaptchaResponse, error)
 
+	// GetAltchaChallengeWithResponse Get an ALTCHA proof-of-work challenge (extension)
+	//
+	// **Extension.** For applications whose captcha kind is `altcha`: returns a proof-of-work
+	// challenge in the format of the ALTCHA widget (npm `altcha` 2.x, its `challengeurl`;
+	// PoW v1): find the `number` from 0 to `maxnumber` with
+	// `hex(SHA-256(salt + number)) == challenge`. `signature` is the server's
+	// HMAC-SHA256 of `challenge` under a key of the application, and `salt` ends in
+	// `?expires=<unix seconds>&` (5 minutes from now). The widget's answer, the base64 of
+	// the JSON `{algorithm, challenge, number, salt, signature, took}`, is the
+	// `captcha_token` of `POST /api/v2/sdk/sms/send`; it is good once, for this
+	// application, until `expires`, and a challenge takes one try. There:
+	// CAPTCHA.0002 the number does not solve the challenge; CAPTCHA.0003 the challenge has
+	// expired; CAPTCHA.0004 the token is malformed, its signature is not the server's, or
+	// its challenge was already tried. Issuing a challenge writes nothing to the store; `maxnumber`
+	// (the difficulty: a solver tries `maxnumber / 2` hashes on average) is set per application.
+	//
+	// | HTTP | error_code | meaning |
+	// |---|---|---|
+	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+	// | 400 | APP.0003 | The application is disabled. |
+	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 431 | HEADER.0006 | The request headers are too large. |
+	// | 404 | REQ.0005 | No such path, or the application's captcha kind is not `altcha`. |
+	// | 405 | REQ.0006 | The path does not take this method. |
+	// | 500 | SYS.0001 | An unexpected error. |
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/sdk/captcha/altcha (the `GetAltchaChallenge` operationId).
+	GetAltchaChallengeWithResponse(ctx context.Context, params *GetAltchaChallengeParams, reqEditors ...RequestEditorFn) (*GetAltchaChallengeResponse, error)
+
 	// VerifyCaptchaWithBodyWithResponse Verify a slider CAPTCHA
 	//
 	// Checks where the user let go of the piece (`point_json`) for the puzzle `token`, as
@@ -2728,6 +3016,126 @@ func (r GetCaptchaResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetCaptchaResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetAltchaChallengeResponse200Headers the declared response headers of an HTTP 200 response for GetAltchaChallenge
+type GetAltchaChallengeResponse200Headers struct {
+	CacheControl *string
+	XRequestId   *string
+}
+
+// GetAltchaChallengeResponse400Headers the declared response headers of an HTTP 400 response for GetAltchaChallenge
+type GetAltchaChallengeResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetAltchaChallengeResponse404Headers the declared response headers of an HTTP 404 response for GetAltchaChallenge
+type GetAltchaChallengeResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetAltchaChallengeResponse405Headers the declared response headers of an HTTP 405 response for GetAltchaChallenge
+type GetAltchaChallengeResponse405Headers struct {
+	Allow      *string
+	XRequestId *string
+}
+
+// GetAltchaChallengeResponse431Headers the declared response headers of an HTTP 431 response for GetAltchaChallenge
+type GetAltchaChallengeResponse431Headers struct {
+	XRequestId *string
+}
+
+// GetAltchaChallengeResponse500Headers the declared response headers of an HTTP 500 response for GetAltchaChallenge
+type GetAltchaChallengeResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetAltchaChallengeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AltchaChallenge
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON405 the response for an HTTP 405 `application/json` response
+	JSON405 *MethodNotAllowed
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetAltchaChallengeResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetAltchaChallengeResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetAltchaChallengeResponse404Headers
+	// Headers405 the parsed response headers for an HTTP 405 response
+	Headers405 *GetAltchaChallengeResponse405Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *GetAltchaChallengeResponse431Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetAltchaChallengeResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAltchaChallengeResponse) GetJSON200() *AltchaChallenge {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAltchaChallengeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetAltchaChallengeResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON405 returns the response for an HTTP 405 `application/json` response
+func (r GetAltchaChallengeResponse) GetJSON405() *MethodNotAllowed {
+	return r.JSON405
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r GetAltchaChallengeResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetAltchaChallengeResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAltchaChallengeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAltchaChallengeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAltchaChallengeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAltchaChallengeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3454,6 +3862,50 @@ func (c *ClientWithResponses) GetCaptchaWithResponse(ctx context.Context, params
 	return ParseGetCaptchaResponse(rsp)
 }
 
+// GetAltchaChallengeWithResponse Get an ALTCHA proof-of-work challenge (extension)
+//
+// **Extension.** For applications whose captcha kind is `altcha`: returns a proof-of-work
+// challenge in the format of the ALTCHA widget (npm `altcha` 2.x, its `challengeurl`;
+// PoW v1): find the `number` from 0 to `maxnumber` with
+// `hex(SHA-256(salt + number)) == challenge`. `signature` is the server's
+// HMAC-SHA256 of `challenge` under a key of the application, and `salt` ends in
+// `?expires=<unix seconds>&` (5 minutes from now). The widget's answer, the base64 of
+// the JSON `{algorithm, challenge, number, salt, signature, took}`, is the
+// `captcha_token` of `POST /api/v2/sdk/sms/send`; it is good once, for this
+// application, until `expires`, and a challenge takes one try. There:
+// CAPTCHA.0002 the number does not solve the challenge; CAPTCHA.0003 the challenge has
+// expired; CAPTCHA.0004 the token is malformed, its signature is not the server's, or
+// its challenge was already tried. Issuing a challenge writes nothing to the store; `maxnumber`
+// (the difficulty: a solver tries `maxnumber / 2` hashes on average) is set per application.
+//
+// | HTTP | error_code | meaning |
+// |---|---|---|
+// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
+// | 400 | APP.0002 | `X-client-id` is missing or empty. |
+// | 400 | APP.0003 | The application is disabled. |
+// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
+// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
+// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
+// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
+// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
+// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 431 | HEADER.0006 | The request headers are too large. |
+// | 404 | REQ.0005 | No such path, or the application's captcha kind is not `altcha`. |
+// | 405 | REQ.0006 | The path does not take this method. |
+// | 500 | SYS.0001 | An unexpected error. |
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/sdk/captcha/altcha (the `GetAltchaChallenge` operationId).
+func (c *ClientWithResponses) GetAltchaChallengeWithResponse(ctx context.Context, params *GetAltchaChallengeParams, reqEditors ...RequestEditorFn) (*GetAltchaChallengeResponse, error) {
+	rsp, err := c.GetAltchaChallenge(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAltchaChallengeResponse(rsp)
+}
+
 // VerifyCaptchaWithBodyWithResponse Verify a slider CAPTCHA
 //
 // Checks where the user let go of the piece (`point_json`) for the puzzle `token`, as
@@ -4045,6 +4497,144 @@ func ParseGetCaptchaResponse(rsp *http.Response) (*GetCaptchaResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetAltchaChallengeResponse parses an HTTP response from a GetAltchaChallengeWithResponse call
+func ParseGetAltchaChallengeResponse(rsp *http.Response) (*GetAltchaChallengeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAltchaChallengeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AltchaChallenge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
+		var dest MethodNotAllowed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON405 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetAltchaChallengeResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetAltchaChallengeResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetAltchaChallengeResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 405:
+		var headers GetAltchaChallengeResponse405Headers
+		if values := rsp.Header.Values("Allow"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Allow = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers405 = &headers
+	case rsp.StatusCode == 431:
+		var headers GetAltchaChallengeResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers431 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetAltchaChallengeResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
 	}
 
 	return response, nil
@@ -4887,6 +5477,9 @@ type ServerInterface interface {
 	// GetCaptcha Get a slider CAPTCHA puzzle
 	// (GET /api/v2/sdk/captcha)
 	GetCaptcha(ctx echo.Context, params GetCaptchaParams) error
+	// GetAltchaChallenge Get an ALTCHA proof-of-work challenge (extension)
+	// (GET /api/v2/sdk/captcha/altcha)
+	GetAltchaChallenge(ctx echo.Context, params GetAltchaChallengeParams) error
 	// VerifyCaptcha Verify a slider CAPTCHA
 	// (POST /api/v2/sdk/captcha/verify)
 	VerifyCaptcha(ctx echo.Context, params VerifyCaptchaParams) error
@@ -5030,6 +5623,133 @@ func (w *ServerInterfaceWrapper) GetCaptcha(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetCaptcha(ctx, params)
+	return err
+}
+
+// GetAltchaChallenge converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAltchaChallenge(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAltchaChallengeParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "X-operating-sys-version" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-operating-sys-version")]; found {
+		var XOperatingSysVersion XOperatingSysVersion
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-operating-sys-version, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-operating-sys-version", valueList[0], &XOperatingSysVersion, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-operating-sys-version: %s", err))
+		}
+
+		params.XOperatingSysVersion = XOperatingSysVersion
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-operating-sys-version is required, but not found"))
+	}
+	// ------------- Required header parameter "X-device-fingerprint" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-device-fingerprint")]; found {
+		var XDeviceFingerprint XDeviceFingerprint
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-device-fingerprint, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-device-fingerprint", valueList[0], &XDeviceFingerprint, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-device-fingerprint: %s", err))
+		}
+
+		params.XDeviceFingerprint = XDeviceFingerprint
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-device-fingerprint is required, but not found"))
+	}
+	// ------------- Optional header parameter "X-device-ip" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-device-ip")]; found {
+		var XDeviceIp XDeviceIp
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-device-ip, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-device-ip", valueList[0], &XDeviceIp, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-device-ip: %s", err))
+		}
+
+		params.XDeviceIp = &XDeviceIp
+	}
+	// ------------- Required header parameter "X-agent" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-agent")]; found {
+		var XAgent XAgent
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-agent, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-agent", valueList[0], &XAgent, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-agent: %s", err))
+		}
+
+		params.XAgent = XAgent
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-agent is required, but not found"))
+	}
+	// ------------- Optional header parameter "X-L" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-L")]; found {
+		var XL XL
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-L, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-L", valueList[0], &XL, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-L: %s", err))
+		}
+
+		params.XL = &XL
+	}
+	// ------------- Required header parameter "X-client-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-client-id")]; found {
+		var XClientId XClientId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-client-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-client-id", valueList[0], &XClientId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-client-id: %s", err))
+		}
+
+		params.XClientId = XClientId
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter X-client-id is required, but not found"))
+	}
+	// ------------- Optional header parameter "X-tenant-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-tenant-id")]; found {
+		var XTenantId XTenantId
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-tenant-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-tenant-id", valueList[0], &XTenantId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-tenant-id: %s", err))
+		}
+
+		params.XTenantId = &XTenantId
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAltchaChallenge(ctx, params)
 	return err
 }
 
@@ -5592,6 +6312,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v2/sdk/sms/verify", wrapper.VerifySms, options.OperationMiddlewares["verifySms"]...)
 	router.GET(options.BaseURL+"/api/v2/sdk/captcha", wrapper.GetCaptcha, options.OperationMiddlewares["getCaptcha"]...)
 	router.POST(options.BaseURL+"/api/v2/sdk/captcha/verify", wrapper.VerifyCaptcha, options.OperationMiddlewares["verifyCaptcha"]...)
+	router.GET(options.BaseURL+"/api/v2/sdk/captcha/altcha", wrapper.GetAltchaChallenge, options.OperationMiddlewares["getAltchaChallenge"]...)
 	router.GET(options.BaseURL+"/api/v2/sdk/country-codes", wrapper.GetCountryCodes, options.OperationMiddlewares["getCountryCodes"]...)
 
 }
@@ -5846,6 +6567,130 @@ func (response GetCaptcha503JSONResponse) VisitGetCaptchaResponse(w http.Respons
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAltchaChallengeRequestObject struct {
+	Params GetAltchaChallengeParams
+}
+
+type GetAltchaChallengeResponseObject interface {
+	VisitGetAltchaChallengeResponse(w http.ResponseWriter) error
+}
+
+type GetAltchaChallenge200ResponseHeaders struct {
+	CacheControl *string
+	XRequestId   *string
+}
+
+type GetAltchaChallenge200JSONResponse struct {
+	Body    AltchaChallenge
+	Headers GetAltchaChallenge200ResponseHeaders
+}
+
+func (response GetAltchaChallenge200JSONResponse) VisitGetAltchaChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAltchaChallenge400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetAltchaChallenge400JSONResponse) VisitGetAltchaChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAltchaChallenge404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetAltchaChallenge404JSONResponse) VisitGetAltchaChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAltchaChallenge405JSONResponse struct{ MethodNotAllowedJSONResponse }
+
+func (response GetAltchaChallenge405JSONResponse) VisitGetAltchaChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Allow != nil {
+		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAltchaChallenge431JSONResponse struct{ HeadersTooLargeJSONResponse }
+
+func (response GetAltchaChallenge431JSONResponse) VisitGetAltchaChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAltchaChallenge500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetAltchaChallenge500JSONResponse) VisitGetAltchaChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6616,6 +7461,9 @@ type StrictServerInterface interface {
 	// GetCaptcha Get a slider CAPTCHA puzzle
 	// (GET /api/v2/sdk/captcha)
 	GetCaptcha(ctx context.Context, request GetCaptchaRequestObject) (GetCaptchaResponseObject, error)
+	// GetAltchaChallenge Get an ALTCHA proof-of-work challenge (extension)
+	// (GET /api/v2/sdk/captcha/altcha)
+	GetAltchaChallenge(ctx context.Context, request GetAltchaChallengeRequestObject) (GetAltchaChallengeResponseObject, error)
 	// VerifyCaptcha Verify a slider CAPTCHA
 	// (POST /api/v2/sdk/captcha/verify)
 	VerifyCaptcha(ctx context.Context, request VerifyCaptchaRequestObject) (VerifyCaptchaResponseObject, error)
@@ -6661,6 +7509,31 @@ func (sh *strictHandler) GetCaptcha(ctx echo.Context, params GetCaptchaParams) e
 		return err
 	} else if validResponse, ok := response.(GetCaptchaResponseObject); ok {
 		return validResponse.VisitGetCaptchaResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAltchaChallenge operation middleware
+func (sh *strictHandler) GetAltchaChallenge(ctx echo.Context, params GetAltchaChallengeParams) error {
+	var request GetAltchaChallengeRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAltchaChallenge(ctx.Request().Context(), request.(GetAltchaChallengeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAltchaChallenge")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAltchaChallengeResponseObject); ok {
+		return validResponse.VisitGetAltchaChallengeResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6841,176 +7714,193 @@ func (sh *strictHandler) VerifySms(ctx echo.Context, params VerifySmsParams) err
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rdxvHleBfqe2dPSLlBognKYJnPkAUbWMkkQxJPzKGVih0F4AOG1VIV4EgJHFPnEliO2Mnzq4fE49z",
-	"8lhnxju7tpKZTezIcfxh/8msSEqf5i/sqVd3daObACTayU6kYx+iH1V169a9t+6rbt+2HNIfEIwwo1bt",
-	"ttVD0EWB+LmDWDCudxgK+JWLqBN4A+YRbNWsF3rER4Aih2CXAkbACHoMtFGHBAiwYOzhLoBd6OG8ZVvo",
-	"EPYHPrJqlZJtUaeH+pD32CFBHzKrZnmYlUuWbfXhodcf9q3apeVKoWBbfQ/L64JtsfEAyVdRFwXW0ZFt",
-	"vbhOXLRxOPACRBt4EsaNQ4Yw9QjOg10FaIcEYNTznB5gPQQc4iLwjSFlgCLMAGVwTMEB9D03BnWZw/Io",
-	"YBfTwd5B3xwiyhruJMh1DDxXQMl6HgWBfNMG0KcEjAKPMYSBhwX0FAUHKLhAgU+6dA18c0gYAh4Dox7C",
-	"IEADEjCxCmAQkLaP+rE5WavtUqfgFNGKW4GVzgq6hMrtZVh1K065XYLFVcucch8eXkO4y3pWbbliWwPI",
-	"GAo4vP/5pXrur2HuViG3mr+Zu/HUX1jhlCkLPNzVM6YIuxmklLJMQ8w8H0CA0UguUh+OQRvJZWJEIgcP",
-	"+20URMiiDsIw8EhsnsuF86O4Iz7zAPYRUwzyYr2LMJuc0R6nLej7YnWGFAUA8hdtMAg8zGDbR6C+u95o",
-	"2CBADglcJJecryNYQEFAAjnrZzfqVzZ28oVCobwYX73r5Jbn+3Cpmi+AhWseHh6ugTp2A+K5oFhYAzvI",
-	"7XvgarkALg8931362tWvFfPF1cKlUjVfKJTWwOhgEdQHAx+9gNpXPbZULa/ky8tg4eqze9ev2cD39hF4",
-	"Bjn7ZBE8jwK+OkuVfAGs9wLSR0uXCvlCvrx6aSW/ugquk7bnI7ALOzDwVEeWbXkcE1KaWLaFYZ/D/WJO",
-	"YMKyLU7aXoBcq8aCIcogtmqxJNZEXxfjtAdy/yWT5NZ9D+FUHuOrAwcD33Mgv3OBAv0u5zOfOJAhV3IR",
-	"i78KRpDzZNejDAXIbWJjsSiob2/zpSrJpn2PUg93bX27om5DnxMhchfzTRxb0is7wdcb34RDONosNC71",
-	"x3vXyZW97TFdRree+etD3M9GqSPAz3nurGjlPJyN1ZCjz2DoK+jAc9DTHu6iQBD1FCZwxfugEzWYYAYw",
-	"8liPDBmgA+igLEYocbw1GNhHYyqWZ4CCnOqdyxgu8Xyv77EkeovVZTimLoalYplCJxubsrOcAeqsaC2W",
-	"Lp2F1/9wBrVKfDYGU9DY2AbQdQNEKYBy+nLtlbinwGOzy5SKQiUXpegABYAFQ8p0O45DWgtR3NiWt7g4",
-	"UyMTjJGjOEhB1cQLQhoj0CMDAPk7Ha87DJAbdj4IyOGYvy+0htaLuadJMIIcXv6rNcEWxUJe/Td1ybxB",
-	"1qZVqcYWphRfmEJutZ57GuY6tXzmAl2bXJlrEHeHsIsA6YCWwPDNPu22AMQuv8WxsHt9FzB0yGqgdavX",
-	"AgvrPQ8jihYBCUAL4RZY2MBd36O9xbUmhkK0EAzo0Onx9W3d6uXWN1t8gbhcGiE3D7ZYDwUUdKDvgzZ0",
-	"9uVumBRoLurAoc+a2Fcw2vwlDNRoGQRRnUD+rV420q9lIbt8JrKldLlxu2SXjxZeupm7EcmbG7eL9qWj",
-	"xYsZS7A1QAHkKs3umKo9aQq7EN0C0DFlqC+W5kA2fYzNuJjYjKONNxtbISg5OqY5BcP5yOuzdsE9hGHG",
-	"LiiegMaVPLgOsQsZCcZyi+LoE4ojBo3d503KqkkqahlbjqBO1kNNLG/d9ELiTzQGDPUHPmTIFssgVDaJ",
-	"J8CxJIUKE1DFNla9gVanbaCFS52VlUKnWuxcKrilTqXQKV9yCgWnXVxd7bilM+SHHFVuoF/GhnnE15kO",
-	"CKZI6I2XoatsAH7lEMyUGmmga+kbVNK3miBVzzcJe5oMsVjRA+gPkXhHSB+OLU6OEl98vqFU4reNpXAJ",
-	"ogATBtChR1le0IqHheUjtbns3p/bFUxQvpToviGbg77UBqVyLntmZB/hnZDQs3reru/Ur4uVTnS9x9sD",
-	"zSl5idBonf4iQB2rZv3HpciQXZJP6dIG70Y2iJO/BjdU6MHCFkZ1x0GUXqCgUigs5rVU5/C1FJGOelDs",
-	"mKOA4C4XA4a9/GJOrWpOMlwaYOr1JcMIFNA9K+/vEXINBl00J130Jlun4zgSYssJJCt4FEvyzZkAn3d2",
-	"Pvg2jDwuooPEaDBAcjSuPUDTvgXQcdCAUbBQXAZXvcugPW5itb8t5oHCG+gLv4NoOuK6IOPrRL1bSHQd",
-	"oM6QIhe0x6LnZ/f2tnX3HqPI79hNrHwXEI9BD2LXRwEIhpjWuAHtQw/n+EYOKuViqKgKEdYm7lhLNFMp",
-	"Ah7lMpFQ5EpBdU6E0sBc7kBfYno+MvFU22z62P36bprs0INqpIln504YdQyGGB0OkMMVRTHGGpdSPb4b",
-	"cdOLm//nyHPXEesRd5OwutSu5sRmP6V5OlZ3Nr6WxnJyfCGHtX73ZfDaALJeJPEZ3EeSciX8CXyKuaSr",
-	"VfJ9ZXXxPnlX1OaaqmAoJaApIBhAUClU41rS1vZeY2tz1wbbW7t7c3iXbJCp3TzG2pvb6Bxrjqfuvmqt",
-	"qxPilZJh4CCxBh3exbmv9SaRlgNfm3Pkkm049gl0H3Fn4uJx+rakkFbK2JN4J1/yhiSG8OiUTegc0bqL",
-	"Am60PofhAfR8bobMidlBQA48FwWJHjLk+nUh11cSCOb2qe4HDKOO8mAvGEv/PeAqu1LkKCMBmm08uY8k",
-	"F1RNWpgCJICB54+nDnu+Wwxw0QBhF2FnDBbEAvM52aG1rrFB5a31+vbe+rN1QQaegxbFrm5AXJvYn2yA",
-	"ibRb+B0fdZiMKAgVARPlReHPnB6nNa4dtESkJSf84y1A4Zgq9yMBTCNkQokw2kyjPSOQ85hic4+Q6xCP",
-	"1V06J8m60PPH1zgCplJqknKu8KZihSQCQ6+/igIECDo9uYFyg4M8LTRMPH2gYgpLqDADAR3Viz/+Kkgz",
-	"5r8MdVYWqcuT1KapShNcEwt6dvNgkqZs4GEwMuN2duTlprAfaeUOFE4oB6Xorn8UsnsO0+FgQAKG3OvI",
-	"9eCe0AXmor1hRhdnbkjlBHEYcIB1OXaOd7QGhjTmgxMgnDuJtMwxheeFaxN/tbu1eY4b0/Mo8Drjx2R0",
-	"4ZCdwunPb+w0nv56mmK8Rwjoc0PsgMOinRZcLexzS7ATkL5kfjlOxm7lDWYGoPqoAEQO+QwgpHi6MoPg",
-	"i6BZyYLGww4JAuQwFXFKCkFGXPiVSKruEInoVoqoUkiqRQF2Lqs4nfLRYIDETtjEpiRzyBCzRxBacvQe",
-	"pCAgpP+ns0+G2BYArEt/6rpY5omAv5x8MA7drhJnHusBj1Ew8IcUUK8bz6Ownrq0LKPXYaQ0Zjc1m0+9",
-	"VMyt3nhJeNULdvkoxYKyrXU4YE4Pbg9v3ZLKHHRdjwMG/e2ADFDAPM7PHehTZHOFM7x12+ohr9vLCPu1",
-	"obPfDbiRc4EC+SJfxoF3iHyhQ2fH4UuFaRkUtvUNr0vh6KbXh110sw0pWq6kwzHwkINsAMH25jMcAPmu",
-	"sFhHnovE5tnzuj0dTBPvK49QPo7fYqEgIEv1+z61dOOpv7xdsEvpaCaB1/Uw9GeAOMKcJAEZSvMnJ5EA",
-	"r/IY4An37DS5IGlEeGJ5m5Hn8mGnLr54L1r7NTAgHmY3+Z5xgYJDvoXJbBaKzo08xmcQwwUKGBnYEURa",
-	"lifgZmSwBjwGqO9xQQt9grvgEBDsj+cCMD1xKQr6vKSwn0Uk6cTO56jXwNaceCMcirS/gRxmMLjc0o2Q",
-	"wxx8Hi1YWhIYEl7XCLnC3kFuV1s/DHSJ4DeupIhQaBTdvN20DptWrVReyRfspjVuWrVqvnDUauKFQ53j",
-	"FFsUTUPCUPe6mCu6i3lwXWZaABJEwaEaCKMJlWScKGPcOEOdGfFpNm+LqNvFZjOdpbgmn73daJ5SoZZH",
-	"YsEEFRmrZIckpaCYgTDo0J+XLhzZw80Q9EmO08azEyAXYeZBX2gsre2t3T2wBAfe0kFpibr7S7RPlziw",
-	"LRu0msNCoeyIXsVPlMvl5L1ojvJBK74lVl4cr7QL+98sfe3w+fILt3ZWnT18qZvL5WZa71KhcmnmsKqJ",
-	"+TgeUnEtN3i9/8+FY6ESKA3xbOowtQwBYjczPt7Y3QLl4vJyrqgzDoTOsdC0CoVi0xKLJDVKCkhHmpdi",
-	"Com49/pmHIflGAIX+AZ043bp6E6hUFycBZHGZMMJTEEonRejsqkYRIZEGOrTqbg1VvBITLkhm4mcQQUf",
-	"DAI45o8HAeqgQIU6Z16yJEOHndgJoNMwEgaDzkRFyl5N3DFfYnSAuM2A6Uj6Ppm2LUuHh3zN40g0zZYZ",
-	"rAmNNsOkmdxIIAMjhJmMq9qCBAeIDLjmo7YC30y3eTF3LUqnkVLlVq9lhwkuhPVQMPIoSpBsRpQ6Lgqq",
-	"y9No1cCAOa/MpcnS/anIP7FBHzp8KrkAQVdkpETpD3nQOsyJy5xY/xbwPcqoRBGCTs8OQ5pNTBlkQ8oV",
-	"F4eIaDXXIbmWy02JPqKU48+L8oD4I4XENWVTehgYgfCmypCBAQJ9GOwjF7QIRlA8rgEWDFFLAkBkYhIM",
-	"VHSpvt24QAHSViPNN/GeMNkoA92AjERgVWWv9YeUqaCrSBpzRR5zGLLax2QE2mMxCRm6FdNU+zrmetZL",
-	"ZtaDTsSMfpajn5XoJ7f6jaye2FUpdlWOXVViV/FeuFmmnEfF6Gcp+lmOflain9XoJ+8hVF6K5kXJvCib",
-	"FxXzgveltl7dyrgsxy8r8ctE2+X45Yplx/I/9O9VyzbdqYYLV/0sRz8r0c9q9HM5+rkS/eRjRG6RYuyq",
-	"FLsqx64qsatq7Go5diUGi2LeYdjihik0zCmbJuGEmLCtwxynx9wBDES6iCBMI2fH5leNK2EujLi+4lHO",
-	"Y+FTJaMsW+VomXe2dlXmW3TLSMKNborE9OhSpZduR3d08mJ0J5mBYluXiTu+rjVqdW08TnXK8tucX/HT",
-	"HvJ5I2PuE/F225IqsIGPXZXEb9ySSioXocbNdUIC18OQIWrelcrYXizhKLz9At9bokt5csR4HuFCQ2FM",
-	"MXrNDIAZQwp/aTglE/eUcUA9gi/7xNkXXe0ZEQrb2kw6CfWK6avGtv7F6YW/97UhYZBzfYA63mHU8XZK",
-	"VDC6u4O+IZIrBAJdFCIkPEejn9SVq3Pj0EHIDW+b1CCXJYJMXsfhlvdSpqcTSjiuk0HFG4KNoh3Pqr3E",
-	"FbeJ3DY8JanNtsKdKsyuFBuH0ttu9ayadXzvrdO3Prz/6RvHH/3d8fsf/t9vfds6spPDldKGa1wxUtLm",
-	"GKtx5f6nbzz4m8/vf3rv9H/cSx+wnDo/JSfmGu34k38+/YeXT9/KmFlFD6QVIxibIR8qex4nP/v98e9/",
-	"eP/TN04++u+nP/84fYRqcgQWJp6mdn76jz89efWTaZ3Ht23Rf0aOLddk+5GHQGU5po+d1cXp7+8df/Dr",
-	"k1ffmRWoUgTU5HGC+SBKaT83OOUIHHH8Zj4IZJO5B61M4MAbaLMCqpi4ET45e/reAPAR/+7uyfuvnbz9",
-	"6ul732lsH7//q+OffCtz/Go0/rXkuKEtwWA3a+RryREf3P3owYffOvnZKw/ufi9z1GU96hn5lMZ45aIa",
-	"78HdT05+/e3jD/73gy9eOf7gHxP9GxplrHOdtWLOTXjapP2RPjU51P3P/1tifrzh8d3fPfj1z9NHL6WO",
-	"nj6vYjk52FnzCulz3viqOWJVjchn9dbdk9dfPn3vO2Yf//b71x/c/eT+51+cvvVhsqd0sCqpE3YIZtDD",
-	"FEAMhlLXAR2u7EzB9vHr3z1+83+evP9Pxx+/d/93r52+953jj949+fg36WNXo7EnE8fMcSp6nN985+Te",
-	"m1kbmZmBiDNSD81eJ5D54O4v5UxO3vndyb+8neg+Zq/IAUwDO7ZRTqLo5LW/PXn/3vEPPzljY4wZQWIE",
-	"raOBBa6EL04Z4/iHP3r4rZeP37938uO7//b7V5kgiNdmGTAkzufNWLAwUs8e8uE/vf7g7sunP3t5llFC",
-	"WjMU27n1i5+8efKzV2YZLaSuZGr9TOPc/+yD09deP2OchPUZ2/5DpzBx0azz+vs/HH/+ixCdD9/68YO7",
-	"d7OHDBdMDyVcswBJBffRxpRTPv7knx988crJ+z/NHrySNV8BxOMMfvLuz07efjV75GqaEDXPRM+ysobs",
-	"NDkme9TlJLJVptyUtL5o8GpBbxX37907ef+enPXJ+28cf//nJ+99mwu0H949fetDKb5PP3zj+M0fPHzl",
-	"jQd3384GaiUib5U5oaFTGU70TJAqpdX0hZAS8MEXr9y/94OHv/jR6e9engpV7LgMPssDOcPyhILybB3M",
-	"dMtIUXl9Nzw1r9MNSKCd/1p/SNsHJgjj+M0fPbj7y+O///z449+evPoO18FevydJ5fSnH93/Iqk7mFl2",
-	"eK70urT1kEPI4eZaBjOrEM+TTpgGxYO7v4y2rM++f/LuL024Tv7Xz0/e/hUXFX/4w/1Pv//wx2+mw1Ke",
-	"IFIOjibQySSnLFAefPyH4w9ekRCEBHr8wXvpo1ZmHTVDNTdH1ir4rGNXU63acCW+OSQMno15Za0bOH/4",
-	"3Tce/uIn3Mp968Pjj19PH3g5jRHUSg+EA0WcYjSSktvSoZI5dc6DH//m5L1vn7z729N/ePnko19M54EV",
-	"E4oZs67T5KQc4xEkpOFVRToCFIMlUO4h4dBX4YIMK92A4fjt75387X89/ewnii/v/jIVC3FHrpKFOp/t",
-	"IKlbTVGpUnWAuHM4Q2dTagCXfxka9cRg4bZ/8uo7WQp23BUd57AobU9nEOaBNimiGiczzVgKF8lkcr0f",
-	"vvLGyTu/evCDT45/+E4mTJVsfIjYSxuBCmeMYgG4XtdjdBpGvvjuw59/dv/Te5XjV39VLNz//A0u8j56",
-	"NxOA6gRSHiuzcopAknAe/+onD+6+beLqDN5IJKPic8lCPVNiPxaQK2cQ2Xy5obNtcKlkaO5x04XP13cT",
-	"vJ96pNAUeKGw+ZfPTj/76fH3vvvwbz5MZXzztAl+pGMmaXJ2Zgl740h7/TMOzpmqXg0Ui4rJxBpB0Ice",
-	"9nUkFur1gjSKwwKXOMM+wqLARxMvhClUxVK5Ul1eubRaKLYWbS7TIAbqlKdMA9DdeRhs5IvLFT5mHyy0",
-	"npJ1KlYE11ebWEJkR9lZT1UqK5VCQY7QitKsjMyq4pqZcBVquhMVPCIgJwNoRo5VPP9mIZ7DumwXK0d3",
-	"5O9i8WgxNe3KzJCaWIlNcX4bgoF4KZY2xhmacxCAktfH4UmIXDTb6lro7skB0+KbJQ1pjuSyqeUEovBU",
-	"OrnpYyTa9qs1cWtn45nG7t7Gzs3d67stVcIoECRig9a1rWcam/KJT7oev/X01s4zG3s3t1+4Iu93SNAl",
-	"ovjYAFI6IoFrN3HrcmPzys3rW5cb1zbka21PDg3jNG+D1nPbV+p7G7GXnR7EXf42C3mkicMGW3vbN3c2",
-	"dvfkuzL3O9eBDiMBWLj+dH1RqC4LdIB8H7kAHUKH+WNAZbqhmcWwGE8UMFFh2VY4ecu24rO2bCsxQcu2",
-	"JuZh2ZYJajxyPNl+hoDxjiowxYHjy8EBI0EXse2RiMJ6WBdpsK3nBi5kKLzcYoMdRJl1QxwwxO5unz5a",
-	"1ucjZvfpXFr9THFTfbsRSpYmbq0U3Yvi33K5mp2f15LyDOwNA0wZJ6Yl0FPRVqDLaUi3ShOPwkxUM4Al",
-	"ahURjGrJWi+T3F8zGb2JhVebyOdcTUy0r8UFQELgzTa/tPzD+Yu82FY/3HlmzDVVB5/OejsUMMnEp76m",
-	"NCaD/dOzH0My1DmmiRwofwTHFLS2rrbWwD4aMM69EMjpiQ0y2gXFARLmtT3fYyINW7P01tU4221dnZap",
-	"EZ5zemQO+XLRbluSdcIsu5QqR9ID7SDvQFa24OZdyi5dFjUUEvp9DRjGQWIDWy0XSivJ0w8x2qxM1M+6",
-	"cbtiFwtH07M8kwRkTjONfIxVeoQkZam5IzeT7lgwRGsAyrRDlXkmIjsyAU9mRMbwI31zCs42IT6Ck+nY",
-	"4biTU5KldjpEn6iDjpiUqkVE+1TVu/RElAkF1LKtYeBbNavH2IDWlpa6HusN23mH9JfU6/qvNXFqi3Of",
-	"EIE55vWltT9haotCbEOKAnoBDHoEywoObdSDfgeQTqzgoSFdqR0ypK8OLD07hCPkgXWfDN14FmFTQKKq",
-	"SnEoYoboOnFR0+LbBFg4Izucb+RNfPFilkS4eBFsQ9ajtg662jJiJ6JzXLfVESNZykfVbGniqD+znONC",
-	"SyebtHL6Z7llg1a0UfArM9bRypmX1RbXkUK1uLUokiO1osJ6hIpc1nD0PNg4QMFYHotTyZYXL4bn7i5e",
-	"5KTZRmOCXQNmedCuVSmtcmgqxbL8I2CrlIv8T7VQkNp+q1ootxRRqwPu6JAF0Jx3E3vGieBWfWejnt/c",
-	"3NxsAdqDA3VSPtx+Q0SL7lOXTnJ4S62dSIelfKk2snKOW6XDw5Y41cd0inLrdtPIuW1aNmhGabdN64j3",
-	"HivW5FGVWysAm0ivFSf/O0PfF/motqLeKLUUUTusa9YKM3hbQArqMKM2mZkbZrsursUqAnrUSGiWxx87",
-	"xPfJSE5RZjNLVNbADEnNUuHwPQdhigzpUR9Ap4dypXxhQmiMRqM8FI/zJOguqbZ06VpjfWNzd4O3yfdY",
-	"3xdblcd8UxglpUZOlWVrSPktC/FZxXwhXxDH3QYIw4Fn1axyvpAvW2Kz6Al5bNKGUh347S5K0Qx2EOOa",
-	"n/KQiYNYgTLe7Jh1fIGCprXV5uJS2h6KB5uWSAmrAWgcI2picZJKZUYDeboqJ0jbFSftwlJOfcgcwYrq",
-	"FGGbsF7yIKEgEONgGWiNW5IXIGgJnUjUDdNGjjY9+fYtygKr42XG2UMs6zk2MYdlLYWlFNo0WwGnh5x9",
-	"1QWhYmPMg7oaCvjeAaKgBPoeHjLO3GJ2cF/qxaK6xIIu0sk5Y1ECp7gyrAyqRIJme8HLdyTD3AER34E7",
-	"oI+gWIU7TXwnl8uF//P3K4UCuKPL+RXBHbBJYuq6ZHmPJgoMLvC18kTZwbBQX8sGXgd0vQOEF/NgsvcS",
-	"uDNZprCf0PnTGpbBHZAoEMybhrl3KU0qaWOZBkRPFfuADhNHajgbywozPuJaFLWBdr+0ckpS32ylDVWV",
-	"Q0Vo4EOJudjnPaKRYScHTU2NM/FqKz8KCUJYMnpUqzOZ2pbSXXxiKbZYxhhlOYZIXns0KCsxKL1BWHAB",
-	"YtDYPqjwLhrbB8uRnzq1G7Vm16LmsfQzs9prS9WFzT23Gy5GuRjrbVnRZ1oBvSgVS0PCp6ATiiS/RRWi",
-	"9DvV6B3d+ZSKYaplaRXcMe3gFXAHhNpKTUWb5QEPo24xJ01I91WVVabd11Je0TVAEYqXAVDDVQVatReZ",
-	"s8Rktbjw1XL0Kqe1jKo/i3xFYn7hO2JjVZROcMO1atYziCmvgxWv//5SujEXvbKUWrL2yJ7ebrK89uyt",
-	"GoOZXpal62d589pMb4X11md5OSxLe3QjURq1VCjMWwcrrF4Q1tXQtQmK1WpGtQDLe/7y1s6ocPWZLqnX",
-	"6/XN3ed6G8916/X6+iV+fbBe/3q9Xr98q3OrcyvzdPYZ3ezx5uvt9XqDd9Pm/8KTuWc4idW5+jI3uMdW",
-	"rXppjtId8WoOKSU86kKTUkrI+RWMqcglS2sSLu2SUfJWNKlMbxKeHBENqtMbTJwv4Q1Lq9MbJovd8Hbl",
-	"4vR2ySMzR7ZVnQUZ8RqeolV5equUinGCOIb9PgzGUlIBqDVl7YJV7GFbDHaFe1k9sG7wxtmapTz7T1MU",
-	"83WpcUYuV6HKyrP+uvaz1GYXWtGZ7daiCklqNVgryLZwCse1een1SdPm82BL1aai4pxjoKwEYUfFvJEt",
-	"YVQ28RkOBakJ1+Y7dA72uK0qcwo99bkYPrUmLms12wYEO6rONcH+WAX6+Jii6L08mN+aUL3rcvGAUnir",
-	"YHDYxAqjwjYZQEr5Jokg38UlGmPavC0KFMtq/lJhH/rsibr+RF1/oq7/f6CuFyJVvKgaxk94mGc7VKNi",
-	"OWpUSjSaVlH7kiqoDaJ62qpTwygQK5NdeC4F9ooJhtD3pQtWevk4IPXtRmRfuKjj4a/IZhFgRgkMfGpa",
-	"GEc0l/6yoC9jP0snUrlO4rXplW7SBxIUqLawaWLQ9D5rREhHksRDtEmL/cOjWa21IFWbCl81lSm3BrpI",
-	"56kRjLI6qMQ7MCagsibsKFmEz2XE6cIPEHTHgAVeQlaHXvPECpkHneIZ1GmtV1N2h5BExG4cJoTKtAnx",
-	"1ZCJDOk/tgWqDkA/MUK/VCNUCOjLxB3PaX8KlU38CBVxkYUjNDmlvBkRJhVHtCNr1aywdUZxKl1TKpFP",
-	"NcWknN9+jBcLO4qHNlkwREePbbKbYdkQDYmUk/nrOT36VEVkOcVgjsTpSOYUDXzooLVUY8P8QqEILnCN",
-	"XJ12cP9srO3iDHZssqC8aDfDgKn1Jv7MTHxJsRNW/kzmvdzWcmHpq9Som8wsmaxIKpIizH1U1Ig2ttAF",
-	"Ua20x6l+QHzPGV9QXy2T8U4X4bGsXCR7Qe5iGEYNa11xnjkztqcKcYmEAao9Ak+s2yfW7RPr9s87GDWz",
-	"bp4a3jHrCT5Rr/8EYzxOz8Mwri3GCzm+lCyWqSpk6zKY1vqmPDCSfKlaMt969qqA1qjgKPqZR7M0aSlD",
-	"pYztqzZoj7Wd+SQm8+9OYbvmUaZK4acpVcmMdYrk5/RnUeh0GCM7UiOzP2GU/zmR+6nyhkVUQvpTWmGY",
-	"JkyXbLHxALXsJoYdhgKZcaRTmgzg41/MMY4FJE0lvsOLiqNNHP9kM6iDVqlQEJuTDOwgFUAh2EE6dTQ8",
-	"ripci8KXmTiyyjXChMtSH3P8q92tzRpoJQXOGldQKGJ/OWSdS63sw1d2E4u04LFSY8TxE6HGdaRzVpp+",
-	"QfiNQAhUz3xyep9UDyeAFNOGrq6XLeYhg7ZC0w4XBvbDyiocl+FCBUgYqDT69oIwR+WXDZ/oyUk92UhW",
-	"+QpV5vioX732HB//nBXpeOdfuk4dH+4x1etU2B9L0473eI5KdyzN6hGjS4k+5g40ZbQ/t5iTiby5w09p",
-	"wD1uJMroE89guyRAeNT4lIkGvUNPC1UlOZFptJ3ZStiGia36EeJPKQqA/l6yjHyoCJH+LBAl/gFy7agg",
-	"Q+zc+uK0gFXKcLHgleheha908ykhrPQZTA9jDWlirzEPg4ignkm+BIfhAeodhps4FZhgWVEr6VLzWCzQ",
-	"ZNZjmqS82GHMSNGUR+QdMvRlHbg20rVXUj66mxmbM0hy/thcAtCZwnSyyzPCdDIvVdcdio8Coy9SqSJE",
-	"sRoJIe2FGhWXogFyRI2i7NzU2JCllDRY1T8nzB6UTk9Z90Y9IB1pD6T1V07pT25OWbm0mV1VHidDN7PX",
-	"6tkrybsTXweLZh1W+0nrLkHB2kKIL9UFahTuUcV6VJbVqMcpb2H3+m5uMOwPeFsXdRB20GI8Oquq8kxI",
-	"9piNkWZfrGV84jNG57rYziRyEiV3ok+n6QL9fB5dQlwQFnoIq0J44uOMnC8Ery5OAWXCLWbywkxf286I",
-	"Z8d4aqbQdkbfE/44dV74iR/uTyzM3Y7KDqT6GbRsZQQYAWpBy6oqxFqWf4AbjzPWBBCVWmJx9jND68mY",
-	"8uwn89VMk8F2eZY3WdZhDv9goirDlxJep/Hv3lpbV61HAPCsoHgocboIc66TH3WccNCkOmeSTs514qKc",
-	"rD5Pcw081dMZFaunDfw432mULfn+MtvXIV+UL6vvQz6Jxf+5x+Kl1MPph+oNB66oCpPmvJ2WaG8c/q5J",
-	"xwgMWOzI+MWLNtd3nJ4+Bqq/4UM98Q0dqgr6NLFZ8kfwqi7VU99u0DxQOf0toxxDS1bIUu5rH1JmuBQZ",
-	"aeKpDmMxjkMwHfaRSNYnYeq+DSiRRrhWyUmwT4WbV/gpuZCJeTP0afkzsvnVCfNnYt+mFUfN93oBUl+L",
-	"ld0JbCFXeUYjd6lHw6/U2iLJvonlUVjenzhjLx288e/Uiu/Rdoa+vwZgqNCpOnG6PxqqPyIdQhgv4b2a",
-	"dM3KUqQLyjFiA/N0ABhweRoJ/kVwB6hO7sgxoZ/qv60WRNNIzV+QfqxldasmyGRpubIo3uuRYQDugA70",
-	"/GgSFCyo73Jhkd8hVXIbuAi6HBCjzp/UF0tyUGWmmN8uOGMMs5/lWD+6VCcKQKkimlMbQCcglIbJKZEb",
-	"nPcU1fOI97vC+5XkNUBBTnUsEd/mIpeCdjBkQgd3UPwwRWSrBWIj4DBIk0kC0MRyvrQGIAN9QhmHX3wq",
-	"GdHkPFw4FjwgyGk5J1y4ei6ycROXCuD/vAvKy1WwBIqFf335t+BfX3sVFPIrZfCfRPUsR5LFGEEBVvhV",
-	"ZoKRYoYXekRk6ux7vq9YjTNEXelq4uiIBraqsBYtesKUu0A508PDm/qN1qIs+cSJIiQwyfbV6MkkFawB",
-	"GUlSXjiPNrEDfR8FoIsYNZarHMoWDq+tbDv5rqhSIt3hsWVQ41E+76aoHOWLrwd4LA92iawtBDkoF7RX",
-	"Si+RS+TnxniLUCToA00ooER8ibqJI+OY98lpiQXQRTnS6QgXg5zKqEcA7QnWV9/Fhs6+GFUb2gsQbNb3",
-	"FtVbTSxKAkKGdAUBDajsaiBDg6YLRH4XW9rU7aHbRQwslAom8deauKKXJsKSRKNYNSX1QpYmgbivQSSc",
-	"+Cs6Ui2OHYXyn4Ny4DnM61/QmV+sF5Bhtxed2gqrKSwXAOdV4rtkhBeVlKTxfVMcohI0oavACe4wuNcG",
-	"Q8w8uTojD7tkBDhW8qCueFi0Vj4twbht1MQcdQy0xyFCKRhFbi/xsWWD6dekn4FPpy/4wycy3Bka4SJ0",
-	"53CWoXwM6BuoDXlb4jhkScrgmMrBZLUmUYGES3cEYJscPAnPPUlje5LG9uSQ1pNDWqmHtOaJfM0Y7hIo",
-	"i9k7GS2+/CjOecdV9s4vmCL6Nkq3q9613iBUjTWt4AiDZwRVdwnJblRnlxST0D0mKlabOr1Ap8fM0N7U",
-	"6JupRnKoY8EOElonfeiiKMqRUIGVfhqpn05PbF0IagVwTSI1/XycUWQxjdom6zLGAiIxswqElb6TdlNU",
-	"iDyc3pqo7CSV7OyAVczcmqX/NE1+voFWzIFMIy21XPm03r+CE3mTtM0XTdE3WOC4Ao5PKHJroYVveBEW",
-	"zzrR9yTM8ace5oicfcJBlsirM2IbZtBhvthBotKrLr86R0hhopDtV3dmL7opBnkkmGeKMwRet8fkgSHO",
-	"gSMZUR4Onhys+2M78+VK/jtx6Usuz/Lpg4WowOekf593JFR3KcdTTpIGxB06UiFDA5+M+1yIkA7QdTYX",
-	"zGrXi1IRH5Oh8PsCBv19bgLnJ0p73nZJH3r4JoZ9dCQEUeDxuQmOMJ7JAIOwIayaBQdeXvF33iF9K439",
-	"ZGNRLlcruRHktsy3wKCx+3zctGdi/+sLxTPsIC9QfZjz9JefZcVmLq0VItOiysphHuWcTyllzLGjiqGK",
-	"wKyd+oGEeIWkkYgtTCSpq3I9cB+p8raxLH5DaQk9w9J+WjAPL1Kv7esoy6IBnE7qP7px9P8CAAD//w==",
+	"7H1rdxvHleBfqe2dPSLlBog3SfDk7IEp2uZYIhmRfmQMrbrQXQA6bFQhXQWCkMQ9cSaJ7YydOLt+TDzO",
+	"yWOdGe/s2kpmNrEjx/GH/SezIiV/mr+wp17d1Y1uApRkxzOhz0zEbnRV3bp17637qls3LZcMhgQjzKjV",
+	"vGn1EfRQKP68ilg4aXUZCvmTh6gb+kPmE2w1ref6JECAIpdgjwJGwBj6DHRQl4QIsHDi4x6APejjomVb",
+	"6BAOhgGymrWKbVG3jwaQ99gl4QAyq2n5mFUrlm0N4KE/GA2s5kqjVirZ1sDH8rlkW2wyRPJT1EOhdXRk",
+	"W8+vEw9tHA79ENFNPA3jxiFDmPoEF8GuArRLQjDu+24fsD4CLvEQ+OaIMkARZoAyOKHgAAa+l4C6ymF5",
+	"ELDL2WBfRd8aIco2vWmQWxj4noCS9X0KQvmlDWBACRiHPmMIAx8L6CkKD1B4gYKA9Oga+NaIMAR8BsZ9",
+	"hEGIhiRkYhXAMCSdAA0Sc7JWO5VuyS2jZa8Ga91ltIKqnQasezW32qnA8qplTnkADy8j3GN9q9mo2dYQ",
+	"MoZCDu9/eaFV+CtYuFEqrBavF6499hdWNGXKQh/39Iwpwl4OKWUs0wgzPwAQYDSWizSAE9BBcpkYkcjB",
+	"o0EHhTGyqIswDH2SmGej9Ogo7ojPPIQDxBSDPN/qIcymZ7THaQsGgVidEUUhgPxDGwxDHzPYCRBo7a5v",
+	"btogRC4JPSSXnK8jWEBhSEI566c2Wpc2rhZLpVJ1Mbl6V8gNPwjgUr1YAguXfTw6XAMt7IXE90C5tAau",
+	"Im/gg6erJfD4yA+8pa8//fVysbxaWqnUi6VSZQ2MDxZBazgM0HOo87TPlurV5WK1ARaefmrvymUbBP4+",
+	"Ak8id58sgmdRyFdnqVYsgfV+SAZoaaVULBWrqyvLxdVVcIV0/ACBXdiFoa86smzL55iQ0sSyLQwHHO7n",
+	"CwITlm1x0vZD5FlNFo5QDrHVyxWxJvq5nKQ9UPivuSS3HvgIZ/IYXx04HAa+C/mbCxTobzmfBcSFDHmS",
+	"i1jyUzCGnCd7PmUoRF4bG4tFQWtnhy9VRTYd+JT6uGfr1zX1GgacCJG3WGzjxJJeuhp+Y/NbcATHW6XN",
+	"lcFk7wq5tLczoQ1048m/OsSDfJS6AvyC782LVs7D+ViNOPoUhr6EDnwXPeHjHgoFUc9gAk98D7pxgylm",
+	"AGOf9cmIATqELspjhArH2yYD+2hCxfIMUVhQvXMZwyVe4A98lkZvud6AE+phWClXKXTzsSk7KxigzovW",
+	"cmXlNLz+h1OoVeJzczgDjZs7AHpeiCgFUE5frr0S9xT4bH6ZUlOo5KIUHaAQsHBEmW7HcUibEYo3d+Qr",
+	"Ls7UyARj5CoOUlC18YKQxgj0yRBA/k3X741C5EWdD0NyOOHfC63Beb7wBAnHkMPL/3Km2KJcKqr/m7lk",
+	"/jBv06rVEwtTSS5MqbDaKjwBC91mMXeBLk+vzGWIeyPYQ4B0gSMwfH1Aew6A2OOvOBZ2r+wChg5ZEzg3",
+	"+g5YWO/7GFG0CEgIHIQdsLCBe4FP+4trbQyFaCEY0JHb5+vr3OgX1rccvkBcLo2RVwTbrI9CCrowCEAH",
+	"uvtyN0wLNA914ShgbRwoGG3+EQZqtByCqE8h/0Y/H+mX85BdPRXZUrpcu1mxq0cLL1wvXIvlzbWbZXvl",
+	"aPFizhJsD1EIuUqzO6FqT5rBLkS3AHRCGRqIpTmQTR9iMy6nNuN4483HVgRKgU5oQcHwaOT1abvgHsIw",
+	"ZxcUv4DNS0VwBWIPMhJO5BbF0ScURww2d581KaspqcgxthxBnayP2li+uu5HxJ9qDBgaDAPIkC2WQahs",
+	"Ek+AY0kKFSagSmysegOtz9pASyvd5eVSt17urpS8SrdW6lZX3FLJ7ZRXV7te5RT5IUeVG+gXsWEe8XWm",
+	"Q4IpEnrj49BTNgB/cglmSo000LX0TSrpW02Qqt+3CHuCjLBY0QMYjJD4Rkgfji1OjhJffL6RVOKvjaXw",
+	"CKIAEwbQoU9ZUdCKj4XlI7W5/N6f2RVMUF1Jdb8pm4OB1Aalci57ZmQf4asRoef1vNO62roiVjrV9R5v",
+	"DzSnFCVC43X6ixB1rab1H5diQ3ZJ/kqXNng3skGS/DW4kUIPFrYxarkuovQCBbVSabGopTqHz1FEOu5D",
+	"sWOOQ4J7XAwY9vLzBbWqBclwWYCpz5cMI1BA95R8v0fIZRj20Bnpoj/dOhvHsRBrpJCs4FEsyTdnAgLe",
+	"2aPBt2HkcREdpkaDIZKjce0BmvYtgK6LhoyChXIDPO0/DjqTNlb722IRKLyBgfA7iKZjrgsyvk7Uv4FE",
+	"1yHqjijyQGcien5qb29Hd+8zioKu3cbKdwHxBPQh9gIUgnCEaZMb0AH0cYFv5KBWLUeKqhBhHeJNtEQz",
+	"lSLgUy4TCUWeFFSPiFA2MZc7MJCYPhuZ+KptPn3sfmM3S3boQTXSxG+PnDBaGIwwOhwilyuKYow1LqX6",
+	"fDfiphc3/x8hz11BrE+8LcJaUrs6IzYHGc2zsXp14+tZLCfHF3JY63dfBK8NIevHEp/BfSQpV8KfwqeY",
+	"S7ZaJb9XVhfvk3dFba6pCoZSApoCggEEtVI9qSVt7+xtbm/t2mBne3fvDN4lG+RqNw+x9uY2eoY1xzN3",
+	"X7XW9SnxSskodJFYgy7v4pGv9RaRlgNfm0fIJTtwEhDoPeDOxMXj7G1JIa2SsyfxTr7gDUkM4dMZm9Aj",
+	"ROsuCrnR+gyGB9APuBlyRswOQ3LgeyhM9ZAj168Iub6cQjC3T3U/YBR3VAR74UT67wFX2ZUiRxkJ0Xzj",
+	"yX0kvaBq0sIUICEM/WAyc9hHu8UADw0R9hB2J2BBLDCfkx1Z6xobVL5ab+3srT/VEmTgu2hR7OoGxM2p",
+	"/ckGmEi7hb8JUJfJiIJQETBRXhT+m9vntMa1A0dEWgrCP+4ACidUuR8JYBohU0qE0WYW7RmBnIcUm3uE",
+	"XIF4ot7SM5KsB/1gcpkjYCalpinnEm8qVkgiMPL6qyhAiKDblxsoNzjIE0LDxLMHKmewhAozENBVvQST",
+	"L4M0E/7LSGdlsbo8TW2aqjTBtbGgZ68IpmnKBj4GYzNuZ8debgoHsVbuQuGEclGG7vonIbtnMB0NhyRk",
+	"yLuCPB/uCV3gTLQ3yuni1A2pmiIOAw6wLscu8I7WwIgmfHAChEdOIo45pvC8cG3iL3e3tx7hxvQsCv3u",
+	"5CEZXThkZ3D6sxtXN5/4RpZivEcIGHBD7IDDop0WXC0ccEuwG5KBZH45Ts5u5Q/nBqD+oADEDvkcIKR4",
+	"ujSH4IuhWc6DxscuCUPkMhVxSgtBRjz4pUiq3giJ6FaGqFJIasYBdi6rOJ3y0WCIxE7YxqYkc8kIswcQ",
+	"WnL0PqQgJGTw1dknI2wrk4q5fbjeh0GAsNSCoef5HK8w2AnJEIXM53zThQFF9nRGQOuy0EEWdshz4KC8",
+	"yBUH2ZWto0Bj3+shdoECJ/ptFAYOkMY0Bb4wm4fGWDctGPRI6LP+QFAiHg2s5gvW7lOtQqXesK5N2Vu2",
+	"5ZozSALZR4cLqukChQEDjymSXFxURCqWL0Qscgzap5l9pcIqLHSv3WzUjjJMP9FU9pNtqQolnrKILfjo",
+	"JOB6PEYiFDXh45vJAI2amQxQLqn/zFwO8ZjOCbAtPt1pKK5C7JEB6KNDFXlx/jOSiSpfa49Kpao7wv6h",
+	"pmjxBvH/rTScFGZETDEDNY+121GP/N21x2T7THRRv4chG4U5K/fUldZ6YfepFl+9fTTR/ntDyNsxzS0u",
+	"PtTaHZkhjxcMIjTpy1xghWFzEjFxks43kcv4FNdl0GJdyNKprBopYcJJFNuQgslnfeAzCobBiALef9Jj",
+	"8dhKIznVemKm7fZjL5QLq9cE+m+W7Go2ra7DIef/ndGNG8Fs5k/yaB/5vX5ObL0D3f1eSEbYu0CB/JDL",
+	"yqF/iAKapu9kskulNCtNyba+6fcoHF/3B7CHrncgRY1aNhxDH7lcEoGdrSc5APJbIZrGvoeEhtr3e30t",
+	"q8T3yu2aJnbFdJnBlceWrj32tZslu5KNZhL6PR/DYA6IY8xJEpDx6mB6Einwag8BnoiBzNp8JY2IcAdv",
+	"M/Y9PuzMxRffxWu/BobEx+w6V8wuUHDI9USZMkbRIyOPySnEcIECRoZ2DJFWmFJwMzJcAz4DNPC5NgMD",
+	"gnvgEBAcTM4EYHZ2oClmJPbziCSb2Pkc9RrYmhOzRY9gcKk3G3G9M/B5vGBZmZZIhDZi5AqnAvJ62sXA",
+	"QI8IfuOWgMg3iFMIbratw7bVrFSXiyW7bU3aVrNeLB05bbxwqBMJE4uiaUh4w/we5tbkYhFckelMgIRx",
+	"BLYJopBdLR2MzRl3euvIDau22zdFaPtiu53NUtxcztfpNE+peOYDsWCKioxVsiOSUlDMQRh0FJyVLlzZ",
+	"w/UI9GmO0x4qN0QewsyHgdC4nJ3t3T2wBIf+0kFliXr7S3RAlziwjg0cqYOIXqXyUSgU5Lt4jvIHJ7kl",
+	"1p6fLHdK+9+qfP3w2epzN66uunt4pVcoFOZa70qptjJ37oKJ+SQeMnEtN3i9/58Jx0IlUGbY6dRhahkC",
+	"xF5uEsrm7jaolhuNQlmn9QidY6FtlUrltiUWSao4lCtcwocjppBKLlnfSuKwmkDgAt+Art2sHN0qlcqL",
+	"8yDSmGw0gRkIpWfFqGwqBpFxR4YGdCZujRWUKv6mbFYzFG8YhnDCfx6GqItClU8w95KlGTrqxE4BnYWR",
+	"KOJ6BustCi2QLkAHiBvmmI5lgIFpB07l8HDaPDN9A3OY7Bptht9geiOBDIwRZjJ5wRYkOERkyDUftRUE",
+	"Zk7b84XLcc6alCo3+o4dZZER1kfh2KcoRbI5qSBJUVBvzKJVAwPmvHKXJk/3pyLJywYD6PKpFEIEPZH2",
+	"FecYFYFzWBCPBbH+Dgh8yqhEEYJu347yBtqYMshG3KYGLhEpIVyH5FouNyUGiFKOPz9OtuM/KSSuKceN",
+	"j4GRbdJWaWgwRGAAw33kAYdgBMXPTcDCEXIkAERm/8FQhXBbO5sXKEDaNUOLbSzsX58y0AvJWGQvqBTR",
+	"wYgyldkgMjM9cVggigvvYzIGnYmYhMyPENNU+7pyDxipRTrbOf6zGv9Zi/+sW7aRdVJOPFUST9XEUy3x",
+	"lOyFm2XKQ1uO/6zEf1bjP2vxn/X4T95DpLyUzYeK+VA1H2rmA+9Lbb26lfFYTT7Wko+pto3k47JlJ5Ks",
+	"9N+rlm3GLIw4ifqzGv9Zi/+sx3824j+X4z/5GLHvsZx4qiSeqomnWuKpnnhqJJ7EYHFiSRQbvGYKDXPK",
+	"pkk4JSZs67DA6bFwAEORkyUI00iMs/nT5qUo4Uw8X/Ip57HoVyWjLFslQppvtndVemn8ysh0j1+K0x/x",
+	"o8rh3onf6Azh+E06zcu2Hife5IrWqNWz8XNm5IO/5vyKn/BRwBsZc59KarEtqQIb+NhVJ2WMV1JJ5SLU",
+	"eLlOSOj5GDJEzbdSGdtLZPVFr5/je0v8KI9nGb/HuNBQGFOMPzOjzMaQIigRTcnEPWUcUJ/gxwPi7ouu",
+	"9owwoG1tpT3xesX00+aO/ovTC//u6yPCIOf6EHX9w7jjnYzQe/z2KvqmyGASCPRQhJDosJr+paXiCRuH",
+	"LkJe9NqkBrksMWTyOQm3fJcxPZ21xXGdjtxfE2wU73hW8wWuuE0lkOIZmaO2Fe1UUQqz2DiU3najbzWt",
+	"4ztv3Hvj/bsfv3b8wd8ev/v+//v2d6wjOz1cJWu4zUtG3ucZxtq8dPfj1+7/9ad3P75z73/eyR6wmjk/",
+	"JSfONNrxR/907+9fvPdGzsxqeiCtGMHEDPlQ+fM4+fkfjv/wo7sfv3bywf+494sPs0eop0dgUXZ3Zuf3",
+	"/uFnJy9/NKvz5LYt+s9JZOea7CD2EKhU4uyx87q494c7x+/95uTlt+YFqhIDNX1m52wQZbQ/MzjVGBxx",
+	"xu1sEMgmZx60NoUDf6jNCqgST4wY5enT94eAj/i3t0/efeXkzZfvvfPdzZ3jd399/NNv545fj8e/nB43",
+	"siUY7OWNfDk94v3bH9x//9snP3/p/u3v547a0KOekrRsjFctq/Hu3/7o5DffOX7v/9z/7KXj9/4h1b+h",
+	"USY616lh5tyEp03aH9lTk0Pd/fS/p+bHGx7f/v393/wie/RK5ujZ8ypX04OdNq+IPs+axGCOWFcj8lm9",
+	"cfvk1RfvvfNds49//cOr929/dPfTz+698X66p2ywapkTdglm0McUQAxGUtcBXa7szMD28avfO379f528",
+	"+4/HH75z9/ev3Hvnu8cfvH3y4W+zx67HY09nZ5rj1PQ4v/3uyZ3X8zYyM80X5+T3mr1OIfP+7V/JmZy8",
+	"9fuTf34z1X3CXpEDmAZ2YqOcRtHJK39z8u6d4x99dMrGmDCCxAhaRwMLXAlfnDHG8Y9+/Pm3Xzx+987J",
+	"T27/6x9eZoIgXplnwIg4nzUTLoSRevqQn//jq/dvv3jv5y/OM0pEa4Zie2b94qevn/z8pXlGi6grfX5l",
+	"rnHufvLevVdePWWclPWZ2P4jpzDx0Lzz+rs/Hn/6ywidn7/xk/u3b+cPGS2YHkq4ZoEMSXsPNqac8vFH",
+	"/3T/s5dO3v1Z/uC1vPkKIB5m8JO3f37y5sv5I9ezhKhZeGCelTVkp8kx+aM20shW6agzcmfjweslvVXc",
+	"vXPn5N07ctYn7752/INfnLzzHS7QfnT73hvvS/F97/3Xjl//4ecvvXb/9pv5QC3H5K3SkzR0Ko2QngpS",
+	"rbKavRBSAt7/7KW7d374+S9/fO/3L86EKnEmDZ/mgZxjeSJBeboOZrplpKi8shuVptDpBiTUzn+tP2Tt",
+	"A1OEcfz6j+/f/tXx3316/OHvTl5+i+tgr96RpHLvZx/c/SytO5iprPhMOaxZ6yGHkMOdaRnM1F18lpzd",
+	"LCju3/5VvGV98oOTt39lwnXyv39x8uavuaj44x/vfvyDz3/yejYs1Ski5eBoAp3OJMwD5f6Hfzx+7yUJ",
+	"QUSgx++9kz1qbd5Rc1Rzc2Stgs87dj3Tqo1W4lsjwuDpmFfWuoHzz7/32ue//Cm3ct94//jDV7MHbmQx",
+	"glrpoXCgiKPCRuZ/RzpUcqfOefDD3568852Tt3937+9fPPngl7N5YNmEYs6jDVlyUo7xABLS8KoiHQFK",
+	"wBIq95Bw6KtwQY6VbsBw/Ob3T/7mv9375KeKL2//KhMLSUeukoU6afQgrVvNUKkydYCkczhHZ1NqAJd/",
+	"ORr11GDRtn/y8lt5CnbSFZ3ksDg3VqfpFoE2KeJCQnPNWAoXyWRyvT9/6bWTt359/4cfHf/orVyYavn4",
+	"ELGXDgI1zhjlEvD8ns/oLIx89r3Pf/HJ3Y/v1I5f/nW5dPfT17jI++DtXADqU0h5qPTlGQJJwnn865/e",
+	"v/2miatTeCOV8Y0fSar3qRL7oYBcPoXIzpaAPd8Gl0mG5h43W/h8YzfF+5nndk2BFwmbf/7k3ic/O/7+",
+	"9z7/6/czGd880oUf6CxXlpydW8JeO9Je/5zTqaaq1wTlsmIysUYQDKCPAx2JhXq9II3jsMAj7miAsEiX",
+	"buOFKIWqXKnW6o3lldVS2Vm0uUyDGKij1DINQHfnY7BRLDdqfMwBWHAek8VglgXX19tYQmTH2VmP1WrL",
+	"tVJJjuDEaVZGZlV5zUy4ijTdqTI5MZDTATQjxyqZf7OQzGFt2OXa0S35d7l8tJiZdmVmSE2txJYokgDB",
+	"UHyUSBvjDM05CEDJ65PouFEhnm19LXL3FIBp8c2ThnSG5LKZNTvi8FQ2uemzWtr2a7axc3Xjyc3dvY2r",
+	"13ev7DqqTlio8qedy9tPbm7JXwLS8/mrJ7avPrmxd33nuUvyfZeEPSIq/A0hpWMSenYbO49vbl26fmX7",
+	"8c3LG/Kzji+Hhkmat4HzzM6l1t5G4mO3D3GPf80iHmnjqMH23s71qxu7e/JbmY5e6EKXkRAsXHmitShU",
+	"lwU6REGAPIAOocuCCaAy3dDMYlhMJgqYqLBsK5q8ZVvJWVu2lZqgZVtT87BsywQ1GTmebj9HwPiqquLG",
+	"gePLwQEjYQ+xnbGIwvpYV0KxrWeGHmQoetxmw6uIMuuaOMWLvd0BfbCszwfM7tO5tPo3xU2tnc1IsrSx",
+	"s1z2Lor/GtV6fn6eI+UZ2BuFmDJOTEugr6KtQNeskW6VNlYHOdRxlOjMyVAeEAcLFCHgPLmRTDtUk1yC",
+	"4hSMswjGOp+1jc04mKgrRjBqpusyTQuRpikv2lg4x4n8nWubqfbNpBxJyc350JSVxnj2gky2NYg2sDlT",
+	"VtUhxdO+juRUOn9qoAmWyZyB2UmUETXrVNVUKlUwhhMKnO2nnTWwj4aMCwEI5PTEPhtvpuKwF/M7fuAz",
+	"kc2tJcP200nu3X56VsJHdCbxgRnti0W7bUkOjJL1MiqSSUe2i/wDWYWGW4kZm31V1DtJmQlNYNgYqX1w",
+	"tVqqLKcPUSRoc/p0zrWbNbtcmuNwTpqAzGlmkY+xSg+Q6ywNAOTl0h0LR2gNQJm9qBLYRIBI5vHJxMoE",
+	"fqSLT8HZISRAcDqrOxp3ekqyLFaX6NOv0BWTUnXD6ICq2rS+CFahkFq2NQoDq2n1GRvS5tJSz2f9Uafo",
+	"ksGS+lz/a02dsOTcJ0RggfkD6TSYsthF0cQRRSG9AIZ9gmW1lQ7qw6ALSDdRnNSQrtSOGDJQ556eGsEx",
+	"8sF6QEZeMhmxLSBRFeA4FAl7dp14qG3x3QYsnJJkzvWBNr54MU8iXLwIdiDrU1vHbm0Z+BNBPq4i68CT",
+	"LLul6iu1cdyfWXp1wdE5K05B/1l1bODEGwV/MkMmTsF8rDtc1Yq0a2dR5FhqfYf1CRUpsdHoRbBxgMKJ",
+	"PMKqcjYvXozOyF68yEmzgyYEewbM8lCsU6uscmhq5ar8R8BWq5b5P/VSSRoNTr1UdRRRq2IU6JCF0Jx3",
+	"G/vG6X2ndXWjVdza2tpyAO3DoapqEe3iEaJF95lLJzncUWsnsmopX6qNvNRlp3J46IgTuExnOjs320bq",
+	"btuyQTvO3m1bR7z3RGE1n6oUXQHYVJauqNLRHQWBSGu1FfXGGaqI2lENQidKBHaAFNRRYm46wTdKml1c",
+	"S1Tv9KmRFy2PKndJEJCxnKJMipaobII5cqOlwhH4LsIUGdKjNYRuHxUqxdKU0BiPx0Uofi6SsLek2tKl",
+	"y5vrG1u7G7xNsc8GgdiqfBaYwigtNQqqhOKmlN+yaKZVLpaKJXFqbogwHPpW06oWS8WqJTaLvpDHGUoc",
+	"f91DWcddEeMKpHK0ifNcobIB7YSRfYGCtrXd4eJSmjCKB9uWyCxrAmicRmpjcSBLJVgDeUirIEjbEwf2",
+	"orJrA8hcwYrqMGKHsH76PKIgEON8GnAmjuQFCByhE4kaf9pW0hYs375FCW91Ss04wohl7dU25rCsZbCU",
+	"1n0VWwG3j9x91QWhYmMsgpYaCgT+AaKgAgY+HjHO3GJ2cF/qxaISzIIuqMs5Y1ECp7gyquKrRIJme8HL",
+	"tyTD3AIx34FbYICgWIVbbXyrUChE/8+/r5VK4JYuvVkGt8AWSaStSZb3aaoY6AJfK1+UCI2Kajo28Lug",
+	"5x8gvFgE071XwK3pkqKDlM6f1bAKboFUMW/eNErhy2hSyxrLNCD6qjAPdJk4mcPZWFaDChDXoqgNtBfH",
+	"KShJfd3JGqouh4rRwIcSc7Ef9YhGop4cNDPDzsSrrdwx3KRTsOT0qFZnOkMuo7vkxDJssZwxqnIMkQP3",
+	"YFDWElD6w6g4CsRgc+egxrvY3DloxO7uzG7Uml2Omyey2MzKzI6q4Vx4ZjdajGo50VtD0WdWscs4o0tD",
+	"wqeg85Ikv8XV3PQ39fgb3fmM6n6qZWUV3DLt4GVwC0TaSlMFreU5EaPGOCdNSPdVRWSmveBSXtE1IAx+",
+	"s2SHGq4u0Kqd0Zwlpis7Rp9W4085reVU6FrkK5JwL98SG6uidII3PatpPYmYcl5YybsaXsg25uJPljLL",
+	"Sx/Zs9tNl8Kfv9XmcK6P5TUT83x5ea6vorsR5vk4KiF9dC1VxrhSKp21Zl1UBCGqgaNLHJTr9ZyiA5b/",
+	"7OPbV8elp5/skVar1drafaa/8Uyv1Wqtr/Dng/XWN1qt1uM3uje6N3IPeZ/SzR5vvt5Zb23ybjr8v+iA",
+	"7ym+ZnU8v8oN7onVrK+cocxOsihERrmdltCklBLy6Io71eSSZTWJlnbJKE8tmtRmN4kOoIgG9dkNpo6p",
+	"8IaV1dkN04WpeLtqeXa79MmbI9uqz4OMZL1d0ao6u1VGdUdBHKPBAIYTKakA1Jqy9uQq9rAtBnvCS61+",
+	"sK7xxvle1Vy93DBJuRn3BAlNZYmCsTBsVWdg3+e2EgWO8tU2QRjp9cOQkG6BdAtjEu63cVSrRaubsliD",
+	"Lh2TcBGDBTwcRJ2CSvHQlhZZolbRWhur+kZN0PWVXu/ISIUjnd4lcWNEVBrGEYZBGzunVR/62tfi0jVO",
+	"EThRFRlduD66RqmNjTo44vxr3BCMMF8nCPLK4witjI/tAOHF8XEbz13yByzUtdIvJ4rJWCn3kZNdavm2",
+	"qtfAJRog3TbmjyIX3bkZldKxzQJROtTDYbNBNHuhqe0fOYbpnHAPOwIB+e4dUbfDp6BHiAcI5jaXjoUn",
+	"HE+2usrJUaiILK6YgBIWjph1iJptbPpqxKxVjDVSdURFJ1llTPe1Zqo41eRvXJlpY5WYkviwJm8eEPmr",
+	"XHHS0VZJpRHKtEpo0owNSNjG/LN4nDFXmoIQQW8CWOhzO2ST0pE0d43PQp/JmQjDVV3jIXSdNZPI21go",
+	"QZ7f7fruKGATbiOrala8e2p8DJZARXhj+qoK8wEKYU/qThQxMEQJ/j83Dc9Nw3PT8N+2aSjit9MXAKW3",
+	"dOGrVTvwQ1uTc5t3WfZZuhriuZ32FbTTEqUeI1PNqBgZFYpMlIW0aqgEa2650+iudEuw3PVqnUpnueRV",
+	"3JLXQJVup1Pu1LqNCqx1S50aWkGrnZJb6tY7y7Dhld1KovJfVA5Olli0VrsVtwZXOmWviurdZcjblr0K",
+	"itSs8nKj1qhWG6WSVKwSRQObVqnT6Ja9ursKq2i5U+nWvBW3Acuo3lntVr1ltwIbqNSpdVe8sluHq6ja",
+	"We5WvIZbgjW00il3z1JGNU3luRaeoap1s/IrUrbfuggarBPMQhLkR+gxKQhNwllL6Bw+BV3E3D7yQDdE",
+	"tC9KmwDmD2RebDQzHavX3WSUA33Igs5fbTv0S7Qnp43CqN5rwuQyVnEhDl2dxVSUQQhZbY5m2IrrMjgR",
+	"pefIqIesLqdtHhn4WHDiKmFOXOBVhTFULMUWaUjJwI9MEMgK/BTBtio5TkVlHW14CiMwZZmwPmRtfIpx",
+	"Ik2K5tnKnIG9PmSxFSDPD3W5el/VxpmtLB1xwR8OJiq1lI8pLFNZCs6ZitK0pJ0PlAJcB8PDNlYYFWGs",
+	"IaQU0TXJjgqNCbPIFvdOyUsaZWxnFLBz9f1cfT9X3/8NqO+lWM8uq4bJmgJmNQHVqFyNG1VSjWZdlLai",
+	"7kkD8TVpqlND4xcrk3+fQAbsNRMMERqS2ToyIURoLjubsfHgoa6Pv6TwlgAzTpnnU9PCOKa57I8FfRn7",
+	"WTaRynUSn82urZo9kKBAtYXNEoMJ55dChMw5kHiIN2mxf/g0r7UWpGpT4asWucB6SJ+MIhjldVBLdmBM",
+	"QOXp27HDjM8lw/tldBwlWKVWyCytkTyzm9V6NWN3iN2CfDeOjiDKRH1xGezUmdw/dbBSldw6j1d+oXaw",
+	"ENCPE29yRhNYqGzij0g9F+c+hCanlDcjGVGlnNqxtWzWdD6lHLKuYpw6wTMj+nj2UGOyPPVRMguWhSN0",
+	"9NBeAzODN0JD6pDD2SsIP/hURRJyhuUdi9OxPMUyDKCL1jKNjQGcgA6Sp+lFHhrXyNX5eu/PJjBbniPk",
+	"mb4nULSbY8DMCod/ZtFgSbFTAeG5zHu5rRWiYsuZgWB5CGH6DgyRP2/uo+LqL2MLXRD3Y/Q51Q9J4LuT",
+	"C+oyepka6yE8kbVyZS/IW4wybqPqypxnTk0DVaWfRW451R6Bc+v23Lo9t27/vPMWHyrSlKhgf65efyXD",
+	"TD6GSW0xeXXAC+nrGdSdTPriBWt9S5YoSH9Ur5hfPfW0gNa4M0D0cxbN0qSlHJUysa/aoDPRduZ5+t6/",
+	"O4Xtsk+ZuuEwS6lKBeSFRsX363kUOh3GyI/UyIOCMD4qOHVMUB0xlflywp/ixPfw6ZN1DpsMkWO3Mewy",
+	"FMrDKfr0SyKFi2UfRE+bSnyHF3dctHHiJtsiaAGnUiqJzUkGdpAKoBDsIn3KMCqQJFyLwpeZKpLENcKU",
+	"y1IX1vnL3e2tJnDSAmeNKygUsa+NWHfFyS/3YYvD7RBPlBojCh4INa4rnbPS9AvFv2TEZFSV98wnp/dJ",
+	"9eMUkGLa0NM3NIl5yOiv0LSjhYGDKMuN4zJaqBAJA5XGV2oKc7SDuiQ8P98zpScb5xq+RJU5OeqXrz0n",
+	"x3/EinSy8y9cp04O95DqdSbsD6VpJ3t8hEp34kTOA0aXUn2cOdCU0/6RxZxM5J05/JQF3MNGoow+8Ry2",
+	"SwqEB41PmWjQO/SsUFWaE5lG26mthG2Y2qofIP6UoQD4VNViWDDSP/RtzyJF2bPjEoCJSmmLswJWGcMl",
+	"glcy+1uGr3TzGSGs7BnMDmONaGqvMesGiKCeSb4ER+EB6h9GmzjNStSMCUe61HyWCDSZFYCnKS9R/idW",
+	"NGVRNpeMAll5vIN0tc81YN65zVWI/NicQZJnj82lAJ0rTCe7PCVMJ48w6kq3yVFgfNG4KnubqMoX0V6k",
+	"UXEpGiJXVMXNP8aYGLKScWJS9c8Jsw+l01NWWlU/kK60B7L6q2b0JzenvGOXuV3VHuYwZ26v9dNXkncn",
+	"Ln2PZx3Vl83qLkXB2kJILtUFapSKVeVhVZbVuM8pb2H3ym5hOBoMeVsPdRF20WIyOqvqwE5J9oSNkWVf",
+	"rMlLGD19rWqXSapP0Lku7zqNnFSR1/hGfH0lHJ+HOC8TlRaM6hD6DLgQc74QvLo4A5Qpt5jJC9MeslzG",
+	"n4pnJ3hqrtB2Tt9T/jhVWurcD/cVC3N34kJ3mX4GLVsZAUaAWtCyqkO4lucf4MbjnFXoRPpxIs5+amg9",
+	"HVOev4ibmmk62C5zm9OFBM/gH0zVAfxCwutUfafQYG0/bT0AgKcFxSOJ00OYcx3y5Gk9PFt4Tjk514mH",
+	"CvK+M1rYxDM9nfH1aHRT3H7+oH5S2ZLvL3I3n6Mt/1h+ex6L/7OPxUuph7PrrxkOXFGHNMt5OyvR3jiU",
+	"3ZSOERiyRHWxixdtru+4fV0xSN8aS31xaytVJWTb2CwyK3hVF4dt7WzSIlA5/Y5Ruc+RNZmV+zqAlBku",
+	"RUbaeKbDWIzjEkxHAySS9UmUum8DSqQRrlVyEu5T4eYVfkouZBLeDF1Y7ZRsflWM7MkRkgar8CmLqmR7",
+	"/RAh9Sy6E9hCnvKMxu5SX1WfC7lByhWsNpbnqXl/ohybdPAmjAAw7iMsCo+tARgpdKoyue4vPsAr0iGE",
+	"8RK9a0rXrLz8YkE5Rmxgng5IH8ldBLeA6uSWHBMGmf7bekk0jdX8BenHaqhXTUEmS43aoviuT0YhuAW6",
+	"0A/iSVCwoG6CxiK/Q6rkNvAQ9DggRmV5qS9W5KDKTDFvyztlDLOfRqIffTkECkGlJppTG0A3JJRGySmx",
+	"G5z3FJd+TPa7zPuV5DVEYUF1LBHf4SKXgk44YkIHd1HyMEVsq4ViI+AwSJNJAtDGcr60CSADA0IZh783",
+	"kh+k5uHBieABQU6NgnDh6rnIxm1cKYH/+zaoNupgCZRL//Li78C/vPIyKBWXq+A/iXrNriSLCYICrJ6m",
+	"fIKRYobn+kRk6uz7QaBYjTNES+lq4uiIBrausBYv+tRxUc708PC6/sJZlGUIOFFEBCbZvh7/Mk0Fa0BG",
+	"kpQXzqdt7MIgQCHoIUaN5apGsoXDayvbTn4rDq5Ld3hiGdR4lM+7LWoVB+K+Op8VwS6RZWghB+WC9krp",
+	"JfKIvOCat4hEgj7QhEJKMBj3SRvHxjHvk9MSC6GHCqTbFS4GOZVxnwDaF6wv8MgYdPfFqNrQXoBgq7W3",
+	"qL6S5QG6kCFd+kADKrsaytCg6QIZi6RuaVN3RrKERqVkEn+zjWt6aWIsSTSKVVNSL2JpEor3GkTCib+m",
+	"I9Xi2FEk/zkoB77L/MEFnfnF+iEZ9frxqa2o8F6jBDivksAjY7yopCRN7pviEJWgCV2MQnCHwb26SgQT",
+	"FS+wR8aiikYRtBQPi9bKpyUYt4PamKOOgc4kQigF49jtxbneZPo16Wfg0xkI/giIDHdGRrgI3bmcZSgf",
+	"AwYGaiPeljiOWJIyOKFyMFnYV9RC4dIdAdghB+fhufM0tvM0tvNDWueHtDIPaZ0l8jVnuEugLGHv5LT4",
+	"4qM4jzqusvfogimib+OyMNW71huEqrGmFRxh8Iyh6i4l2Y37wCTFpHSPqTuSTJ1eoNNnZmhvZvTNVCM5",
+	"1IlgB4mskwH0UBzlSKnASj+N1U+3L7YuBLUCuCaRmn0+zqjHn0Vt0yX8EwGRhFkForul0nZTfPVVNL01",
+	"UQRYKtn5AauEuTVP/1ma/NkGWjYHMo20zAuyZvX+JZzIm6ZtvmiKvsECxxVwA0KR14wsfMOLsHjaib7z",
+	"MMdXPcwRO/uEgyyVV2fENsygw9liB6lLQfRNHWcIKUzdefLlndmLX4pBHgjmueIMod/rM3lgiHPgWEaU",
+	"R8Pzg3V/ame+XMl/Jy59yeV5Pv2cgjrKv887Eqq7lOMZJ0lD4o1cqZChYUAmAy5ESBfoKxkWzIuRFqUi",
+	"PiEj4fcFDAb73AQuTt0CcdMjA+jj6xgO0JEQRKHP5yY4wvhNBhiEDWE1LTj0i4q/iy4ZWFnsJxuLm1W0",
+	"khtDLutQcbtt99mkac/E/jcQimfUQVGg+rCg7kMM1OU+XForRGZFlZXDPM45n3HrDceOujdDBGbtzCv5",
+	"ksV0ZW3bqSR1Va4H7iN1E0oii99QWiLPsLSfFszDi9TvBDrKsrgWdTN/4SZjQvogwNG1o/8fAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/server"
+	"github.com/smscode/smscode/server/captcha/altcha"
 	"github.com/smscode/smscode/server/captcha/slider"
 	"github.com/smscode/smscode/server/sender"
 )
@@ -102,6 +103,9 @@ func (noopService) Puzzle(context.Context, sender.Caller) (slider.Puzzle, error)
 	return slider.Puzzle{}, nil
 }
 func (noopService) CheckCaptcha(context.Context, sender.CaptchaCheck) (string, error) { return "", nil }
+func (noopService) AltchaChallenge(context.Context, sender.Caller) (altcha.Challenge, error) {
+	return altcha.Challenge{}, nil
+}
 func (noopService) CountryCodes(context.Context, sender.Caller) (sender.CountryCodes, error) {
 	return sender.CountryCodes{}, nil
 }

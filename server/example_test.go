@@ -40,6 +40,10 @@ func (teamAPI) VerifyCaptcha(context.Context, gen.VerifyCaptchaRequestObject) (g
 	return nil, apierr.New(gen.ErrorCodeNotFound)
 }
 
+func (teamAPI) GetAltchaChallenge(context.Context, gen.GetAltchaChallengeRequestObject) (gen.GetAltchaChallengeResponseObject, error) {
+	return nil, apierr.New(gen.ErrorCodeNotFound)
+}
+
 func (teamAPI) GetCountryCodes(context.Context, gen.GetCountryCodesRequestObject) (gen.GetCountryCodesResponseObject, error) {
 	return gen.GetCountryCodes200JSONResponse{Body: gen.CountryCodes{
 		Preferred:    "+86",

@@ -43,6 +43,7 @@ var fuzzRoutes = []struct{ method, path string }{
 	{http.MethodHead, "/api/v2/sdk/country-codes"},
 	{http.MethodPatch, "/api/v2/sdk/captcha/verify"},
 	{http.MethodGet, "/"},
+	{http.MethodGet, "/api/v2/sdk/captcha/altcha"},
 }
 
 // fuzzHeaders are the request headers FuzzHandler sets, in the order of its
@@ -142,6 +143,7 @@ func FuzzHandler(f *testing.F) {
 	add(7, all, nil, seedBody)  // HEAD: error without a body
 	add(14, all, nil, seedBody) // 404
 	add(10, 0, nil, "")         // /healthz, no headers at all
+	add(20, all, nil, "")       // the ALTCHA challenge of a slider app: 404
 
 	f.Fuzz(func(t *testing.T, op uint8, present uint16,
 		clientID, tenantID, osVersion, fingerprint, deviceIP, agent, lang, requestID, contentType string, body []byte) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/server/apierr"
+	"github.com/smscode/smscode/server/captcha/altcha"
 	"github.com/smscode/smscode/server/captcha/slider"
 	"github.com/smscode/smscode/server/sender"
 )
@@ -24,6 +25,8 @@ type Service interface {
 	Puzzle(ctx context.Context, c sender.Caller) (slider.Puzzle, error)
 	// CheckCaptcha checks a slider answer and returns the captcha_token.
 	CheckCaptcha(ctx context.Context, req sender.CaptchaCheck) (string, error)
+	// AltchaChallenge issues an ALTCHA proof-of-work challenge.
+	AltchaChallenge(ctx context.Context, c sender.Caller) (altcha.Challenge, error)
 	// CountryCodes lists the calling codes the application sends to.
 	CountryCodes(ctx context.Context, c sender.Caller) (sender.CountryCodes, error)
 	// Ready reports whether the dependencies (the store) are reachable;
@@ -123,6 +126,24 @@ func (h *handlers) VerifyCaptcha(ctx context.Context, req gen.VerifyCaptchaReque
 	return gen.VerifyCaptcha200JSONResponse{
 		Body:    gen.CaptchaVerifyResult{CaptchaToken: token},
 		Headers: gen.VerifyCaptcha200ResponseHeaders{XRequestId: &caller.RequestID},
+	}, nil
+}
+
+// GetAltchaChallenge implements gen.StrictServerInterface.
+func (h *handlers) GetAltchaChallenge(ctx context.Context, req gen.GetAltchaChallengeRequestObject) (gen.GetAltchaChallengeResponseObject, error) {
+	p := req.Params
+	caller := newCaller(ctx, p.XClientId, p.XTenantId, p.XL, p.XOperatingSysVersion, p.XDeviceFingerprint, p.XAgent, p.XDeviceIp)
+	c, err := h.svc.AltchaChallenge(ctx, caller)
+	if err != nil {
+		return nil, err
+	}
+	noStore := "no-store"
+	return gen.GetAltchaChallenge200JSONResponse{
+		Body: gen.AltchaChallenge{
+			Algorithm: gen.AltchaChallengeAlgorithm(c.Algorithm), Challenge: c.Challenge,
+			Maxnumber: c.MaxNumber, Salt: c.Salt, Signature: c.Signature,
+		},
+		Headers: gen.GetAltchaChallenge200ResponseHeaders{CacheControl: &noStore, XRequestId: &caller.RequestID},
 	}, nil
 }
 

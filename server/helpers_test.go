@@ -18,6 +18,7 @@ import (
 	"github.com/smscode/smscode/internal/testutil"
 	"github.com/smscode/smscode/server"
 	"github.com/smscode/smscode/server/apierr"
+	"github.com/smscode/smscode/server/captcha/altcha"
 	"github.com/smscode/smscode/server/captcha/slider"
 	"github.com/smscode/smscode/server/metrics"
 	"github.com/smscode/smscode/server/phone"
@@ -69,6 +70,13 @@ func (f *fakeService) CheckCaptcha(ctx context.Context, req sender.CaptchaCheck)
 	defer f.mu.Unlock()
 	f.checks = append(f.checks, req)
 	return req.Token + "---" + req.PointJSON, f.err
+}
+
+func (f *fakeService) AltchaChallenge(ctx context.Context, c sender.Caller) (altcha.Challenge, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return altcha.Challenge{Algorithm: "SHA-256", Challenge: strings.Repeat("a", 64), MaxNumber: 1000,
+		Salt: "00?expires=1&", Signature: strings.Repeat("b", 64)}, f.err
 }
 
 func (f *fakeService) CountryCodes(ctx context.Context, c sender.Caller) (sender.CountryCodes, error) {

@@ -164,6 +164,9 @@ const (
 	// CaptchaSlider verifies tokens of the built-in slider puzzle, the
 	// OneAccess captcha.
 	CaptchaSlider = "slider"
+	// CaptchaAltcha verifies solutions of the built-in proof-of-work
+	// challenges in the ALTCHA widget's format (server/captcha/altcha).
+	CaptchaAltcha = "altcha"
 	// CaptchaNone accepts any token: for applications that check humans
 	// themselves before calling, and for load tests.
 	CaptchaNone = "none"
@@ -181,6 +184,10 @@ type CaptchaSettings struct {
 	// TestTokens are tokens accepted as they are, for development and
 	// tests: any application listing them makes the registry DevOnly.
 	TestTokens []string `yaml:"test_tokens"`
+	// MaxNumber is the difficulty of the altcha kind's challenges: a
+	// solver tries MaxNumber/2 SHA-256 hashes on average. 1,000 to
+	// 100,000,000; 0: 100,000 (altcha.DefaultMaxNumber). Only for altcha.
+	MaxNumber int64 `yaml:"max_number"`
 }
 
 // String describes the settings without the secret, so that an App printed
@@ -191,7 +198,7 @@ func (c CaptchaSettings) String() string {
 		secret = "[redacted]"
 	}
 	return "{kind:" + c.Kind + " secret:" + secret + " verify_url:" + c.VerifyURL +
-		" test_tokens:" + strconv.Itoa(len(c.TestTokens)) + "}"
+		" test_tokens:" + strconv.Itoa(len(c.TestTokens)) + " max_number:" + strconv.FormatInt(c.MaxNumber, 10) + "}"
 }
 
 // Allows reports whether the application may send codes for scenario s.

@@ -79,6 +79,11 @@ func TestNewRegistryValidation(t *testing.T) {
 		{"captcha kind", ok(func(a *apps.App) { a.Captcha.Kind = "recaptcha" }), `captcha.kind "recaptcha"`},
 		{"turnstile without secret", ok(func(a *apps.App) { a.Captcha.Kind = apps.CaptchaTurnstile }), "captcha.secret is required for turnstile"},
 		{"slider with secret", ok(func(a *apps.App) { a.Captcha = apps.CaptchaSettings{Kind: apps.CaptchaSlider, Secret: "s"} }), "only for turnstile and hcaptcha"},
+		{"altcha", ok(func(a *apps.App) { a.Captcha = apps.CaptchaSettings{Kind: apps.CaptchaAltcha, MaxNumber: 50_000} }), ""},
+		{"altcha max_number 999", ok(func(a *apps.App) { a.Captcha = apps.CaptchaSettings{Kind: apps.CaptchaAltcha, MaxNumber: 999} }), "captcha.max_number 999 is outside 1000..100000000"},
+		{"altcha max_number 1e9", ok(func(a *apps.App) { a.Captcha = apps.CaptchaSettings{Kind: apps.CaptchaAltcha, MaxNumber: 1e9} }), "captcha.max_number 1000000000"},
+		{"max_number on slider", ok(func(a *apps.App) { a.Captcha = apps.CaptchaSettings{Kind: apps.CaptchaSlider, MaxNumber: 5000} }), "captcha.max_number is only for altcha"},
+		{"altcha with secret", ok(func(a *apps.App) { a.Captcha = apps.CaptchaSettings{Kind: apps.CaptchaAltcha, Secret: "s"} }), "only for turnstile and hcaptcha"},
 		{"relative verify url", ok(func(a *apps.App) {
 			a.Captcha = apps.CaptchaSettings{Kind: apps.CaptchaHCaptcha, Secret: "s", VerifyURL: "/siteverify"}
 		}), `captcha.verify_url "/siteverify"`},

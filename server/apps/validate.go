@@ -25,6 +25,10 @@ const (
 	maxCooldown     = 24 * time.Hour
 	maxTokenLen     = 2048 // the spec's maxLength of captcha_token
 	codePlaceholder = "{code}"
+	// The altcha difficulty's bounds, altcha.MinMaxNumber..MaxMaxNumber
+	// (that package imports this one, so they are repeated here).
+	minAltchaMax = 1_000
+	maxAltchaMax = 100_000_000
 )
 
 // validID reports whether s matches ^[A-Za-z0-9_-]{1,64}$: the characters
@@ -194,14 +198,20 @@ func validateCaptcha(c CaptchaSettings) []error {
 	var errs []error
 	siteverify := c.Kind == CaptchaTurnstile || c.Kind == CaptchaHCaptcha
 	switch {
-	case c.Kind != CaptchaDefault && !siteverify && c.Kind != CaptchaSlider && c.Kind != CaptchaNone:
-		errs = append(errs, fmt.Errorf(`captcha.kind %q must be "turnstile", "hcaptcha", "slider" or "none"`, c.Kind))
+	case c.Kind != CaptchaDefault && !siteverify && c.Kind != CaptchaSlider && c.Kind != CaptchaAltcha && c.Kind != CaptchaNone:
+		errs = append(errs, fmt.Errorf(`captcha.kind %q must be "turnstile", "hcaptcha", "slider", "altcha" or "none"`, c.Kind))
 	case siteverify && c.Secret == "":
 		errs = append(errs, fmt.Errorf("captcha.secret is required for %s", c.Kind))
 	case !siteverify && (c.Secret != "" || c.VerifyURL != ""):
 		// A secret or URL that nothing reads is a configuration mistake,
 		// most likely a wrong kind.
 		errs = append(errs, errors.New("captcha.secret and captcha.verify_url are only for turnstile and hcaptcha"))
+	}
+	switch {
+	case c.MaxNumber != 0 && c.Kind != CaptchaAltcha:
+		errs = append(errs, errors.New("captcha.max_number is only for altcha"))
+	case c.MaxNumber != 0 && (c.MaxNumber < minAltchaMax || c.MaxNumber > maxAltchaMax):
+		errs = append(errs, fmt.Errorf("captcha.max_number %d is outside %d..%d", c.MaxNumber, minAltchaMax, maxAltchaMax))
 	}
 	if c.VerifyURL != "" {
 		u, err := url.Parse(c.VerifyURL)

@@ -11,6 +11,7 @@ import (
 	"github.com/smscode/smscode/server"
 	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/captcha"
+	"github.com/smscode/smscode/server/captcha/altcha"
 	"github.com/smscode/smscode/server/captcha/slider"
 	"github.com/smscode/smscode/server/metrics"
 	"github.com/smscode/smscode/server/otp"
@@ -30,7 +31,8 @@ type Overrides struct {
 	Store store.Store
 	// Providers replace configured providers of the same name.
 	Providers map[string]sms.Provider
-	// Now, when set, is the slider CAPTCHA's clock (tests move it).
+	// Now, when set, is the slider's and the altcha CAPTCHA's clock (tests
+	// move it).
 	Now func() time.Time
 }
 
@@ -41,6 +43,7 @@ type Runtime struct {
 	Service *sender.Service
 	Store   store.Store
 	Slider  *slider.Slider
+	Altcha  *altcha.Altcha
 	Metrics *metrics.Metrics
 	// Providers are the SMS providers by configured name.
 	Providers map[string]sms.Provider
@@ -101,6 +104,13 @@ func Build(cfg Config, log *slog.Logger, o Overrides) (rt *Runtime, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: slider: %w", err)
 	}
+	// The altcha key is a keyed hash under the server secret, so that
+	// every instance sharing the secret signs alike; the name cannot be a
+	// code's store key (those start with "{"), so the two never collide.
+	rt.Altcha, err = altcha.New(altcha.Config{Key: hasher.Hash("smscode/altcha", "key"), Now: o.Now}, rt.Store)
+	if err != nil {
+		return nil, fmt.Errorf("config: altcha: %w", err)
+	}
 	channels := make(map[string]sender.Channel, len(cfg.Apps))
 	for _, a := range reg.Apps() {
 		ch, err := buildChannel(cfg, a, rt, log)
@@ -111,7 +121,7 @@ func Build(cfg Config, log *slog.Logger, o Overrides) (rt *Runtime, err error) {
 	}
 	rt.Service, err = sender.New(sender.Deps{
 		Apps: reg, Store: rt.Store, Hasher: hasher, Channels: channels,
-		Log: log, Metrics: rt.Metrics, Slider: rt.Slider,
+		Log: log, Metrics: rt.Metrics, Slider: rt.Slider, Altcha: rt.Altcha,
 	})
 	if err != nil {
 		return nil, err
@@ -219,8 +229,11 @@ func buildCaptcha(a *apps.App, rt *Runtime) (captcha.Verifier, error) {
 	case apps.CaptchaSlider:
 		// Single use by itself: a verified token is taken from the store.
 		real = rt.Slider
+	case apps.CaptchaAltcha:
+		// Single use by itself: a solution is marked spent in the store.
+		real = rt.Altcha
 	default:
-		return nil, fmt.Errorf("captcha.kind %q: want none, slider, turnstile or hcaptcha", a.Captcha.Kind)
+		return nil, fmt.Errorf("captcha.kind %q: want none, slider, altcha, turnstile or hcaptcha", a.Captcha.Kind)
 	}
 	return captcha.NewTestTokens(a.Captcha.TestTokens, real), nil
 }

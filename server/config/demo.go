@@ -35,6 +35,7 @@ func mountDemo(cfg Config, rt *Runtime) {
 	e := rt.Server.Echo()
 	page := echo.WrapHandler(demo.Handler(demo.Config{
 		ClientID: cfg.Apps[0].ClientID, TenantID: cfg.Apps[0].TenantID, DevMode: outbox != nil,
+		Captcha: cfg.Apps[0].Captcha.Kind,
 	}))
 	e.GET(demo.Prefix, page)
 	e.GET(demo.Prefix+"/*", page)

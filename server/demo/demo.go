@@ -1,5 +1,6 @@
 // Package demo serves a one-page demonstration of the API from the binary:
-// a form that takes a mobile number, shows the built-in slider captcha,
+// a form that takes a mobile number, shows the built-in slider captcha (or,
+// for an application whose captcha kind is altcha, the ALTCHA widget),
 // sends a code and verifies it, calling the API exactly as a browser client
 // of OneAccess would (same paths, headers and bodies).
 //
@@ -37,6 +38,10 @@ type Config struct {
 	// that the code can be read without a phone. Set it only when the
 	// server runs with the dev SMS sender, which alone serves the outbox.
 	DevMode bool
+	// Captcha is the demo application's captcha kind: "altcha" shows the
+	// ALTCHA widget (proof of work, vendored in static/altcha) instead of
+	// the slider; anything else, the slider.
+	Captcha string
 }
 
 // csp allows this origin only: the script and style sheet, the puzzle's
@@ -56,7 +61,7 @@ type asset struct {
 }
 
 // Handler serves the page at GET /demo (and /demo/), its assets at
-// /demo/app.js and /demo/style.css, and its configuration (cfg, as JSON)
+// /demo/app.js, /demo/style.css and /demo/altcha/ (the ALTCHA widget), and its configuration (cfg, as JSON)
 // at /demo/config.json. Other paths under /demo are 404, other methods
 // 405. Mount it on both "/demo" and "/demo/" and, in dev mode, the outbox
 // on "/demo/outbox" beside it.
@@ -65,7 +70,8 @@ func Handler(cfg Config) http.Handler {
 		ClientID string `json:"client_id"`
 		TenantID string `json:"tenant_id"`
 		DevMode  bool   `json:"dev_mode"`
-	}{cfg.ClientID, cfg.TenantID, cfg.DevMode})
+		Captcha  string `json:"captcha"`
+	}{cfg.ClientID, cfg.TenantID, cfg.DevMode, cfg.Captcha})
 
 	page := file("index.html", "text/html; charset=utf-8")
 	assets := map[string]asset{
@@ -74,6 +80,12 @@ func Handler(cfg Config) http.Handler {
 		Prefix + "/app.js":      file("app.js", "text/javascript; charset=utf-8"),
 		Prefix + "/style.css":   file("style.css", "text/css; charset=utf-8"),
 		Prefix + "/config.json": newAsset(conf, "application/json", "no-store"),
+		// The ALTCHA widget 2.3.0, vendored (static/altcha/README.md):
+		// the module loads its solver worker from ./worker.js beside it.
+		Prefix + "/altcha/altcha.js":   file("altcha/altcha.js", "text/javascript; charset=utf-8"),
+		Prefix + "/altcha/worker.js":   file("altcha/worker.js", "text/javascript; charset=utf-8"),
+		Prefix + "/altcha/altcha.css":  file("altcha/altcha.css", "text/css; charset=utf-8"),
+		Prefix + "/altcha/LICENSE.txt": file("altcha/LICENSE.txt", "text/plain; charset=utf-8"),
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a, ok := assets[r.URL.Path]

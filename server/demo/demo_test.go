@@ -1,10 +1,12 @@
 package demo_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -41,6 +43,10 @@ func TestAssets(t *testing.T) {
 		{"/demo/app.js", "text/javascript; charset=utf-8", "use strict"},
 		{"/demo/style.css", "text/css; charset=utf-8", "#slider-handle"},
 		{"/demo/config.json", "application/json", `"client_id":"demo-app"`},
+		{"/demo/altcha/altcha.js", "text/javascript; charset=utf-8", "altcha-widget"},
+		{"/demo/altcha/worker.js", "text/javascript; charset=utf-8", "SHA-256"},
+		{"/demo/altcha/altcha.css", "text/css; charset=utf-8", ".altcha"},
+		{"/demo/altcha/LICENSE.txt", "text/plain; charset=utf-8", "MIT License"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -163,5 +169,49 @@ func TestRefusals(t *testing.T) {
 				t.Errorf("status %d, want %d", res.StatusCode, tt.status)
 			}
 		})
+	}
+}
+
+// TestVendoredAltchaMatchesNpm: the widget files embedded in the binary are
+// those of the npm altcha that package.json pins, byte for byte, when
+// node_modules is installed (make tools); the pinned version is the one
+// static/altcha/README.md names.
+func TestVendoredAltchaMatchesNpm(t *testing.T) {
+	pkg, err := os.ReadFile("../../package.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Dev map[string]string `json:"devDependencies"`
+	}
+	if err := json.Unmarshal(pkg, &p); err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("static/altcha/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := p.Dev["altcha"]; v == "" || !strings.Contains(string(readme), "version **"+v+"**") {
+		t.Fatalf("package.json pins altcha %q; static/altcha/README.md must name that version", v)
+	}
+	mod := "../../node_modules/altcha/"
+	installed, err := os.ReadFile(mod + "package.json")
+	if err != nil {
+		t.Skipf("node_modules/altcha not installed (make tools): %v", err)
+	}
+	var ip struct{ Version string }
+	_ = json.Unmarshal(installed, &ip)
+	if ip.Version != p.Dev["altcha"] {
+		t.Skipf("node_modules has altcha %s, package.json pins %s: run make tools", ip.Version, p.Dev["altcha"])
+	}
+	for vendored, from := range map[string]string{
+		"altcha.js": "dist_external/altcha.js", "worker.js": "dist_external/worker.js",
+		"altcha.css": "dist_external/altcha.css", "LICENSE.txt": "LICENSE.txt",
+	} {
+		a, err1 := os.ReadFile("static/altcha/" + vendored)
+		b, err2 := os.ReadFile(mod + from)
+		if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
+			t.Errorf("static/altcha/%s differs from node_modules/altcha/%s (%v, %v)", vendored, from, err1, err2)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/smscode/smscode/server/apierr"
 	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/captcha"
+	"github.com/smscode/smscode/server/captcha/altcha"
 	"github.com/smscode/smscode/server/captcha/slider"
 	"github.com/smscode/smscode/server/metrics"
 	"github.com/smscode/smscode/server/otp"
@@ -48,6 +49,9 @@ type Deps struct {
 	// Slider issues and checks the built-in slider puzzles; nil turns the
 	// captcha APIs off (404).
 	Slider *slider.Slider
+	// Altcha issues the proof-of-work challenges of applications whose
+	// captcha kind is altcha; nil turns their challenge API off (404).
+	Altcha *altcha.Altcha
 }
 
 // Service is the send pipeline. It is safe for concurrent use.

@@ -1,5 +1,7 @@
 // The smscode demo page: get a slider puzzle, solve it, send a code, verify
-// it, calling the API as a OneAccess browser client does.
+// it, calling the API as a OneAccess browser client does. For an
+// application whose captcha kind is altcha, the ALTCHA widget (vendored in
+// /demo/altcha/) solves a proof-of-work challenge instead of the slider.
 'use strict';
 (() => {
   // ---- Paths and JSON field names: adjust here if the spec changes. ----
@@ -8,6 +10,8 @@
     outbox: '/demo/outbox', // dev mode only, ?mobile=...
     captcha: '/api/v2/sdk/captcha', // GET: a puzzle
     captchaVerify: '/api/v2/sdk/captcha/verify', // POST: answer it
+    altcha: '/api/v2/sdk/captcha/altcha', // GET: a proof-of-work challenge
+    altchaWidget: '/demo/altcha/altcha.js', // the widget, an ES module
     send: '/api/v2/sdk/sms/send',
     verify: '/api/v2/sdk/sms/verify',
   };
@@ -43,6 +47,7 @@
       sent: 'Code sent.', verified: 'Code verified: you are in.', needMobile: 'Enter your mobile number first.',
       needClient: 'Set X-client-id under "Application".', network: 'Network error',
       outboxEmpty: '(no message yet)', resend: 'resend after', expires: 'valid for',
+      step2Altcha: '2. Show you are not a robot', altchaOK: 'Check passed.',
     },
     zh: {
       title: '短信验证码演示', language: '语言', step1: '1. 手机号',
@@ -56,6 +61,7 @@
       sent: '验证码已发送。', verified: '验证码正确，验证成功。', needMobile: '请先输入手机号。',
       needClient: '请在“应用”中设置 X-client-id。', network: '网络错误',
       outboxEmpty: '（暂无短信）', resend: '重发间隔', expires: '有效期',
+      step2Altcha: '2. 人机验证', altchaOK: '验证通过。',
     },
   };
 
@@ -66,7 +72,7 @@
     track: $('slider-track'), fill: $('slider-fill'), handle: $('slider-handle'),
     send: $('send'), outboxBox: $('outbox-box'), outbox: $('outbox'), code: $('code'),
     verify: $('verify'), status: $('status'), log: $('log'), clientID: $('client-id'),
-    tenantID: $('tenant-id'),
+    tenantID: $('tenant-id'), altchaBox: $('altcha-box'),
   };
 
   const state = {
@@ -75,6 +81,8 @@
     x: 0, // the piece's left edge, in picture pixels
     answering: false,
     captchaToken: '',
+    captcha: 'slider', // the application's captcha kind, from config.json
+    widget: null, // the ALTCHA widget, when captcha is altcha
   };
 
   // ---- Headers ----
@@ -329,12 +337,53 @@
     }
   }
 
+  // ---- ALTCHA ----
+
+  // setupAltcha puts the real ALTCHA widget in place of the slider. The
+  // widget fetches its challenge from the API with the page's headers (its
+  // customfetch), solves it in a worker and reports the payload, which is
+  // the captcha_token of the send.
+  async function setupAltcha() {
+    $('get-puzzle').hidden = true;
+    el.puzzle.hidden = true;
+    const h2 = $('h-captcha');
+    h2.dataset.i18n = 'step2Altcha';
+    h2.textContent = t('step2Altcha');
+    await import(API.altchaWidget);
+    await customElements.whenDefined('altcha-widget');
+    const w = document.createElement('altcha-widget');
+    // Set before the widget mounts: it reads challengeurl when it starts.
+    w.setAttribute('challengeurl', API.altcha);
+    w.customfetch = (url, init) => fetch(url, {
+      ...init, headers: headers(), cache: 'no-store', credentials: 'same-origin',
+    });
+    el.altchaBox.append(w);
+    el.altchaBox.hidden = false;
+    w.addEventListener('statechange', (ev) => {
+      const d = ev.detail || {};
+      w.dataset.state = d.state || '';
+      if (d.state === 'verified' && d.payload) {
+        state.captchaToken = d.payload;
+        el.send.disabled = false;
+        show('captcha/altcha', true, t('altchaOK'), '');
+      } else if (d.state === 'error' || d.state === 'expired') {
+        state.captchaToken = '';
+        el.send.disabled = true;
+        show('captcha/altcha', false, d.state, '');
+      }
+    });
+    state.widget = w;
+  }
+
   // ---- Send and verify ----
 
   async function send() {
     if (!needInputs('sms/send') || !state.captchaToken) return;
     const body = { mobile: mobile(), type: el.scenario.value, captcha_token: state.captchaToken };
     state.captchaToken = ''; // spent by this call, whatever its answer
+    // A solved widget's payload is spent too: set it back to unsolved so
+    // that the next send solves a new challenge.
+    if (state.widget) state.widget.reset();
     const r = await call('POST', API.send, body);
     if (!r.ok) {
       showError('sms/send', r);
@@ -403,6 +452,8 @@
       el.clientID.value = c.client_id || '';
       el.tenantID.value = c.tenant_id || '';
       state.devMode = Boolean(c.dev_mode);
+      state.captcha = c.captcha === 'altcha' ? 'altcha' : 'slider';
+      if (state.captcha === 'altcha') await setupAltcha();
     } catch (e) {
       show('config', false, String(e.message || e), t('network'));
     }
