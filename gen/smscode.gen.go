@@ -469,9 +469,14 @@ type GetCaptchaParams struct {
 	// XAgent The caller's user agent, printable ASCII, recorded for logs (error code HEADER.0003).
 	XAgent XAgent `json:"X-agent"`
 
-	// XL Language of `error_msg` and of the SMS text: `zh` (Chinese) or `en` (English);
-	// a region such as `zh-CN` is allowed. Others fall back to the application's default
-	// language, then English (error code HEADER.0005).
+	// XL Language of `error_msg` and of the SMS text: a language tag (`zh`, `en-US`, `zh_CN`)
+	// or a list as in `Accept-Language` (`en-US,zh;q=0.9`, `*`), as browsers and OS
+	// locales write them; empty or absent is no preference. The first language of the
+	// list, in `q` order, that is Chinese (`zh`, any region or script) or English (`en`)
+	// is used; when none is (`*`, `fr`, no list), the SMS is in the application's
+	// default language and `error_msg` in English. Only a value that is not a language
+	// list at all (`x`, `en!`, `en;q=abc`) or is longer than 200 characters is refused
+	// (error code HEADER.0005).
 	XL *XL `json:"X-L,omitempty"`
 
 	// XClientId The application's ClientId, allocated when the application was registered
@@ -501,9 +506,14 @@ type VerifyCaptchaParams struct {
 	// XAgent The caller's user agent, printable ASCII, recorded for logs (error code HEADER.0003).
 	XAgent XAgent `json:"X-agent"`
 
-	// XL Language of `error_msg` and of the SMS text: `zh` (Chinese) or `en` (English);
-	// a region such as `zh-CN` is allowed. Others fall back to the application's default
-	// language, then English (error code HEADER.0005).
+	// XL Language of `error_msg` and of the SMS text: a language tag (`zh`, `en-US`, `zh_CN`)
+	// or a list as in `Accept-Language` (`en-US,zh;q=0.9`, `*`), as browsers and OS
+	// locales write them; empty or absent is no preference. The first language of the
+	// list, in `q` order, that is Chinese (`zh`, any region or script) or English (`en`)
+	// is used; when none is (`*`, `fr`, no list), the SMS is in the application's
+	// default language and `error_msg` in English. Only a value that is not a language
+	// list at all (`x`, `en!`, `en;q=abc`) or is longer than 200 characters is refused
+	// (error code HEADER.0005).
 	XL *XL `json:"X-L,omitempty"`
 
 	// XClientId The application's ClientId, allocated when the application was registered
@@ -533,9 +543,14 @@ type GetCountryCodesParams struct {
 	// XAgent The caller's user agent, printable ASCII, recorded for logs (error code HEADER.0003).
 	XAgent XAgent `json:"X-agent"`
 
-	// XL Language of `error_msg` and of the SMS text: `zh` (Chinese) or `en` (English);
-	// a region such as `zh-CN` is allowed. Others fall back to the application's default
-	// language, then English (error code HEADER.0005).
+	// XL Language of `error_msg` and of the SMS text: a language tag (`zh`, `en-US`, `zh_CN`)
+	// or a list as in `Accept-Language` (`en-US,zh;q=0.9`, `*`), as browsers and OS
+	// locales write them; empty or absent is no preference. The first language of the
+	// list, in `q` order, that is Chinese (`zh`, any region or script) or English (`en`)
+	// is used; when none is (`*`, `fr`, no list), the SMS is in the application's
+	// default language and `error_msg` in English. Only a value that is not a language
+	// list at all (`x`, `en!`, `en;q=abc`) or is longer than 200 characters is refused
+	// (error code HEADER.0005).
 	XL *XL `json:"X-L,omitempty"`
 
 	// XClientId The application's ClientId, allocated when the application was registered
@@ -565,9 +580,14 @@ type SendSmsParams struct {
 	// XAgent The caller's user agent, printable ASCII, recorded for logs (error code HEADER.0003).
 	XAgent XAgent `json:"X-agent"`
 
-	// XL Language of `error_msg` and of the SMS text: `zh` (Chinese) or `en` (English);
-	// a region such as `zh-CN` is allowed. Others fall back to the application's default
-	// language, then English (error code HEADER.0005).
+	// XL Language of `error_msg` and of the SMS text: a language tag (`zh`, `en-US`, `zh_CN`)
+	// or a list as in `Accept-Language` (`en-US,zh;q=0.9`, `*`), as browsers and OS
+	// locales write them; empty or absent is no preference. The first language of the
+	// list, in `q` order, that is Chinese (`zh`, any region or script) or English (`en`)
+	// is used; when none is (`*`, `fr`, no list), the SMS is in the application's
+	// default language and `error_msg` in English. Only a value that is not a language
+	// list at all (`x`, `en!`, `en;q=abc`) or is longer than 200 characters is refused
+	// (error code HEADER.0005).
 	XL *XL `json:"X-L,omitempty"`
 
 	// XClientId The application's ClientId, allocated when the application was registered
@@ -597,9 +617,14 @@ type VerifySmsParams struct {
 	// XAgent The caller's user agent, printable ASCII, recorded for logs (error code HEADER.0003).
 	XAgent XAgent `json:"X-agent"`
 
-	// XL Language of `error_msg` and of the SMS text: `zh` (Chinese) or `en` (English);
-	// a region such as `zh-CN` is allowed. Others fall back to the application's default
-	// language, then English (error code HEADER.0005).
+	// XL Language of `error_msg` and of the SMS text: a language tag (`zh`, `en-US`, `zh_CN`)
+	// or a list as in `Accept-Language` (`en-US,zh;q=0.9`, `*`), as browsers and OS
+	// locales write them; empty or absent is no preference. The first language of the
+	// list, in `q` order, that is Chinese (`zh`, any region or script) or English (`en`)
+	// is used; when none is (`*`, `fr`, no list), the SMS is in the application's
+	// default language and `error_msg` in English. Only a value that is not a language
+	// list at all (`x`, `en!`, `en;q=abc`) or is longer than 200 characters is refused
+	// (error code HEADER.0005).
 	XL *XL `json:"X-L,omitempty"`
 
 	// XClientId The application's ClientId, allocated when the application was registered
@@ -714,7 +739,7 @@ type ClientInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
 	// | 404 | REQ.0005 | No such path. |
 	// | 405 | REQ.0006 | The path does not take this method. |
@@ -744,9 +769,9 @@ type ClientInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -787,9 +812,9 @@ type ClientInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -827,7 +852,7 @@ type ClientInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
 	// | 404 | REQ.0005 | No such path. |
 	// | 405 | REQ.0006 | The path does not take this method. |
@@ -859,9 +884,9 @@ type ClientInterface interface {
 	// | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | Extension: `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | Extension: the request headers are too large. |
-	// | 400 | REQ.0001 | Extension: the body is not a JSON object. |
+	// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
@@ -916,9 +941,9 @@ type ClientInterface interface {
 	// | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | Extension: `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | Extension: the request headers are too large. |
-	// | 400 | REQ.0001 | Extension: the body is not a JSON object. |
+	// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
@@ -971,9 +996,9 @@ type ClientInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -1018,9 +1043,9 @@ type ClientInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -1064,7 +1089,7 @@ type ClientInterface interface {
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
 // | 404 | REQ.0005 | No such path. |
 // | 405 | REQ.0006 | The path does not take this method. |
@@ -1104,9 +1129,9 @@ func (c *Client) GetCaptcha(ctx context.Context, params *GetCaptchaParams, reqEd
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -1157,9 +1182,9 @@ func (c *Client) VerifyCaptchaWithBody(ctx context.Context, params *VerifyCaptch
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -1207,7 +1232,7 @@ func (c *Client) VerifyCaptcha(ctx context.Context, params *VerifyCaptchaParams,
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
 // | 404 | REQ.0005 | No such path. |
 // | 405 | REQ.0006 | The path does not take this method. |
@@ -1249,9 +1274,9 @@ func (c *Client) GetCountryCodes(ctx context.Context, params *GetCountryCodesPar
 // | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | Extension: `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | Extension: the request headers are too large. |
-// | 400 | REQ.0001 | Extension: the body is not a JSON object. |
+// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
@@ -1316,9 +1341,9 @@ func (c *Client) SendSmsWithBody(ctx context.Context, params *SendSmsParams, con
 // | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | Extension: `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | Extension: the request headers are too large. |
-// | 400 | REQ.0001 | Extension: the body is not a JSON object. |
+// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
@@ -1381,9 +1406,9 @@ func (c *Client) SendSms(ctx context.Context, params *SendSmsParams, body SendSm
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -1438,9 +1463,9 @@ func (c *Client) VerifySmsWithBody(ctx context.Context, params *VerifySmsParams,
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -2076,7 +2101,7 @@ type ClientWithResponsesInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
 	// | 404 | REQ.0005 | No such path. |
 	// | 405 | REQ.0006 | The path does not take this method. |
@@ -2108,9 +2133,9 @@ type ClientWithResponsesInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -2151,9 +2176,9 @@ type ClientWithResponsesInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -2191,7 +2216,7 @@ type ClientWithResponsesInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
 	// | 404 | REQ.0005 | No such path. |
 	// | 405 | REQ.0006 | The path does not take this method. |
@@ -2225,9 +2250,9 @@ type ClientWithResponsesInterface interface {
 	// | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | Extension: `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | Extension: the request headers are too large. |
-	// | 400 | REQ.0001 | Extension: the body is not a JSON object. |
+	// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
@@ -2282,9 +2307,9 @@ type ClientWithResponsesInterface interface {
 	// | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | Extension: `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | Extension: the request headers are too large. |
-	// | 400 | REQ.0001 | Extension: the body is not a JSON object. |
+	// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
@@ -2337,9 +2362,9 @@ type ClientWithResponsesInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -2384,9 +2409,9 @@ type ClientWithResponsesInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -3261,7 +3286,7 @@ func (r VerifySmsResponse) ContentType() string {
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
 // | 404 | REQ.0005 | No such path. |
 // | 405 | REQ.0006 | The path does not take this method. |
@@ -3299,9 +3324,9 @@ func (c *ClientWithResponses) GetCaptchaWithResponse(ctx context.Context, params
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -3348,9 +3373,9 @@ func (c *ClientWithResponses) VerifyCaptchaWithBodyWithResponse(ctx context.Cont
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -3394,7 +3419,7 @@ func (c *ClientWithResponses) VerifyCaptchaWithResponse(ctx context.Context, par
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
 // | 404 | REQ.0005 | No such path. |
 // | 405 | REQ.0006 | The path does not take this method. |
@@ -3434,9 +3459,9 @@ func (c *ClientWithResponses) GetCountryCodesWithResponse(ctx context.Context, p
 // | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | Extension: `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | Extension: the request headers are too large. |
-// | 400 | REQ.0001 | Extension: the body is not a JSON object. |
+// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
@@ -3497,9 +3522,9 @@ func (c *ClientWithResponses) SendSmsWithBodyWithResponse(ctx context.Context, p
 // | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | Extension: `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | Extension: the request headers are too large. |
-// | 400 | REQ.0001 | Extension: the body is not a JSON object. |
+// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
@@ -3558,9 +3583,9 @@ func (c *ClientWithResponses) SendSmsWithResponse(ctx context.Context, params *S
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -3611,9 +3636,9 @@ func (c *ClientWithResponses) VerifySmsWithBodyWithResponse(ctx context.Context,
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -6601,161 +6626,165 @@ func (sh *strictHandler) VerifySms(ctx echo.Context, params VerifySmsParams) err
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rdxvHleBfqe2dc0TKDRBPigTPfIAo2sZIIhmSdpwxtEKxuwC02aiCuwoEIYl74kwS2xk7dnb9mHic",
-	"Eztrz3hn11Yysxk7sh3/mBVJ6dP8hT316q5udBOARHuyE+rYh92Nrrq3bt2q+6zbty2H9PoEI8yoVbtt",
-	"dRF0USAutxALRvU2QwG/cxF1Aq/PPIKtmvX9LvERoMgh2KWAETCEHgO7qE0CBFgw8nAHwA70cN6yLXQA",
-	"e30fWbVKybao00U9yHtsk6AHmVWzPMzKJcu2evDA6w16Vm1psVIo2FbPw/K+YFts1EfyVdRBgXV4aFvP",
-	"rRIXrR30vQDRBh7Hce2AIUw9gvNgWyHaJgEYdj2nC1gXAYe4CLwwoAxQhBmgDI4o2Ie+58awLnNcHgXt",
-	"YjraW+jFAaKs4Y6jXMfAcwWWrOtREMg3bQB9SsAw8BhDGHhYYE9RsI+CCxT4pENXwIsDwhDwGBh2EQYB",
-	"6pOAiVkA/YDs+qgXG5O1vFtqF5wiuuRWYKV9CS2h8u4irLoVp7xbgsVlyxxyDx5cQ7jDulZtsWJbfcgY",
-	"Cji+/+X5eu6vYe5WIbecv5m78cRfWOGQKQs83NEjpgi7GayUMk0DzDwfQIDRUE5SD47ALpLTxIgkDh70",
-	"dlEQEYs6CMPAI7FxLhbOjuMO+cgD2ENMLZDn6h2E2fiIdjhvQd8XszOgKACQv2iDfuBhBnd9BOrbq42G",
-	"DQLkkMBFcsr5PII5FAQkkKN+eq1+ZW0rXygUyvPx2btObnm+Dxeq+QKYu+bhwcEKqGM3IJ4LioUVsIXc",
-	"ngeulgvg8sDz3YXvXf1eMV9cLiyVqvlCobQChvvzoN7v++j7aPeqxxaq5Uv58iKYu/r0zvVrNvC9PQSe",
-	"Qs4emQfPooDPzkIlXwCr3YD00MJSIV/Il5eXLuWXl8F1suv5CGzDNgw81ZFlWx6nhNxNLNvCsMfxfi4n",
-	"KGHZFmdtL0CuVWPBAGUwW7VYEnOi74tx3gO5/5rJcqu+h3DqGuOzA/t933Mgf3KBAv0uX2c+cSBDrlxF",
-	"LP4qGEK+JjseZShAbhMbk0VBfXOTT1VJNu15lHq4Y+vHFfUY+pwJkTufb+LYlF7ZCn7QeBEO4HC90Fjq",
-	"jXaukys7myO6iG499dcHuJdNUkegn/PcacnK13A2VcMVfcqCvoL2PQc96eEOCgRTT1gErngftKMGY4sB",
-	"DD3WJQMGaB86KGshlDjdGgzsoREV09NHQU71zvcYvuP5Xs9jSfIWq4twRF0MS8UyhU42NWVnOQPVacla",
-	"LC2dRtf/dAq3Sno2+hPI2NgE0HUDRCmAcvhy7tV2T4HHpt9TKoqUfCtF+ygALBhQpttxGtJaSOLGpnzE",
-	"tzMFmWCMHLWCFFZNPCd2YwS6pA8gf6ftdQYBcsPO+wE5GPH3hdbQei73JAmGkOPLr1pjy6JYyKv/Jk6Z",
-	"188SWpVqbGJK8Ykp5JbruSdhrl3LZ07QtfGZuQZxZwA7CJA2aAkK3+zRTgtA7PJHnArb17cBQwesBlq3",
-	"ui0wt9r1MKJoHpAAtBBugbk13PE92p1faWIothaCAR04XT6/rVvd3Op6i08Q35eGyM2DDdZFAQVt6Ptg",
-	"Fzp7UhomNzQXteHAZ03sKxxt/hIGCloGQ1THiH+rm030a1nELp9KbLm73LhdssuHc8/fzN2I9psbt4v2",
-	"0uH8xYwp2OijAHKVZntElUyasFyIbgHoiDLUE1OzL5s+hjAuJoRxJHizqRWikqMjmlM4nM1+fZoU3EEY",
-	"ZkhB8QtoXMmD6xC7kJFgJEUUJ59QHDFobD9rclZNclHLEDmCO1kXNbF8dNMLmT/RGDDU6/uQIVtMg1DZ",
-	"JJ0Ap5LcVJjAKiZYtQCtThKghaX2pUuFdrXYXiq4pXal0C4vOYWCs1tcXm67pVP2DwlVCtBvQ2Ae8nmm",
-	"fYIpEnrjZegqG4DfOQQzpUYa5Fp4gUr+VgOk6vd1wp4kAyxmdB/6AyTeEbsPpxZnR0kvPt5wV+KPjalw",
-	"CaIAEwbQgUdZXvCKh4XlI7W57N6f2RaLoLyU6L4hm4Oe1Aalci57ZmQP4a2Q0bN63qxv1a+LmU50vcPb",
-	"A71S8pKg0Tz9RYDaVs36zwuRIbsgf6ULa7wb2SDO/hrdUKEHcxsY1R0HUXqBgkqhMJ/XuzrHr6WYdNiF",
-	"QmIOA4I7fBsw7OXncmpWc3LBpSGmXl8wjECB3dPy+Q4h12DQQTPyRXe8dTqNo01sMUFkhY9aklw4E+Dz",
-	"zs6G3oaRx7foIAENBkhC49oDNO1bAB0H9RkFc8VFcNW7DHZHTazk23weKLqBnvA7iKZDrgsyPk/Uu4VE",
-	"1wFqDyhywe5I9Pz0zs6m7t5jFPltu4mV7wLiEehC7PooAMEA0xo3oH3o4RwX5KBSLoaKqtjCdok70jua",
-	"qRQBj/I9kVDkyo3qjBilgfm+A31J6dnYxFNts/lj+wfbaXuHBqqJJn47c8aoYzDA6KCPHK4oChgrfJfq",
-	"cmnETS9u/p/hmruOWJe464TVpXY1IzV7Kc3Tqbq19r20JSfhi31Y63ffxlrrQ9aNdnwG95DkXIl/gp5i",
-	"LOlqlXxfWV28T94VtbmmKhaU2qApIBhAUClU41rSxuZOY2N92wabG9s7M3iXbJCp3TzG3JtidIY5xxOl",
-	"r5rr6tj2SskgcJCYgzbv4sznep1Iy4HPzRmukk048gl0H1Ey8e1xslhSRCtlyCTeybcskAQIj04QQmdI",
-	"1m0UcKP1GQz3oedzM2RGyvYDsu+5KEj0kLGvXxf7+qUEgbl9qvsBg6ijPNgJRtJ/D7jKrhQ5ykiApoMn",
-	"5UhyQtWghSlAAhh4/mgi2LMVMcBFfYRdhJ0RmBMTzMdkh9a6pgaVj1brmzurT9cFG3gOmhdS3cC4Niaf",
-	"bICJtFv4Ex+1mYwoCBUBE+VF4b85Xc5rXDtoiUhLTvjHW4DCEVXuRwKYJsiYEmG0mcR7RiDnMbfNHUKu",
-	"QzxST+mMLOtCzx9d4wSYyKlJzrnCm4oZkgQMvf4qChAg6HSlAOUGB3lSaJh4MqBiypJQYQYC2qoXf/Rd",
-	"sGbMfxnqrCxSl8e5TXOVZrgmFvzs5sE4T9nAw2Boxu3syMtNYS/Syh0onFAOStFd/13Y7hlMB/0+CRhy",
-	"ryPXgztCF5iJ9wYZXZwqkMoJ5jDwAKsSdo53tAIGNOaDEyicOYu0TJjC88K1ib/a3lg/M8EU4iv6WZWu",
-	"oFVBlLFYJXDIAPMNSnuMJBd6rMutKtD3BxRQrxMPAVtPLC3KwFsY5ImpfM3mE88Xc8s3nhcOwYJdPkxR",
-	"/mxrFfaZ04Wbg1u3pByCrutxxKC/GZA+CpjH570NfYpsLivDR9xa9jrdjIjFLnT2OgHXzy5QIF/ky6bv",
-	"HSBfiP/sEGKpMCn4a1sveB0Khze9Huygm7uQosVKOh59DznIBhBsrj/FEZDvCmV76LlIrPuu1+nqOIB4",
-	"Xxmz+Th9i4WCwCzVZfXEwo0n/vJ2wS6lk5kEXsfD0J8C44hykgVkFMAfH0QCvcpjoCc8S5NWluQR4UTi",
-	"bYaey8FOnHzxXjT3K6BPPMxu8oV9gYIDvvpkIJ6iM2OP0SnMcIECRvp2hBFoB6QnyBzDm5H+CvAYoL7n",
-	"IgqgT3AHHACC/dFMCKbnXET+6ucV9bOYJJ3Z+Rj1HNh6Jd4IQZHdF5DDjAX+LAq89sjwls6wzqMJS8tf",
-	"QcJhFBFXqGrI7WjFjYEOEeuN768iihMFZm43rYOmVSuVL+ULdtMaNa1aNV84bDXx3IFOz4hNiuYhYWN4",
-	"Hcxl9HweXJdBYkCCyK9dA6EjtJJ0cWfAjS+oU53VzeZtETC42GymLymuhGSLdr2mlJf4kZZggouMWbJD",
-	"llJYTMEYdODPyheO7OFmiPr4itN6vxMgF2HmQV9onK3Nje0dsAD73sJ+aYG6ewu0Rxc4si0btJqDQqHs",
-	"iF7FJcrlcvJZNEb5QysuEivPjS7tFvZeLH3v4Nny929tLTs7eKmTy+Wmmu9SobI0dUTIpHycDqm0lgJe",
-	"y/+ZaCxUAqVPnc4dppYhUOxkhvYa2xugXFxczBV1sFToHHNNq1AoNi0xSdIioIC0pWYshpAI2a2ux2lY",
-	"jhFwjgugG7dLh3cKheL8NIQ0BhsOYAJB6awUlU0FEOnNZahHJ9LWmMFDMeSGbCbSnRR+MAjgiP/cD1Ab",
-	"BSpKM/WUJRd02ImdQDqNIqEf+1RSpMhq4o74FKN9xA0zTIfSbcO0Wlw6OOBzHieiqeRPoY9rshk2wLgg",
-	"gQwMuSkmQkK2YME+In2u+ShR4JuZAs/lrkWZAHJXudVt2WFsnrAuCoYeRQmWzQiwxbeC6uIkXjUoYI4r",
-	"c2qydH8qQuc26EGHDyUXIOiKYHoUuc2D1kFO3ObE/LeA71FGJYm4vW6H0Rhut0I2oFxxcYgItHEdkmu5",
-	"3JToIUo5/bwohYH/pIi4ohKwPAyMGF5TBfdhgEAPBnvIBS2CERQ/1wALBqglESAypwIGyjFe32xcoABp",
-	"u4vmm5hzHEcedAIyFDEhlXjTG1Cm4kUi38UVKZiht30PkyHYHYlByKiTGKaS65jrWc+bAVudQxZdlqPL",
-	"SnRZtWwjlleM3ZVid+XYXSV2F++Fm2XK7i1Gl6XoshxdVqLLanTJewiVl6J5UzJvyuZNxbzhfSnRq1sZ",
-	"t+X4bSV+m2i7GL+9ZNmx0LW+XrZs0xNkeJ/UZTm6rESX1ehyMbq8FF1yGM+ubTWe/IHuOrorxe7KsTsB",
-	"IwrChX7UG+ZWYA7ENPTGFr9tHeQ4l+X2YSDi14LdjCQCm981roTBeXF/xaN85YS/qp3HslXSiPlkY1ul",
-	"4kSPjKzA6KHIlI1uVb7bZvREZ1NFT5Ihcdu6TNzRda0nq3vj51QvEX/MVyF+0kM+b2SMfSwAaFtSsTXo",
-	"sa2yio1HUvXkG6PxcJWQwPUwZIiaT6WKtRPLgAgff59LjOhWprIbv0e00FgYQ4xeMz3yBkjhqQ2HZNKe",
-	"Mo6oR/Blnzh7oqsdw2VqW+tCuFyJ3LV6xvRdY1NfcX7h731vQBjkazlAbe8g6ngzJUwRPd1CL4horyCg",
-	"i0KChIn9+pc6Y6jXZ3TtwEHIDR+b3KCD1JxcyUDFDbESIlFk1Z7nGtVYvgyekChjW6EICTO2xI6uFKpb",
-	"XatmHd176+StT+5/8frRp3939P4n//eHP7IO7SS4Uhq4xhUjzWUGWI0r9794/cHffH3/i3sn//NeOsBy",
-	"6vjUUp8J2tHn/3zyDy+dvJUxsooGpDUWGBshB5U9juMPvjr66o37X7x+/On/OPnws3QI1SQEFiazpXZ+",
-	"8o+/Pn7l80mdx+Wp6D8jb4+rmL3IdFeZU+mws7o4+ere0Ue/O37lnWmRKkVIjacoz4ZRSvuZ0SlH6IiU",
-	"/tkwkE1mBloZo4HX1/o+VHG2KEd6wvC9PuAQ/+7u8fuvHr/9ysl7P25sHr3/26Nf/TATfjWCfy0JN1Ty",
-	"GexkQb6WhPjg7qcPPvnh8QcvP7j700yoixrqKTlaBrxyUcF7cPfz49/96Oij//Pgm5ePPvrHRP+Gqhfr",
-	"XEfCzbEJF5g0DNKHJkHd//q/J8bHGx7d/cOD332YDr2UCj19XMVyEthp4wr5c9aYjQmxqiDyUb119/i1",
-	"l07e+7HZx7999dqDu5/f//qbk7c+SfaUjlYldcAOwQx6mAKIwUCqK6DN9ZUJ1D567SdHb/6v4/f/6eiz",
-	"9+7/4dWT93589Om7x5/9Ph12NYI9noxiwqloOL//8fG9N7MEmZnVhDPSmcxex4j54O7HciTH7/zh+F/e",
-	"TnQfMyQkANPyjQnKcRIdv/q3x+/fO3rj81MEY8w6ERC0mgXmuB49PwHG0Ru/ePjDl47ev3f8y7v/9tUr",
-	"TDDEq9MADJlTqJJaNgrr8XSQD//ptQd3Xzr54KVpoIS8ZuimM+sXv3rz+IOXp4EWclcyXXcqOPe//Ojk",
-	"1ddOgZMwC2PiP/TWEhdNO66//+PR178JyfnwrV8+uHs3G2Q4YRqU8JkCJHXUR4Mph3z0+T8/+Obl4/d/",
-	"nQ28kjVegcTjAD9+94Pjt1/JhlxN20TNc5bTzKyxd5orJhvqYpLYKvtmQqpQBLxa0KLi/r17x+/fk6M+",
-	"fv/1o599ePzej/iG9sbdk7c+kdv3ySevH73584cvv/7g7tvZSF2K2JuAHsSjcBZU1gQ9FaVKaTl9IuQO",
-	"+OCbl+/f+/nD3/zi5A8vTcQqloKPT3MNTjE94UZ5ug5m+kvkVnl9OzyJq/MASKC98lp/SJMDY4xx9OYv",
-	"Htz9+Ojvvz767F+PX3mH62Cv3ZOscvLrT+9/k9QdzMwdPFPKTtp8SBAS3EzTYGYq4VlSlNKweHD340hk",
-	"ffmz43c/NvE6/t8fHr/9W75V/PGP97/42cNfvpmOS3mMSTk6mkF1wNjT5zEzUXnw2R+PPnpZYhAy6NFH",
-	"76VDrUwLNUM1NyFrFXxa2NVUqzaciRcHhMHTKa+sdYPmD3/y+sPf/IpbuW99cvTZa+mAF9MWgprpvvCB",
-	"iJNRRqLjrvSJZA6dr8HPfn/83o+O3/3Xk3946fjT30xeA5dMLKbM5EzbJyWMR9ghDXcn0qGZGC6B8vAI",
-	"T7vy42dY6QYOR2//9Phv/9vJl79S6/Lux6lUiHtY1V7okCBADgP7Sd1qgkqVqgPEvbYZOptSA/j+l6FR",
-	"jwELxf7xK+9kKdhxH3F8hXnhMKHyjOWBNimiuglTjVhuLnKRyfl++PLrx+/89sHPPz96451MnCrZ9BBB",
-	"kV0EKnxhFAvA9Toeo5Mo8s1PHn745f0v7lWOXvltsXD/69f5lvfpu0mG+8F2Yr5Tj6aYTB4y2L98efLl",
-	"r49++pOHf/NJ6mSbWcv4kdKV09bW1KvqxqF21mYcwDDFew0Ui4qwQtJA0IMe9nVYDOq9CNIoKAZc4gx6",
-	"CIuD4k08F+azFEvlSnXx0tJyodiatzkfQwzUaSEZk9XdeRis5YuLFQ6zB+ZaT8jzzpfETFebWGJkR6ky",
-	"T1QqlyqFgoTQinJejDSX4oqZ/RJqN2MnwSMkx+MeRsJLPBliLp5QuGgXK4d35HWxeDifmgNjpquMzcS6",
-	"OAcIQV+8FMvh4euQL00A5eYzCjNqc9FoqyuhiZ8DppY/TU7IDJk+E4+lRlGFdHbT6cha3681cWtr7anG",
-	"9s7a1s3t69stVQojECxig9a1jaca6/IXn3Q8/ujJja2n1nZubn7/inzeJkGHiCI2fUjpkASu3cSty431",
-	"Kzevb1xuXFuTr+16EjSM87wNWs9sXqnvrMVedroQd/jbLFwjTRw22NjZvLm1tr0j35WJz7k2dBgJwNz1",
-	"J+vzQlzN0T7yfeQCdAAd5o8AlblfZkh5Ph61NUlh2VY4eMu24qO2bCsxQMu2xsZh2ZaJajzgN95+ijjf",
-	"lipUwpHj08ERI0EHsc2hCJ55WB/2ta1n+i5kKLzdYP0tRJl1QxxUwe52jz5aCt4jplrpxEb9m1pN9c1G",
-	"uLM0cetS0b0o/i2Wq9nJUi25n4GdQYAp48y0ALoqSAb0sWxpSjfxMEwLNIMWouYFwaiWrBkwvvpr5kJv",
-	"YuHJJPJ3rhok2tfiG0Biw5tufGnJYLMXC7CtXih5pkz8Uwn0p70dbjDJLJSe5jQmY7STU9FCNtQJf4mE",
-	"FH8IRxS0Nq62VsAe6jO+eiGQwxMCMpKCHFHIvF3P95jIidVLeuNqfNltXJ0UYD/U0eBHXiHfLtltSy6d",
-	"MOUppVqG9Do6yNuXJ6S5Sp8ipcviLG5Cp6sBQyFMCLDlcqF0KZmKHuPNylgdlhu3K3axcDg55S7JQOYw",
-	"09jHmKVHyBiVpgRyM/mOBQO0AqDMAVNpQMKbL7OhZHpajD7SH6Pw3CXER3A8NzaEOz4kWbKhTfQxGOiI",
-	"QamaFrRHVd00T0QWUEAt2xoEvlWzuoz1aW1hoeOx7mA375Degnpd/7XGDqHw1Se2wBzzetLCGzOvREGf",
-	"AUUBvQD6XYLlSeBd1IV+G5B2rHCWsbtSO1yQvjo98vQADpEHVn0ycOMpXU2BiapOwrGIGR+rxEVNi4sJ",
-	"MHdKqi4X5E188WLWjnDxItiErEttHWizZZRGRGS4bqujBLIkhDr738RRf2ZZsLmWTjBo5fRluWWDViQo",
-	"+J3p327lzNtqi+tIoVrcmheZalpRYV1CRWJhCD0P1vZRMJIHxVTm28WL4TGiixc5a+6iEcGugbMs9dSq",
-	"lJY5NpViWf4RuFXKRf6nWihIbb9VLZRbiqnVQUl0wAJojruJPeNkWau+tVbPr6+vr7cA7cK+OnEZit+Q",
-	"0KL71KmTK7yl5k7kJlI+VWtZCaCt0sFBC3TVARkxg63bTSMBsmnZoBnlQDatQ957rOiHR1Wio0BsLNdR",
-	"nCBtD3xfJAfainujPD9E7bA+TitMp2wBuVGH6Y3JNMkw9XB+JVZZyqNGdilv3cRt4vtkKIcoU0slKWtg",
-	"igxTqXD4noMwRcbuUe9Dp4typXxhbNMYDod5KH7Ok6CzoNrShWuN1bX17TXeJt9lPV+IKo/55maU3DVy",
-	"qrxPQ+7fsqCTVcwX8gVx9qiPMOx7Vs0q5wv5siWERVfsxyZvKNWBP+6gFM1gCzGu+SmviDgVEyjjzY5Z",
-	"xxcoaFobu3y7lLaHWoNNS6QB1QA0znQ0sTjWotJUgTzqkhOs7YpjT2FJkB5kjliK6kjXLmHd5KkuwSDG",
-	"KR/QGrXkWoCgJXQiUX9GGzna9OTiW5SXVGd9jINgWNYFa2KOy0rKklJk08sKOF3k7KkuCBWCMQ/qChTw",
-	"vX1EQQn0PDxgfHGL0cE9qReLU8pzutgbXxnzEjm1KsMKc2pL0MterOU7csHcAdG6A3dAD0ExC3ea+E4u",
-	"lwv/5+9XCgVwR5eFKoI7YJ3E1HW55D2aKFQ1x+fKE+WrwoJPLRt4bdDx9hGez4Px3kvgzni5q15C509r",
-	"WAZ3QKLQJG8a5lulNKmkwTINiK46NA4dJs438GUsKxX4iGtR1Aba/dLKqZ36ZisNVFWCisjAQYmx2GcN",
-	"0ciqkkBT06FMutrKj0KCEJeMHtXsjKczpXQXH1iKLZYBoyxhiISlR8OyEsPS64cHdyEGjc39Cu+isbm/",
-	"GMZG0rtRc3Ytah5LOTKrBrZUfcHcM9vhZJSLsd4WFX+mFWKK0m80JnwIOolErreo0oh+pxq9ozufUHlG",
-	"tSwtgzumHXwJ3AGhtlJTEUaZbW/Uv+SsCemeqtbHtF9c7ld0BVCE4mfgFbiqIKv2IvMlMV51KHy1HL3K",
-	"eS2jesQ8n5GYX/iOEKyK0wluuFbNegox5XWw4nWEn0835qJXFlJLHx7ak9uNl2mdvlWjP9XLsgTyNG9e",
-	"m+qtsG7vNC+H5Q0PbyRK7JUKhVnrqYRHycOSAPqgeLFazTi6bXnPXt7YGhauPtUh9Xq9vr79THftmU69",
-	"Xl9d4vf7q/Uf1Ov1y7fat9q3Mo/KntLNDm++urtab/Budvm/8JjkKU5idci5zA3ukVWrLs1QiSB+tD6l",
-	"IkFdaFJKCTm7ijgVOWVpTcKpXTBKJ4omlclNwoR/0aA6ucHYsQDesLQ8uWGyOgpvVy5Obpc86XBoW9Vp",
-	"iBGvBSdalSe3Sqk8JJhj0OvBYCR3KgC1pqxdsGp52BaDHeFeVj9YN3jjbM1SHsSmKYr5qtQ4I5erUGXl",
-	"wWtdQ1Rqs3Ot6ABta14lVmg1WCvItnAKx7V56fVJ0+bzYEPVOKHi0FmgrARhR8W8kS1hVDbxKQ4FqQnX",
-	"ZjsBDHa4rSrzyDz12QE+tCYuazXbBgQ7ql4qwf5IBfo4TFE8WZ6Sbo2p3nU5eUApvFXQP2hiRVFhm/Qh",
-	"pVxIIsiluCRjTJu3RaFLWRVaKuwDn52r6+fq+rm6/v+Bul6IVPGiahjP6jfz+VWjYjlqVEo0mlSZdUkV",
-	"ZgVRXVbVqWEUiJnJLmCUgnvFREPo+9IFK718HJH6ZiOyL1zU9vB3ZLMINKMEBj40vRlHPJf+suAvQ56l",
-	"M6mcJ/Ha5LIj6YAEByoRNmkbNL3PmhDSkSTpEAlpIT88mtVab6RKqPBZU9lRK6CDdG4SwSirg0q8A2MA",
-	"KmvCjpJF+FiGnC/8AEF3BFjgJfbq0GuemCHzcEs8azat9XKKdAhZREjjMAlQpk2I6vNjWbH/3haoOrd6",
-	"boR+q0ao2KAvE3c0o/0pVDZxESriIgtHaHJKeTMiTCqOaEfWqlnu6JRKQbrATyKfaoJJObv9GK/cdBgP",
-	"bbJggA4f22Q3w7IhGRIpJ7MX13n0oYrIcorBHG2nQ5lT1Pehg1ZSjQ3zS1ciuMA1cpXh7v7ZWNvFKezY",
-	"ZGFi0W4KgKllAv7MTHzJsWNW/lTmvRRrubAOUWrUTWaWjJeHFEkRphwVtUYNETonSkd2Odf3ie85owvq",
-	"6zcy3ukiPJJlZGQvyJ0Pw6hh4SG+Zk6N7amqSCJhgGqPwLl1e27dnlu3f97BqKl189Twjlnc7Vy9/hOM",
-	"8ThdD8O4thivqvd8snKhKlesaxJaq+vywEjypWrJfOvpqwJbo5ye6GcWzdLkpQyVMiZXbbA70nbmeUzm",
-	"P5zCds2jTH1hKE2pSmasUyQ/yzyNQqfDGNmRGpn9CaP8z7HcT5U3LKIS0p/SCsM0Ybpki436qGU3MWwz",
-	"FMiMI53SZCAf//KCcSwgaSpxCS/KPzZx/NOfoA5apUJBCCcZ2EEqgEKwg3TqaHhEUbgWhS8zcUyRa4QJ",
-	"l6U+2vZX2xvrNdBKbjgrXEGhiP3lgLWXWtmHr+wmFmnBI6XGiOMnQo1rS+esNP2C8FtTEKie+eC0nFQ/",
-	"jiEphg1dXbxYjEMGbYWmHU4M7IXVNDgtw4kKkDBQafSRbGGOyi9knevJST3ZSFb5DlXmONTvXnuOwz9j",
-	"RTre+beuU8fBPaZ6nYr7Y2na8R7PUOmOpVk9YnQp0cfMgaaM9mcWczKJN3P4KQ25x41EGX3iKWyXBAqP",
-	"Gp8yyaAl9KRQVXIlMk22U1sJ2zAhqh8h/pSiAOjvbsrIh4oQDaGKwxB/H7l2dAg/Vn1jflLAKgVcLHgl",
-	"ulfhK918QggrfQSTw1gDmpA15mEQEdQz2ZfgMDxAvYNQiFNBCZYVtZIuNY/FAk1mDZ5xzosdxowUTXlE",
-	"3iEDX9b+2kW63kbKxxszY3MGS84em0sgOlWYTnZ5SphO5qXqWjNxKDD6wpcqPBOr/xHyXqhR8V00QI6o",
-	"S5OdmxoDWUpJg1X9c8bsQun0lLVO1A+kLe2BtP7KKf2pD+dn5NJmdlV5nAzdzF6rp88k7058ECsadVjh",
-	"Ja27BAdrCyE+VReoUaxFFWhRWVbDLue8ue3r27n+oNfnbV3URthB8/HorKrEMrazx2yMNPtiJeNTcTE+",
-	"1wVWxomTKLMSfS1MV0vn4+gQ4oKw0ENYFcITH/ni60Ks1fkJqIy5xcy1MNVXWzPi2bE1NVVoO6PvMX+c",
-	"Oi987of7Ewtz70ZlB1L9DHpvZQQYAWrBy6oqxEqWf4Abj1PWBBCVWmJx9lND68mY8vQn89VIk8F2eZY3",
-	"WdZhBv9goirDtxJep/HvJ1obV61HQPC0oHi443QQ5qsOyc9kJh00qc6ZpJNzlbgoJ4uG01wDT/R0RjXG",
-	"aQM/zgcKZUsuX6b7LOJz8mX1YcTzWPyfeyxe7no4/VC94cAVVWHSnLeTEu2Nw9816RiBAYsdGb940eb6",
-	"jtPVx0D1B1WoJz5oQlVBnyY2S/6ItapL9dQ3GzQPVE5/yyjH0JIVspT72oeUGS5FRpp4osNYwHEIpoMe",
-	"Esn6JEzdtwEl0gjXKjkJ9qhw8wo/pTocLkukAV2qErnKl6kcnL0+DDxK8AqQnumqMjN1abVEgn0Th35R",
-	"oUNDtWvp1MbQSSy1E77RxTwq6sT+qUcKzr2s59kI59kI57n257n2abn2szgwp/RaCpLFxFZGi2/fGXfW",
-	"7rGds/OJib6Nqquqdy0LhdiU9pmWueJL91LoZnRSkhyj++grR02yfLIZoRTk9JjpoZ3oRDWqqZpYd6Eb",
-	"+aYSYl8kFkoJvyKJlX58waiBlcZF42WzvruTAOOTwbExJyTjmMC57+RP3XcSWRBC604E6w2HienJmM0h",
-	"kSgfp2u6zeCnGKuO990dBIgeCiCPhPNUzotAfCVebRaYDKWbetA/z9Y/9xCciYdAru8sFwGYi+qFjbsL",
-	"xCe9uQopd/CUgykBcQeOVAxQ3yejHt8+SBvosl1zZvHMeakQjsgg4DoFYNDf46ZYfqxS2G2X9KCHb2LY",
-	"Q4diCwo8PjaxFozfpL9C6LJWzYJ9L69Wdt4hPStt4cnGovqeVrYizOXXZbn9sP1s3MRkos5fTyhAYQd5",
-	"QeqDnKc/HigLQPJ9WhEyzUktCxC6UQrbhMqInDqqtprw89qp9ZbjBReGwk0wlvOmTv/DPaSq5cWSAoXb",
-	"RvtRdDRS6PFz5lkI6u362mkzbyCncwQPbxz+vwAAAP//",
+	"7H1rd9tGluBfqcHOOZYckOJT1uPkAy0rCce2pEjKa0KvUQSKJGKwCkGBomhbezo93ZOkJ+mkd/OYzqRP",
+	"J73JTHZ2E3fPbE/STtL5MWtJ9qf5C3vqBRRAQCRtJdNnWj7JEQCi6t66dW/VfdXFLcMmfZ9ghENqrNwy",
+	"egg6KOCX2ygMRo1OiAJ25yBqB64fugQbK8ZzPeIhQJFNsENBSMAQuiFoow4JEAiDkYu7AHahi4uGaaB9",
+	"2Pc9ZKzUKqZB7R7qQ9ZjhwR9GBorhovDasUwjT7cd/uDvrGytFgrlUyj72JxXzKNcOQj8SrqosA4ODCN",
+	"59eIg9b3fTdAtInHcVzfDxGmLsFFsCMR7ZAADHuu3QNhDwGbOAi8NKAhoAiHgIZwRMEe9FwngXWV4fIw",
+	"aJez0d5GLw8QDZvOOMoNDFyHYxn2XAoC8aYJoEcJGAZuGCIMXMyxpyjYQ8E5CjzSpavg5QEJEXBDMOwh",
+	"DALkkyDkswD8gLQ91E+MyVhuVzolu4wuODVY61xAS6jaXoR1p2ZX2xVYXjb0Iffh/hWEu2HPWFmsmYYP",
+	"wxAFDN//+mKj8NewcLNUWC5eL1x77C+NaMg0DFzcVSOmCDs5rJQxTQMcuh6AAKOhmKQ+HIE2EtMUEkEc",
+	"POi3URATi9oIw8AliXEulk6P4w7YyAPYR6EUkOcbXYTD8RHtMt6CnsdnZ0BRACB70QR+4OIQtj0EGjtr",
+	"zaYJAmSTwEFiytk8gjkUBCQQo35qvXFpfbtYKpWq88nZu0puup4HF+rFEpi74uLB/ipoYCcgrgPKpVWw",
+	"jZy+Cy5XS+DiwPWchacvP10ulpdLS5V6sVSqrILh3jxo+L6HnkPty264UK9eKFYXwdzlp3avXjGB595A",
+	"4Elk3yDz4FkUsNlZqBVLYK0XkD5aWCoVS8Xq8tKF4vIyuErarofADuzAwJUdGabhMkqI1cQwDQz7DO/n",
+	"C5wShmkw1nYD5BgrYTBAOcxWL1f4nKj7cpL3QOG/5bLcmucinCljbHag73uuDdmTcxSod5mcecSGIXKE",
+	"FIXJV8EQMpnsujREAXJaWJssChpbW2yqKqJp36XUxV1TPa7Jx9BjTIic+WILJ6b00nbwQvNlOIDDjVJz",
+	"qT/avUou7W6N6CK6+eRf7+N+Pkltjn7BdaYlK5PhfKpGEn2CQF9Ce66NnnBxFwWcqScIgcPfB524wZgw",
+	"gKEb9sggBNSHNsoThAqjWzMEN9CI8unxUVCQvbM1hq14ntt3wzR5y/VFOKIOhpVylUI7n5qis4KG6rRk",
+	"LVeWTqLrX5zArYKeTX8CGZtbADpOgCgFUAxfzL1c7ilww+nXlJokJVtK0R4KQBgMaKjaMRrSlYjEzS3x",
+	"iC1nEjLBGNlSgiRWLTzHV2MEesQHkL3TcbuDADlR535A9kfsfa41WM8XniDBEDJ82ZU1JhblUlH+N3HK",
+	"XD9v06rVExNTSU5MqbDcKDwBC52VYu4EXRmfmSsQdwewiwDpAItT+Hqfdi0AscMeMSrsXN0BIdoPVwAE",
+	"nno9hF0wZ93sWSawEC48s8Mubvaur21Y8y1MAvauS0M2wy4GVsO2kR8WFDQLzIlW5s3e6suPl4rLrPl5",
+	"a95kDdoBGVIUUI7E5k4Ls+XMQ5TrDojh1F8FqO+HI8AAtfmGyhiAAD9AHRQgbKMiYEzXcQMaxliLEbUw",
+	"Q83kiL1sAcZngQnCHuS9rPVcjChSo4N4xFdLghkwQbp5drmOu55Le3wkbMwu3yWdVbFEYoIR623OOs+G",
+	"1gksk+HHAM+bEVldqvSgxFrewg7qwIGnYc5Ioc+PixUCRbCJvRGATOcboGgYmITafIkhAxiyzQHMWfti",
+	"3v5C/Fl9+XHYti0+LJepYmzVYD1hUCmVgN2DAbSZvgC4Otdh40zsG5pA1pPMz1UMiEfsD0fQWDHOGwem",
+	"ISf5iktD/bckV7AXbTEf+ks3e+wHMSvJ54W1Dc7qOTJ2JU+2Kkxvytw/zl8H5urjxcK18zlCtemjADIl",
+	"dWdEpZYxYQEkqgWgIxqiPp/cPdH0EdSrckq9ilWp/EUnQqVAR7QgcTidHfgkvWYXYZij1/BfQPNSEVyF",
+	"2IEhCUZCohj5uCmAQXPnWV1g+AKP2TIcKREW41Qu6uLRdTdazlKNQYj6vgdDZPJp4Eq4oBNgVBLbRMix",
+	"SrK8VInqk1Si0lLnwoVSp17uLJWcSqdW6lSX7FLJbpeXlztO5YQdQUAVKtH3oQJxGaI+wVSI6UXoSKuO",
+	"3dkEh9Iw0Mi18BIV/J2Qb9/fIOETZIAdTRxvGWK9YtRi7CjoxcYbrWPssTYVDkFi4UL7Lg2LUpK5LSv0",
+	"8/zen9nhQlBdSnXfFM1BX+j3wtwSPYfkBsLbEaPn9bzV2G5c5TOd6nqXtQdKUoqCoPE8/WWAOsaK8V8W",
+	"YtfEgviVLqyzbkSDJPsrdCMTDcxtYsR2T0rPUVArleaLah9g+FmSSYdy1R8GBHfZMqB5QJ4vyFktCIHL",
+	"Qky+vqCZ9Ry7p8TzXUKuwKCLZuSL3njrbBrHi9hiisgSHymSTN0iwGOdnQ69NbOdLdFBChoMkIAmd8PY",
+	"YwEg12gomCsvgsvuRdAeRbv2fBFIuoE+9yTxpkOm3fPdmbo3Ee9abqWgPeI9P7W7u6W6d0OKvI7ZwtIb",
+	"xdSQHsSOhwIQDDBlypjvQRcXmGoGatVyZHrwJaxNnJFa0XQ1F7iUrYmEIkcsVKfEKE3M1h3oCUrPxiau",
+	"bJvPHzsv7GStHQqoIhr/7dQZo4HBAKN9H9lM9ecwVtkq1WO7ETOmmf55ijJ3FYU94myQsOF5ZCiWphmo",
+	"2c9onk3V7fWns0ROwBcKpOjie5E1H4a9eMUP4Q0kOFfgn6InH0u2WiXel3Y065N1RbkhwQVKLtAUEAwg",
+	"qJXqSS1pc2u3ubmxY4KtzZ3dGfyFJsjVbh5h7vVtdIY5xxN3XznX9bHllZJBYCM+Bx3WxanP9QYBdGD3",
+	"+NycopRswZFHoPOQOxNbHidvS5JolZw9iXXyPW9IHAQzyU7chE6RrDso2HNt9AyGe9D1mBkyI2X9gOy5",
+	"DgpSPeSs61f5un4hRWBmGqt+wCDuqAh2g5GIyACmsktFjoYkQNPBE/tIekLloLkpQAIYuN5oItjT3WKA",
+	"g3yEHYTtEZjjE8zGFDsKFDWoeLTW2Npde6rB2cC10Tzf1TWMV8b2J+594HYLe+KhTihiRFxF4I6Jvhvy",
+	"35i13+XagcVjZwUe8bAAhSMqHcoEhIogY0qE1mYS72mhuUdcNncJuQrxSD6lM7KsA11vdIURYCKnpjnn",
+	"EmvKZ0gQMIrjyLhOgKDdExsoMzjIE1zDxJMBlTNEQgaOCOjIXrzRD8GaCY90pLOGsbo8zm2KqxTDtTDn",
+	"Z6cIxnmK++GGeiTWjOMWFPZjrdyGmG0lNsrQXf9D2O4ZTAe+T4IQOVeR48JdrgvMxHuDnC5O3JCqKebQ",
+	"8ABrAnaBdbQKBjThWuQonDqLWDpMSzkf/2pnc+PUNqYIX97PmnAFrXGijEWfgU0GmC1QymMkuNANe8yq",
+	"Ar43oIC63WRQ33hsaVGEUqOwXULla7Uee7FcWL72YqmwfO1WyaweZCh/prEG/dDuwa3BzZtiH4KO4zLE",
+	"oLcVEB8FocvmvQM9iky2V0aPmLXsdns5Mag2tG90A6afnaNAvMjExnf3kce3//ygcKU0KZxvGi+5XQqH",
+	"190+7KLrbUjRYi0bD99FNjIBBFsbTzIExLtc2R66jnBT99xuT0V2+PvSmC0m6VsulUq5XtfHFq499vit",
+	"klnJJjMJ3K6LoTcFxjHlBAuIuI43PogUerVHQI97liZJluAR7kRibYauw8BOnHz+Xjz3q8AnLg6vM8E+",
+	"R8F+HFKg6NTYY3QCM5yjICS+GWMEOgHpczIn8A6JvwrcEFDPdRAF0CO4C/YBwd5oJgSzs2hif/WLkvp5",
+	"TJLN7GyMag5MJYnXIlCk/RKyQ03An0WB2xlp3tIZ5DyesKyMJMQdRjFxuaqGnK5S3ELQJVze2PrK43LC",
+	"vIIUWLdaxn7LWKlULxRLZssYtYyVerF0YLXw3L4KNCUmRfEQtzHcLmZ79HwRXBVhf0CC2K+9AiJHaC3t",
+	"4s6BmxSoE53VrdYtHjA432plixRTQvK3diVT0kv8UCKY4iJtlsyIpSQWUzAGHXiz8oUtergeoT4ucUrv",
+	"twPkIBy60OMap7W1ubMLFqDvLuxVFqhzY4H26QJD1jKB1RqUSlWb98ovUaFQEM/iMYofrOSWWHt+dKFd",
+	"uvFy5en9Z6vP3dxetnfxUrdQKEw135VSbWnqiJBO+SQdMmktNni1/89EY64SSH3qZO7QtYxEuHF8Xpo7",
+	"m6BaXlwslFWsmOsccy2jVCq3DD5JwiKggHSEZsyHkArZrW0kaVhNEHCObUDXblUObpdK5flpCKkNNhrA",
+	"BILSWSkqmnIgwpsboj6dSFttBg/4kJuiGU9gk/jBIIAj9rOI6ssozdRTlhboqBMzhXQWRSI/9omkyNir",
+	"iTNiU4z2EDPMMB0Kt00Uk6/s77M5TxJRV/Kn0McV2TQbYHwjgSEYMlOMh4RMzoI+Ij7TfORWoKdFWM8X",
+	"rlhgTiU/8FWF5z+oNAcS9lAwdClKsWxOgC25FNQXJ/GqRgF9XLlTk6f7Ux46N0Ef8ryBQoCgw4PpceS2",
+	"CKz9Ar8t8Pm3eFYGFSRi9roZRWOY3QrDAWWKi014oI3pkEzLZaZEH1HK6BcnY/CfJBFXZUqdi4EWw2vJ",
+	"4D4MEOjD4AZygEUwgvznFRAGA2QJBDjFRQyKuxQaW81zFCBld9FiCzOO44kd3YAMeUxIplL1BzSU8SKe",
+	"weTwpNrI234DkyFoj/ggRNSJD1Pu65jpWS/qAVuVFRhfVuPLWnxZN0wtlldO3FUSd9XEXS1xl+yFmWXS",
+	"7i3Hl5X4shpf1uLLenzJeoiUl7J+U9FvqvpNTb9hfcmtV7XSbqvJ21ryNtV2MXl7wTAToWt1vWyYuidI",
+	"8z7Jy2p8WYsv6/HlYnx5Ib5kMJ5d324+8YLqOr6rJO6qiTsOIw7CRX7Ua/pSoA9EN/TGhN809guMywp7",
+	"MODxa85uWhKBye6al6LgPL+/5FImOdGvcuUxTJk0oj/Z3JGpOPEjLc8zfshzn+NbmcG4FT9RGWvxk3RI",
+	"3DQuEmd0VenJ8l77OdNLxB4zKcRPuMhjjbSxjwUATUMotho9dmSeuPZIqJ5sYdQerhESOC6GIaL6U6Fi",
+	"7SYyIKLHz7EdI74VhxO032NaKCy0Icav6R55DST31EZD0mlPQ4aoS/BFj9g3eFe7msvUNDb45nIpdteq",
+	"GVN3zS11xfiFvff0gISQyXKAOu5+3PFWRpgifrqNXuLRXk5AB0UEiY5qqF8aYYj6fkjX922EnOixzg0q",
+	"SM3IlQ5UXOOSEG9FxsqLTKMay5fBExJlTCPaQqKMLb6iS4XqZs9YMQ7vvnP8zmf3vnrz8PO/P/zws//3",
+	"ox8bB2YaXCULXPOSluYyA6zmpXtfvXn/b76999Xd4/91NxtgNXN8UtRngnb45b8c/+Mrx+/kjKymACmN",
+	"BSZGyEDlj+Poo28Ov3nr3ldvHn3+P48//iIbQj0NIYyS2TI7P/6nXx+99uWkzpP7Ke8/J2+PqZj92HSX",
+	"mVPZsPO6OP7m7uEnvzt67b1pkarESI0nnc+GUUb7mdGpxujwQxqzYSCazAy0NkYD149zcAUvxFnvE4bv",
+	"+oBB/Ps7Rx++fvTua8cf/KS5dfjhbw9/9aNc+PUY/pU0XD1jOw/ylTTE+3c+v//Zj44+evX+nb/Nhbqo",
+	"oJ6Qo6XBq5YlvPt3vjz63Y8PP/m/97979fCTf0r1r6l6ic5VJFwfG3eBCcMge2gC1L1v/0dqfKzh4Z0/",
+	"3P/dx9nQK5nQs8dVrqaBnTSuiD9njdnoEOsSIhvVO3eO3njl+IOf6H38+zdv3L/z5b1vvzt+57N0T9lo",
+	"1TIHbBMcQhdTADEYCHUFdJi+MoHah2/89PDt/3304T8ffvHBvT+8fvzBTw4/f//oi99nw67HsMeTUXQ4",
+	"NQXn9z85uvt23kamZzXhnHQmvdcxYt6/86kYydF7fzj613dT3ScMCQFAt3wTG+U4iY5e/7ujD+8evvXl",
+	"CRtjwjrhEJSaBeaYHj0/AcbhW7948KNXDj+8e/TLO//+zWshZ4jXpwEYMSdXJdXeyK3Hk0E++Oc37t95",
+	"5fijV6aBEvGappvOrF/86u2jj16dBlrEXel03ang3Pv6k+PX3zgBTsosTGz/kbeWOGjacf3DHw+//U1E",
+	"zgfv/PL+nTv5IKMJU6C4zxQgoaM+HEwx5MMv/+X+d68effjrfOC1vPFyJB4F+NH7Hx29+1o+5HrWIqqf",
+	"nJ1mZrW1U5eYfKiLaWLL7JsJqUIx8HpJbRX37t49+vCuGPXRh28e/uzjow9+zBa0t+4cv/OZWL6PP3vz",
+	"8O2fP3j1zft33s1H6kLM3gT0IR5FsyCzJuiJKNUqy9kTIVbA+9+9eu/uzx/85hfHf3hlIlaJFHx8kmtw",
+	"iumJFsqTdTDdXyKWyqs70dlqlQdAAuWVV/pD1j4wxhiHb//i/p1PD//h28Mv/u3otfeYDvbGXcEqx7/+",
+	"/N53ad1Bz9zBM6XsZM2HACHAzTQNeqYSniVFKQuL+3c+jbesr3929P6nOl5H/+fjo3d/y5aKP/7x3lc/",
+	"e/DLt7NxqY4xKUNHMagKGLvqhG0uKve/+OPhJ68KDCIGPfzkg2yotWmh5qjmOmSlgk8Lu55p1UYz8fKA",
+	"hPBkyktrXaP5g5+++eA3v2JW7jufHX7xRjbgxSxBkDPtcx8IPxmlJTq2hU8kd+hMBr/4/dEHPz56/9+O",
+	"//GVo89/M1kGLuhYTJnJmbVOChgPsUJq7k6kQjMJXALp4eGedunHz7HSNRwO3/3bo7/778df/0rK5Z1P",
+	"M6mQ9LDKtdAmQYDsEOyldasJKlWmDpD02ubobFINYOtfjkY9Biza9o9eey9PwU76iJMS5kbDhNIzVgTK",
+	"pIgrYUw1YrG4CCET8/3g1TeP3vvt/Z9/efjWe7k41fLpwYMibQRqTDDKJeC4XTekkyjy3U8ffPz1va/u",
+	"1g5f+225dO/bN9mS9/n7aYZ7YSc135lHU3QmjxjsX78+/vrXh3/70wd/81nmZOtZy/ih0pWzZGtqqbp2",
+	"oJy1OQcw9O19BZTLkrB8p4GgD13sqbAYVGsRpHFQDDjEHvQR5kf/W3guymcpV6q1+uKFpeVS2Zo3+WFv",
+	"DORpIRGTVd25GKwXy4s1BrMP5qzHxAn2C3ym6y0sMDLjVJnHarULtVJJQLDinBctzaW8qme/RNrN2Nn+",
+	"GMnxuIeW8JJMhphLJhQumuXawW1xXS4fzGfmwOjpKmMzscHPAULg85cSOTziqLyLARSLzyjKqC3Eo62v",
+	"RiZ+Aeha/jQ5ITNk+kw8lhpHFbLZTaUjK31/pYWt7fUnmzu769vXd67uWLK4ScBZxATWlc0nmxviF490",
+	"Xfboic3tJ9d3r289d0k875CgS3hZIh9SOiSBY7awdbG5cen61c2LzSvr4rW2K0DDJM+bwHpm61Jjdz3x",
+	"st2DuMveDiMZaeGowebu1vXt9Z1d8a5IfC50oB2SAMxdfaIxz7erOeojz0MOQPvQDr0RoCL3Sw8pzyej",
+	"tjopDNOIBm+YRnLUhmmkBmiYxtg4DNPQUU0G/MbbTxHn25alZxhybDoYYiToonBryINnLlaHfU3jGd+B",
+	"IYpuN0N/G9HQuMYPqmBnp08fLgXvIVOtVGKj+k1KU2OrGa0sLWxdKDvn+b/Faj0/WcoS6xnYHQSYhoyZ",
+	"FkBPBsmAOpYtTOkWHkZpgXrQglcxIRitpGsGjEv/ii7oLcw9mUT8zlSDVPuV5AKQWvCmG19WMtjsxQJM",
+	"ox/tPFMm/skE+pPejhaYdBZKX3FaKGK0k1PRIjZUCX+phBRvCEcUWJuXrVVwA/m8IAoEYnh8g4x3QYYo",
+	"DN2267khz4lVIr15OSl2m5cnBdgPVDT4oSXk+yW7aQjRiVKeMqplCK+jjdw9cUKaqfQZu3SVn8VN6XQr",
+	"QFMIUxvYcrVUuZBORU/wZm2sss61WzWzXDqYnHKXZiB9mFnso83SQ2SMClMCObl8FwYDtAqgyAGTaUDc",
+	"my+yoUR6WoI+wh8j8WwT4iE4nhsbwR0fkijZ0CHqGAy0+aBkTQvap7ISnssjCyighmkMAs9YMXph6NOV",
+	"hYWuG/YG7aJN+gvydfXXGDuEwqSPL4GF0O0LC2/MvOIlmgYUBfQc8HsEi5PAbdSDXgeQTqIUmra6UjMS",
+	"SE+eHnlqAIfIBWseGTjJlK4Wx0RWJ2FYJIyPNeKglsG2CTB3Qqou28hb+Pz5vBXh/HmwBcMeNVWgzRRR",
+	"Gh6RYbqtihKIkhDy7H8Lx/3phd7mLJVgYBXUZdUygRVvFOxO929bBf22bjEdKVKLrXmeqaYUlbBHKE8s",
+	"jKAXwfoeCkbioJjMfDt/PjpGdP48Y802GhHsaDiL4l1WrcIrRNXKVfGH41arltmfeqkktH2rXqpakqnl",
+	"QUm0HwZQH3cLu9rJMquxvd4obmxsbFiA9qAvT1xG229EaN595tQJCbfk3PHcRMqmaj0vAdSq7O9boCcP",
+	"yPAZtG61tATIlmGCVpwD2TIOWO+Joh8ulYmOHLGxXEd+grQz8DwgCl0J7o3z/BA1o/o4VpROaQGxUEfp",
+	"jek0ySj1cH41WYuKatmlrHULd4jnkaEYokgtFaRcAVNkmAqFw3NthEXdJ7l6NHxo91ChUiyNLRrD4bAI",
+	"+c9FEnQXZFu6cKW5tr6xs87aFHth3+NblRt6+mKUXjUKsrxPU6zfoqCTUS6WiiV+9shHGPqusWJUi6Vi",
+	"1eCbRY+vxzpvSNWBPe6iDM1gG4VM85NeEX4qJpDGm5mwjs9R0DI222y5FLaHlMGWwdOAVgDUznS0MD/W",
+	"ItNUgTjqUuCs7fBjT1FJkD4MbS6K8khXm4S99KkuziDaKR9gjSwhCxBYXCfi9WeUkaNMT7Z984Kh8qyP",
+	"dhAMc5ckamGGy2qGSEmyKbECdg/ZN2QXhPKNsQgaEhTw3D1EQQX0XTwImXDz0cEbQi/mp5TnVPk+Jhnz",
+	"AjkplVHNQLkkKLHnsnxbCMxtEMsduA36CPJZuN3CtwuFQvQ/e79WKoHbqixUGdwGGyShrguRd2mqUNUc",
+	"myuXl6+KCj5ZJnA7oOvuITxfBOO9V8Dt8XJX/ZTOn9WwCm6DVOlQ1jTKt8poUsuCpRsQPXloXJaI42Is",
+	"KhV4iGlR1ATK/WIV5Ep93coCVRegYjIwUHws5mlD1LKqBNDMdCidrmZcclDhktOjnJ3xdKaM7pIDy7DF",
+	"cmBUBQyesPRwWNYSWLp+dHAXYtDc2quxLppbe4tRbCS7GzlnV6zxooMiNT1yuenFIlnn4xUgRfnBNN7V",
+	"cgLgomThrFpNcYaOQpaNUuWZCJGMi5God+rxO6rzCcVpZMvKMritm8oXwG0QKTQrMggpEvK1oqeMeyG9",
+	"IQv6hcp1LpY0ugooQslj8hJcnVNeOZqZ1IwXJopercavMnbMKTAxz+idcB3f5nuvFAaCm46xYjyJQumY",
+	"MJLFo1/MtvfiVxYyqyMemJPbjdfmnb5V05/qZVH3epo3r0z1VlSseZqXowqIB9dSVfgqpdKsJVei0+ZR",
+	"1QB1lrxcr+ec7jbcZy9ubg9Ll5/skkaj0djYeaa3/ky30WisLbH7vbXGC41G4+LNzs3OzdzTtCd0s8ua",
+	"r7XXGk3WTZv9i05SnuBHluegq8wmHxkr9aUZihUkT99nFC1ocGVL6imnVzSnJqYsq0k0tQtadUXepDa5",
+	"SXQmgDeoT24wdnKANawsT26YLqDC2lXLk9ulD0McmEZ9GmIky8XxVtXJrTKKE3HmGPT7MBiJlQpApUwr",
+	"L60UD9MIYZd7oOUPxjXWOF/5FGe1aYbuviaU0tgry7VdcTZblRkVCu+cFZ+xteZl7oXSlJUObXK/cVLh",
+	"F46hLIW/CDZlGRTKz6UF0pDgplbCYWlxu7OFT/A5CGV5ZbZDwmCXmbMi1cyV35pgQ2vhqtLETUCwLUuq",
+	"EuyNZCyQweQVs8VBamtMO2+IyQNSJ64Df7+FJUW5+eJDStkmiSDbxQUZEwq/yWthilLgQqcfeOGZRn+m",
+	"0Z9p9P85NPpSrK2XZcPk2QDtVABHQLpDQR/xVAFeiFX1Vq7GvVVSvU0q/Lok676CuOyr7FQzKPis5tdH",
+	"yhhUTUeD2wrCwyuciAyRxlYztk0c1HHxD2TvcDTj/Ag2NLWQx/ya/TLnTW0vzGZwMYH8tclVTbIBce6V",
+	"29+kJVR3bitCCD+VoEO8wfO9x6V5rdUiLDckNmsy+WoVdJFKfSIY5XVQS3agDUAmZZhxLgoby5DxhRcg",
+	"6IxAGLipdT5yyqdmSD87k0zKzWq9nLGzRCzCd/Iox1BkZfDi9mNJt//R1qs8FntmwH6vBixfuS8SZzSj",
+	"7crVPX4RKfE8yYdrgVLx0wJYMkxpxpauXk3phEJEqn5QKl1rgjk6u+2ZLAx1kIychsEAHTyyua9HfSMy",
+	"pDJaZq/d8/BD5YHrDGM7Xk6HImXJ96CNVjMNFf3TaDx2wbR5mUDv/NlY6uUpbOB03WPebgqAmVUI/szc",
+	"A4JjxzwEU7kGxLZWiMocZQb1ROLKePVJnnOh76O8lKm2hc7xypQ9xvU+8Vx7dI6KUyoinOogPBJVakQv",
+	"yJmPorRRXSMmMyeGDmXRJZ6PQJU34cwyPrOMzyzjs1jXBNtvavU9M3qkl5c708D/BENIds/FMKlQJuv6",
+	"vZiunSgLJquqiMbahjiykn6pXtHfeuoyx1Yr6Mf7mUX51HkpR+tMbL0maKsv+J2FfP7z6XRX2Lob5upd",
+	"6Zx5isSnvqfR+VSUJD8QJPJPYZyBOpZ9KjOXedBDuFysKAoUJWxa4chHltnCsBOiQOQ8qaQqDfnktx+0",
+	"gwlpa4opAbwAZQsnPycLGsCqlEqW+I5jOAgwkvEZgm2kklejQ5Lc+8jdnamDkkxpTHk11eG6v9rZ3FgB",
+	"VnrBWWU6DEXh44Ows2TlH/8yxcdD8UhqOvwADNf0OsKxK6zDIPraFQSyZzY4tU/KH8eQ5MOGjiqfzMch",
+	"YsJcGY8mBvajeh6MltFEBYjbsDT+8Dq3WMU3us5U6bQqreXC/IBadRLqD69gJ+Gfsq6d7Px7V7uT4B5R",
+	"A8/E/ZGU8WSPP6xenkj0esjgVaqP04tj5XR8aiEtnfAzR7eykHvUQJfWJ57C7kmh8LDhL50ManefFAlL",
+	"S3GoyHZiK256prb5hwhvZSgP6quhIrAiA1BDKMM8xNtDjhmXEEjUDpmfFA/LAJeIjfHuZXRMNZ8QIcse",
+	"weQo2YCm9in9KAuPGersS3AUfaDufqQAUE6JMC8oJjx2TM/S4lh6BaFxzkscJY2VVHHA3yYDT1QuayNV",
+	"LSTj05O5oT+NJWcP/aUQnSoKKLo8IQooUmZVpZwkFBh/n0yWzUlUL4l4L9LG2PIaIJtX1clPm02ArGRk",
+	"6Mr+GWP2oPCpikot8gfSEbZEVn/VjP7ExpaX5pvbVe1Rkodze62fPJOsO/45r3jUUX2arO5SHKysi+RU",
+	"naNaqRlZXkYmgA17jPPmdq7uFPxB32dtHdRB2EbzyeCvrCMztrIn7JMs22Q150N3CT5X5WHGiZMqEhN/",
+	"60zVemfj6BLigKhMRVTTwuWfKGNywWV1fgIqYy41XRam+uZsTrg8IVNTRc5z+h7z5cnTzmc+vD+xKHo7",
+	"LpqQ6aNQa2tIgBb/5rwsa1qs5vkWmOE5ZUUDXmcmEcY/MXKfDllPX1dAjjQdyxcnkdNFKWbwLaZqSnwv",
+	"0Xua/PqjsXnZeAgET4q5RytOF2EmdUh85DPt3Ml07KQdpGvEQQVR8pwWmniilzSukE6b+FE+ryhasv1l",
+	"uo86Pi9elp91PAv1/7mH+sWqh7NLAmjOX17TJsvxO+kMgHZ0fUU4VWAQJg68nz9vMn3H7qlDrOpzMNTl",
+	"n2OhshxRC+sFi7isqkJDja0mLQJ53MDSiklYor6XdH17kIaaOzIkLTzR2czh2ATTQR/xcwQkOlVgAkqE",
+	"Ea5UchLcoNxFzH2c8mi7KPAGVKFN5Eg/qHSO9n0YuJTgVSC82nVpZqrCcKnc/xaOfKpch4Zy1VKZk5GD",
+	"WWgnbKFLuFpkvYETTzuceWjPkh3Okh3OjgGcHQM47WMAszg/p/R4cpIltrycFt+/I++0XWu7p+dP431r",
+	"9WZl72of5VuusO3Ufs2/8S827JxOKoJjVB++dPKkC0frkVEh4qHu3Z3ogNXqyOpY96AT+7VSKgPPeRTa",
+	"waogVvbJCq36VxYXjRcM++EOKYxPBsNGn5CcEwxnfpc/db9LbH1wjT2VJKA5W3QvyGzOjFThPFXNbgYf",
+	"x1hdwB/ujEL8kAN5KJyncnwE/Pv4crHAZChc3AP/7CDBmXfhVLwLQr7z3AtgLq6UNu5q4B8zZyqkWMEz",
+	"zswExBnYQjFAvkdGfbZ8kA5QBcvm9LKh80IhHJFBwHQKEELvBlO1i2M10m45pA9dfJ0pwgd8CQpcNjYu",
+	"C9pvwtfBdVljxYC+W5SSXbRJ38gSPNGYa9hK2YoxF9/VZbbHzrNJ8zTkFQ77XAGKOihyUu8XXPXZRFH6",
+	"kq3TkpBZDm5RetGJU+cm1IRk1JFV5biP2MysNJ2sIzHkLoaxXDtZ1ADeQLJOYCIZkbt8lA9GRTK5Hj+n",
+	"H9OgbttTDp95DTmVm3hw7eD/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

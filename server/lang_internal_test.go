@@ -1,0 +1,42 @@
+package server
+
+import "testing"
+
+func TestRequestLang(t *testing.T) {
+	for _, tc := range []struct {
+		xl, want string
+		list     bool
+	}{
+		{"", "", true},
+		{"zh", "zh", true},
+		{"en", "en", true},
+		{"EN", "en", true},
+		{"zh-CN", "zh", true},
+		{"zh_CN", "zh", true},
+		{"en_US", "en", true},
+		{"zh-TW", "zh", true},
+		{"zh-Hant-HK", "zh", true},
+		{"en-US,zh;q=0.9", "en", true},
+		{"zh-CN,zh;q=0.9", "zh", true},
+		{"zh-HK,en;q=0.8", "zh", true},
+		{"en;q=0.5,zh", "zh", true}, // q order, not written order
+		{"fr,zh;q=0.5", "zh", true},
+		{"ja;q=0,en", "en", true}, // q=0: not wanted
+		{"*", "", true},
+		{"fr", "", true},
+		{"de-CH, fr;q=0.1", "", true},
+		{"i-klingon", "", true},
+		{"  en  ", "en", true},
+		{"x", "", false},
+		{"en!", "", false},
+		{"en;q=abc", "", false},
+		{"a,b,c", "", false},
+	} {
+		if got := isLanguageList(tc.xl); got != tc.list {
+			t.Errorf("isLanguageList(%q) = %v, want %v", tc.xl, got, tc.list)
+		}
+		if got := requestLang(tc.xl); got != tc.want {
+			t.Errorf("requestLang(%q) = %q, want %q", tc.xl, got, tc.want)
+		}
+	}
+}
