@@ -126,6 +126,8 @@ func Build(cfg Config, log *slog.Logger, o Overrides) (rt *Runtime, err error) {
 	}
 	httpCfg := cfg.HTTP
 	httpCfg.DevMode = httpCfg.DevMode || cfg.DevMode
+	// With a metrics listener, /metrics is not on the API's.
+	httpCfg.MetricsElsewhere = cfg.MetricsAddr != ""
 	rt.Server, err = server.New(httpCfg, rt.Service, log, rt.Metrics)
 	if err != nil {
 		return nil, err
