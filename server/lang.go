@@ -12,6 +12,9 @@ import (
 // and length; isLanguageList refuses what passes them but is not a list at
 // all ("x", "en;q=abc"), and requestLang picks the language of the answer.
 
+// maxLanguageList is X-L's maxLength in openapi.yaml.
+const maxLanguageList = 200
+
 // langTags are the languages of the SMS templates and error messages, in
 // the order langNames names them.
 var (
@@ -23,6 +26,11 @@ var (
 // isLanguageList reports whether xl parses as an Accept-Language list
 // (the empty list included). It is the X-L rule's check.
 func isLanguageList(xl string) bool {
+	// The rule's check runs before the schema's maxLength: do not parse
+	// what the schema refuses anyway (with the same code).
+	if len(xl) > maxLanguageList {
+		return false
+	}
 	_, _, err := language.ParseAcceptLanguage(xl)
 	return err == nil
 }

@@ -1,6 +1,10 @@
 package server
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/smscode/smscode/gen"
+)
 
 func TestRequestLang(t *testing.T) {
 	for _, tc := range []struct {
@@ -38,5 +42,20 @@ func TestRequestLang(t *testing.T) {
 		if got := requestLang(tc.xl); got != tc.want {
 			t.Errorf("requestLang(%q) = %q, want %q", tc.xl, got, tc.want)
 		}
+	}
+}
+
+// maxLanguageList is the spec's maxLength of X-L.
+func TestMaxLanguageListIsTheSpecs(t *testing.T) {
+	spec, err := gen.GetSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := spec.Components.Parameters["XL"]
+	if p == nil || p.Value == nil || p.Value.Schema == nil || p.Value.Schema.Value.MaxLength == nil {
+		t.Fatal("openapi.yaml has no X-L parameter XL with a maxLength")
+	}
+	if got := *p.Value.Schema.Value.MaxLength; got != maxLanguageList {
+		t.Errorf("X-L maxLength %d in openapi.yaml, maxLanguageList %d", got, maxLanguageList)
 	}
 }

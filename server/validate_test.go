@@ -292,8 +292,11 @@ func TestLanguageLists(t *testing.T) {
 		{xl: "ja;q=0, en", wantLang: "en"},
 	} {
 		name := tt.xl
-		if tt.absent {
+		switch {
+		case tt.absent:
 			name = "absent"
+		case name == "":
+			name = "empty"
 		}
 		t.Run(name, func(t *testing.T) {
 			h := seedHeaders()
