@@ -1,6 +1,8 @@
 package server
 
 import (
+	"strings"
+
 	"golang.org/x/text/language"
 
 	"github.com/smscode/smscode/server/sms"
@@ -31,6 +33,9 @@ func isLanguageList(xl string) bool {
 	if len(xl) > maxLanguageList {
 		return false
 	}
+	if _, ok := simpleTag(xl); ok {
+		return true
+	}
 	_, _, err := language.ParseAcceptLanguage(xl)
 	return err == nil
 }
@@ -47,6 +52,9 @@ func isLanguageList(xl string) bool {
 func requestLang(xl string) string {
 	if xl == "" {
 		return ""
+	}
+	if lang, ok := simpleTag(xl); ok && lang != "" {
+		return lang
 	}
 	tags, _, err := language.ParseAcceptLanguage(xl)
 	if err != nil {
@@ -73,3 +81,41 @@ var langBases = func() []language.Base {
 	}
 	return out
 }()
+
+// simpleTag is the fast path for what nearly every client sends: one tag
+// of 2-3 letters and subtags of 1-8 letters or digits joined by - or _
+// ("zh", "en-US", "zh_CN"), the X-L format before lists were allowed, so
+// still accepted as it was. lang is "zh" or "en" when that is its
+// primary language, "" for another (which requestLang then matches by
+// parsing). It spares the parse's allocations.
+func simpleTag(xl string) (lang string, ok bool) {
+	primary, rest, _ := strings.Cut(strings.ReplaceAll(xl, "_", "-"), "-")
+	if n := len(primary); n < 2 || n > 3 || !allASCII(primary, false) {
+		return "", false
+	}
+	if rest != "" || strings.HasSuffix(xl, "-") || strings.HasSuffix(xl, "_") {
+		for sub := range strings.SplitSeq(rest, "-") {
+			if n := len(sub); n < 1 || n > 8 || !allASCII(sub, true) {
+				return "", false
+			}
+		}
+	}
+	switch {
+	case strings.EqualFold(primary, sms.LangChinese):
+		return sms.LangChinese, true
+	case strings.EqualFold(primary, sms.LangEnglish):
+		return sms.LangEnglish, true
+	}
+	return "", true
+}
+
+// allASCII reports whether s is ASCII letters (and digits, if digits).
+func allASCII(s string, digits bool) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		if !(c >= 'a' && c <= 'z') && !(digits && s[i] >= '0' && s[i] <= '9') {
+			return false
+		}
+	}
+	return true
+}
