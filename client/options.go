@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"regexp"
 	"time"
+
+	"golang.org/x/text/language"
 )
 
 // Option configures a Client in New.
@@ -75,8 +77,10 @@ func WithTenantID(id string) Option { return func(s *settings) { s.tenantID = id
 func WithDevice(d Device) Option { return func(s *settings) { s.device = d } }
 
 // WithLanguage sets X-L, the language of error messages and of the SMS
-// text: "zh" for Chinese, "en" for English, or a tag with a region such as
-// "zh-CN". Without it the application's default language is used.
+// text: "zh" for Chinese, "en" for English, a tag with a region such as
+// "zh-CN", or an Accept-Language list such as "en-US,zh;q=0.9" (the first
+// of zh and en in it is used). Without it, or with a list naming neither,
+// the application's default language is used.
 func WithLanguage(lang string) Option { return func(s *settings) { s.lang = lang } }
 
 // WithHTTPClient makes the Client send its requests with hc, for a proxy,
@@ -103,7 +107,7 @@ var (
 	idRE          = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 	fingerprintRE = regexp.MustCompile(`^[!-~]{1,128}$`)
 	printableRE   = regexp.MustCompile(`^[ -~]+$`)
-	languageRE    = regexp.MustCompile(`^[A-Za-z]{2,3}([_-][A-Za-z0-9]{1,8})*$`)
+	languageRE    = regexp.MustCompile(`^[A-Za-z0-9*_ ,;=.-]{0,200}$`)
 	requestIDRE   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 )
 
@@ -153,9 +157,17 @@ func (d Device) validate() error {
 	return errors.Join(errs...)
 }
 
+// validateLanguage checks lang as the server does: the spec's pattern and
+// length, then that it parses as a language list.
 func validateLanguage(lang string) error {
-	if lang != "" && (len(lang) > 35 || !languageRE.MatchString(lang)) {
-		return fmt.Errorf("language %q: want a tag such as zh or en-US", lang)
+	if lang == "" {
+		return nil
+	}
+	if !languageRE.MatchString(lang) {
+		return fmt.Errorf("language %q: want a tag such as zh or en-US, or a list such as en-US,zh;q=0.9 (at most 200 characters)", lang)
+	}
+	if _, _, err := language.ParseAcceptLanguage(lang); err != nil {
+		return fmt.Errorf("language %q: want a tag such as zh or en-US, or a list such as en-US,zh;q=0.9: %w", lang, err)
 	}
 	return nil
 }

@@ -517,9 +517,14 @@ type GetCaptchaParams struct {
 	// XAgent The caller's user agent, printable ASCII, recorded for logs (error code HEADER.0003).
 	XAgent XAgent `json:"X-agent"`
 
-	// XL Language of `error_msg` and of the SMS text: `zh` (Chinese) or `en` (English);
-	// a region such as `zh-CN` is allowed. Others fall back to the application's default
-	// language, then English (error code HEADER.0005).
+	// XL Language of `error_msg` and of the SMS text: a language tag (`zh`, `en-US`, `zh_CN`)
+	// or a list as in `Accept-Language` (`en-US,zh;q=0.9`, `*`), as browsers and OS
+	// locales write them; empty or absent is no preference. The first language of the
+	// list, in `q` order, that is Chinese (`zh`, any region or script) or English (`en`)
+	// is used; when none is (`*`, `fr`, no list), the SMS is in the application's
+	// default language and `error_msg` in English. Only a value that is not a language
+	// list at all (`x`, `en!`, `en;q=abc`) or is longer than 200 characters is refused
+	// (error code HEADER.0005).
 	XL *XL `json:"X-L,omitempty"`
 
 	// XClientId The application's ClientId, allocated when the application was registered
@@ -549,9 +554,14 @@ type GetAltchaChallengeParams struct {
 	// XAgent The caller's user agent, printable ASCII, recorded for logs (error code HEADER.0003).
 	XAgent XAgent `json:"X-agent"`
 
-	// XL Language of `error_msg` and of the SMS text: `zh` (Chinese) or `en` (English);
-	// a region such as `zh-CN` is allowed. Others fall back to the application's default
-	// language, then English (error code HEADER.0005).
+	// XL Language of `error_msg` and of the SMS text: a language tag (`zh`, `en-US`, `zh_CN`)
+	// or a list as in `Accept-Language` (`en-US,zh;q=0.9`, `*`), as browsers and OS
+	// locales write them; empty or absent is no preference. The first language of the
+	// list, in `q` order, that is Chinese (`zh`, any region or script) or English (`en`)
+	// is used; when none is (`*`, `fr`, no list), the SMS is in the application's
+	// default language and `error_msg` in English. Only a value that is not a language
+	// list at all (`x`, `en!`, `en;q=abc`) or is longer than 200 characters is refused
+	// (error code HEADER.0005).
 	XL *XL `json:"X-L,omitempty"`
 
 	// XClientId The application's ClientId, allocated when the application was registered
@@ -581,9 +591,14 @@ type VerifyCaptchaParams struct {
 	// XAgent The caller's user agent, printable ASCII, recorded for logs (error code HEADER.0003).
 	XAgent XAgent `json:"X-agent"`
 
-	// XL Language of `error_msg` and of the SMS text: `zh` (Chinese) or `en` (English);
-	// a region such as `zh-CN` is allowed. Others fall back to the application's default
-	// language, then English (error code HEADER.0005).
+	// XL Language of `error_msg` and of the SMS text: a language tag (`zh`, `en-US`, `zh_CN`)
+	// or a list as in `Accept-Language` (`en-US,zh;q=0.9`, `*`), as browsers and OS
+	// locales write them; empty or absent is no preference. The first language of the
+	// list, in `q` order, that is Chinese (`zh`, any region or script) or English (`en`)
+	// is used; when none is (`*`, `fr`, no list), the SMS is in the application's
+	// default language and `error_msg` in English. Only a value that is not a language
+	// list at all (`x`, `en!`, `en;q=abc`) or is longer than 200 characters is refused
+	// (error code HEADER.0005).
 	XL *XL `json:"X-L,omitempty"`
 
 	// XClientId The application's ClientId, allocated when the application was registered
@@ -613,9 +628,14 @@ type GetCountryCodesParams struct {
 	// XAgent The caller's user agent, printable ASCII, recorded for logs (error code HEADER.0003).
 	XAgent XAgent `json:"X-agent"`
 
-	// XL Language of `error_msg` and of the SMS text: `zh` (Chinese) or `en` (English);
-	// a region such as `zh-CN` is allowed. Others fall back to the application's default
-	// language, then English (error code HEADER.0005).
+	// XL Language of `error_msg` and of the SMS text: a language tag (`zh`, `en-US`, `zh_CN`)
+	// or a list as in `Accept-Language` (`en-US,zh;q=0.9`, `*`), as browsers and OS
+	// locales write them; empty or absent is no preference. The first language of the
+	// list, in `q` order, that is Chinese (`zh`, any region or script) or English (`en`)
+	// is used; when none is (`*`, `fr`, no list), the SMS is in the application's
+	// default language and `error_msg` in English. Only a value that is not a language
+	// list at all (`x`, `en!`, `en;q=abc`) or is longer than 200 characters is refused
+	// (error code HEADER.0005).
 	XL *XL `json:"X-L,omitempty"`
 
 	// XClientId The application's ClientId, allocated when the application was registered
@@ -645,9 +665,14 @@ type SendSmsParams struct {
 	// XAgent The caller's user agent, printable ASCII, recorded for logs (error code HEADER.0003).
 	XAgent XAgent `json:"X-agent"`
 
-	// XL Language of `error_msg` and of the SMS text: `zh` (Chinese) or `en` (English);
-	// a region such as `zh-CN` is allowed. Others fall back to the application's default
-	// language, then English (error code HEADER.0005).
+	// XL Language of `error_msg` and of the SMS text: a language tag (`zh`, `en-US`, `zh_CN`)
+	// or a list as in `Accept-Language` (`en-US,zh;q=0.9`, `*`), as browsers and OS
+	// locales write them; empty or absent is no preference. The first language of the
+	// list, in `q` order, that is Chinese (`zh`, any region or script) or English (`en`)
+	// is used; when none is (`*`, `fr`, no list), the SMS is in the application's
+	// default language and `error_msg` in English. Only a value that is not a language
+	// list at all (`x`, `en!`, `en;q=abc`) or is longer than 200 characters is refused
+	// (error code HEADER.0005).
 	XL *XL `json:"X-L,omitempty"`
 
 	// XClientId The application's ClientId, allocated when the application was registered
@@ -677,9 +702,14 @@ type VerifySmsParams struct {
 	// XAgent The caller's user agent, printable ASCII, recorded for logs (error code HEADER.0003).
 	XAgent XAgent `json:"X-agent"`
 
-	// XL Language of `error_msg` and of the SMS text: `zh` (Chinese) or `en` (English);
-	// a region such as `zh-CN` is allowed. Others fall back to the application's default
-	// language, then English (error code HEADER.0005).
+	// XL Language of `error_msg` and of the SMS text: a language tag (`zh`, `en-US`, `zh_CN`)
+	// or a list as in `Accept-Language` (`en-US,zh;q=0.9`, `*`), as browsers and OS
+	// locales write them; empty or absent is no preference. The first language of the
+	// list, in `q` order, that is Chinese (`zh`, any region or script) or English (`en`)
+	// is used; when none is (`*`, `fr`, no list), the SMS is in the application's
+	// default language and `error_msg` in English. Only a value that is not a language
+	// list at all (`x`, `en!`, `en;q=abc`) or is longer than 200 characters is refused
+	// (error code HEADER.0005).
 	XL *XL `json:"X-L,omitempty"`
 
 	// XClientId The application's ClientId, allocated when the application was registered
@@ -794,7 +824,7 @@ type ClientInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
 	// | 404 | REQ.0005 | No such path. |
 	// | 405 | REQ.0006 | The path does not take this method. |
@@ -860,9 +890,9 @@ type ClientInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -903,9 +933,9 @@ type ClientInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -943,7 +973,7 @@ type ClientInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
 	// | 404 | REQ.0005 | No such path. |
 	// | 405 | REQ.0006 | The path does not take this method. |
@@ -975,9 +1005,9 @@ type ClientInterface interface {
 	// | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | Extension: `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | Extension: the request headers are too large. |
-	// | 400 | REQ.0001 | Extension: the body is not a JSON object. |
+	// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
@@ -1032,9 +1062,9 @@ type ClientInterface interface {
 	// | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | Extension: `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | Extension: the request headers are too large. |
-	// | 400 | REQ.0001 | Extension: the body is not a JSON object. |
+	// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
@@ -1111,9 +1141,9 @@ type ClientInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -1185,9 +1215,9 @@ type ClientInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -1234,7 +1264,7 @@ type ClientInterface interface {
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
 // | 404 | REQ.0005 | No such path. |
 // | 405 | REQ.0006 | The path does not take this method. |
@@ -1320,9 +1350,9 @@ func (c *Client) GetAltchaChallenge(ctx context.Context, params *GetAltchaChalle
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -1373,9 +1403,9 @@ func (c *Client) VerifyCaptchaWithBody(ctx context.Context, params *VerifyCaptch
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -1423,7 +1453,7 @@ func (c *Client) VerifyCaptcha(ctx context.Context, params *VerifyCaptchaParams,
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
 // | 404 | REQ.0005 | No such path. |
 // | 405 | REQ.0006 | The path does not take this method. |
@@ -1465,9 +1495,9 @@ func (c *Client) GetCountryCodes(ctx context.Context, params *GetCountryCodesPar
 // | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | Extension: `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | Extension: the request headers are too large. |
-// | 400 | REQ.0001 | Extension: the body is not a JSON object. |
+// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
@@ -1532,9 +1562,9 @@ func (c *Client) SendSmsWithBody(ctx context.Context, params *SendSmsParams, con
 // | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | Extension: `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | Extension: the request headers are too large. |
-// | 400 | REQ.0001 | Extension: the body is not a JSON object. |
+// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
@@ -1621,9 +1651,9 @@ func (c *Client) SendSms(ctx context.Context, params *SendSmsParams, body SendSm
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -1705,9 +1735,9 @@ func (c *Client) VerifySmsWithBody(ctx context.Context, params *VerifySmsParams,
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -2446,7 +2476,7 @@ type ClientWithResponsesInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
 	// | 404 | REQ.0005 | No such path. |
 	// | 405 | REQ.0006 | The path does not take this method. |
@@ -2516,9 +2546,9 @@ type ClientWithResponsesInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -2559,9 +2589,9 @@ type ClientWithResponsesInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -2599,7 +2629,7 @@ type ClientWithResponsesInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
 	// | 404 | REQ.0005 | No such path. |
 	// | 405 | REQ.0006 | The path does not take this method. |
@@ -2633,9 +2663,9 @@ type ClientWithResponsesInterface interface {
 	// | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | Extension: `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | Extension: the request headers are too large. |
-	// | 400 | REQ.0001 | Extension: the body is not a JSON object. |
+	// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
@@ -2690,9 +2720,9 @@ type ClientWithResponsesInterface interface {
 	// | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | Extension: `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | Extension: the request headers are too large. |
-	// | 400 | REQ.0001 | Extension: the body is not a JSON object. |
+	// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
@@ -2769,9 +2799,9 @@ type ClientWithResponsesInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -2843,9 +2873,9 @@ type ClientWithResponsesInterface interface {
 	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object. |
+	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
 	// | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -3843,7 +3873,7 @@ func (r VerifySmsResponse) ContentType() string {
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
 // | 404 | REQ.0005 | No such path. |
 // | 405 | REQ.0006 | The path does not take this method. |
@@ -3925,9 +3955,9 @@ func (c *ClientWithResponses) GetAltchaChallengeWithResponse(ctx context.Context
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -3974,9 +4004,9 @@ func (c *ClientWithResponses) VerifyCaptchaWithBodyWithResponse(ctx context.Cont
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -4020,7 +4050,7 @@ func (c *ClientWithResponses) VerifyCaptchaWithResponse(ctx context.Context, par
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
 // | 404 | REQ.0005 | No such path. |
 // | 405 | REQ.0006 | The path does not take this method. |
@@ -4060,9 +4090,9 @@ func (c *ClientWithResponses) GetCountryCodesWithResponse(ctx context.Context, p
 // | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | Extension: `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | Extension: the request headers are too large. |
-// | 400 | REQ.0001 | Extension: the body is not a JSON object. |
+// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
@@ -4123,9 +4153,9 @@ func (c *ClientWithResponses) SendSmsWithBodyWithResponse(ctx context.Context, p
 // | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | Extension: `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | Extension: the request headers are too large. |
-// | 400 | REQ.0001 | Extension: the body is not a JSON object. |
+// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
@@ -4208,9 +4238,9 @@ func (c *ClientWithResponses) SendSmsWithResponse(ctx context.Context, params *S
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -4288,9 +4318,9 @@ func (c *ClientWithResponses) VerifySmsWithBodyWithResponse(ctx context.Context,
 // | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
 // | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
 // | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
+// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
 // | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object. |
+// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
 // | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
 // | 415 | REQ.0003 | `Content-Type` is not JSON. |
 // | 400 | REQ.0004 | The body has a field that the API does not define. |
@@ -7714,193 +7744,202 @@ func (sh *strictHandler) VerifySms(ctx echo.Context, params VerifySmsParams) err
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rdxvHleBfqe2dPSLlBog3SfDk7IEp2uZYIhmRfmQMrbrQXQA6bFQhXQWCkMQ9cSaJ7YydOLt+TDzO",
-	"yWOdGe/s2kpmNrEjx/GH/SezIiV/mr+wp17d1Y1uApRkxzOhz0zEbnRV3bp17637qls3LZcMhgQjzKjV",
-	"vGn1EfRQKP68ilg4aXUZCvmTh6gb+kPmE2w1ref6JECAIpdgjwJGwBj6DHRQl4QIsHDi4x6APejjomVb",
-	"6BAOhgGymrWKbVG3jwaQ99gl4QAyq2n5mFUrlm0N4KE/GA2s5kqjVirZ1sDH8rlkW2wyRPJT1EOhdXRk",
-	"W8+vEw9tHA79ENFNPA3jxiFDmPoEF8GuArRLQjDu+24fsD4CLvEQ+OaIMkARZoAyOKHgAAa+l4C6ymF5",
-	"ELDL2WBfRd8aIco2vWmQWxj4noCS9X0KQvmlDWBACRiHPmMIAx8L6CkKD1B4gYKA9Oga+NaIMAR8BsZ9",
-	"hEGIhiRkYhXAMCSdAA0Sc7JWO5VuyS2jZa8Ga91ltIKqnQasezW32qnA8qplTnkADy8j3GN9q9mo2dYQ",
-	"MoZCDu9/eaFV+CtYuFEqrBavF6499hdWNGXKQh/39Iwpwl4OKWUs0wgzPwAQYDSWizSAE9BBcpkYkcjB",
-	"o0EHhTGyqIswDH2SmGej9Ogo7ojPPIQDxBSDPN/qIcymZ7THaQsGgVidEUUhgPxDGwxDHzPYCRBo7a5v",
-	"btogRC4JPSSXnK8jWEBhSEI566c2Wpc2rhZLpVJ1Mbl6V8gNPwjgUr1YAguXfTw6XAMt7IXE90C5tAau",
-	"Im/gg6erJfD4yA+8pa8//fVysbxaWqnUi6VSZQ2MDxZBazgM0HOo87TPlurV5WK1ARaefmrvymUbBP4+",
-	"Ak8id58sgmdRyFdnqVYsgfV+SAZoaaVULBWrqyvLxdVVcIV0/ACBXdiFoa86smzL55iQ0sSyLQwHHO7n",
-	"CwITlm1x0vZD5FlNFo5QDrHVyxWxJvq5nKQ9UPivuSS3HvgIZ/IYXx04HAa+C/mbCxTobzmfBcSFDHmS",
-	"i1jyUzCGnCd7PmUoRF4bG4tFQWtnhy9VRTYd+JT6uGfr1zX1GgacCJG3WGzjxJJeuhp+Y/NbcATHW6XN",
-	"lcFk7wq5tLczoQ1048m/OsSDfJS6AvyC782LVs7D+ViNOPoUhr6EDnwXPeHjHgoFUc9gAk98D7pxgylm",
-	"AGOf9cmIATqELspjhArH2yYD+2hCxfIMUVhQvXMZwyVe4A98lkZvud6AE+phWClXKXTzsSk7KxigzovW",
-	"cmXlNLz+h1OoVeJzczgDjZs7AHpeiCgFUE5frr0S9xT4bH6ZUlOo5KIUHaAQsHBEmW7HcUibEYo3d+Qr",
-	"Ls7UyARj5CoOUlC18YKQxgj0yRBA/k3X741C5EWdD0NyOOHfC63Beb7wBAnHkMPL/3Km2KJcKqr/m7lk",
-	"/jBv06rVEwtTSS5MqbDaKjwBC91mMXeBLk+vzGWIeyPYQ4B0gSMwfH1Aew6A2OOvOBZ2r+wChg5ZEzg3",
-	"+g5YWO/7GFG0CEgIHIQdsLCBe4FP+4trbQyFaCEY0JHb5+vr3OgX1rccvkBcLo2RVwTbrI9CCrowCEAH",
-	"uvtyN0wLNA914ShgbRwoGG3+EQZqtByCqE8h/0Y/H+mX85BdPRXZUrpcu1mxq0cLL1wvXIvlzbWbZXvl",
-	"aPFizhJsD1EIuUqzO6FqT5rBLkS3AHRCGRqIpTmQTR9iMy6nNuN4483HVgRKgU5oQcHwaOT1abvgHsIw",
-	"ZxcUv4DNS0VwBWIPMhJO5BbF0ScURww2d581KaspqcgxthxBnayP2li+uu5HxJ9qDBgaDAPIkC2WQahs",
-	"Ek+AY0kKFSagSmysegOtz9pASyvd5eVSt17urpS8SrdW6lZX3FLJ7ZRXV7te5RT5IUeVG+gXsWEe8XWm",
-	"Q4IpEnrj49BTNgB/cglmSo000LX0TSrpW02Qqt+3CHuCjLBY0QMYjJD4Rkgfji1OjhJffL6RVOKvjaXw",
-	"CKIAEwbQoU9ZUdCKj4XlI7W5/N6f2RVMUF1Jdb8pm4OB1Aalci57ZmQf4asRoef1vNO62roiVjrV9R5v",
-	"DzSnFCVC43X6ixB1rab1H5diQ3ZJ/kqXNng3skGS/DW4kUIPFrYxarkuovQCBbVSabGopTqHz1FEOu5D",
-	"sWOOQ4J7XAwY9vLzBbWqBclwWYCpz5cMI1BA95R8v0fIZRj20Bnpoj/dOhvHsRBrpJCs4FEsyTdnAgLe",
-	"2aPBt2HkcREdpkaDIZKjce0BmvYtgK6LhoyChXIDPO0/DjqTNlb722IRKLyBgfA7iKZjrgsyvk7Uv4FE",
-	"1yHqjijyQGcien5qb29Hd+8zioKu3cbKdwHxBPQh9gIUgnCEaZMb0AH0cYFv5KBWLUeKqhBhHeJNtEQz",
-	"lSLgUy4TCUWeFFSPiFA2MZc7MJCYPhuZ+KptPn3sfmM3S3boQTXSxG+PnDBaGIwwOhwilyuKYow1LqX6",
-	"fDfiphc3/x8hz11BrE+8LcJaUrs6IzYHGc2zsXp14+tZLCfHF3JY63dfBK8NIevHEp/BfSQpV8KfwqeY",
-	"S7ZaJb9XVhfvk3dFba6pCoZSApoCggEEtVI9qSVt7+xtbm/t2mBne3fvDN4lG+RqNw+x9uY2eoY1xzN3",
-	"X7XW9SnxSskodJFYgy7v4pGv9RaRlgNfm0fIJTtwEhDoPeDOxMXj7G1JIa2SsyfxTr7gDUkM4dMZm9Aj",
-	"ROsuCrnR+gyGB9APuBlyRswOQ3LgeyhM9ZAj168Iub6cQjC3T3U/YBR3VAR74UT67wFX2ZUiRxkJ0Xzj",
-	"yX0kvaBq0sIUICEM/WAyc9hHu8UADw0R9hB2J2BBLDCfkx1Z6xobVL5ab+3srT/VEmTgu2hR7OoGxM2p",
-	"/ckGmEi7hb8JUJfJiIJQETBRXhT+m9vntMa1A0dEWgrCP+4ACidUuR8JYBohU0qE0WYW7RmBnIcUm3uE",
-	"XIF4ot7SM5KsB/1gcpkjYCalpinnEm8qVkgiMPL6qyhAiKDblxsoNzjIE0LDxLMHKmewhAozENBVvQST",
-	"L4M0E/7LSGdlsbo8TW2aqjTBtbGgZ68IpmnKBj4GYzNuZ8debgoHsVbuQuGEclGG7vonIbtnMB0NhyRk",
-	"yLuCPB/uCV3gTLQ3yuni1A2pmiIOAw6wLscu8I7WwIgmfHAChEdOIo45pvC8cG3iL3e3tx7hxvQsCv3u",
-	"5CEZXThkZ3D6sxtXN5/4RpZivEcIGHBD7IDDop0WXC0ccEuwG5KBZH45Ts5u5Q/nBqD+oADEDvkcIKR4",
-	"ujSH4IuhWc6DxscuCUPkMhVxSgtBRjz4pUiq3giJ6FaGqFJIasYBdi6rOJ3y0WCIxE7YxqYkc8kIswcQ",
-	"WnL0PqQgJGTw1dknI2wrk4q5fbjeh0GAsNSCoef5HK8w2AnJEIXM53zThQFF9nRGQOuy0EEWdshz4KC8",
-	"yBUH2ZWto0Bj3+shdoECJ/ptFAYOkMY0Bb4wm4fGWDctGPRI6LP+QFAiHg2s5gvW7lOtQqXesK5N2Vu2",
-	"5ZozSALZR4cLqukChQEDjymSXFxURCqWL0Qscgzap5l9pcIqLHSv3WzUjjJMP9FU9pNtqQolnrKILfjo",
-	"JOB6PEYiFDXh45vJAI2amQxQLqn/zFwO8ZjOCbAtPt1pKK5C7JEB6KNDFXlx/jOSiSpfa49Kpao7wv6h",
-	"pmjxBvH/rTScFGZETDEDNY+121GP/N21x2T7THRRv4chG4U5K/fUldZ6YfepFl+9fTTR/ntDyNsxzS0u",
-	"PtTaHZkhjxcMIjTpy1xghWFzEjFxks43kcv4FNdl0GJdyNKprBopYcJJFNuQgslnfeAzCobBiALef9Jj",
-	"8dhKIznVemKm7fZjL5QLq9cE+m+W7Go2ra7DIef/ndGNG8Fs5k/yaB/5vX5ObL0D3f1eSEbYu0CB/JDL",
-	"yqF/iAKapu9kskulNCtNyba+6fcoHF/3B7CHrncgRY1aNhxDH7lcEoGdrSc5APJbIZrGvoeEhtr3e30t",
-	"q8T3yu2aJnbFdJnBlceWrj32tZslu5KNZhL6PR/DYA6IY8xJEpDx6mB6Einwag8BnoiBzNp8JY2IcAdv",
-	"M/Y9PuzMxRffxWu/BobEx+w6V8wuUHDI9USZMkbRIyOPySnEcIECRoZ2DJFWmFJwMzJcAz4DNPC5NgMD",
-	"gnvgEBAcTM4EYHZ2oClmJPbziCSb2Pkc9RrYmhOzRY9gcKk3G3G9M/B5vGBZmZZIhDZi5AqnAvJ62sXA",
-	"QI8IfuOWgMg3iFMIbratw7bVrFSXiyW7bU3aVrNeLB05bbxwqBMJE4uiaUh4w/we5tbkYhFckelMgIRx",
-	"BLYJopBdLR2MzRl3euvIDau22zdFaPtiu53NUtxcztfpNE+peOYDsWCKioxVsiOSUlDMQRh0FJyVLlzZ",
-	"w/UI9GmO0x4qN0QewsyHgdC4nJ3t3T2wBIf+0kFliXr7S3RAlziwjg0cqYOIXqXyUSgU5Lt4jvIHJ7kl",
-	"1p6fLHdK+9+qfP3w2epzN66uunt4pVcoFOZa70qptjJ37oKJ+SQeMnEtN3i9/58Jx0IlUGbY6dRhahkC",
-	"xF5uEsrm7jaolhuNQlmn9QidY6FtlUrltiUWSao4lCtcwocjppBKLlnfSuKwmkDgAt+Art2sHN0qlcqL",
-	"8yDSmGw0gRkIpWfFqGwqBpFxR4YGdCZujRWUKv6mbFYzFG8YhnDCfx6GqItClU8w95KlGTrqxE4BnYWR",
-	"KOJ6BustCi2QLkAHiBvmmI5lgIFpB07l8HDaPDN9A3OY7Bptht9geiOBDIwRZjJ5wRYkOERkyDUftRUE",
-	"Zk7b84XLcc6alCo3+o4dZZER1kfh2KcoRbI5qSBJUVBvzKJVAwPmvHKXJk/3pyLJywYD6PKpFEIEPZH2",
-	"FecYFYFzWBCPBbH+Dgh8yqhEEYJu347yBtqYMshG3KYGLhEpIVyH5FouNyUGiFKOPz9OtuM/KSSuKceN",
-	"j4GRbdJWaWgwRGAAw33kAYdgBMXPTcDCEXIkAERm/8FQhXBbO5sXKEDaNUOLbSzsX58y0AvJWGQvqBTR",
-	"wYgyldkgMjM9cVggigvvYzIGnYmYhMyPENNU+7pyDxipRTrbOf6zGv9Zi/+sW7aRdVJOPFUST9XEUy3x",
-	"lOyFm2XKQ1uO/6zEf1bjP2vxn/X4T95DpLyUzYeK+VA1H2rmA+9Lbb26lfFYTT7Wko+pto3k47JlJ5Ks",
-	"9N+rlm3GLIw4ifqzGv9Zi/+sx3824j+X4z/5GLHvsZx4qiSeqomnWuKpnnhqJJ7EYHFiSRQbvGYKDXPK",
-	"pkk4JSZs67DA6bFwAEORkyUI00iMs/nT5qUo4Uw8X/Ip57HoVyWjLFslQppvtndVemn8ysh0j1+K0x/x",
-	"o8rh3onf6Azh+E06zcu2Hife5IrWqNWz8XNm5IO/5vyKn/BRwBsZc59KarEtqQIb+NhVJ2WMV1JJ5SLU",
-	"eLlOSOj5GDJEzbdSGdtLZPVFr5/je0v8KI9nGb/HuNBQGFOMPzOjzMaQIigRTcnEPWUcUJ/gxwPi7ouu",
-	"9owwoG1tpT3xesX00+aO/ovTC//u6yPCIOf6EHX9w7jjnYzQe/z2KvqmyGASCPRQhJDosJr+paXiCRuH",
-	"LkJe9NqkBrksMWTyOQm3fJcxPZ21xXGdjtxfE2wU73hW8wWuuE0lkOIZmaO2Fe1UUQqz2DiU3najbzWt",
-	"4ztv3Hvj/bsfv3b8wd8ev/v+//v2d6wjOz1cJWu4zUtG3ucZxtq8dPfj1+7/9ad3P75z73/eyR6wmjk/",
-	"JSfONNrxR/907+9fvPdGzsxqeiCtGMHEDPlQ+fM4+fkfjv/wo7sfv3bywf+494sPs0eop0dgUXZ3Zuf3",
-	"/uFnJy9/NKvz5LYt+s9JZOea7CD2EKhU4uyx87q494c7x+/95uTlt+YFqhIDNX1m52wQZbQ/MzjVGBxx",
-	"xu1sEMgmZx60NoUDf6jNCqgST4wY5enT94eAj/i3t0/efeXkzZfvvfPdzZ3jd399/NNv545fj8e/nB43",
-	"siUY7OWNfDk94v3bH9x//9snP3/p/u3v547a0KOekrRsjFctq/Hu3/7o5DffOX7v/9z/7KXj9/4h1b+h",
-	"USY616lh5tyEp03aH9lTk0Pd/fS/p+bHGx7f/v393/wie/RK5ujZ8ypX04OdNq+IPs+axGCOWFcj8lm9",
-	"cfvk1RfvvfNds49//cOr929/dPfTz+698X66p2ywapkTdglm0McUQAxGUtcBXa7szMD28avfO379f528",
-	"+4/HH75z9/ev3Hvnu8cfvH3y4W+zx67HY09nZ5rj1PQ4v/3uyZ3X8zYyM80X5+T3mr1OIfP+7V/JmZy8",
-	"9fuTf34z1X3CXpEDmAZ2YqOcRtHJK39z8u6d4x99dMrGmDCCxAhaRwMLXAlfnDHG8Y9+/Pm3Xzx+987J",
-	"T27/6x9eZoIgXplnwIg4nzUTLoSRevqQn//jq/dvv3jv5y/OM0pEa4Zie2b94qevn/z8pXlGi6grfX5l",
-	"rnHufvLevVdePWWclPWZ2P4jpzDx0Lzz+rs/Hn/6ywidn7/xk/u3b+cPGS2YHkq4ZoEMSXsPNqac8vFH",
-	"/3T/s5dO3v1Z/uC1vPkKIB5m8JO3f37y5sv5I9ezhKhZeGCelTVkp8kx+aM20shW6agzcmfjweslvVXc",
-	"vXPn5N07ctYn7752/INfnLzzHS7QfnT73hvvS/F97/3Xjl//4ecvvXb/9pv5QC3H5K3SkzR0Ko2QngpS",
-	"rbKavRBSAt7/7KW7d374+S9/fO/3L86EKnEmDZ/mgZxjeSJBeboOZrplpKi8shuVptDpBiTUzn+tP2Tt",
-	"A1OEcfz6j+/f/tXx3316/OHvTl5+i+tgr96RpHLvZx/c/SytO5iprPhMOaxZ6yGHkMOdaRnM1F18lpzd",
-	"LCju3/5VvGV98oOTt39lwnXyv39x8uavuaj44x/vfvyDz3/yejYs1Ski5eBoAp3OJMwD5f6Hfzx+7yUJ",
-	"QUSgx++9kz1qbd5Rc1Rzc2Stgs87dj3Tqo1W4lsjwuDpmFfWuoHzz7/32ue//Cm3ct94//jDV7MHbmQx",
-	"glrpoXCgiKPCRuZ/RzpUcqfOefDD3568852Tt3937+9fPPngl7N5YNmEYs6jDVlyUo7xABLS8KoiHQFK",
-	"wBIq95Bw6KtwQY6VbsBw/Ob3T/7mv9375KeKL2//KhMLSUeukoU6afQgrVvNUKkydYCkczhHZ1NqAJd/",
-	"ORr11GDRtn/y8lt5CnbSFZ3ksDg3VqfpFoE2KeJCQnPNWAoXyWRyvT9/6bWTt359/4cfHf/orVyYavn4",
-	"ELGXDgI1zhjlEvD8ns/oLIx89r3Pf/HJ3Y/v1I5f/nW5dPfT17jI++DtXADqU0h5qPTlGQJJwnn865/e",
-	"v/2miatTeCOV8Y0fSar3qRL7oYBcPoXIzpaAPd8Gl0mG5h43W/h8YzfF+5nndk2BFwmbf/7k3ic/O/7+",
-	"9z7/6/czGd880oUf6CxXlpydW8JeO9Je/5zTqaaq1wTlsmIysUYQDKCPAx2JhXq9II3jsMAj7miAsEiX",
-	"buOFKIWqXKnW6o3lldVS2Vm0uUyDGKij1DINQHfnY7BRLDdqfMwBWHAek8VglgXX19tYQmTH2VmP1WrL",
-	"tVJJjuDEaVZGZlV5zUy4ijTdqTI5MZDTATQjxyqZf7OQzGFt2OXa0S35d7l8tJiZdmVmSE2txJYokgDB",
-	"UHyUSBvjDM05CEDJ65PouFEhnm19LXL3FIBp8c2ThnSG5LKZNTvi8FQ2uemzWtr2a7axc3Xjyc3dvY2r",
-	"13ev7DqqTlio8qedy9tPbm7JXwLS8/mrJ7avPrmxd33nuUvyfZeEPSIq/A0hpWMSenYbO49vbl26fmX7",
-	"8c3LG/Kzji+Hhkmat4HzzM6l1t5G4mO3D3GPf80iHmnjqMH23s71qxu7e/JbmY5e6EKXkRAsXHmitShU",
-	"lwU6REGAPIAOocuCCaAy3dDMYlhMJgqYqLBsK5q8ZVvJWVu2lZqgZVtT87BsywQ1GTmebj9HwPiqquLG",
-	"gePLwQEjYQ+xnbGIwvpYV0KxrWeGHmQoetxmw6uIMuuaOMWLvd0BfbCszwfM7tO5tPo3xU2tnc1IsrSx",
-	"s1z2Lor/GtV6fn6eI+UZ2BuFmDJOTEugr6KtQNeskW6VNlYHOdRxlOjMyVAeEAcLFCHgPLmRTDtUk1yC",
-	"4hSMswjGOp+1jc04mKgrRjBqpusyTQuRpikv2lg4x4n8nWubqfbNpBxJyc350JSVxnj2gky2NYg2sDlT",
-	"VtUhxdO+juRUOn9qoAmWyZyB2UmUETXrVNVUKlUwhhMKnO2nnTWwj4aMCwEI5PTEPhtvpuKwF/M7fuAz",
-	"kc2tJcP200nu3X56VsJHdCbxgRnti0W7bUkOjJL1MiqSSUe2i/wDWYWGW4kZm31V1DtJmQlNYNgYqX1w",
-	"tVqqLKcPUSRoc/p0zrWbNbtcmuNwTpqAzGlmkY+xSg+Q6ywNAOTl0h0LR2gNQJm9qBLYRIBI5vHJxMoE",
-	"fqSLT8HZISRAcDqrOxp3ekqyLFaX6NOv0BWTUnXD6ICq2rS+CFahkFq2NQoDq2n1GRvS5tJSz2f9Uafo",
-	"ksGS+lz/a02dsOTcJ0RggfkD6TSYsthF0cQRRSG9AIZ9gmW1lQ7qw6ALSDdRnNSQrtSOGDJQ556eGsEx",
-	"8sF6QEZeMhmxLSBRFeA4FAl7dp14qG3x3QYsnJJkzvWBNr54MU8iXLwIdiDrU1vHbm0Z+BNBPq4i68CT",
-	"LLul6iu1cdyfWXp1wdE5K05B/1l1bODEGwV/MkMmTsF8rDtc1Yq0a2dR5FhqfYf1CRUpsdHoRbBxgMKJ",
-	"PMKqcjYvXozOyF68yEmzgyYEewbM8lCsU6uscmhq5ar8R8BWq5b5P/VSSRoNTr1UdRRRq2IU6JCF0Jx3",
-	"G/vG6X2ndXWjVdza2tpyAO3DoapqEe3iEaJF95lLJzncUWsnsmopX6qNvNRlp3J46IgTuExnOjs320bq",
-	"btuyQTvO3m1bR7z3RGE1n6oUXQHYVJauqNLRHQWBSGu1FfXGGaqI2lENQidKBHaAFNRRYm46wTdKml1c",
-	"S1Tv9KmRFy2PKndJEJCxnKJMipaobII5cqOlwhH4LsIUGdKjNYRuHxUqxdKU0BiPx0Uofi6SsLek2tKl",
-	"y5vrG1u7G7xNsc8GgdiqfBaYwigtNQqqhOKmlN+yaKZVLpaKJXFqbogwHPpW06oWS8WqJTaLvpDHGUoc",
-	"f91DWcddEeMKpHK0ifNcobIB7YSRfYGCtrXd4eJSmjCKB9uWyCxrAmicRmpjcSBLJVgDeUirIEjbEwf2",
-	"orJrA8hcwYrqMGKHsH76PKIgEON8GnAmjuQFCByhE4kaf9pW0hYs375FCW91Ss04wohl7dU25rCsZbCU",
-	"1n0VWwG3j9x91QWhYmMsgpYaCgT+AaKgAgY+HjHO3GJ2cF/qxaISzIIuqMs5Y1ECp7gyquKrRIJme8HL",
-	"tyTD3AIx34FbYICgWIVbbXyrUChE/8+/r5VK4JYuvVkGt8AWSaStSZb3aaoY6AJfK1+UCI2Kajo28Lug",
-	"5x8gvFgE071XwK3pkqKDlM6f1bAKboFUMW/eNErhy2hSyxrLNCD6qjAPdJk4mcPZWFaDChDXoqgNtBfH",
-	"KShJfd3JGqouh4rRwIcSc7Ef9YhGop4cNDPDzsSrrdwx3KRTsOT0qFZnOkMuo7vkxDJssZwxqnIMkQP3",
-	"YFDWElD6w6g4CsRgc+egxrvY3DloxO7uzG7Uml2Omyey2MzKzI6q4Vx4ZjdajGo50VtD0WdWscs4o0tD",
-	"wqeg85Ikv8XV3PQ39fgb3fmM6n6qZWUV3DLt4GVwC0TaSlMFreU5EaPGOCdNSPdVRWSmveBSXtE1IAx+",
-	"s2SHGq4u0Kqd0Zwlpis7Rp9W4085reVU6FrkK5JwL98SG6uidII3PatpPYmYcl5YybsaXsg25uJPljLL",
-	"Sx/Zs9tNl8Kfv9XmcK6P5TUT83x5ea6vorsR5vk4KiF9dC1VxrhSKp21Zl1UBCGqgaNLHJTr9ZyiA5b/",
-	"7OPbV8elp5/skVar1drafaa/8Uyv1Wqtr/Dng/XWN1qt1uM3uje6N3IPeZ/SzR5vvt5Zb23ybjr8v+iA",
-	"7ym+ZnU8v8oN7onVrK+cocxOsihERrmdltCklBLy6Io71eSSZTWJlnbJKE8tmtRmN4kOoIgG9dkNpo6p",
-	"8IaV1dkN04WpeLtqeXa79MmbI9uqz4OMZL1d0ao6u1VGdUdBHKPBAIYTKakA1Jqy9uQq9rAtBnvCS61+",
-	"sK7xxvle1Vy93DBJuRn3BAlNZYmCsTBsVWdg3+e2EgWO8tU2QRjp9cOQkG6BdAtjEu63cVSrRaubsliD",
-	"Lh2TcBGDBTwcRJ2CSvHQlhZZolbRWhur+kZN0PWVXu/ISIUjnd4lcWNEVBrGEYZBGzunVR/62tfi0jVO",
-	"EThRFRlduD66RqmNjTo44vxr3BCMMF8nCPLK4witjI/tAOHF8XEbz13yByzUtdIvJ4rJWCn3kZNdavm2",
-	"qtfAJRog3TbmjyIX3bkZldKxzQJROtTDYbNBNHuhqe0fOYbpnHAPOwIB+e4dUbfDp6BHiAcI5jaXjoUn",
-	"HE+2usrJUaiILK6YgBIWjph1iJptbPpqxKxVjDVSdURFJ1llTPe1Zqo41eRvXJlpY5WYkviwJm8eEPmr",
-	"XHHS0VZJpRHKtEpo0owNSNjG/LN4nDFXmoIQQW8CWOhzO2ST0pE0d43PQp/JmQjDVV3jIXSdNZPI21go",
-	"QZ7f7fruKGATbiOrala8e2p8DJZARXhj+qoK8wEKYU/qThQxMEQJ/j83Dc9Nw3PT8N+2aSjit9MXAKW3",
-	"dOGrVTvwQ1uTc5t3WfZZuhriuZ32FbTTEqUeI1PNqBgZFYpMlIW0aqgEa2650+iudEuw3PVqnUpnueRV",
-	"3JLXQJVup1Pu1LqNCqx1S50aWkGrnZJb6tY7y7Dhld1KovJfVA5Olli0VrsVtwZXOmWviurdZcjblr0K",
-	"itSs8nKj1qhWG6WSVKwSRQObVqnT6Ja9ursKq2i5U+nWvBW3Acuo3lntVr1ltwIbqNSpdVe8sluHq6ja",
-	"We5WvIZbgjW00il3z1JGNU3luRaeoap1s/IrUrbfuggarBPMQhLkR+gxKQhNwllL6Bw+BV3E3D7yQDdE",
-	"tC9KmwDmD2RebDQzHavX3WSUA33Igs5fbTv0S7Qnp43CqN5rwuQyVnEhDl2dxVSUQQhZbY5m2IrrMjgR",
-	"pefIqIesLqdtHhn4WHDiKmFOXOBVhTFULMUWaUjJwI9MEMgK/BTBtio5TkVlHW14CiMwZZmwPmRtfIpx",
-	"Ik2K5tnKnIG9PmSxFSDPD3W5el/VxpmtLB1xwR8OJiq1lI8pLFNZCs6ZitK0pJ0PlAJcB8PDNlYYFWGs",
-	"IaQU0TXJjgqNCbPIFvdOyUsaZWxnFLBz9f1cfT9X3/8NqO+lWM8uq4bJmgJmNQHVqFyNG1VSjWZdlLai",
-	"7kkD8TVpqlND4xcrk3+fQAbsNRMMERqS2ToyIURoLjubsfHgoa6Pv6TwlgAzTpnnU9PCOKa57I8FfRn7",
-	"WTaRynUSn82urZo9kKBAtYXNEoMJ55dChMw5kHiIN2mxf/g0r7UWpGpT4asWucB6SJ+MIhjldVBLdmBM",
-	"QOXp27HDjM8lw/tldBwlWKVWyCytkTyzm9V6NWN3iN2CfDeOjiDKRH1xGezUmdw/dbBSldw6j1d+oXaw",
-	"ENCPE29yRhNYqGzij0g9F+c+hCanlDcjGVGlnNqxtWzWdD6lHLKuYpw6wTMj+nj2UGOyPPVRMguWhSN0",
-	"9NBeAzODN0JD6pDD2SsIP/hURRJyhuUdi9OxPMUyDKCL1jKNjQGcgA6Sp+lFHhrXyNX5eu/PJjBbniPk",
-	"mb4nULSbY8DMCod/ZtFgSbFTAeG5zHu5rRWiYsuZgWB5CGH6DgyRP2/uo+LqL2MLXRD3Y/Q51Q9J4LuT",
-	"C+oyepka6yE8kbVyZS/IW4wybqPqypxnTk0DVaWfRW451R6Bc+v23Lo9t27/vPMWHyrSlKhgf65efyXD",
-	"TD6GSW0xeXXAC+nrGdSdTPriBWt9S5YoSH9Ur5hfPfW0gNa4M0D0cxbN0qSlHJUysa/aoDPRduZ5+t6/",
-	"O4Xtsk+ZuuEwS6lKBeSFRsX363kUOh3GyI/UyIOCMD4qOHVMUB0xlflywp/ixPfw6ZN1DpsMkWO3Mewy",
-	"FMrDKfr0SyKFi2UfRE+bSnyHF3dctHHiJtsiaAGnUiqJzUkGdpAKoBDsIn3KMCqQJFyLwpeZKpLENcKU",
-	"y1IX1vnL3e2tJnDSAmeNKygUsa+NWHfFyS/3YYvD7RBPlBojCh4INa4rnbPS9AvFv2TEZFSV98wnp/dJ",
-	"9eMUkGLa0NM3NIl5yOiv0LSjhYGDKMuN4zJaqBAJA5XGV2oKc7SDuiQ8P98zpScb5xq+RJU5OeqXrz0n",
-	"x3/EinSy8y9cp04O95DqdSbsD6VpJ3t8hEp34kTOA0aXUn2cOdCU0/6RxZxM5J05/JQF3MNGoow+8Ry2",
-	"SwqEB41PmWjQO/SsUFWaE5lG26mthG2Y2qofIP6UoQD4VNViWDDSP/RtzyJF2bPjEoCJSmmLswJWGcMl",
-	"glcy+1uGr3TzGSGs7BnMDmONaGqvMesGiKCeSb4ER+EB6h9GmzjNStSMCUe61HyWCDSZFYCnKS9R/idW",
-	"NGVRNpeMAll5vIN0tc81YN65zVWI/NicQZJnj82lAJ0rTCe7PCVMJ48w6kq3yVFgfNG4KnubqMoX0V6k",
-	"UXEpGiJXVMXNP8aYGLKScWJS9c8Jsw+l01NWWlU/kK60B7L6q2b0JzenvGOXuV3VHuYwZ26v9dNXkncn",
-	"Ln2PZx3Vl83qLkXB2kJILtUFapSKVeVhVZbVuM8pb2H3ym5hOBoMeVsPdRF20WIyOqvqwE5J9oSNkWVf",
-	"rMlLGD19rWqXSapP0Lku7zqNnFSR1/hGfH0lHJ+HOC8TlRaM6hD6DLgQc74QvLo4A5Qpt5jJC9MeslzG",
-	"n4pnJ3hqrtB2Tt9T/jhVWurcD/cVC3N34kJ3mX4GLVsZAUaAWtCyqkO4lucf4MbjnFXoRPpxIs5+amg9",
-	"HVOev4ibmmk62C5zm9OFBM/gH0zVAfxCwutUfafQYG0/bT0AgKcFxSOJ00OYcx3y5Gk9PFt4Tjk514mH",
-	"CvK+M1rYxDM9nfH1aHRT3H7+oH5S2ZLvL3I3n6Mt/1h+ex6L/7OPxUuph7PrrxkOXFGHNMt5OyvR3jiU",
-	"3ZSOERiyRHWxixdtru+4fV0xSN8aS31xaytVJWTb2CwyK3hVF4dt7WzSIlA5/Y5Ruc+RNZmV+zqAlBku",
-	"RUbaeKbDWIzjEkxHAySS9UmUum8DSqQRrlVyEu5T4eYVfkouZBLeDF1Y7ZRsflWM7MkRkgar8CmLqmR7",
-	"/RAh9Sy6E9hCnvKMxu5SX1WfC7lByhWsNpbnqXl/ohybdPAmjAAw7iMsCo+tARgpdKoyue4vPsAr0iGE",
-	"8RK9a0rXrLz8YkE5Rmxgng5IH8ldBLeA6uSWHBMGmf7bekk0jdX8BenHaqhXTUEmS43aoviuT0YhuAW6",
-	"0A/iSVCwoG6CxiK/Q6rkNvAQ9DggRmV5qS9W5KDKTDFvyztlDLOfRqIffTkECkGlJppTG0A3JJRGySmx",
-	"G5z3FJd+TPa7zPuV5DVEYUF1LBHf4SKXgk44YkIHd1HyMEVsq4ViI+AwSJNJAtDGcr60CSADA0IZh783",
-	"kh+k5uHBieABQU6NgnDh6rnIxm1cKYH/+zaoNupgCZRL//Li78C/vPIyKBWXq+A/iXrNriSLCYICrJ6m",
-	"fIKRYobn+kRk6uz7QaBYjTNES+lq4uiIBrausBYv+tRxUc708PC6/sJZlGUIOFFEBCbZvh7/Mk0Fa0BG",
-	"kpQXzqdt7MIgQCHoIUaN5apGsoXDayvbTn4rDq5Ld3hiGdR4lM+7LWoVB+K+Op8VwS6RZWghB+WC9krp",
-	"JfKIvOCat4hEgj7QhEJKMBj3SRvHxjHvk9MSC6GHCqTbFS4GOZVxnwDaF6wv8MgYdPfFqNrQXoBgq7W3",
-	"qL6S5QG6kCFd+kADKrsaytCg6QIZi6RuaVN3RrKERqVkEn+zjWt6aWIsSTSKVVNSL2JpEor3GkTCib+m",
-	"I9Xi2FEk/zkoB77L/MEFnfnF+iEZ9frxqa2o8F6jBDivksAjY7yopCRN7pviEJWgCV2MQnCHwb26SgQT",
-	"FS+wR8aiikYRtBQPi9bKpyUYt4PamKOOgc4kQigF49jtxbneZPo16Wfg0xkI/giIDHdGRrgI3bmcZSgf",
-	"AwYGaiPeljiOWJIyOKFyMFnYV9RC4dIdAdghB+fhufM0tvM0tvNDWueHtDIPaZ0l8jVnuEugLGHv5LT4",
-	"4qM4jzqusvfogimib+OyMNW71huEqrGmFRxh8Iyh6i4l2Y37wCTFpHSPqTuSTJ1eoNNnZmhvZvTNVCM5",
-	"1IlgB4mskwH0UBzlSKnASj+N1U+3L7YuBLUCuCaRmn0+zqjHn0Vt0yX8EwGRhFkForul0nZTfPVVNL01",
-	"UQRYKtn5AauEuTVP/1ma/NkGWjYHMo20zAuyZvX+JZzIm6ZtvmiKvsECxxVwA0KR14wsfMOLsHjaib7z",
-	"MMdXPcwRO/uEgyyVV2fENsygw9liB6lLQfRNHWcIKUzdefLlndmLX4pBHgjmueIMod/rM3lgiHPgWEaU",
-	"R8Pzg3V/ame+XMl/Jy59yeV5Pv2cgjrKv887Eqq7lOMZJ0lD4o1cqZChYUAmAy5ESBfoKxkWzIuRFqUi",
-	"PiEj4fcFDAb73AQuTt0CcdMjA+jj6xgO0JEQRKHP5yY4wvhNBhiEDWE1LTj0i4q/iy4ZWFnsJxuLm1W0",
-	"khtDLutQcbtt99mkac/E/jcQimfUQVGg+rCg7kMM1OU+XForRGZFlZXDPM45n3HrDceOujdDBGbtzCv5",
-	"ksV0ZW3bqSR1Va4H7iN1E0oii99QWiLPsLSfFszDi9TvBDrKsrgWdTN/4SZjQvogwNG1o/8fAAD//w==",
+	"7H1rdxzHdeBfqfRmDwGqZzBvAIOjs2cIQhIiEoAJ6OFouOya7pqZNnqqRl09GAwfeyzHtiRHsuVdPWJF",
+	"Pn6snGizK9FO1pZMWdaH/SdZAqQ+5S/k1K3q7uqebsyApBQdGzqJie7pet2699Z91w3DZoMho4QG3Gje",
+	"MPoEO8SHP6+QwJ+0ugHxxZNDuO27w8Bl1Ggaz/WZRxAnNqMORwFDY+wGqEO6zCco8Ccu7SHcwy4tGqZB",
+	"DvFg6BGjWauYBrf7ZIBFj13mD3BgNA2XBtWKYRoDfOgORgOjudKolUqmMXCpfC6ZRjAZEvkp6RHfuHXL",
+	"NJ5fZw7ZOBy6PuGbdHqOG4cBodxltIh21US7zEfjvmv3UdAnyGYOQd8a8QBxQgPEAzzh6AB7rpOYdVXM",
+	"5UGmXc6e9hXy4ojwYNOZnnKLIteBWQZ9lyNffmki7HGGxr4bBIQil8LsOfEPiH+OI4/1+Bp6ccQCgtwA",
+	"jfuEIp8MmR/ALqChzzoeGSTWZKx2Kt2SXSbLTg3XustkhVQ7DVx3ana1U8HlVUNf8gAfXiK0F/SNZqNm",
+	"GkMcBMQX8/2vL7QKf40L10uF1eK1wtXH/tKIlswD36W9cMWcUCcHlTK2aUQD10MYUTKWmzTAE9QhcpsC",
+	"JoFDR4MO8WNgcZtQ7Lsssc5G6dFh3C2xch8PSKAI5PlWj9BgekV7Arew58HujDjxERYfmmjouzTAHY+g",
+	"1u765qaJfGIz3yFyy8U+ogXi+8yXq35qo3Vx40qxVCpVF5O7d5lddz0PL9WLJbRwyaWjwzXUoo7PXAeV",
+	"S2voCnEGLnq6WkIXRq7nLH3j6W+Ui+XV0kqlXiyVKmtofLCIWsOhR54jnafdYKleXS5WG2jh6af2Ll8y",
+	"kefuE/QksffZInqW+GJ3lmrFElrv+2xAllZKxVKxurqyXFxdRZdZx/UI2sVd7LuqI8M0XAEJyU0M06B4",
+	"IOb9fAEgYZiGQG3XJ47RDPwRyUG2erkCexI+l5O4hwr/LRfl1j2X0EwaE7uDh0PPtbF4c46j8FtBZx6z",
+	"cUAcSUVB8lM0xoImey4PiE+cNtU2i6PWzo7YqopsOnA5d2nPDF/X1GvsCSQkzmKxTRNbevGK/83NF/EI",
+	"j7dKmyuDyd5ldnFvZ8Ib5PqTf31IB/kgtWH6BdeZF6yChvOhGlH0CQR9kRy4NnnCpT3iA1LPIAIHvkfd",
+	"uMEUMaCxG/TZKEB8iG2SRwgVAbfNAO2TCYftGRK/oHoXPEZwPM8duEEavOV6A0+4Q3GlXOXYzoem7Kyg",
+	"TXVesJYrKyfB9S9OwFYJz83hDDBu7iDsOD7hHGG5fLn3it1z5Abz85SaAqVgpeSA+CjwRzwI2wkY8mYE",
+	"4s0d+UqwMzUyo5TYioLUrNp0AbgxQX02RFh803V7I584UedDnx1OxPcgNVjPF55g/hiL+Yq/rCmyKJeK",
+	"6v9mbpk7zDu0avXExlSSG1MqrLYKT+BCt1nM3aBL0ztzCdPeCPcIYl1kAYSvDXjPQpg64pWAwu7lXRSQ",
+	"w6CJMPLCzwPcQwvW9b5lIovQwjO74o/r/WvrW9ZimzJffOvyQOywS5HVsm0yDArhaBZakK3M6/21Fx8v",
+	"FVdF8/PWoikadHw25sTnMInt3TYV7MwjHGQHIuY0WENkMAwmSAzUgQNVIABDQ590iU+oTYpIIF3X9XkQ",
+	"z1quqE3F1EyY2IsWEnjmmyjoY+hlve9Swkm4OkwnwC0ZFYNJ0C2KPzdoz3N5H1Yi1uzCKemsSRZJGSWi",
+	"twXrvFha17dMMT8x8KIZgdXloRyU4OVt6pAuHnnazAUo9P1xaTiBItqm3gRhIfONSLQMygJtv+SSEQ7E",
+	"4YAWrEO5b38h/1l78XHcsS1YlitEMcE1RE8UVUolZPexj20hLyAQ57pinYlzQyPIehL5QcTAdCL+gQka",
+	"TeO8ccs01CZfcnmg/5bECvGhLfdD/+h6X/wgdyX5vrC+BaieQ2OX8mirIuSmzPPj/DVkrj1eLFw9n0NU",
+	"20PiYyGk7k64kjJmMEAWtkB8wgMygM09kE0fQrwqp8SrWJTKZzrRVAp8wgtqDo/mBD5JrtkjFOfINfAL",
+	"2rxYRJcxdXDA/ImkKAE+UAUo2tx9VicYYPBUsOFIiLAEpgKpy1fX3IidpRqjgAyGHg6ICdsAQriEExJQ",
+	"ksdEALNKorwSieqzRKLSSnd5udStl7srJafSrZW61RW7VLI75dXVrlM54USQo0qR6MsQgYCG+JBRLsn0",
+	"AnaUVieebEYDpRho4Fr6Fpf4naDv4XCLBU+wEXU0crxhSH4loCXQUcJLrDfiY+K1thUOI5JxkUOXB0VF",
+	"yaDLSvk8v/dndoEIqiup7jdlczSQ8r1Ut2TPAdsn9EqE6Hk977SutC7DTqe63hPtUUgpRQnQeJ/+0idd",
+	"o2n8p6XYNLEkf+VLG6Ib2SCJ/uF0IxUNLWxTIk5Pzs9xVCuVFovhOSDmZykkHSuuP/YZ7YkTgYhvUR/z",
+	"NqUM8ZHdRx3mTMQZrmG3YPjy2BByq5R1Ap95MctHLOiHZ0GAO226sPXMJROtX0HYY5SY6OLGJRMVi8VF",
+	"7WxAnQmQzVN7eztKw4+sKn1BOZuIE6IINDIPqCkMPezSghA4kCXWcAE7SKGlFdKoLriJcW2PceIU0YVJ",
+	"QHib4g47IKh0uPyE/B53OHIY8glWNhMxA/FLjwRS0AOQnOMopm9Jxpoh6fmCmkVB8q2s/VWfL2nWEdjk",
+	"p+T7PcYuYb9HTkle/enW2aganwWNFK6q+aiFCqmVIU909mjQVrN+iJPOT42GfSJHCxEpMvwgDIIhRwvl",
+	"BnravYA6k0j4WSwiBTc0kKgjmo6FkgRCDnevE+j6BKxzA068rtmmCv2ENNfH1PGIj/wR5c0kwtWq5UiD",
+	"g5NA0EwO0omjBbCuTS+5+2TscnGEPBR1ISCuNj09dcl1JlfTplP0M/fiFEWhBU4IsuKDIVRtHhFdbFJx",
+	"WmFPItbpqMJVbfPJYfebu1knTjhoCDv47ZHTQYuiESWHQ2ILhRHGWBNnW1/IMGPMwQxYfHSgvEyCPnO2",
+	"WNDyPDaWB9opoDnIaJ4N1Ssb38jiMHJ8qXbILr4U1jLEQT+WEwK8TyQuy/mn4AlryRbG5ffK+iL6FF1x",
+	"UD+BrtSxzhGjCKNaqZ6Urbd39ja3t3ZNtLO9u3cKK7OJcmXih9h7Xfg6xZ7TmTKb2uv61GnC2ci3CexB",
+	"V3TxyPd6SwktYm8eIZXs4InHsPOAB7FgmLNPYQW0Ss4RLDr5ks9fGEIo8ieeuY8QrLvEP3Bt8gzFB9j1",
+	"hPJ6SsgOfXbgOsRP9ZDD1y8DX19OAXj38i4K+0GjuKMi2vMn0o+HhKKnxH8eMJ/MN548R9IbqhYNCiTz",
+	"se96k5nDPtojBjlkSKhDqD1BC7DBYk2xeSmEBpev1ls7e+tPtQANXJssghCjzbg5dT6BzQq0XfHGI91A",
+	"ehZBaABz1sAN4Dch0vRAGLLA41oAP5mFOJ5w5YZgKAgBMiVEaG1m4Z7m0H1ItrnH2GVMJ+otPyXKOtj1",
+	"JpcEAGZiahpzLoqmsEMSgJH3T3kDQVGRB6hQU9kTIFDT2QOVM0hCuRsZ6qpevMlXgZoJP0YkugaxdjCN",
+	"bSFWhQjXpoDPThFN4xRYb8e6/96MvV1cCN+hEmJjKo4SmwB2fg3Q7hnKR8Mh8wPiXCaOi/dAFjgV7o1y",
+	"ujjxQKqmkEObB1qXYxdER2toxBMGaZjCI0cRSx/TCk3Wf7W7vfUID6Znie92Jw9J6OCYmUHpz25c2Xzi",
+	"m1mC8R5jaCD0zgMxl9DUJcTCgVB8uz4bSOKX4+ScVu5w7gnUH3QCsWMuZxKSPV2cg/HFs1nOm41Lbeb7",
+	"xA6U5znNBAPm4K+EU/VGBLzcGaxKAakZB9oIXiXwVIyGfQInYZvqnMxmIxo8ANOSo/cxRz5jg6/PORlB",
+	"W6lUgd3H633seYRKKRg7jivgir0dnw2JH7iCbrrY48ScjgxqXQIZZGGHPYcOyotCcJBdmaE3eOw6PRKc",
+	"48iKfhv5noWkMs2RC2rzUBvrhoG9HvPdoD8ATKSjgdF8wdh9qlWo1BvG1Sl9yzRsfQXJSfbJ4YJqusCx",
+	"F6DHFEouLiokhe3zSRCZk82T1L5SYRUXuldvNGq3MlQ/aCr7ydZUQYjnQUQWYnTmCTmeEnBJT8T4elBQ",
+	"o6YHBZVL6j89pgse07FBpiGWOz2LK5g6bID65NBUnpb/QmTA2uPtUalUtUfUPQwxGt4Q8b+VhpWCDMQW",
+	"ZIDmsXY76lG8u/qYbJ8JLu72KA5Gfs7OPXW5tV7Yfaoldm+fTEKvj8bkzRjnFhcfau9u6Y6yFzQk1PFL",
+	"32AFYX0RMXKyzreIHYglrktX1zrw0qnoOslh/EnkEZOMyQ36yA04GnojjkT/SYvFYyuN5FLriZW224+9",
+	"UC6sXgXw3yiZ1WxcXcdDQf87o+vXvdnEn6TRPnF7/ZwYmw6293s+G1HnHEfyQ8Erh+4h8Xgav5NBb5XS",
+	"rHBF0/iW2+N4fM0d4B651sGcNGrZ8xi6xAYz7s7Wk2IC8ltgTWPXkW74vtvrh7wKvlfW1zSyK6LLdMk9",
+	"tnT1scdvlMxKNpiZ7/Zcir05ZhxDTqKAjFvxpheRml7tIaYHnrNZh6/EEXCSiTZj1xHDztx8+C7e+zU0",
+	"ZC4NrgnB7BxHh3HIBCePDD0mJyDDOY4CNjTjGYUCU2reARuuITdA3HOFNIM9RnvoEDHqTU41wewoYZ3N",
+	"SOjnIUk2sos1hntghpSYzXqAwKXcrHmDT0Hn8YZlRVwT5QQMgQtGBeL0QhNDgHoM6E1oAhB3JA2BmCPr",
+	"Rts4bBvNSnW5WDLbxqRtNOvF0i2rTRcOw0CaxKaEOATWMLdHhTa5WESXZVgjYn7st2+iyNFbS7vwc8ad",
+	"PjpynfHt9g0IiDjfbmeTlFCX82W6kKaUF/yBSDCFRdoumRFKqVnMgRh85J0WL2zZw7Vo6tMUF1qobJ84",
+	"hAYu9kDisna2d/fQEh66SweVJe7sL/EBXxKTtUxkSRkEepXCR6FQkO/iNcofrOSRWHt+stwp7b9Y+cbh",
+	"s9Xnrl9ZtffoSq9QKMy135VSbWXuiBcd8kk4ZMJaHvDh+X8qGINIoNSwk7FDlzIS4VTT+7K5u42q5Uaj",
+	"UA5j4UDmWGgbpVK5bcAmSRGHC4ELbDiwhFRI0vpWEobVBAAXxAF09Ubl1s1Sqbw4DyC1xUYLmAFQflqI",
+	"yqYwiPQ7BmTAZ8JW20Ep4m/KZjVN8Ma+jyfiZxm1qKJQ5t6yNEFHnZipSWdBJPK4nkJ7i1wLrIvIARGK",
+	"OeVj6WCIYg4rh4fT6pluG5hDZQ/BptkNpg8SHKAxoYEMeTEBBYeEDYXko44CPezTer5wyUILYXAncBWI",
+	"7wzDOMETP3Y5SaFsTgBRkhXUG7NwVYOAvq7crcmT/TmEBppogCEusuAT7ECwoBa5gqzDAjwWYP8tiDrl",
+	"EkQE230zCh9oUx7gYCR0amQzCCSCSAXqgCoxIJwL+MXBpvCTAuKaMty4FGkxSm0VvIh9ggbY3ycOshgl",
+	"GH5uosAfEUtOACAug0PA7tPa2TzHEQlNM7zYpqD/ujxAPZ+NIVhDhYoPRjxQgRwQV+FA0lDkF96nbIw6",
+	"E1iEDJOAZapzXZkHtIC0MOsh/rMa/1mL/6wbphZkU048VRJP1cRTLfGU7EWoZcpCW47/rMR/VuM/a/Gf",
+	"9fhP0UMkvJT1h4r+UNUfavqD6EsdvWEr7bGafKwlH1NtG8nHZcNMhOaFf68apu6z0Pwk6s9q/Gct/rMe",
+	"/9mI/1yO/xRjxLbHcuKpkniqJp5qiad64qmReILB4sCSyDd4VWca+pJ1lXCKTZjGYUHgY+EA+xDJB4ip",
+	"hVOa4mnzYhSmCM8XXS5oLPpV8SjDVOGz+pvtXRWUHL/SMl7il5AFFj+qXI6d+E0Yux+/SUe1mcYF5kwu",
+	"hxK1etZ+zvR8iNeCXukTLvFEI23tU0EtpiFFYA0euypjTnslhVTBQrWX64z5jktxQLj+Vgpje4lY0Oj1",
+	"c+JsiR9lmqb2ewyLcBbaEuPPdC+zNiQ4JaIl6bDngZioy+gFj9n70NWe5gY0ja20JT7csfBpcyf8S+CL",
+	"+O4bIxZgQfU+6bqHccc7Ga73+O0V8i2IYAIAOiQCSJS0Gv7SUv6EjUObECd6rWOD3JZ4ZvI5OW/5LmN5",
+	"YdSWgHXac38VyCg+8YzmC0Jwmwo7pjPijU0jOqmiwHc4OJTcdr1vNI2jO2/ee/ODu5+8fvTh3x2998H/",
+	"//Z3jFtmerhK1nCbF7Vo4VOMtXnx7iev3/+bz+5+cufe/7qTPWA1c32KT5xqtKOP//neP7x0782cldXC",
+	"gULBCCdWKIbKX8fxz/9w9Icf3f3k9eMP/+e9X3yUPUI9PUIQ5QRkdn7vH392/MrHszpPHtvQf076g5Bk",
+	"B7GFQAWgZ4+d18W9P9w5ev83x6+8Pe+kKvGkpnP3TjejjPannk41ng7kup5uBrLJqQetTcHAHcapTBIX",
+	"NB/lyct3h0iM+He3j9979fitV+69+93NnaP3fn3002/njl+Px7+UHldPfMsb+VJ6xPu3P7z/wbePf/7y",
+	"/dvfzx21EY56Qoy2Nl61rMa7f/vj49985+j9/3v/85eP3v/HVP+aRJnoPAwN09cGljapf2QvTQ5197P/",
+	"kVqfaHh0+/f3f/OL7NErmaNnr6tcTQ920roi/DxtEIM+Yl2NKFb15u3j11669+539T7+7Q+v3b/98d3P",
+	"Pr/35gfpnrKnVctcsM1ogF3KEaZoJGUd1BXCzgxoH732vaM3/vfxe/909NG7d3//6r13v3v04TvHH/02",
+	"e+x6PPZ0dKY+Ti0c57ffPb7zRt5Bpof50pz4Xr3XKWDev/0ruZLjt39//C9vpbpP6CtyAF3BThyU0yA6",
+	"fvVvj9+7c/Sjj084GBNKEIwQymhoQQjhizPGOPrRj7/49ktH7905/sntf/vDKwEgxKvzDBgh57N6wAUo",
+	"qScP+cU/vXb/9kv3fv7SPKNEuKYJtqeWL376xvHPX55ntAi70llPc41z99P377362gnjpLTPxPEfGYWZ",
+	"Q+Zd19//8eizX0bg/OLNn9y/fTt/yGjDwqHANIukS9p5sDHlko8+/uf7n798/N7P8gev5a0XJvEwgx+/",
+	"8/Pjt17JH7mexUT1AiTz7KzGO3WKyR+1kQa2CkedETsbD14vhUfF3Tt3jt+7I1d9/N7rRz/4xfG73xEM",
+	"7Ue37735gWTf9z54/eiNH37x8uv3b7+VP6nlGL1VeFI4OxVGyE+cUq2ymr0RkgPe//zlu3d++MUvf3zv",
+	"9y/NnFUik5GeZIGcY3siRnmyDKabZSSrvLwblagJww2YHxr/Q/kh6xyYQoyjN358//avjv7+s6OPfnf8",
+	"yttCBnvtjkSVez/78O7nadlBD2Wlp4phzdoPOYQc7lTboIfu0tPE7GbN4v7tX8VH1qc/OH7nV/q8jv/P",
+	"L47f+rVgFX/8491PfvDFT97Inkt1CknFdEIEnY4kzJvK/Y/+ePT+y3IGEYIevf9u9qi1eUfNEc31kUMR",
+	"fN6x65labbQTL45YgE+GvNLWNZh/8b3Xv/jlT4WW++YHRx+9lj1wI4sQ1E4PwYACCeZa5H9HGlRyly5o",
+	"8KPfHr/7neN3fnfvH146/vCXs2lgWZ/FnKkNWXxSjvEAHFKzqpLQA5SYi6/MQ2DQV+6CHC1dm8PRW98/",
+	"/tv/fu/Tnyq6vP2rTCgkDbmKF4ZBowdp2WqGSJUpAySNwzkymxIDBP/LkainBouO/eNX3s4TsJOm6CSF",
+	"xbGxYZhuMczh1AqKzbViyVwkkcn9/uLl14/f/vX9H3589KO3c+dUy4cH+F46BNUEYZRLyHF7bsBnQeTz",
+	"733xi0/vfnKndvTKr8ulu5+9Lljeh+/kTqA+BZSHCl+ewZDkPI9+/dP7t9/SYXUCbaQivukjCfU+kWM/",
+	"1CSXT0Cy0wVgz3fAZaKhfsbNZj7f3E3Rfmbers7wImbzL5/e+/RnR9//3hd/80Em4espXfSBcrmy+Ozc",
+	"HPbqrdDqn5Odqot6TVQuKyKDPcJogF3qhZ5YHO4X5rEfFjnMHg0IhXDpNl2IQqjKlWqt3lheWS2VrUUT",
+	"6idRpFKpZRhA2J1L0Uax3KiJMQdowXpMFoVaBqqvt6mckRlHZz1Wqy3XSiU5ghWHWWmRVeU1PeAqknSn",
+	"ymXFk5x2oGkxVsn4m4VkDGvDLNdu3ZR/l8u3FjPDrvQIqamd2ILSGhgN4aNE2JisPuVShCWtT6J0o0K8",
+	"2vpaZO4pIF3jmycM6RTBZTMrvcTuqWx0C3O1Qt2v2abWlY0nN3f3Nq5c2728a6l6gb6Kn7YubT+5uSV/",
+	"8VjPFa+e2L7y5MbetZ3nLsr3Xeb3GFT6HGLOx8x3zDa1LmxuXbx2efvC5qUN+VnHlUPjJM6byHpm52Jr",
+	"byPxsd3HtCe+DiIaadOowfbezrUrG7t78lsZjl7oYjtgPlq4/ERrEUSXBT4knkccRA6xHXgTxGW4oR7F",
+	"sJgMFNBBYZhGtHjDNJKrNkwjtUDDNKbWYZiGPtWk53i6/RwO4yuqmqOYnNgOMTHm90iwMwYvrEvD+jmm",
+	"8czQwQGJHreD4RXCA+MqZPFSZ3fAHyzq8wGj+8JY2vA3RU2tnc2Is7SptVx2zsN/jWo9Pz7PkvwM7Y18",
+	"ygOBTEuor7ytKKx0JM0qUKIOKsHIdJQo52QoE8RV4YsnN5Jhh2qRSxiyYKxFNA7jWdtU94NBfUFGSTNd",
+	"zWuaiTR1ftGmYBxn8nchbabaN5N8JMU35wNTVhjj6ct4mcYgOsDmDFlVSYonfR3xqXT81CBE2EDGDMwO",
+	"ooywOQxVTYVSeWM84cjaftpaQ/tkCKUKMZLLg3M2Pkwh2StwO67nBhDNHXKG7aeT1Lv99KyAjygn8YEJ",
+	"7csFu2lICoyC9TLq2ElDtk3cA1mMRmiJGYd9FeqdpNSEJtJ0jNQ5uFotVZbTSRQJ3JzOzrl6o2aWS3Mk",
+	"56QRSF9mFvpou/QAsc5SASBOLt4F/oisISyjF1UAGziIZByfDKxMwEea+NQ8O4x5BE9HdUfjTi9JFlPr",
+	"sjD7FduwKFVtjg+4qlHtgrOK+NwwjZHvGU2jHwRD3lxa6rlBf9Qp2mywpD4P/zWmMiwF9QELLATuQBoN",
+	"pjR2KJ464sTn59Cwz6isttIhfex1EesmihRr3JWbEUF6Ku/pqREeExete2zkJIMR2zATVTdQzCKhz64z",
+	"h7QNKAe2cEKQuZAH2vT8+TyOcP482sFBn5uh79aUjj9w8gkROXQ8yWJtquJSm8b96SWYF6wwZsUqhH9W",
+	"LRNZ8UEhnnSXiVXQH+uWELUi6dpahBjLUN4J+oxDSGw0ehFtHBB/IlNYVczm+fNRjuz58wI1O2TCqKPN",
+	"WSbFWrUK1G6tlavyH5hbrVoW/9RLJak0WPVS1VJIrYpRkMPAx/q629TVsvet1pWNVnFra2vLQryPh6qq",
+	"RXSKR4CG7jO3TlK4pfYOomq52KqNvNBlq3J4aEEGbhBGOls32lrobtswUTuO3m0bt0TviXJ8LlchujCx",
+	"qShdqNLRHXkekiVoJfbGEaqEm1HlSisKBLaQZNRRYG46wDcKml1cS1aJ5VpctExV7jLPY2O5RBkULUHZ",
+	"RHPERhfbdG/Mwo2EkOFYhMuou5ZX9U+7E4A6AjvbFOqWyXyfjCJlqQJlkIUqS5Q1JbbBrPvpcnFtGtaL",
+	"C/OrpVyXilyEusMCj2oCYeOeUGcSwIRxIFfXZX7HdXibLsxRzA20w6xycGsop6qa59qEylK3ii23htju",
+	"k0KlWJrixuPxuIjh5yLze0uqLV+6tLm+sbW7IdoU+8HAAxnADTydy6fZcUFVNN2UB6OsYWuUi6ViCdIR",
+	"h4TioWs0jWqxVKwacAr34aDLkI7F6x7JyiMmgZDMlQUTEuV8pVybCevFOY7axnZHnENSN1TMrW1AyF4T",
+	"YS3Nq00h0y2ssSez3wrAMxzIhIwq3A1wYAOPU1meHRb004meQHla4h+yJqrqJEYWCJtQcjNUQkPTgJCL",
+	"4I4Elf6n5YZScB+QNhVzWcvgVaFSofgVsvvE3lddMA4SRxG11FDIcw8IRxU0cOlIFruECpf7UuGAEjsL",
+	"YcVywXIW5eQUu4vKpCteG/JTYJI3JZLfRDFDQzfRgGDYhZtterNQKET/L76vlUroZlgJt4xuoi2WiAeU",
+	"vNTlqdq8C2KvXKjYG9W4tUzkdlHPPSB0sYime6+gm9MVfgcpZSqrYRXdRKnbEkTTKDYyo0ktayxdM+ur",
+	"ikeqKrZG+B4R4ik3UWgeswrqCLxmZQ1Vl0PFYBBDwVrMRz2iFgEpB80MXdThasZV1sO55PSodmc69DCj",
+	"u+TCMpTcnDGqcgwILnywWdYSs3SHUdUZTNHmzkFNdLG5c9CI/QiZ3ag9u2RN11mX2SqRSVSvjy86ny56",
+	"Lyuup+ddLScGbCgUzqqrGkfThZMVqwxjwiRJxpX0wm/q8Tdh5zMqK6qWlVV0U7dBLKObKJIUmypgQObo",
+	"aPc8COzFfF/VMA9CD4RkaVydh3q5FDVcHSAfOgIE1UxX1Yw+rcafCnTMqY4GlVQTpv2bcPYqYmB00zGa",
+	"xpMkUIYjI3lfzgvZinT8yVJmQfhb5ux209eRzN9qczjXx/Kqn3m+vDTXV9H9NPN8HBV9v3U1VXi8Uiqd",
+	"tl5gVIAiqj8Ulpco1+s5BR8M99kL21fGpaef7LFWq9Xa2n2mv/FMr9Vqra+I54P11jdbrdaF693r3eu5",
+	"CfYndLMnmq931lubopuO+C9Krj7Bzq9KI1TLJShFUF85RYmjZEGOjFJHLRC2lJzy6Apr1eSWZTWJtnZJ",
+	"KygPTWqzm0TJP9CgPrvBVIqQaFhZnd0wXRRMtKuWZ7dLZz3dMo36PMBI1jqGVtXZrTIqawJyjAYD7E8k",
+	"p0I4FKZDK7oiD9MIcA88BOoH46ponG/RzhXdNXOAUKGfYL4uT3E0BqOC6gztu0JP5chSdvIm8iPRf+gz",
+	"1i2wbmHM/P02jerkhBKpLJQRlu1JmOfRAh0Ook5RpXhoSm04USdqrU1Vbakm6rpK9Lekl8iS2moJbu2J",
+	"yvLIsthtap1U+enxx+OyQVYRWVEFn/CqiegquzbVahBB7nHcEI2o2CeM8koTgeAmxrYQWNBc2qZzl1tC",
+	"C/VQL5ALpWys5P/IwSEVAVPVyhAcDbFum4pHyAOwbkRljEy9OFfoZhNzM1G0ehDm9m9ZmtkiYZq3AAD5",
+	"pjWomeJy1GPMQYwKtSyMQ0gY/Ux1nZ6lQBEpZTECJZQgWLVPmm2q28lg1cq/HYk6UE1LWhjCvtZ0Eaea",
+	"/E1eqqCCghIf1uRdIRA7LASn0NMtsTQCWSg16jgjBME2FZ/F44yF0OT5BDsTFPiuUFU2OR9JjVj7zHcD",
+	"uRLQbaW2KWWdNR3J2xSEIMftdl175AVwF4SqJCa659rHaAlVwBLWVxWwD4iPe1J24iRAQ5Kg/zPt8Ux7",
+	"PNMeH4H2GOBeQnmMdUbry1YNQRWduols6kgHO7k6gR9am5xbvcvSz9KVKM/0tK+hnpYosxmpalq1zqhI",
+	"Z6Ikp1EjJVyzy51Gd6VbwuWuU+tUOsslp2KXnAapdDudcqfWbVRwrVvq1MgKWe2U7FK33lnGDadsVxJV",
+	"F6NSfLK8pbHardg1vNIpO1VS7y5j0bbsVEgkZpWXG7VGtdoolaRglSjY2DRKnUa37NTtVVwly51Kt+as",
+	"2A1cJvXOarfqLNsV3CClTq274pTtOl4l1c5yt+I07BKukZVOuXuaErZpLM/V8DRRrZsV25LS/dbBr7Au",
+	"fRj50RGUFUCSsNYSMofLUZcEdp84qOsT3kfyZiV3IGOSo5WFcRJhNxmlWB+ymPbXWw/9CvXJaaUwqrWb",
+	"ULm0XVyI3YanURWln0JW+uMZuuK69F9EoVHSMSIr+4U6j/SNLFhxhTYrLq6rPB3K3WJCCFjSNySDM7J8",
+	"Q0W0rcq9c6hqFCqeoASmNJOgj4M2PUE5kSpF83Ql5tBeHwexFiBzt7pCvK+GypmpNB24ZJV6ExXWK8YE",
+	"zVSW4bOmHDktqecjJQDX0fCwTRVEwdM1xJwTvibJUYExoRaZcFOcvChXun9GXnAmvp+J72fi+5+G86cU",
+	"i+Jl1TBZ8kEr9gATUCFJaEBk0scYElNkb+Vq3Fsl1dus+/xW1HV+KL7NT3WqaQuwq/n3QGQsqqZPA9xK",
+	"MspKBmmEcSaR4uGQrku/ItcYTDNOdRBLCxl5jK/ZHwNuamdhNoLLDYTPZtfEzR4IsFcdf7NYaMJwpgAh",
+	"QxokHOIDHs4el+e1DpmwOpDErkXmsx4JM9oYJXkd1JIdaAtQ+RVmbGwTa8mwnGkdR4FxqR3SS6Ikc62z",
+	"Wq9mnCyxSVGc5FHqqEywgPtFp3Kp/6MdnapU2pmv80vVoYFzX2DO5JTqM4h78Eck2kO+DkiBSvDTgkhV",
+	"qLAZa9p6Le4TyliH1adTmVczPJend1Mmy4rfSkYvB/6I3Hpoi4MeeR2BIZWccvrKzw++VAgez9DaY3Y6",
+	"ltlHQw/bZC1TURngCeoQWQUBwtyENK/qIjh/Nk7d8hzu0vT9jtBujgEzK1P+mXmSJcZOOZPnMg3IY60Q",
+	"FcnOdCLL5JHpu0sg70E/R+HKNu0IXYB7TfoC64fMc+3JOS6Lj8iQZofQiaxxLHshzmIUKR1VxUZwn/IJ",
+	"UaaqZDfkBPDQmnCmGZ9pxmea8VlY5JfpyEpcTnAmgX8tvVguxUmBMnkrxAvpmzfUdVvhnRrG+pasPpH+",
+	"qF7Rv3rqaZitdh0E9HMa4VPHpRypM3H0mqgzCVXRs+jAPzmZ7pLgu0Gu3JXy94PQJdjuPDJf6CXJdwTJ",
+	"HFAcZ4FOZYCq7GEZjgcmFyu+YjFMmrSCyZBYZpvibkB8mR4T5t8kIsSC7BoDaW1KCAFwfUmbJi4pLqIW",
+	"siqlEpxf0m9ElH+GUZuECaRR7SuwPoK5M1X/SgiNKatmWDPpr3a3t5rISjOcNSHDcBI8Pgq6K1Z+JRcT",
+	"6hZgOlGSDtSyAEmvKw27Ujv0oxQ6cNqKnsXiwnNS/Tg1SVg2dsLLt2Ad0rkMwni0MXgQBdEJWEYb5RPQ",
+	"YXl8WyporDIH8EyUTovSWtrEVyhVJ0f96gXs5PiPWNZOdv6li93J4R5SAs+c+0MJ48kev1q5PJET9IDO",
+	"q1Qfj86PldPxI3Np6YA/tXcra3IP6+jS+qRz6D2pKTyo+0sHQ3i6z/KEpak4CMF2YitQPVPH/AO4tzKE",
+	"B5erEh0LWmRKeAk4RE87ZlwZMlFAb3GWPyxjuIRvTAamS+9Y2HyGhyx7BbO9ZCOeOqf0chLgM9TRl9HI",
+	"+8Ddw0gA4FkxpDHiSIudkLM0P5ZeGHoa8xJVoWIhVdbqs9nIkwXpOyQsAruG9KvYhfiR7/rTUPL0rr/U",
+	"ROfyAsouT/ACyuzKsABychQc3z+vqiEnijVGuBdJY4K9+sSGYsn5GZaJISsZyZyqf4GYfSxtqrIAr/qB",
+	"daUukdVfNaM/ebDlZYTmdlV7mDzT3F7rJ++k6E5QhrbqqOxwVncpDA61i+RWneNaBWFVNVgFgI37AvMW",
+	"di/vFoajwVC0dUiXUJssJp2/qjzwFGdP6CdZusmavJvTCW/b7QYS6xN4Hlb9nQZOqvZvF4CjdQ/rgFSe",
+	"qOJkVJ7SDZCNqaALoNXFGVOZMqnptDBtXcsl/Cl3eYKm5vKc5/Q9ZctTFcfObHhfMy96J65/mGmjCHlr",
+	"wJDm/wZcVuUp1/JsC0LxnLM4IURGJ9z4J3ru0y7r+Wv7qZWmffky7DpdX/IUtsVUecgvxXvP1XcKDMb2",
+	"08YDTPAkn3vEcXqECqojjkwkpLOZ55SBdJ05pCCvweOFTTrTShrfmsc34VL8B7WxypbifJGn+Rxtxcfy",
+	"2zNX/5+9q19yPZpdlk8z/kJ52izD76wcAC1fvCmNKtgPEkXnzp83hbxj98N6R+FlwtyFy3y5qizcpnrt",
+	"YaDVsGZwa2eTF5FKN7C0go6WLNWtTN8e5oFmjgxYm840NsM4NqN8NCCQR8CirAITcSaV8FAkZ/4+BxMx",
+	"2DgFk0mYOcJ6eyckGqgadU+OiFRYwR4Nxer2+j5RtctkdwAt4uiV1cLqkVCU0BcKqRCw2lSmeov+oEqf",
+	"NA4nlAA07hMK9ejWEI4EOlWwPuwvzi2GaAtQXqJ3TWnWVcXVlGHERHriQjpbeBHdRKqTm3JM7GXafusl",
+	"aBqL+QvSBtZQr5qAJkuN2iJ812cjH91EXex68SI4WlAXhFMIH5EiuYkcgh0xEe3CASkvVuSgSk3RL1E8",
+	"YQy9n0ain/DOEOKjSg2acxNh22ecR7EvsQld9BRXBE32uyz6leg1JH5BdSwB3xEsl6OOPwpABrdJMs8j",
+	"1tV8OAjEHKTKJCfQpnK9vIlwgAaMB2L+vZH8ILUOB0+ABgCdGgUw/4ZrkY3btFJC/+8dVG3U0RIql/71",
+	"pd+hf331FVQqLlfRf4Yy3rZEiwnBMK1eiPmMEkUMz/UZBALtu56nSE0QREvJapDVEk62rqAWb/pUJqsg",
+	"enx4LfzCWpQVEgRSRAgmyb4e/zKNBWtIeqGUFc7lbWpjzyM+6pGAa9tVjXiLmK+pdDv5LeTUS1N6YhvU",
+	"eFysuw0lrD24xtANimiXyerEWEzlXGiVCrfIYfLec9EiYglhrhXxOaNo3GdtGivHok+BS4GPHVJg3S6Y",
+	"GORSxn2GeB9IH+AYBNjeh1FDRXsBo63W3qL6SlYu6OKAhFUZwonKrobSraibQMYQMy516s5IVveolHTk",
+	"b7ZpLdyaGEoSjLBriutFJM18eB9OkQnkr4VebsiIivi/mMqBawfu4FwYWBb0fTbq9eOEsqhsYKOEBK0y",
+	"z2Fjuqi4JE+em5DfBTgR1skA6tCoNyxgEUAxDuqwMRT4KKKWomForWxaQLgd0qYCdAHqTCKAcjSOzV6C",
+	"6nWiX5N2BrGcAdCHx6SrNFLCwe1nC5LhYgzsaaCNaFvCOCJJHuAJl4PJes9QpkVwd4Jwhx2cufbOouTO",
+	"ouTO8sfO8sceef7Yabxmc7rKAGQJXSmnxZfvAXrUPpm9R+eIgb61++dU76HMAWLKWigcgbI0xqq71Kmg",
+	"XTEnMSYlt0xdu6XrA5LEA90tONNzp4ugYtYJRwmLNJsBdkjsIUmJz0q2jUVXuw/HHsGh8LgmgZqduqdd",
+	"8ZCFbdO3QiScKQmVDEXXlaV1rvg2tWh5a1D+WAro+c6uhKo2T/9ZWsDpBlrWB9IVvMw712b1/hUkC07j",
+	"ttg0hd9oQcAqqr8eWgc0C8TiScmGZy6Sr7uLJDYUgnEtFc+n+UV0h8Xp/A6pe2bCy19O4Y6Yukbnq0sn",
+	"jF/CIA8057l8FL7b6wcyl0lQ4Fh6o0fDs5y//2hHgNzJPxF3gKTyPH9ATp0g5RsQHYHoLvl4RpKrz5yR",
+	"vLbDIUOPTQaCibAuCi+jWNDv2lqUgviEjcBmjALs7QsVpzh1/8UNhw2wS68JBeQWMCLfFWsDitB+k84J",
+	"0CGMpoGHblHRd9FmAyOL/GRjdWeHFHLjmcvyWkLn2302aRYI4PwbgOAZdVAEUB8W1BWbnrovSnBrBcgs",
+	"j7Qytsex7jMuUhLQUTeGgFPXzLzlMVkjWJbsnQqOV1WI8D5Rl+sksgc0oSWyKkv9aUHPq+Ruxws9NItr",
+	"UTfz16PSFhQmINy6euvfAwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -60,50 +60,55 @@ func newBodyCheck(doc *openapi3.T, mt *openapi3.MediaType) (*bodyCheck, error) {
 }
 
 // pass decodes data as kin-openapi's JSON body decoder does and reports
-// whether the value passes the schema, returning it if so.
-func (bc *bodyCheck) pass(data []byte) (any, bool) {
+// whether the value passes the schema, returning it if so. dup reports a
+// body that names a member twice, which is refused whatever the schema.
+func (bc *bodyCheck) pass(data []byte) (value any, ok, dup bool) {
 	if bc == nil {
-		return nil, false
+		return nil, false, false
 	}
-	var value any
-	if obj, ok := scanFlat(data, len(bc.members)); ok {
+	obj, flat, dup := scanFlat(data, len(bc.members))
+	switch {
+	case dup:
+		return nil, false, true
+	case flat:
 		value = obj
-	} else if json.Unmarshal(data, &value) != nil {
+	case duplicateMembers(data):
+		return nil, false, true
+	case json.Unmarshal(data, &value) != nil:
 		// json.Unmarshal, unlike a Decoder, refuses trailing data, and
 		// spares the Decoder's allocations. It decodes numbers as float64
 		// where kin-openapi uses UseNumber: no body with a number passes,
-		// but one may name a member twice, a number first (the last one
-		// counts), and a number beyond float64 fails Unmarshal only; that
-		// body is decoded again as kin-openapi does.
+		// but a number beyond float64 fails Unmarshal only; that body is
+		// decoded again as kin-openapi does.
 		if !json.Valid(data) {
-			return nil, false
+			return nil, false, false
 		}
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.UseNumber()
 		if dec.Decode(&value) != nil {
-			return nil, false
+			return nil, false, false
 		}
 	}
-	obj, ok := value.(map[string]any)
-	if !ok {
-		return nil, false
+	m, isObj := value.(map[string]any)
+	if !isObj {
+		return nil, false, false
 	}
-	for name, v := range obj {
+	for name, v := range m {
 		sr := bc.members[name]
 		if sr == nil {
-			return nil, false
+			return nil, false, false
 		}
-		s, ok := v.(string)
-		if !ok || sr.schemaFault(s) != "" {
-			return nil, false
+		s, isStr := v.(string)
+		if !isStr || sr.schemaFault(s) != "" {
+			return nil, false, false
 		}
 	}
 	for _, name := range bc.required {
-		if _, ok := obj[name]; !ok {
-			return nil, false
+		if _, present := m[name]; !present {
+			return nil, false, false
 		}
 	}
-	return value, true
+	return value, true, false
 }
 
 // keepValidated leaves the body as kin-openapi's KeepValidatedValue does:

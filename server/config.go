@@ -42,6 +42,11 @@ type Config struct {
 	// to help while integrating a client. Default false. It changes no
 	// answer: error bodies are the same in both modes.
 	DevMode bool `yaml:"dev_mode"`
+	// MetricsElsewhere leaves /metrics off the API's routes (a GET is then
+	// 404 REQ.0005), for a deployment that serves it on its own listener
+	// (Server.MetricsHTTPServer; config's metrics_addr sets it). Default
+	// false: /metrics is served with the API.
+	MetricsElsewhere bool `yaml:"-"`
 }
 
 // The defaults that Config's zero values stand for.

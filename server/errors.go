@@ -67,7 +67,7 @@ func WriteError(c echo.Context, err error) error {
 	}
 	// An error answer is about this request only.
 	h.Set("Cache-Control", "no-store")
-	body := gen.Error{ErrorCode: e.Code, ErrorMsg: apierr.Message(e.Code, c.Request().Header.Get("X-L"))}
+	body := gen.Error{ErrorCode: e.Code, ErrorMsg: apierr.Message(e.Code, requestLang(c.Request().Header.Get("X-L")))}
 	if c.Request().Method == http.MethodHead {
 		return c.NoContent(e.Status())
 	}

@@ -1,19 +1,27 @@
 package server
 
+import (
+	"bytes"
+	"encoding/json"
+)
+
 // scanFlat decodes data in one pass when it is a JSON object whose members
 // are all strings of printable ASCII, with no escape but \" \\ \/ \b \f \n
 // \r \t: the shape of every well-formed request body of this API. It
-// returns what json.Unmarshal into an `any` would (a later duplicate member
-// wins, as there), with a few allocations where encoding/json's reflection
-// takes a few microseconds. ok false says only that data is not of that
-// shape (a number, \u escape, non-ASCII text, nesting, or not JSON at all);
-// the caller then decodes it with encoding/json. FuzzScanFlat checks the
-// two agree on every input scanFlat accepts. size is the expected number
-// of members, to size the map.
-func scanFlat(data []byte, size int) (obj map[string]any, ok bool) {
+// returns what json.Unmarshal into an `any` would, with a few allocations
+// where encoding/json's reflection takes a few microseconds. A member named
+// twice is refused (dup true, ok false), where encoding/json would keep the
+// last: a gateway or log that reads the first would see another request
+// than the one served. ok false and dup false says only that data is not
+// of that shape (a number, \u escape, non-ASCII text, nesting, or not JSON
+// at all); the caller then decodes it with encoding/json, and checks for
+// duplicates with duplicateMembers. FuzzScanFlat checks the two agree on
+// every input scanFlat accepts or calls a duplicate. size is the expected
+// number of members, to size the map.
+func scanFlat(data []byte, size int) (obj map[string]any, ok, dup bool) {
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
-		return nil, false
+		return nil, false, false
 	}
 	// One string for the whole body: names and values without escapes are
 	// substrings of it, no allocation each.
@@ -21,30 +29,35 @@ func scanFlat(data []byte, size int) (obj map[string]any, ok bool) {
 	obj = make(map[string]any, size)
 	i = skipSpace(data, i+1)
 	if i < len(data) && data[i] == '}' {
-		return obj, skipSpace(data, i+1) == len(data)
+		return obj, skipSpace(data, i+1) == len(data), false
 	}
 	for {
 		var key, val string
 		if key, i, ok = scanString(data, whole, i); !ok {
-			return nil, false
+			return nil, false, false
 		}
 		if i = skipSpace(data, i); i >= len(data) || data[i] != ':' {
-			return nil, false
+			return nil, false, false
 		}
 		if val, i, ok = scanString(data, whole, skipSpace(data, i+1)); !ok {
-			return nil, false
+			return nil, false, false
+		}
+		if _, seen := obj[key]; seen {
+			// A duplicate, if the rest is JSON: otherwise the body is
+			// malformed rather than ambiguous, for encoding/json to say.
+			return nil, false, json.Valid(data)
 		}
 		obj[key] = val
 		if i = skipSpace(data, i); i >= len(data) {
-			return nil, false
+			return nil, false, false
 		}
 		switch data[i] {
 		case ',':
 			i = skipSpace(data, i+1)
 		case '}':
-			return obj, skipSpace(data, i+1) == len(data)
+			return obj, skipSpace(data, i+1) == len(data), false
 		default:
-			return nil, false
+			return nil, false, false
 		}
 	}
 }
@@ -118,4 +131,57 @@ func unescape(s []byte, n int) string {
 		out = append(out, c)
 	}
 	return string(out)
+}
+
+// duplicateMembers reports whether data, a JSON text, has an object (at
+// any depth) that names a member twice, names compared after unescaping,
+// as encoding/json compares them into a map. It reports false for data
+// that is not JSON (the caller refuses that anyway).
+func duplicateMembers(data []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	// One frame per open object or array; names is nil for an array.
+	// wantName: the next token of the object is a member name (or '}').
+	type frame struct {
+		names    map[string]struct{}
+		wantName bool
+	}
+	var stack []frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if n := len(stack); n > 0 && stack[n-1].names != nil && stack[n-1].wantName {
+			if tok == json.Delim('}') {
+				stack = stack[:n-1]
+			} else {
+				name, _ := tok.(string)
+				if _, seen := stack[n-1].names[name]; seen {
+					return json.Valid(data) // the rest may not be JSON
+				}
+				stack[n-1].names[name] = struct{}{}
+				stack[n-1].wantName = false
+				continue
+			}
+		} else {
+			switch tok {
+			case json.Delim('{'):
+				stack = append(stack, frame{names: map[string]struct{}{}, wantName: true})
+				continue
+			case json.Delim('['):
+				stack = append(stack, frame{})
+				continue
+			case json.Delim(']'):
+				stack = stack[:len(stack)-1]
+			}
+		}
+		// A value ended: its object, if any, expects a name next.
+		n := len(stack)
+		if n == 0 {
+			return false
+		}
+		if stack[n-1].names != nil {
+			stack[n-1].wantName = true
+		}
+	}
 }

@@ -114,14 +114,18 @@ func FuzzHandler(f *testing.F) {
 	}
 	const all = allHeaders
 	verifyBody := `{"mobile":"12345678901","type":"BIND_MOBILE_SMS","verify_code":"493027"}`
-	add(0, all, nil, seedBody)                             // the seed example: 200
-	add(0, all, nil, seedBody)                             // again, a cooldown later: 200
-	add(0, all&^1, nil, seedBody)                          // no X-client-id
-	add(0, all, map[int]string{0: "nope"}, seedBody)       // unknown app
-	add(0, all, map[int]string{0: "a b"}, seedBody)        // malformed app id
-	add(0, all, map[int]string{1: ""}, seedBody)           // empty tenant
-	add(0, all, map[int]string{4: "999.1.1.1"}, seedBody)  // not an IP
-	add(0, all, map[int]string{6: "not a tag!"}, "")       // bad X-L
+	add(0, all, nil, seedBody)                                 // the seed example: 200
+	add(0, all, nil, seedBody)                                 // again, a cooldown later: 200
+	add(0, all&^1, nil, seedBody)                              // no X-client-id
+	add(0, all, map[int]string{0: "nope"}, seedBody)           // unknown app
+	add(0, all, map[int]string{0: "a b"}, seedBody)            // malformed app id
+	add(0, all, map[int]string{1: ""}, seedBody)               // empty tenant
+	add(0, all, map[int]string{4: "999.1.1.1"}, seedBody)      // not an IP
+	add(0, all, map[int]string{6: "not a tag!"}, "")           // bad X-L
+	add(0, all, map[int]string{6: "en-US,zh;q=0.9"}, seedBody) // an X-L list
+	add(0, all, map[int]string{6: "*"}, seedBody)
+	add(0, all, nil, `{"mobile":"1","mobile":"12345678901","type":"BIND_MOBILE_SMS","captcha_token":"x"}`) // a member twice
+	add(0, all, nil, `{"mobile":1,"mobile":"12345678901","type":"BIND_MOBILE_SMS","captcha_token":"x"}`)
 	add(0, all, map[int]string{8: "text/plain"}, seedBody) // 415
 	add(0, all, map[int]string{8: ""}, seedBody)           // no Content-Type: JSON
 	add(0, all, nil, `{"mobile":"12345678901"`)            // truncated JSON

@@ -172,7 +172,7 @@ func newCaller(ctx context.Context, clientID string, tenantID, lang *string, osV
 	c := sender.Caller{
 		ClientID:    clientID,
 		TenantID:    deref(tenantID),
-		Lang:        deref(lang),
+		Lang:        requestLang(deref(lang)),
 		OSVersion:   osVersion,
 		Fingerprint: fingerprint,
 		Agent:       agent,

@@ -39,7 +39,7 @@ var rules = []rule{
 	{in: inHeader, name: "X-device-fingerprint", missing: gen.ErrorCodeFingerprintInvalid, empty: gen.ErrorCodeFingerprintInvalid, invalid: gen.ErrorCodeFingerprintInvalid},
 	{in: inHeader, name: "X-device-ip", missing: gen.ErrorCodeDeviceIPInvalid, empty: gen.ErrorCodeDeviceIPInvalid, invalid: gen.ErrorCodeDeviceIPInvalid, check: isIP},
 	{in: inHeader, name: "X-agent", missing: gen.ErrorCodeAgentInvalid, empty: gen.ErrorCodeAgentInvalid, invalid: gen.ErrorCodeAgentInvalid},
-	{in: inHeader, name: "X-L", missing: gen.ErrorCodeLanguageInvalid, empty: gen.ErrorCodeLanguageInvalid, invalid: gen.ErrorCodeLanguageInvalid},
+	{in: inHeader, name: "X-L", missing: gen.ErrorCodeLanguageInvalid, empty: gen.ErrorCodeLanguageInvalid, invalid: gen.ErrorCodeLanguageInvalid, check: isLanguageList},
 	{in: inHeader, name: "X-tenant-id", missing: gen.ErrorCodeTenantIDInvalid, empty: gen.ErrorCodeTenantIDInvalid, invalid: gen.ErrorCodeTenantIDInvalid},
 	// The body as a whole: not JSON, not an object, trailing data, empty.
 	{in: inBody, name: "", missing: gen.ErrorCodeBodyMalformed, empty: gen.ErrorCodeBodyMalformed, invalid: gen.ErrorCodeBodyMalformed},

@@ -19,14 +19,16 @@ import (
 // Server is the HTTP API: the generated routes on Echo, behind the
 // middleware that validates requests and answers errors as the spec says.
 type Server struct {
-	cfg  Config
-	echo *echo.Echo
-	log  *slog.Logger
+	cfg     Config
+	echo    *echo.Echo
+	log     *slog.Logger
+	metrics *metrics.Metrics
 }
 
 // New builds the server for svc. log receives the access log, refusals and
 // the causes of 5xx answers (nil: discarded); m counts error answers and is
-// served on /metrics (nil: no metrics, no /metrics route). cfg's zero
+// served on /metrics (nil: no metrics, no /metrics route; with
+// cfg.MetricsElsewhere only by MetricsHTTPServer). cfg's zero
 // fields take their defaults; New fails on a negative limit or an invalid
 // trusted proxy.
 func New(cfg Config, svc Service, log *slog.Logger, m *metrics.Metrics) (*Server, error) {
@@ -89,10 +91,10 @@ func New(cfg Config, svc Service, log *slog.Logger, m *metrics.Metrics) (*Server
 		}
 		return c.JSON(http.StatusOK, status{Status: "ok"})
 	})
-	if m != nil {
+	if m != nil && !cfg.MetricsElsewhere {
 		e.GET("/metrics", echo.WrapHandler(m.Handler()))
 	}
-	return &Server{cfg: cfg, echo: e, log: log}, nil
+	return &Server{cfg: cfg, echo: e, log: log, metrics: m}, nil
 }
 
 // status is the body of /healthz and /readyz when all is well.
@@ -116,6 +118,29 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 	return &http.Server{
 		Addr:              addr,
 		Handler:           s.echo,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    2 * s.cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// MetricsHTTPServer returns an http.Server for addr that serves only GET
+// /metrics (anything else is a plain 404), with the configured timeouts,
+// for a listener apart from the API's; nil when the server has no
+// metrics. Its answers do not go through the API's middleware: no access
+// log line, no request id, nothing counted.
+func (s *Server) MetricsHTTPServer(addr string) *http.Server {
+	if s.metrics == nil {
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	return &http.Server{
+		Addr:              addr,
+		Handler:           mux,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      s.cfg.WriteTimeout,

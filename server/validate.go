@@ -241,7 +241,7 @@ func (v *validator) check(c echo.Context, op *operation) (failure, error) {
 		}
 		if f.rule >= 0 {
 			consider(f)
-		} else if value, ok := op.bodyCheck.pass(data); ok {
+		} else if value, ok, dup := op.bodyCheck.pass(data); ok {
 			// The fast path: a body that passes our compiled schema needs
 			// nothing from kin-openapi.
 			keepValidated(req, data, value)
@@ -249,6 +249,11 @@ func (v *validator) check(c echo.Context, op *operation) (failure, error) {
 			// json.Valid also refuses trailing data after the value, which
 			// kin-openapi's decoder would ignore.
 			consider(failure{ruleBody, gen.ErrorCodeBodyMalformed, "json"})
+		} else if dup || (op.bodyCheck == nil && duplicateMembers(data)) {
+			// A member named twice: encoding/json (so kin-openapi and the
+			// handler) would keep the last, a gateway may read the first.
+			// pass has checked already when there is a bodyCheck.
+			consider(failure{ruleBody, gen.ErrorCodeBodyMalformed, "duplicate"})
 		} else {
 			// kin-openapi, below, tells what is wrong with it.
 			kinBody = true

@@ -81,9 +81,15 @@ func TestMalformedRequests(t *testing.T) {
 		{name: "device ip bad characters", headers: set("X-device-ip", "localhost"), body: seedBody, code: "HEADER.0004"},
 		{name: "device ip too long", headers: set("X-device-ip", strings.Repeat("1", 46)), body: seedBody, code: "HEADER.0004"},
 		{name: "device ip with a zone", headers: set("X-device-ip", "fe80::1%eth0"), body: seedBody, code: "HEADER.0004"},
-		{name: "language empty", headers: set("X-L", ""), body: seedBody, code: "HEADER.0005"},
+		// X-L: a language list (see TestLanguageLists), refused only when it
+		// is not one at all or is too long.
 		{name: "language malformed", headers: set("X-L", "en!"), body: seedBody, code: "HEADER.0005"},
-		{name: "language too long", headers: set("X-L", "en-"+long(40)), body: seedBody, code: "HEADER.0005"},
+		{name: "language not a tag", headers: set("X-L", "x"), body: seedBody, code: "HEADER.0005"},
+		{name: "language bad weight", headers: set("X-L", "en;q=abc"), body: seedBody, code: "HEADER.0005"},
+		{name: "language list of non-tags", headers: set("X-L", "a,b,c"), body: seedBody, code: "HEADER.0005"},
+		{name: "language not ASCII", headers: set("X-L", "中文"), body: seedBody, code: "HEADER.0005"},
+		{name: "language too long", headers: set("X-L", "en-US,"+strings.Repeat("zh;q=0.9,", 22)), body: seedBody, code: "HEADER.0005"},
+		{name: "language repeated", headers: func(h http.Header) { h.Add("X-L", "zh") }, body: seedBody, code: "HEADER.0005"},
 		// The body as a whole.
 		{name: "body not JSON", headers: nil, body: `{"mobile": 123`, code: "REQ.0001"},
 		{name: "body an array", body: `[` + sendJSON(nil) + `]`, code: "REQ.0001"},
@@ -93,6 +99,16 @@ func TestMalformedRequests(t *testing.T) {
 		{name: "body blank", body: "  \n ", code: "REQ.0001"},
 		{name: "body with trailing data", body: sendJSON(nil) + `{}`, code: "REQ.0001"},
 		{name: "body with trailing garbage", body: sendJSON(nil) + ` x`, code: "REQ.0001"},
+		// A member named twice is refused, on the fast path (a flat body of
+		// strings) and on encoding/json's (a number, an escape), for send
+		// and verify: a gateway reading the first would see another request.
+		{name: "body mobile twice", body: `{"mobile":"1",` + sendJSON(nil)[1:], code: "REQ.0001"},
+		{name: "body type twice, the same value", body: sendJSON(nil)[:len(sendJSON(nil))-1] + `,"type":"BIND_MOBILE_SMS"}`, code: "REQ.0001"},
+		{name: "body mobile twice, a number first", body: `{"mobile":1,` + sendJSON(nil)[1:], code: "REQ.0001"},
+		{name: "body mobile twice, escaped", body: `{"mobil\u0065":"1",` + sendJSON(nil)[1:], code: "REQ.0001"},
+		{name: "body unknown member twice", body: `{"x":"1","x":"2",` + sendJSON(nil)[1:], code: "REQ.0001"},
+		{name: "verify code twice", path: verifyPath, body: `{"verify_code":"000000",` + verifyJSON(nil)[1:], code: "REQ.0001"},
+		{name: "verify code twice, a number first", path: verifyPath, body: `{"verify_code":0,` + verifyJSON(nil)[1:], code: "REQ.0001"},
 		{name: "unknown member", body: sendJSON(with("phone", "12345678901")), code: "REQ.0004"},
 		{name: "member in other case", body: sendJSON(func(m map[string]any) { m["Mobile"] = m["mobile"] }), code: "REQ.0004"},
 		// mobile
@@ -245,6 +261,66 @@ func TestHeaderNameCase(t *testing.T) {
 		if s.ClientID != "DRrYIqauawN0I8myTMoDTPys6ezGZxnm" || s.Agent != seedAgent {
 			t.Errorf("caller %+v", s.Caller)
 		}
+	}
+}
+
+// X-L takes the language lists real clients send: the service gets the
+// language to use ("" for the application's default) and error_msg is in
+// it (English when none).
+func TestLanguageLists(t *testing.T) {
+	const zhMsg, enMsg = "手机号格式不正确。", "Invalid mobile number."
+	ts := start(t, server.Config{}, newFake())
+	for _, tt := range []struct {
+		xl       string
+		absent   bool
+		wantLang string
+	}{
+		{xl: "", absent: true, wantLang: ""},
+		{xl: "", wantLang: ""},
+		{xl: "zh", wantLang: "zh"},
+		{xl: "en", wantLang: "en"},
+		{xl: "zh-CN", wantLang: "zh"},
+		{xl: "zh_CN", wantLang: "zh"},
+		{xl: "en-US,zh;q=0.9", wantLang: "en"},
+		{xl: "zh-CN,zh;q=0.9", wantLang: "zh"},
+		{xl: "zh-CN,zh;q=0.9,en-US;q=0.8,en;q=0.7", wantLang: "zh"},
+		{xl: "en;q=0.5, zh", wantLang: "zh"},
+		{xl: "zh-TW", wantLang: "zh"},
+		{xl: "*", wantLang: ""},
+		{xl: "fr-FR,fr;q=0.9", wantLang: ""},
+		{xl: "fr-FR,fr;q=0.9,zh;q=0.8", wantLang: "zh"},
+		{xl: "ja;q=0, en", wantLang: "en"},
+	} {
+		name := tt.xl
+		switch {
+		case tt.absent:
+			name = "absent"
+		case name == "":
+			name = "empty"
+		}
+		t.Run(name, func(t *testing.T) {
+			h := seedHeaders()
+			if tt.absent {
+				h.Del("X-L")
+			} else {
+				h.Set("X-L", tt.xl)
+			}
+			r := send(t, ts, h, seedBody)
+			if r.status != http.StatusOK {
+				t.Fatalf("status %d, body %s", r.status, r.body)
+			}
+			if got := ts.svc.lastSend().Lang; got != tt.wantLang {
+				t.Errorf("the service got Lang %q, want %q", got, tt.wantLang)
+			}
+			r = send(t, ts, h, sendJSON(with("mobile", "12")))
+			want := enMsg
+			if tt.wantLang == "zh" {
+				want = zhMsg
+			}
+			if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), want) {
+				t.Errorf("bad mobile: %d %s, want 400 with %q", r.status, r.body, want)
+			}
+		})
 	}
 }
 

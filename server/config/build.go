@@ -70,7 +70,19 @@ func Build(cfg Config, log *slog.Logger, o Overrides) (rt *Runtime, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	rt = &Runtime{Config: cfg, Metrics: metrics.New(), Providers: map[string]sms.Provider{}, chains: map[string]sms.Provider{}}
+	reg, err := apps.NewRegistry(cfg.Apps)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	// Only registered client ids become client_id label values: any other
+	// X-client-id is counted as metrics.Unknown, so requests cannot grow
+	// the metrics.
+	clientIDs := make(map[string]bool, len(cfg.Apps))
+	for _, a := range reg.Apps() {
+		clientIDs[a.ClientID] = true
+	}
+	m := metrics.New(metrics.WithClientIDs(func(id string) bool { return clientIDs[id] }))
+	rt = &Runtime{Config: cfg, Metrics: m, Providers: map[string]sms.Provider{}, chains: map[string]sms.Provider{}}
 	defer func() {
 		if err != nil {
 			_ = rt.Close()
@@ -92,10 +104,6 @@ func Build(cfg Config, log *slog.Logger, o Overrides) (rt *Runtime, err error) {
 			}
 		}
 		rt.Providers[p.Name] = prov
-	}
-	reg, err := apps.NewRegistry(cfg.Apps)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
 	}
 	rt.Slider, err = slider.New(slider.Config{
 		PuzzleTTL: cfg.Slider.PuzzleTTL, TokenTTL: cfg.Slider.TokenTTL,
@@ -128,6 +136,8 @@ func Build(cfg Config, log *slog.Logger, o Overrides) (rt *Runtime, err error) {
 	}
 	httpCfg := cfg.HTTP
 	httpCfg.DevMode = httpCfg.DevMode || cfg.DevMode
+	// With a metrics listener, /metrics is not on the API's.
+	httpCfg.MetricsElsewhere = cfg.MetricsAddr != ""
 	rt.Server, err = server.New(httpCfg, rt.Service, log, rt.Metrics)
 	if err != nil {
 		return nil, err

@@ -32,6 +32,11 @@ var defaultsYAML []byte
 type Config struct {
 	// Addr is the listen address. Default 127.0.0.1:8080.
 	Addr string `yaml:"addr"`
+	// MetricsAddr, when set, is the listen address of a second listener
+	// that serves only /metrics, which the API listener then does not
+	// serve: operators can keep the metrics off the network the API faces.
+	// Default empty: /metrics is served on Addr with the API.
+	MetricsAddr string `yaml:"metrics_addr"`
 	// DevMode allows what only development may do: captcha test tokens,
 	// a generated HMAC secret, the log SMS provider. Default false.
 	DevMode bool `yaml:"dev_mode"`
@@ -140,16 +145,20 @@ func parse(raw []byte) (Config, error) {
 // Environment overrides, for the settings a deployment most often sets from
 // its environment.
 const (
-	EnvAddr     = "SMSCODE_ADDR"      // listen address
-	EnvDevMode  = "SMSCODE_DEV_MODE"  // true or false
-	EnvSecret   = "SMSCODE_SECRET"    // HMAC secret (hex or base64)
-	EnvRedisURL = "SMSCODE_REDIS_URL" // sets store.kind redis with this URL
-	EnvLogLevel = "SMSCODE_LOG_LEVEL" // debug, info, warn, error
+	EnvAddr        = "SMSCODE_ADDR"         // listen address
+	EnvMetricsAddr = "SMSCODE_METRICS_ADDR" // the /metrics listener's address
+	EnvDevMode     = "SMSCODE_DEV_MODE"     // true or false
+	EnvSecret      = "SMSCODE_SECRET"       // HMAC secret (hex or base64)
+	EnvRedisURL    = "SMSCODE_REDIS_URL"    // sets store.kind redis with this URL
+	EnvLogLevel    = "SMSCODE_LOG_LEVEL"    // debug, info, warn, error
 )
 
 func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
 	if v, ok := lookup(EnvAddr); ok && v != "" {
 		c.Addr = v
+	}
+	if v, ok := lookup(EnvMetricsAddr); ok && v != "" {
+		c.MetricsAddr = v
 	}
 	if v, ok := lookup(EnvDevMode); ok && v != "" {
 		b, err := strconv.ParseBool(v)
@@ -182,6 +191,10 @@ func (c *Config) Validate() error {
 	}
 	if c.Secret == "" && !c.DevMode {
 		errs = append(errs, fmt.Errorf("secret is required outside dev mode (set it, or %s)", EnvSecret))
+	}
+	// (Port 0, any free port, is two different ports.)
+	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") {
+		errs = append(errs, fmt.Errorf("metrics_addr %q is addr: leave it empty to serve /metrics with the API", c.MetricsAddr))
 	}
 	switch strings.ToLower(c.Log.Level) {
 	case "", "debug", "info", "warn", "error":

@@ -39,12 +39,13 @@ apps:
 `)
 	t.Setenv("TEST_SMSCODE_SECRET", strings.Repeat("ab", 32))
 	t.Setenv(EnvAddr, "127.0.0.1:7000")
+	t.Setenv(EnvMetricsAddr, "127.0.0.1:7001")
 	t.Setenv(EnvRedisURL, "redis://127.0.0.1:6379/0")
 	cfg, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Secret != strings.Repeat("ab", 32) || cfg.Addr != "127.0.0.1:7000" ||
+	if cfg.Secret != strings.Repeat("ab", 32) || cfg.Addr != "127.0.0.1:7000" || cfg.MetricsAddr != "127.0.0.1:7001" ||
 		cfg.Store.Kind != "redis" || cfg.Store.Redis.URL != "redis://127.0.0.1:6379/0" {
 		t.Fatalf("got %+v", cfg)
 	}
@@ -55,6 +56,7 @@ func TestLoadRefuses(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"unknown key (a typo is not ignored)", "adr: x\n", "field adr not found"},
+		{"metrics on the API's address", "dev_mode: true\naddr: 127.0.0.1:8080\nmetrics_addr: 127.0.0.1:8080\n", "metrics_addr"},
 		{"test tokens outside dev mode", `
 secret: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 providers: [{name: hook, kind: log}]

@@ -9,7 +9,33 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/smscode/smscode/gen"
 )
+
+// Unknown is the label value that stands for any value outside a label's
+// bounded set: an unregistered client id, a scenario or error code not in
+// the spec, a provider or outcome the service does not name. Label values
+// come from requests; each distinct value is a new time series held in
+// memory for the life of the process, so an attacker who could choose them
+// could grow memory and /metrics without bound.
+const Unknown = "unknown"
+
+// maxLabelLen bounds the label values that are not checked against a set
+// (providers, outcomes, limit names come from configuration and code, not
+// from requests; the bound only keeps a mistake from costing much).
+const maxLabelLen = 64
+
+// Option configures New.
+type Option func(*Metrics)
+
+// WithClientIDs names the client ids that get their own client_id label
+// value (the registered applications'); known reports whether an id is
+// one. Every other id is counted as Unknown. Without this option every
+// client id is Unknown.
+func WithClientIDs(known func(clientID string) bool) Option {
+	return func(m *Metrics) { m.knownClient = known }
+}
 
 // Metrics holds the service's collectors. A nil *Metrics records nothing, so
 // packages can be used without metrics.
@@ -20,11 +46,13 @@ type Metrics struct {
 	errors          *prometheus.CounterVec
 	verifications   *prometheus.CounterVec
 	providerLatency *prometheus.HistogramVec
+	knownClient     func(string) bool
 }
 
 // New returns metrics registered on a fresh registry, with the Go runtime and
-// process collectors.
-func New() *Metrics {
+// process collectors. Every label value is bounded: see Unknown and
+// WithClientIDs.
+func New(opts ...Option) *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		sends: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -51,7 +79,45 @@ func New() *Metrics {
 	}
 	m.registry.MustRegister(m.sends, m.refusals, m.errors, m.verifications, m.providerLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, o := range opts {
+		o(m)
+	}
 	return m
+}
+
+func (m *Metrics) clientLabel(id string) string {
+	if m.knownClient != nil && id != "" && len(id) <= maxLabelLen && m.knownClient(id) {
+		return id
+	}
+	return Unknown
+}
+
+func scenarioLabel(s string) string {
+	if gen.Scenario(s).Valid() {
+		return s
+	}
+	return Unknown
+}
+
+func codeLabel(c string) string {
+	if gen.ErrorCode(c).Valid() {
+		return c
+	}
+	return Unknown
+}
+
+// nameLabel bounds a value chosen by the service (an outcome, a provider
+// or limit name): short printable ASCII, or Unknown.
+func nameLabel(s string) string {
+	if len(s) > maxLabelLen {
+		return Unknown
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c > '~' {
+			return Unknown
+		}
+	}
+	return s
 }
 
 // Registry is where other packages (SMS providers, stores) register their
@@ -71,34 +137,34 @@ func (m *Metrics) Handler() http.Handler {
 // Send counts a send request by its outcome.
 func (m *Metrics) Send(clientID, scenario, outcome, provider string) {
 	if m != nil {
-		m.sends.WithLabelValues(clientID, scenario, outcome, provider).Inc()
+		m.sends.WithLabelValues(m.clientLabel(clientID), scenarioLabel(scenario), nameLabel(outcome), nameLabel(provider)).Inc()
 	}
 }
 
 // Refusal counts a send refused by a limit of the given kind.
 func (m *Metrics) Refusal(limit string) {
 	if m != nil {
-		m.refusals.WithLabelValues(limit).Inc()
+		m.refusals.WithLabelValues(nameLabel(limit)).Inc()
 	}
 }
 
 // Error counts an error answer by its error_code.
 func (m *Metrics) Error(code string) {
 	if m != nil {
-		m.errors.WithLabelValues(code).Inc()
+		m.errors.WithLabelValues(codeLabel(code)).Inc()
 	}
 }
 
 // Verification counts a code check by its outcome.
 func (m *Metrics) Verification(scenario, outcome string) {
 	if m != nil {
-		m.verifications.WithLabelValues(scenario, outcome).Inc()
+		m.verifications.WithLabelValues(scenarioLabel(scenario), nameLabel(outcome)).Inc()
 	}
 }
 
 // ProviderSend observes how long a provider took to answer.
 func (m *Metrics) ProviderSend(provider, outcome string, d time.Duration) {
 	if m != nil {
-		m.providerLatency.WithLabelValues(provider, outcome).Observe(d.Seconds())
+		m.providerLatency.WithLabelValues(nameLabel(provider), nameLabel(outcome)).Observe(d.Seconds())
 	}
 }
