@@ -161,4 +161,7 @@ const (
 	// CodeStoreUnavailable (SYS.0002, 503): the server's store is
 	// unavailable; nothing was sent.
 	CodeStoreUnavailable = gen.ErrorCodeStoreUnavailable
+	// CodeNotImplemented (SYS.0003, 501): the server (a backend team's,
+	// built with the stub kit) does not offer this operation.
+	CodeNotImplemented = gen.ErrorCodeNotImplemented
 )

@@ -63,6 +63,7 @@ var (
 	ErrVerifyNumberDaily    = &Error{Code: CodeVerifyNumberDailyLimit} // VERIFY.0007
 	ErrInternal             = &Error{Code: CodeInternal}               // SYS.0001
 	ErrStoreUnavailable     = &Error{Code: CodeStoreUnavailable}       // SYS.0002
+	ErrNotImplemented       = &Error{Code: CodeNotImplemented}         // SYS.0003
 )
 
 // Error returns the status, code, message and request id on one line.

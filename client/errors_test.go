@@ -30,7 +30,7 @@ var allCodes = []client.ErrorCode{
 	client.CodePrefixBlocked, client.CodeProviderUnavailable, client.CodeProviderRejected,
 	client.CodeWrong, client.CodeExpired, client.CodeAttemptsExceeded, client.CodeMalformed,
 	client.CodeVerifyIPLimit, client.CodeVerifyDeviceLimit, client.CodeVerifyNumberDailyLimit,
-	client.CodeInternal, client.CodeStoreUnavailable,
+	client.CodeInternal, client.CodeStoreUnavailable, client.CodeNotImplemented,
 }
 
 // Every code of the spec's catalog has a constant, and no constant is

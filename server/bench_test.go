@@ -11,7 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/gen/genserver"
 	"github.com/smscode/smscode/server"
 	"github.com/smscode/smscode/server/captcha/altcha"
 	"github.com/smscode/smscode/server/captcha/slider"
@@ -30,7 +30,7 @@ func seedRequest() *http.Request {
 // BenchmarkValidate measures the validator alone: one valid send request
 // checked against the spec, with a handler that does nothing.
 func BenchmarkValidate(b *testing.B) {
-	spec, err := gen.GetSpec()
+	spec, err := genserver.GetSpec()
 	if err != nil {
 		b.Fatal(err)
 	}

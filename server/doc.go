@@ -32,7 +32,7 @@
 //
 // # Using the pieces with your own implementation
 //
-// A team that implements gen.StrictServerInterface itself (the "server
+// A team that implements genserver.StrictServerInterface itself (the "server
 // stub" use of the spec) can mount it with the same checks and error
 // answers: NewValidator for the request validation, ErrorHandler as Echo's
 // HTTPErrorHandler (WriteError to answer an error from elsewhere), and the

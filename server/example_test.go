@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/gen/genserver"
 	"github.com/smscode/smscode/server"
 	"github.com/smscode/smscode/server/apierr"
 )
@@ -18,44 +19,44 @@ import (
 // use. It only ever sees requests that passed the validator.
 type teamAPI struct{}
 
-func (teamAPI) SendSms(ctx context.Context, req gen.SendSmsRequestObject) (gen.SendSmsResponseObject, error) {
+func (teamAPI) SendSms(ctx context.Context, req genserver.SendSmsRequestObject) (genserver.SendSmsResponseObject, error) {
 	if req.Body.Type == gen.ScenarioOtpRest {
 		// Errors are *apierr.Error values; the error handler renders them.
 		return nil, apierr.New(gen.ErrorCodeScenarioUnsupported)
 	}
-	return gen.SendSms200JSONResponse{Body: gen.SendSmsResultOK}, nil
+	return genserver.SendSms200JSONResponse{Body: gen.SendSmsResultOK}, nil
 }
 
-func (teamAPI) VerifySms(ctx context.Context, req gen.VerifySmsRequestObject) (gen.VerifySmsResponseObject, error) {
-	return gen.VerifySms200JSONResponse{Body: gen.VerifySmsResult{Verified: true}}, nil
+func (teamAPI) VerifySms(ctx context.Context, req genserver.VerifySmsRequestObject) (genserver.VerifySmsResponseObject, error) {
+	return genserver.VerifySms200JSONResponse{Body: gen.VerifySmsResult{Verified: true}}, nil
 }
 
 // A team that does not offer the slider CAPTCHA answers its operations
 // with the documented 404 code.
-func (teamAPI) GetCaptcha(context.Context, gen.GetCaptchaRequestObject) (gen.GetCaptchaResponseObject, error) {
+func (teamAPI) GetCaptcha(context.Context, genserver.GetCaptchaRequestObject) (genserver.GetCaptchaResponseObject, error) {
 	return nil, apierr.New(gen.ErrorCodeNotFound)
 }
 
-func (teamAPI) VerifyCaptcha(context.Context, gen.VerifyCaptchaRequestObject) (gen.VerifyCaptchaResponseObject, error) {
+func (teamAPI) VerifyCaptcha(context.Context, genserver.VerifyCaptchaRequestObject) (genserver.VerifyCaptchaResponseObject, error) {
 	return nil, apierr.New(gen.ErrorCodeNotFound)
 }
 
-func (teamAPI) GetAltchaChallenge(context.Context, gen.GetAltchaChallengeRequestObject) (gen.GetAltchaChallengeResponseObject, error) {
+func (teamAPI) GetAltchaChallenge(context.Context, genserver.GetAltchaChallengeRequestObject) (genserver.GetAltchaChallengeResponseObject, error) {
 	return nil, apierr.New(gen.ErrorCodeNotFound)
 }
 
-func (teamAPI) GetCountryCodes(context.Context, gen.GetCountryCodesRequestObject) (gen.GetCountryCodesResponseObject, error) {
-	return gen.GetCountryCodes200JSONResponse{Body: gen.CountryCodes{
+func (teamAPI) GetCountryCodes(context.Context, genserver.GetCountryCodesRequestObject) (genserver.GetCountryCodesResponseObject, error) {
+	return genserver.GetCountryCodes200JSONResponse{Body: gen.CountryCodes{
 		Preferred:    "+86",
 		CountryCodes: []gen.CountryCode{{CallingCode: "+86", Region: "CN"}},
 	}}, nil
 }
 
-// A team mounts its own gen.StrictServerInterface with this package's
+// A team mounts its own genserver.StrictServerInterface with this package's
 // validator, error handler and middleware, and gets the same checks and
 // error answers as smscode's server.
 func Example() {
-	spec, err := gen.GetSpec()
+	spec, err := genserver.GetSpec()
 	if err != nil {
 		panic(err)
 	}
@@ -67,7 +68,7 @@ func Example() {
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = server.ErrorHandler(nil, nil) // a *slog.Logger and *metrics.Metrics in real use
 	e.Use(server.RequestID(), server.Recover(nil), server.HeaderLimit(16<<10), server.BodyLimit(8<<10), validate)
-	gen.RegisterHandlers(e, gen.NewStrictHandler(teamAPI{}, nil))
+	genserver.RegisterHandlers(e, genserver.NewStrictHandler(teamAPI{}, nil))
 
 	post := func(lang, body string) {
 		req := httptest.NewRequest(http.MethodPost, "/api/v2/sdk/sms/send", strings.NewReader(body))

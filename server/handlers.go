@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/gen/genserver"
 	"github.com/smscode/smscode/server/apierr"
 	"github.com/smscode/smscode/server/captcha/altcha"
 	"github.com/smscode/smscode/server/captcha/slider"
@@ -41,10 +42,10 @@ type handlers struct {
 	svc Service
 }
 
-var _ gen.StrictServerInterface = (*handlers)(nil)
+var _ genserver.StrictServerInterface = (*handlers)(nil)
 
-// SendSms implements gen.StrictServerInterface.
-func (h *handlers) SendSms(ctx context.Context, req gen.SendSmsRequestObject) (gen.SendSmsResponseObject, error) {
+// SendSms implements genserver.StrictServerInterface.
+func (h *handlers) SendSms(ctx context.Context, req genserver.SendSmsRequestObject) (genserver.SendSmsResponseObject, error) {
 	if req.Body == nil {
 		return nil, apierr.New(gen.ErrorCodeBodyMalformed)
 	}
@@ -61,9 +62,9 @@ func (h *handlers) SendSms(ctx context.Context, req gen.SendSmsRequestObject) (g
 	}
 	// One array for both header values: one allocation, not two.
 	secs := &[2]int32{seconds(res.ResendAfter, 0), seconds(res.ExpiresIn, 1)}
-	return gen.SendSms200JSONResponse{
+	return genserver.SendSms200JSONResponse{
 		Body: gen.SendSmsResultOK,
-		Headers: gen.SendSms200ResponseHeaders{
+		Headers: genserver.SendSms200ResponseHeaders{
 			XResendAfter:   &secs[0],
 			XCodeExpiresIn: &secs[1],
 			XRequestId:     &caller.RequestID,
@@ -71,8 +72,8 @@ func (h *handlers) SendSms(ctx context.Context, req gen.SendSmsRequestObject) (g
 	}, nil
 }
 
-// VerifySms implements gen.StrictServerInterface.
-func (h *handlers) VerifySms(ctx context.Context, req gen.VerifySmsRequestObject) (gen.VerifySmsResponseObject, error) {
+// VerifySms implements genserver.StrictServerInterface.
+func (h *handlers) VerifySms(ctx context.Context, req genserver.VerifySmsRequestObject) (genserver.VerifySmsResponseObject, error) {
 	if req.Body == nil {
 		return nil, apierr.New(gen.ErrorCodeBodyMalformed)
 	}
@@ -87,31 +88,31 @@ func (h *handlers) VerifySms(ctx context.Context, req gen.VerifySmsRequestObject
 	if err != nil {
 		return nil, err
 	}
-	return gen.VerifySms200JSONResponse{
+	return genserver.VerifySms200JSONResponse{
 		Body:    gen.VerifySmsResult{Verified: true},
-		Headers: gen.VerifySms200ResponseHeaders{XRequestId: &caller.RequestID},
+		Headers: genserver.VerifySms200ResponseHeaders{XRequestId: &caller.RequestID},
 	}, nil
 }
 
-// GetCaptcha implements gen.StrictServerInterface.
-func (h *handlers) GetCaptcha(ctx context.Context, req gen.GetCaptchaRequestObject) (gen.GetCaptchaResponseObject, error) {
+// GetCaptcha implements genserver.StrictServerInterface.
+func (h *handlers) GetCaptcha(ctx context.Context, req genserver.GetCaptchaRequestObject) (genserver.GetCaptchaResponseObject, error) {
 	p := req.Params
 	caller := newCaller(ctx, p.XClientId, p.XTenantId, p.XL, p.XOperatingSysVersion, p.XDeviceFingerprint, p.XAgent, p.XDeviceIp)
 	pz, err := h.svc.Puzzle(ctx, caller)
 	if err != nil {
 		return nil, err
 	}
-	return gen.GetCaptcha200JSONResponse{
+	return genserver.GetCaptcha200JSONResponse{
 		Body: gen.CaptchaPuzzle{
 			Token: pz.Token, OriginalImageBase64: pz.Background, JigsawImageBase64: pz.Piece,
 			Y: int32(pz.Y), Width: int32(pz.Width), Height: int32(pz.Height),
 		},
-		Headers: gen.GetCaptcha200ResponseHeaders{XRequestId: &caller.RequestID},
+		Headers: genserver.GetCaptcha200ResponseHeaders{XRequestId: &caller.RequestID},
 	}, nil
 }
 
-// VerifyCaptcha implements gen.StrictServerInterface.
-func (h *handlers) VerifyCaptcha(ctx context.Context, req gen.VerifyCaptchaRequestObject) (gen.VerifyCaptchaResponseObject, error) {
+// VerifyCaptcha implements genserver.StrictServerInterface.
+func (h *handlers) VerifyCaptcha(ctx context.Context, req genserver.VerifyCaptchaRequestObject) (genserver.VerifyCaptchaResponseObject, error) {
 	if req.Body == nil {
 		return nil, apierr.New(gen.ErrorCodeBodyMalformed)
 	}
@@ -123,14 +124,14 @@ func (h *handlers) VerifyCaptcha(ctx context.Context, req gen.VerifyCaptchaReque
 	if err != nil {
 		return nil, err
 	}
-	return gen.VerifyCaptcha200JSONResponse{
+	return genserver.VerifyCaptcha200JSONResponse{
 		Body:    gen.CaptchaVerifyResult{CaptchaToken: token},
-		Headers: gen.VerifyCaptcha200ResponseHeaders{XRequestId: &caller.RequestID},
+		Headers: genserver.VerifyCaptcha200ResponseHeaders{XRequestId: &caller.RequestID},
 	}, nil
 }
 
-// GetAltchaChallenge implements gen.StrictServerInterface.
-func (h *handlers) GetAltchaChallenge(ctx context.Context, req gen.GetAltchaChallengeRequestObject) (gen.GetAltchaChallengeResponseObject, error) {
+// GetAltchaChallenge implements genserver.StrictServerInterface.
+func (h *handlers) GetAltchaChallenge(ctx context.Context, req genserver.GetAltchaChallengeRequestObject) (genserver.GetAltchaChallengeResponseObject, error) {
 	p := req.Params
 	caller := newCaller(ctx, p.XClientId, p.XTenantId, p.XL, p.XOperatingSysVersion, p.XDeviceFingerprint, p.XAgent, p.XDeviceIp)
 	c, err := h.svc.AltchaChallenge(ctx, caller)
@@ -138,17 +139,17 @@ func (h *handlers) GetAltchaChallenge(ctx context.Context, req gen.GetAltchaChal
 		return nil, err
 	}
 	noStore := "no-store"
-	return gen.GetAltchaChallenge200JSONResponse{
+	return genserver.GetAltchaChallenge200JSONResponse{
 		Body: gen.AltchaChallenge{
 			Algorithm: gen.AltchaChallengeAlgorithm(c.Algorithm), Challenge: c.Challenge,
 			Maxnumber: c.MaxNumber, Salt: c.Salt, Signature: c.Signature,
 		},
-		Headers: gen.GetAltchaChallenge200ResponseHeaders{CacheControl: &noStore, XRequestId: &caller.RequestID},
+		Headers: genserver.GetAltchaChallenge200ResponseHeaders{CacheControl: &noStore, XRequestId: &caller.RequestID},
 	}, nil
 }
 
-// GetCountryCodes implements gen.StrictServerInterface.
-func (h *handlers) GetCountryCodes(ctx context.Context, req gen.GetCountryCodesRequestObject) (gen.GetCountryCodesResponseObject, error) {
+// GetCountryCodes implements genserver.StrictServerInterface.
+func (h *handlers) GetCountryCodes(ctx context.Context, req genserver.GetCountryCodesRequestObject) (genserver.GetCountryCodesResponseObject, error) {
 	p := req.Params
 	caller := newCaller(ctx, p.XClientId, p.XTenantId, p.XL, p.XOperatingSysVersion, p.XDeviceFingerprint, p.XAgent, p.XDeviceIp)
 	cc, err := h.svc.CountryCodes(ctx, caller)
@@ -159,9 +160,9 @@ func (h *handlers) GetCountryCodes(ctx context.Context, req gen.GetCountryCodesR
 	for i, c := range cc.Codes {
 		body.CountryCodes[i] = gen.CountryCode{CallingCode: c.Code, Region: c.Region}
 	}
-	return gen.GetCountryCodes200JSONResponse{
+	return genserver.GetCountryCodes200JSONResponse{
 		Body:    body,
-		Headers: gen.GetCountryCodes200ResponseHeaders{XRequestId: &caller.RequestID},
+		Headers: genserver.GetCountryCodes200ResponseHeaders{XRequestId: &caller.RequestID},
 	}, nil
 }
 

@@ -16,7 +16,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 
-	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/gen/genserver"
 )
 
 // kinHeaderFailure is how the validator judged the headers before it had
@@ -52,7 +52,7 @@ func kinHeaderFailure(t *testing.T, v *validator, op *operation, req *http.Reque
 // header checks give the fault (rule, code and keyword) that kin-openapi's
 // parameter validation gave, for every operation of the spec.
 func TestHeaderChecksMatchKinOpenAPI(t *testing.T) {
-	spec, err := gen.GetSpec()
+	spec, err := genserver.GetSpec()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestHeaderChecksMatchKinOpenAPI(t *testing.T) {
 // passes exactly the bodies that kin-openapi passes, with the same decoded
 // value, for every operation with a body.
 func TestBodyCheckMatchesKinOpenAPI(t *testing.T) {
-	spec, err := gen.GetSpec()
+	spec, err := genserver.GetSpec()
 	if err != nil {
 		t.Fatal(err)
 	}

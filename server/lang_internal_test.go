@@ -3,7 +3,7 @@ package server
 import (
 	"testing"
 
-	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/gen/genserver"
 )
 
 func TestRequestLang(t *testing.T) {
@@ -54,7 +54,7 @@ func TestRequestLang(t *testing.T) {
 
 // maxLanguageList is the spec's maxLength of X-L.
 func TestMaxLanguageListIsTheSpecs(t *testing.T) {
-	spec, err := gen.GetSpec()
+	spec, err := genserver.GetSpec()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,9 +8,10 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
-	"go.yaml.in/yaml/v3"
 
+	"github.com/smscode/smscode"
 	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/gen/genserver"
 	"github.com/smscode/smscode/server/apierr"
 	"github.com/smscode/smscode/server/metrics"
 )
@@ -46,7 +46,7 @@ func New(cfg Config, svc Service, log *slog.Logger, m *metrics.Metrics) (*Server
 	if err != nil {
 		return nil, err
 	}
-	spec, err := gen.GetSpec()
+	spec, err := genserver.GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("server: loading the embedded spec: %w", err)
 	}
@@ -79,7 +79,7 @@ func New(cfg Config, svc Service, log *slog.Logger, m *metrics.Metrics) (*Server
 		v.middleware,
 	)
 
-	gen.RegisterHandlers(e, gen.NewStrictHandler(&handlers{svc: svc}, nil))
+	genserver.RegisterHandlers(e, genserver.NewStrictHandler(&handlers{svc: svc}, nil))
 	e.GET("/openapi.json", blob(echo.MIMEApplicationJSON, specJSON))
 	e.GET("/openapi.yaml", blob("application/yaml", specYAML))
 	e.GET("/healthz", func(c echo.Context) error {
@@ -170,37 +170,14 @@ func blob(contentType string, b []byte) echo.HandlerFunc {
 	return func(c echo.Context) error { return c.Blob(http.StatusOK, contentType, b) }
 }
 
-// specDocuments returns the embedded spec as JSON, and as YAML with the
-// member order of the JSON kept (decoding into yaml.Node keeps it). The
-// embedded JSON is what gen holds: openapi.yaml's content, without its
-// comments and with members sorted.
+// specDocuments returns the spec as JSON (what genserver embeds: the
+// spec's content, without its comments, members sorted) and as YAML: the
+// committed openapi.yaml, byte for byte (package smscode embeds the file), so
+// that a portal publishing /openapi.yaml shows the contract as written.
 func specDocuments() (jsonDoc, yamlDoc []byte, err error) {
-	jsonDoc, err = gen.GetSpecJSON()
+	jsonDoc, err = genserver.GetSpecJSON()
 	if err != nil {
 		return nil, nil, fmt.Errorf("server: reading the embedded spec: %w", err)
 	}
-	var node yaml.Node
-	if err := yaml.Unmarshal(jsonDoc, &node); err != nil {
-		return nil, nil, fmt.Errorf("server: converting the spec to YAML: %w", err)
-	}
-	blockStyle(&node)
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(&node); err != nil {
-		return nil, nil, fmt.Errorf("server: converting the spec to YAML: %w", err)
-	}
-	if err := enc.Close(); err != nil {
-		return nil, nil, fmt.Errorf("server: converting the spec to YAML: %w", err)
-	}
-	return jsonDoc, buf.Bytes(), nil
-}
-
-// blockStyle clears the JSON (flow, quoted) styles that decoding JSON
-// leaves on the nodes, so the encoder writes ordinary block YAML.
-func blockStyle(n *yaml.Node) {
-	n.Style = 0
-	for _, c := range n.Content {
-		blockStyle(c)
-	}
+	return jsonDoc, []byte(smscode.OpenAPIYAML), nil
 }

@@ -23,14 +23,14 @@ import (
 const mimeJSON = "application/json"
 
 // NewValidator returns Echo middleware that checks every request to an
-// operation of spec (the embedded gen.GetSpec() document, or one with the
+// operation of spec (the embedded genserver.GetSpec() document, or one with the
 // same parameters and bodies) before the handler runs, and refuses a faulty
 // one with the *apierr.Error that openapi.yaml documents for its first
 // fault (see rules for the precedence). Requests to routes that are not
 // operations of spec (health checks, metrics) pass untouched.
 //
 // The middleware matches operations by Echo's route path and method, so the
-// handlers must be registered with the spec's paths (gen.RegisterHandlers
+// handlers must be registered with the spec's paths (genserver.RegisterHandlers
 // does). It reads the body whole: put BodyLimit before it. It leaves the
 // validated body on the request for the generated strict handler to bind,
 // so the body is decoded once.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/gen/genserver"
 	"github.com/smscode/smscode/server"
 )
 
@@ -354,7 +354,7 @@ func TestErrorLanguage(t *testing.T) {
 // The validator refuses a spec whose parameters the error table does not
 // cover, and accepts the embedded one.
 func TestNewValidatorCoverage(t *testing.T) {
-	spec, err := gen.GetSpec()
+	spec, err := genserver.GetSpec()
 	if err != nil {
 		t.Fatal(err)
 	}

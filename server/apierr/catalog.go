@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"net/http"
 
+	"go.yaml.in/yaml/v3"
+
+	"github.com/smscode/smscode"
 	"github.com/smscode/smscode/gen"
 )
 
@@ -70,30 +73,39 @@ func mustLoadCatalog() catalogIndex {
 	return idx
 }
 
+// specCatalog is the part of openapi.yaml that holds the catalog.
+type specCatalog struct {
+	Components struct {
+		Schemas struct {
+			ErrorCode struct {
+				Codes []struct {
+					Code      string  `yaml:"code"`
+					Status    float64 `yaml:"status"`
+					OneAccess bool    `yaml:"oneaccess"`
+					En        string  `yaml:"en"`
+					Zh        string  `yaml:"zh"`
+				} `yaml:"x-error-codes"`
+			} `yaml:"ErrorCode"`
+		} `yaml:"schemas"`
+	} `yaml:"components"`
+}
+
+// loadCatalog reads x-error-codes from the committed spec's bytes (package
+// smscode) with a YAML decoder, not from gen/genserver's parsed copy, so that
+// this package, which the domain packages import, links neither Echo nor
+// kin-openapi.
 func loadCatalog() (catalogIndex, error) {
-	spec, err := gen.GetSpec()
-	if err != nil {
-		return catalogIndex{}, err
+	var doc specCatalog
+	if err := yaml.Unmarshal([]byte(smscode.OpenAPIYAML), &doc); err != nil {
+		return catalogIndex{}, fmt.Errorf("reading the spec: %w", err)
 	}
-	ref := spec.Components.Schemas["ErrorCode"]
-	if ref == nil || ref.Value == nil {
-		return catalogIndex{}, fmt.Errorf("spec has no ErrorCode schema")
-	}
-	raw, ok := ref.Value.Extensions["x-error-codes"].([]any)
-	if !ok {
+	raw := doc.Components.Schemas.ErrorCode.Codes
+	if len(raw) == 0 {
 		return catalogIndex{}, fmt.Errorf("ErrorCode has no x-error-codes list")
 	}
 	idx := catalogIndex{byCode: make(map[gen.ErrorCode]Entry, len(raw))}
-	for i, item := range raw {
-		m, ok := item.(map[string]any)
-		if !ok {
-			return catalogIndex{}, fmt.Errorf("x-error-codes[%d] is not an object", i)
-		}
-		code, _ := m["code"].(string)
-		en, _ := m["en"].(string)
-		zh, _ := m["zh"].(string)
-		status, _ := m["status"].(float64)
-		oneaccess, _ := m["oneaccess"].(bool)
+	for i, m := range raw {
+		code, en, zh, status, oneaccess := m.Code, m.En, m.Zh, m.Status, m.OneAccess
 		if code == "" || en == "" || zh == "" || status < 400 || status > 599 {
 			return catalogIndex{}, fmt.Errorf("x-error-codes[%d] (%q) lacks code, status, en or zh", i, code)
 		}

@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/gen/genserver"
 	"github.com/smscode/smscode/server/apierr"
 )
 
 // Every enum value of ErrorCode has exactly one catalog row, and the other
 // way round: the machine-readable list and the enum cannot drift apart.
 func TestCatalogMatchesEnum(t *testing.T) {
-	spec, err := gen.GetSpec()
+	spec, err := genserver.GetSpec()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestCatalogMatchesEnum(t *testing.T) {
 // The table in each operation's description (what portals render) agrees
 // with the catalog on every status it lists, and lists each code once.
 func TestDescriptionTablesAgreeWithCatalog(t *testing.T) {
-	spec, err := gen.GetSpec()
+	spec, err := genserver.GetSpec()
 	if err != nil {
 		t.Fatal(err)
 	}

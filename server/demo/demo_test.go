@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/gen/genserver"
 	"github.com/smscode/smscode/server/demo"
 )
 
@@ -105,7 +105,7 @@ func TestPageElements(t *testing.T) {
 	for _, m := range regexp.MustCompile(`<option value="([A-Z_]+)"`).FindAllStringSubmatch(body, -1) {
 		options = append(options, m[1])
 	}
-	spec, err := gen.GetSpec()
+	spec, err := genserver.GetSpec()
 	if err != nil {
 		t.Fatal(err)
 	}
