@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/smscode/smscode/gen/genserver"
+	"github.com/smscode/smscode/kit"
 	"github.com/smscode/smscode/server"
 	"github.com/smscode/smscode/server/captcha/altcha"
 	"github.com/smscode/smscode/server/captcha/slider"
@@ -34,7 +35,7 @@ func BenchmarkValidate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	validate, err := server.NewValidator(spec)
+	validate, err := kit.NewValidator(spec)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -30,12 +30,14 @@
 // the Service are *apierr.Error values; their RetryAfter becomes a
 // Retry-After header. Bad input is never answered with a 5xx.
 //
+// The validator, the error handler and the middleware are package kit's
+// (the stub kit, which a backend team uses to serve the spec with its own
+// implementation, without importing this package and the service with it).
+//
 // # Using the pieces with your own implementation
 //
-// A team that implements genserver.StrictServerInterface itself (the "server
-// stub" use of the spec) can mount it with the same checks and error
-// answers: NewValidator for the request validation, ErrorHandler as Echo's
-// HTTPErrorHandler (WriteError to answer an error from elsewhere), and the
-// middleware RequestID, AccessLog, Recover, HeaderLimit and BodyLimit. The
-// package example shows the wiring.
+// A team that implements genserver.StrictServerInterface itself imports
+// package kit, not this one: kit.NewEcho mounts it with the same checks and
+// error answers, and kit.Unimplemented answers 501 for the operations it
+// does not offer. See examples/stubserver.
 package server

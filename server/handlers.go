@@ -6,6 +6,7 @@ import (
 
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/gen/genserver"
+	"github.com/smscode/smscode/kit"
 	"github.com/smscode/smscode/server/apierr"
 	"github.com/smscode/smscode/server/captcha/altcha"
 	"github.com/smscode/smscode/server/captcha/slider"
@@ -173,16 +174,14 @@ func newCaller(ctx context.Context, clientID string, tenantID, lang *string, osV
 	c := sender.Caller{
 		ClientID:    clientID,
 		TenantID:    deref(tenantID),
-		Lang:        requestLang(deref(lang)),
+		Lang:        kit.RequestLang(deref(lang)),
 		OSVersion:   osVersion,
 		Fingerprint: fingerprint,
 		Agent:       agent,
 		ReportedIP:  deref(deviceIP),
 	}
-	if info := infoFrom(ctx); info != nil {
-		c.RemoteIP = info.remoteIP
-		c.RequestID = info.id
-	}
+	c.RemoteIP = kit.RemoteIPFromContext(ctx)
+	c.RequestID = kit.RequestIDFromContext(ctx)
 	return c
 }
 

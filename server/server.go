@@ -12,6 +12,7 @@ import (
 	"github.com/smscode/smscode"
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/gen/genserver"
+	"github.com/smscode/smscode/kit"
 	"github.com/smscode/smscode/server/apierr"
 	"github.com/smscode/smscode/server/metrics"
 )
@@ -54,7 +55,7 @@ func New(cfg Config, svc Service, log *slog.Logger, m *metrics.Metrics) (*Server
 	if cfg.DevMode {
 		level = slog.LevelInfo
 	}
-	v, err := newValidator(spec, log, level)
+	validate, err := kit.NewLoggingValidator(spec, log, level)
 	if err != nil {
 		return nil, err
 	}
@@ -66,17 +67,21 @@ func New(cfg Config, svc Service, log *slog.Logger, m *metrics.Metrics) (*Server
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = ipExtractor(proxies)
-	e.HTTPErrorHandler = ErrorHandler(log, m)
+	var counter kit.ErrorCounter
+	if m != nil {
+		counter = m
+	}
+	e.HTTPErrorHandler = kit.ErrorHandler(log, counter)
 	// The order matters: the request id first, so every answer and log line
 	// has it; the access log around everything that can fail, so it sees
 	// the final status; the size limits before anything reads the request.
 	e.Use(
-		requestContext(cfg.RequestTimeout),
-		AccessLog(log),
-		Recover(log),
-		HeaderLimit(cfg.MaxHeaderBytes),
-		BodyLimit(cfg.BodyLimit),
-		v.middleware,
+		kit.RequestContext(cfg.RequestTimeout),
+		kit.AccessLog(log),
+		kit.Recover(log),
+		kit.HeaderLimit(cfg.MaxHeaderBytes),
+		kit.BodyLimit(cfg.BodyLimit),
+		validate,
 	)
 
 	genserver.RegisterHandlers(e, genserver.NewStrictHandler(&handlers{svc: svc}, nil))

@@ -9,6 +9,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/smscode/smscode/gen/genserver"
+	"github.com/smscode/smscode/kit"
 	"github.com/smscode/smscode/server"
 )
 
@@ -358,7 +359,7 @@ func TestNewValidatorCoverage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := server.NewValidator(spec); err != nil {
+	if _, err := kit.NewValidator(spec); err != nil {
 		t.Fatalf("embedded spec: %v", err)
 	}
 	if spec.Servers == nil {
@@ -366,10 +367,10 @@ func TestNewValidatorCoverage(t *testing.T) {
 	}
 	op := spec.Paths.Find(sendPath).Post
 	op.Parameters = append(op.Parameters, &openapi3.ParameterRef{Value: openapi3.NewHeaderParameter("X-new").WithSchema(openapi3.NewStringSchema())})
-	if _, err := server.NewValidator(spec); err == nil || !strings.Contains(err.Error(), "X-new") {
+	if _, err := kit.NewValidator(spec); err == nil || !strings.Contains(err.Error(), "X-new") {
 		t.Errorf("an unmapped header: err = %v", err)
 	}
-	if _, err := server.NewValidator(nil); err == nil {
+	if _, err := kit.NewValidator(nil); err == nil {
 		t.Error("a nil spec was accepted")
 	}
 }

@@ -1,6 +1,6 @@
 //go:build goexperiment.jsonv2
 
-package server
+package kit
 
 // fastBodyDecoder: see body_jsonv1.go.
 const fastBodyDecoder = false

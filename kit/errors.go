@@ -1,4 +1,4 @@
-package server
+package kit
 
 import (
 	"context"
@@ -11,17 +11,26 @@ import (
 
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/server/apierr"
-	"github.com/smscode/smscode/server/metrics"
 )
+
+// ErrorCounter counts error answers by error_code (smscode's
+// *metrics.Metrics does, into a Prometheus counter). The code is always one
+// of the catalog's, so it is a bounded label.
+type ErrorCounter interface {
+	Error(code string)
+}
 
 // ErrorHandler returns the Echo HTTPErrorHandler that answers every error
 // with the spec's Error body (see WriteError), counts it with m.Error by
 // error_code, and logs the cause of every 5xx answer (with the request id,
 // so that a caller's report can be matched) without showing it to the
 // caller. log and m may be nil.
-func ErrorHandler(log *slog.Logger, m *metrics.Metrics) echo.HTTPErrorHandler {
+func ErrorHandler(log *slog.Logger, m ErrorCounter) echo.HTTPErrorHandler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if m == nil {
+		m = noCounter{}
 	}
 	return func(err error, c echo.Context) {
 		e := toAPIError(err)
@@ -48,6 +57,10 @@ func ErrorHandler(log *slog.Logger, m *metrics.Metrics) echo.HTTPErrorHandler {
 	}
 }
 
+type noCounter struct{}
+
+func (noCounter) Error(string) {}
+
 // WriteError answers the request with err as the spec's Error body:
 // {"error_code", "error_msg"}, with error_msg from the catalog in the
 // language of the request's X-L header, the code's HTTP status, and
@@ -67,7 +80,7 @@ func WriteError(c echo.Context, err error) error {
 	}
 	// An error answer is about this request only.
 	h.Set("Cache-Control", "no-store")
-	body := gen.Error{ErrorCode: e.Code, ErrorMsg: apierr.Message(e.Code, requestLang(c.Request().Header.Get("X-L")))}
+	body := gen.Error{ErrorCode: e.Code, ErrorMsg: apierr.Message(e.Code, RequestLang(c.Request().Header.Get("X-L")))}
 	if c.Request().Method == http.MethodHead {
 		return c.NoContent(e.Status())
 	}

@@ -1,6 +1,6 @@
 //go:build !goexperiment.jsonv2
 
-package server
+package kit
 
 // fastBodyDecoder says that bodyCheck decodes as kin-openapi does: with
 // encoding/json's v1 decoder. Built with GOEXPERIMENT=jsonv2, kin-openapi

@@ -1,4 +1,4 @@
-package server
+package kit
 
 import (
 	"context"
@@ -45,17 +45,27 @@ func RequestIDFromContext(ctx context.Context) string {
 	return ""
 }
 
+// RemoteIPFromContext returns the client address of the request that ctx
+// belongs to (Echo's RealIP, as its IPExtractor sees it), as RequestID
+// recorded it, or "" outside such a request.
+func RemoteIPFromContext(ctx context.Context) string {
+	if info := infoFrom(ctx); info != nil {
+		return info.remoteIP
+	}
+	return ""
+}
+
 // RequestID returns middleware that gives each request an id: the caller's
 // X-Request-Id when it is 1 to 64 of [A-Za-z0-9._-] (so a gateway's id
 // carries through), a new random one otherwise. The id is set on every
 // answer, errors included, and is available to later layers through
 // RequestIDFromContext. It also records the client address as Echo's
 // IPExtractor sees it, for the handlers.
-func RequestID() echo.MiddlewareFunc { return requestContext(0) }
+func RequestID() echo.MiddlewareFunc { return RequestContext(0) }
 
-// requestContext is RequestID, plus a deadline of timeout (when positive)
+// RequestContext is RequestID, plus a deadline of timeout (when positive)
 // on the request's context, in the same copy of the request.
-func requestContext(timeout time.Duration) echo.MiddlewareFunc {
+func RequestContext(timeout time.Duration) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
@@ -171,7 +181,7 @@ func maskPath(p string) string {
 }
 
 // errPanic is the cause of the SYS.0001 that a recovered panic becomes.
-var errPanic = errors.New("server: handler panicked")
+var errPanic = errors.New("kit: handler panicked")
 
 // Recover returns middleware that turns a panic below it into a 500
 // SYS.0001 answer. The panic value and stack go to log, never to the

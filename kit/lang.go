@@ -1,18 +1,23 @@
-package server
+package kit
 
 import (
 	"strings"
 
 	"golang.org/x/text/language"
-
-	"github.com/smscode/smscode/server/sms"
 )
 
 // X-L is a language list as browsers and OS locales write it: a tag
 // ("zh", "en-US", "zh_CN"), or an Accept-Language list ("en-US,zh;q=0.9",
 // "*"), or nothing. The spec's pattern and maxLength bound its characters
 // and length; isLanguageList refuses what passes them but is not a list at
-// all ("x", "en;q=abc"), and requestLang picks the language of the answer.
+// all ("x", "en;q=abc"), and RequestLang picks the language of the answer.
+
+// The languages of the error messages (and of smscode's SMS templates,
+// whose package sms uses the same names): RequestLang answers one of them.
+const (
+	LangEnglish = "en"
+	LangChinese = "zh"
+)
 
 // maxLanguageList is X-L's maxLength in openapi.yaml.
 const maxLanguageList = 200
@@ -21,7 +26,7 @@ const maxLanguageList = 200
 // the order langNames names them.
 var (
 	langTags    = []language.Tag{language.English, language.Chinese}
-	langNames   = []string{sms.LangEnglish, sms.LangChinese}
+	langNames   = []string{LangEnglish, LangChinese}
 	langMatcher = language.NewMatcher(langTags)
 )
 
@@ -40,7 +45,7 @@ func isLanguageList(xl string) bool {
 	return err == nil
 }
 
-// requestLang is the supported language ("zh" or "en") of the first tag
+// RequestLang is the supported language ("zh" or "en") of the first tag
 // of the X-L list xl, in q order, that matches one, or "" when none does
 // (no list, "*", only other languages): then the application's default
 // language applies, and error messages are in English. A region or script
@@ -49,7 +54,7 @@ func isLanguageList(xl string) bool {
 // user's first choice wins ("zh-HK,en;q=0.8" is zh, where the Matcher
 // would prefer the exact en), and a match must share the tag's base
 // language (the Matcher offers English for some unknown languages).
-func requestLang(xl string) string {
+func RequestLang(xl string) string {
 	if xl == "" {
 		return ""
 	}
@@ -101,10 +106,10 @@ func simpleTag(xl string) (lang string, ok bool) {
 		}
 	}
 	switch {
-	case strings.EqualFold(primary, sms.LangChinese):
-		return sms.LangChinese, true
-	case strings.EqualFold(primary, sms.LangEnglish):
-		return sms.LangEnglish, true
+	case strings.EqualFold(primary, LangChinese):
+		return LangChinese, true
+	case strings.EqualFold(primary, LangEnglish):
+		return LangEnglish, true
 	}
 	return "", true
 }

@@ -1,4 +1,4 @@
-package server
+package kit
 
 import (
 	"testing"
@@ -46,8 +46,8 @@ func TestRequestLang(t *testing.T) {
 		if got := isLanguageList(tc.xl); got != tc.list {
 			t.Errorf("isLanguageList(%q) = %v, want %v", tc.xl, got, tc.list)
 		}
-		if got := requestLang(tc.xl); got != tc.want {
-			t.Errorf("requestLang(%q) = %q, want %q", tc.xl, got, tc.want)
+		if got := RequestLang(tc.xl); got != tc.want {
+			t.Errorf("RequestLang(%q) = %q, want %q", tc.xl, got, tc.want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package server
+package kit
 
 import (
 	"bytes"
@@ -41,7 +41,14 @@ const mimeJSON = "application/json"
 // faster, equivalent matchers for its simple patterns into kin-openapi's
 // process-wide pattern cache (see compilePattern).
 func NewValidator(spec *openapi3.T) (echo.MiddlewareFunc, error) {
-	v, err := newValidator(spec, nil, slog.LevelDebug)
+	return NewLoggingValidator(spec, nil, slog.LevelDebug)
+}
+
+// NewLoggingValidator is NewValidator that also logs each refused request
+// to log at level (the field at fault and the code, never the value): the
+// full service logs them at Info in dev mode, at Debug otherwise.
+func NewLoggingValidator(spec *openapi3.T, log *slog.Logger, level slog.Level) (echo.MiddlewareFunc, error) {
+	v, err := newValidator(spec, log, level)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +86,7 @@ type operation struct {
 
 func newValidator(spec *openapi3.T, log *slog.Logger, level slog.Level) (*validator, error) {
 	if spec == nil || spec.Paths == nil {
-		return nil, errors.New("server: the validator needs an OpenAPI document with paths")
+		return nil, errors.New("kit: the validator needs an OpenAPI document with paths")
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -92,7 +99,7 @@ func newValidator(spec *openapi3.T, log *slog.Logger, level slog.Level) (*valida
 	// into kin-openapi's (process-wide) pattern cache, where request
 	// validation looks them up; see compilePattern.
 	if err := doc.Validate(context.Background(), openapi3.SetRegexCompiler(compilePattern)); err != nil {
-		return nil, fmt.Errorf("server: the OpenAPI document is invalid: %w", err)
+		return nil, fmt.Errorf("kit: the OpenAPI document is invalid: %w", err)
 	}
 	v := &validator{
 		routes: make(map[routeKey]*operation),
@@ -133,7 +140,7 @@ func newOperation(doc *openapi3.T, path string, item *openapi3.PathItem, method 
 	params = append(params, op.Parameters...)
 	for _, p := range params {
 		if p.Value == nil {
-			return nil, fmt.Errorf("server: %s %s: unresolved parameter %s", method, path, p.Ref)
+			return nil, fmt.Errorf("kit: %s %s: unresolved parameter %s", method, path, p.Ref)
 		}
 		switch p.Value.In {
 		case openapi3.ParameterInPath:
@@ -142,16 +149,16 @@ func newOperation(doc *openapi3.T, path string, item *openapi3.PathItem, method 
 			continue
 		case openapi3.ParameterInHeader:
 		default:
-			return nil, fmt.Errorf("server: %s %s: %s parameter %q: only header and path parameters are mapped to error codes", method, path, p.Value.In, p.Value.Name)
+			return nil, fmt.Errorf("kit: %s %s: %s parameter %q: only header and path parameters are mapped to error codes", method, path, p.Value.In, p.Value.Name)
 		}
 		i := ruleIndex(inHeader, p.Value.Name)
 		if i < 0 {
-			return nil, fmt.Errorf("server: %s %s: header %q has no error codes in the rules table", method, path, p.Value.Name)
+			return nil, fmt.Errorf("kit: %s %s: header %q has no error codes in the rules table", method, path, p.Value.Name)
 		}
 		hc, ok, err := newHeaderCheck(doc, p.Value, i)
 		switch {
 		case err != nil:
-			return nil, fmt.Errorf("server: %s %s: %w", method, path, err)
+			return nil, fmt.Errorf("kit: %s %s: %w", method, path, err)
 		case !ok:
 			// Our rule's own checks still run; the schema is kin-openapi's.
 			hc = &headerCheck{key: http.CanonicalHeaderKey(p.Value.Name), rule: i, schemaByKin: true}
@@ -169,17 +176,17 @@ func newOperation(doc *openapi3.T, path string, item *openapi3.PathItem, method 
 	if rb := op.RequestBody; rb != nil && rb.Value != nil {
 		mt := rb.Value.Content.Get(mimeJSON)
 		if mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
-			return nil, fmt.Errorf("server: %s %s: the request body must be described as application/json", method, path)
+			return nil, fmt.Errorf("kit: %s %s: the request body must be described as application/json", method, path)
 		}
 		for name := range mt.Schema.Value.Properties {
 			if ruleIndex(inBody, name) < 0 {
-				return nil, fmt.Errorf("server: %s %s: body member %q has no error codes in the rules table", method, path, name)
+				return nil, fmt.Errorf("kit: %s %s: body member %q has no error codes in the rules table", method, path, name)
 			}
 		}
 		o.body, o.hasBody = rb.Value, true
 		bc, err := newBodyCheck(doc, mt)
 		if err != nil {
-			return nil, fmt.Errorf("server: %s %s: body: %w", method, path, err)
+			return nil, fmt.Errorf("kit: %s %s: body: %w", method, path, err)
 		}
 		o.bodyCheck = bc
 	}
