@@ -2,8 +2,6 @@ package depcheck
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -46,7 +44,10 @@ var programs = []program{
 // counted), and fails when (a) or (b) is over its limit or links a
 // forbidden package.
 func TestDependencyFigures(t *testing.T) {
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to list dependencies: %v", err)
+	}
 	for _, p := range programs {
 		out, err := exec.Command(gobin, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", p.pkg).Output()
 		if err != nil {
