@@ -38,53 +38,54 @@ func (e AltchaChallengeAlgorithm) Valid() bool {
 
 // Defines values for ErrorCode.
 const (
-	ErrorCodeAgentInvalid           ErrorCode = "HEADER.0003"
-	ErrorCodeAppDailyQuota          ErrorCode = "SMS.0005"
-	ErrorCodeAppDisabled            ErrorCode = "APP.0003"
-	ErrorCodeAppIDInvalid           ErrorCode = "APP.0004"
-	ErrorCodeAppIDRequired          ErrorCode = "APP.0002"
-	ErrorCodeAppNotFound            ErrorCode = "APP.0001"
-	ErrorCodeBodyMalformed          ErrorCode = "REQ.0001"
-	ErrorCodeBodyTooLarge           ErrorCode = "REQ.0002"
-	ErrorCodeCaptchaExpired         ErrorCode = "CAPTCHA.0003"
-	ErrorCodeCaptchaInvalid         ErrorCode = "CAPTCHA.0004"
-	ErrorCodeCaptchaTokenRequired   ErrorCode = "PARAM.0005"
-	ErrorCodeCaptchaTooMany         ErrorCode = "CAPTCHA.0007"
-	ErrorCodeCaptchaUnavailable     ErrorCode = "CAPTCHA.0006"
-	ErrorCodeCaptchaWrong           ErrorCode = "CAPTCHA.0002"
-	ErrorCodeCodeAttemptsExceeded   ErrorCode = "VERIFY.0003"
-	ErrorCodeCodeExpired            ErrorCode = "VERIFY.0002"
-	ErrorCodeCodeMalformed          ErrorCode = "VERIFY.0004"
-	ErrorCodeCodeWrong              ErrorCode = "VERIFY.0001"
-	ErrorCodeCoordinatesRequired    ErrorCode = "PARAM.0004"
-	ErrorCodeDestinationBlocked     ErrorCode = "USER.0039"
-	ErrorCodeDeviceIPInvalid        ErrorCode = "HEADER.0004"
-	ErrorCodeDeviceLimit            ErrorCode = "SMS.0003"
-	ErrorCodeFingerprintInvalid     ErrorCode = "HEADER.0002"
-	ErrorCodeHeadersTooLarge        ErrorCode = "HEADER.0006"
-	ErrorCodeIPLimit                ErrorCode = "SMS.0004"
-	ErrorCodeInternal               ErrorCode = "SYS.0001"
-	ErrorCodeLanguageInvalid        ErrorCode = "HEADER.0005"
-	ErrorCodeMethodNotAllowed       ErrorCode = "REQ.0006"
-	ErrorCodeMobileInvalid          ErrorCode = "USER.0038"
-	ErrorCodeMobileRequired         ErrorCode = "PARAM.0001"
-	ErrorCodeNotFound               ErrorCode = "REQ.0005"
-	ErrorCodeNumberDailyLimit       ErrorCode = "SMS.0002"
-	ErrorCodeOSVersionInvalid       ErrorCode = "HEADER.0001"
-	ErrorCodePrefixBlocked          ErrorCode = "SMS.0006"
-	ErrorCodeProviderRejected       ErrorCode = "SMS.0008"
-	ErrorCodeProviderUnavailable    ErrorCode = "SMS.0007"
-	ErrorCodeScenarioRequired       ErrorCode = "PARAM.0002"
-	ErrorCodeScenarioUnsupported    ErrorCode = "CAPTCHA.0005"
-	ErrorCodeStoreUnavailable       ErrorCode = "SYS.0002"
-	ErrorCodeTenantIDInvalid        ErrorCode = "APP.0005"
-	ErrorCodeTooFrequent            ErrorCode = "SMS.0001"
-	ErrorCodeUnknownField           ErrorCode = "REQ.0004"
-	ErrorCodeUnsupportedMediaType   ErrorCode = "REQ.0003"
-	ErrorCodeVerifyCodeRequired     ErrorCode = "PARAM.0003"
-	ErrorCodeVerifyDeviceLimit      ErrorCode = "VERIFY.0006"
-	ErrorCodeVerifyIPLimit          ErrorCode = "VERIFY.0005"
-	ErrorCodeVerifyNumberDailyLimit ErrorCode = "VERIFY.0007"
+	ErrorCodeAgentInvalid                 ErrorCode = "HEADER.0003"
+	ErrorCodeAppDailyQuota                ErrorCode = "SMS.0005"
+	ErrorCodeAppDisabled                  ErrorCode = "APP.0003"
+	ErrorCodeAppIDInvalid                 ErrorCode = "APP.0004"
+	ErrorCodeAppIDRequired                ErrorCode = "APP.0002"
+	ErrorCodeAppNotFound                  ErrorCode = "APP.0001"
+	ErrorCodeBodyMalformed                ErrorCode = "REQ.0001"
+	ErrorCodeBodyTooLarge                 ErrorCode = "REQ.0002"
+	ErrorCodeCaptchaExpired               ErrorCode = "CAPTCHA.0003"
+	ErrorCodeCaptchaInvalid               ErrorCode = "CAPTCHA.0004"
+	ErrorCodeCaptchaTokenRequired         ErrorCode = "PARAM.0005"
+	ErrorCodeCaptchaTooMany               ErrorCode = "CAPTCHA.0007"
+	ErrorCodeCaptchaUnavailable           ErrorCode = "CAPTCHA.0006"
+	ErrorCodeCaptchaWrong                 ErrorCode = "CAPTCHA.0002"
+	ErrorCodeCodeAttemptsExceeded         ErrorCode = "VERIFY.0003"
+	ErrorCodeCodeExpired                  ErrorCode = "VERIFY.0002"
+	ErrorCodeCodeMalformed                ErrorCode = "VERIFY.0004"
+	ErrorCodeCodeWrong                    ErrorCode = "VERIFY.0001"
+	ErrorCodeCoordinatesRequired          ErrorCode = "PARAM.0004"
+	ErrorCodeDestinationBlocked           ErrorCode = "USER.0039"
+	ErrorCodeDeviceIPInvalid              ErrorCode = "HEADER.0004"
+	ErrorCodeDeviceLimit                  ErrorCode = "SMS.0003"
+	ErrorCodeFingerprintInvalid           ErrorCode = "HEADER.0002"
+	ErrorCodeHeadersTooLarge              ErrorCode = "HEADER.0006"
+	ErrorCodeIPLimit                      ErrorCode = "SMS.0004"
+	ErrorCodeInternal                     ErrorCode = "SYS.0001"
+	ErrorCodeLanguageInvalid              ErrorCode = "HEADER.0005"
+	ErrorCodeMethodNotAllowed             ErrorCode = "REQ.0006"
+	ErrorCodeMobileInvalid                ErrorCode = "USER.0038"
+	ErrorCodeMobileRequired               ErrorCode = "PARAM.0001"
+	ErrorCodeNotFound                     ErrorCode = "REQ.0005"
+	ErrorCodeNumberDailyLimit             ErrorCode = "SMS.0002"
+	ErrorCodeOSVersionInvalid             ErrorCode = "HEADER.0001"
+	ErrorCodePrefixBlocked                ErrorCode = "SMS.0006"
+	ErrorCodeProviderRejected             ErrorCode = "SMS.0008"
+	ErrorCodeProviderUnavailable          ErrorCode = "SMS.0007"
+	ErrorCodeScenarioRequired             ErrorCode = "PARAM.0002"
+	ErrorCodeScenarioUnsupported          ErrorCode = "CAPTCHA.0005"
+	ErrorCodeStoreUnavailable             ErrorCode = "SYS.0002"
+	ErrorCodeTenantIDInvalid              ErrorCode = "APP.0005"
+	ErrorCodeTooFrequent                  ErrorCode = "SMS.0001"
+	ErrorCodeUnknownField                 ErrorCode = "REQ.0004"
+	ErrorCodeUnsupportedMediaType         ErrorCode = "REQ.0003"
+	ErrorCodeVerifyCallerNumberDailyLimit ErrorCode = "VERIFY.0008"
+	ErrorCodeVerifyCodeRequired           ErrorCode = "PARAM.0003"
+	ErrorCodeVerifyDeviceLimit            ErrorCode = "VERIFY.0006"
+	ErrorCodeVerifyIPLimit                ErrorCode = "VERIFY.0005"
+	ErrorCodeVerifyNumberDailyLimit       ErrorCode = "VERIFY.0007"
 )
 
 // Valid indicates whether the value is a known member of the ErrorCode enum.
@@ -175,6 +176,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeUnknownField:
 		return true
 	case ErrorCodeUnsupportedMediaType:
+		return true
+	case ErrorCodeVerifyCallerNumberDailyLimit:
 		return true
 	case ErrorCodeVerifyCodeRequired:
 		return true
@@ -1162,6 +1165,7 @@ type ClientInterface interface {
 	// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
 	// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
 	// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
+	// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
 	// | 500 | SYS.0001 | An unexpected error. |
 	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 	//
@@ -1236,6 +1240,7 @@ type ClientInterface interface {
 	// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
 	// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
 	// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
+	// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
 	// | 500 | SYS.0001 | An unexpected error. |
 	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 	//
@@ -1672,6 +1677,7 @@ func (c *Client) SendSms(ctx context.Context, params *SendSmsParams, body SendSm
 // | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
 // | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
 // | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
+// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
 // | 500 | SYS.0001 | An unexpected error. |
 // | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 //
@@ -1756,6 +1762,7 @@ func (c *Client) VerifySmsWithBody(ctx context.Context, params *VerifySmsParams,
 // | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
 // | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
 // | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
+// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
 // | 500 | SYS.0001 | An unexpected error. |
 // | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 //
@@ -2820,6 +2827,7 @@ type ClientWithResponsesInterface interface {
 	// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
 	// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
 	// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
+	// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
 	// | 500 | SYS.0001 | An unexpected error. |
 	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 	//
@@ -2894,6 +2902,7 @@ type ClientWithResponsesInterface interface {
 	// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
 	// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
 	// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
+	// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
 	// | 500 | SYS.0001 | An unexpected error. |
 	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 	//
@@ -4259,6 +4268,7 @@ func (c *ClientWithResponses) SendSmsWithResponse(ctx context.Context, params *S
 // | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
 // | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
 // | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
+// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
 // | 500 | SYS.0001 | An unexpected error. |
 // | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 //
@@ -4339,6 +4349,7 @@ func (c *ClientWithResponses) VerifySmsWithBodyWithResponse(ctx context.Context,
 // | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
 // | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
 // | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
+// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
 // | 500 | SYS.0001 | An unexpected error. |
 // | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 //
@@ -7744,202 +7755,203 @@ func (sh *strictHandler) VerifySms(ctx echo.Context, params VerifySmsParams) err
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rdxzHdeBfqfRmDwGqZzBvAIOjs2cIQhIiEoAJ6OFouOya7pqZNnqqRl09GAwfeyzHtiRHsuVdPWJF",
-	"Pn6snGizK9FO1pZMWdaH/SdZAqQ+5S/k1K3q7uqebsyApBQdGzqJie7pet2699Z91w3DZoMho4QG3Gje",
-	"MPoEO8SHP6+QwJ+0ugHxxZNDuO27w8Bl1Ggaz/WZRxAnNqMORwFDY+wGqEO6zCco8Ccu7SHcwy4tGqZB",
-	"DvFg6BGjWauYBrf7ZIBFj13mD3BgNA2XBtWKYRoDfOgORgOjudKolUqmMXCpfC6ZRjAZEvkp6RHfuHXL",
-	"NJ5fZw7ZOBy6PuGbdHqOG4cBodxltIh21US7zEfjvmv3UdAnyGYOQd8a8QBxQgPEAzzh6AB7rpOYdVXM",
-	"5UGmXc6e9hXy4ojwYNOZnnKLIteBWQZ9lyNffmki7HGGxr4bBIQil8LsOfEPiH+OI4/1+Bp6ccQCgtwA",
-	"jfuEIp8MmR/ALqChzzoeGSTWZKx2Kt2SXSbLTg3XustkhVQ7DVx3ana1U8HlVUNf8gAfXiK0F/SNZqNm",
-	"GkMcBMQX8/2vL7QKf40L10uF1eK1wtXH/tKIlswD36W9cMWcUCcHlTK2aUQD10MYUTKWmzTAE9QhcpsC",
-	"JoFDR4MO8WNgcZtQ7Lsssc5G6dFh3C2xch8PSKAI5PlWj9BgekV7Arew58HujDjxERYfmmjouzTAHY+g",
-	"1u765qaJfGIz3yFyy8U+ogXi+8yXq35qo3Vx40qxVCpVF5O7d5lddz0PL9WLJbRwyaWjwzXUoo7PXAeV",
-	"S2voCnEGLnq6WkIXRq7nLH3j6W+Ui+XV0kqlXiyVKmtofLCIWsOhR54jnafdYKleXS5WG2jh6af2Ll8y",
-	"kefuE/QksffZInqW+GJ3lmrFElrv+2xAllZKxVKxurqyXFxdRZdZx/UI2sVd7LuqI8M0XAEJyU0M06B4",
-	"IOb9fAEgYZiGQG3XJ47RDPwRyUG2erkCexI+l5O4hwr/LRfl1j2X0EwaE7uDh0PPtbF4c46j8FtBZx6z",
-	"cUAcSUVB8lM0xoImey4PiE+cNtU2i6PWzo7YqopsOnA5d2nPDF/X1GvsCSQkzmKxTRNbevGK/83NF/EI",
-	"j7dKmyuDyd5ldnFvZ8Ib5PqTf31IB/kgtWH6BdeZF6yChvOhGlH0CQR9kRy4NnnCpT3iA1LPIAIHvkfd",
-	"uMEUMaCxG/TZKEB8iG2SRwgVAbfNAO2TCYftGRK/oHoXPEZwPM8duEEavOV6A0+4Q3GlXOXYzoem7Kyg",
-	"TXVesJYrKyfB9S9OwFYJz83hDDBu7iDsOD7hHGG5fLn3it1z5Abz85SaAqVgpeSA+CjwRzwI2wkY8mYE",
-	"4s0d+UqwMzUyo5TYioLUrNp0AbgxQX02RFh803V7I584UedDnx1OxPcgNVjPF55g/hiL+Yq/rCmyKJeK",
-	"6v9mbpk7zDu0avXExlSSG1MqrLYKT+BCt1nM3aBL0ztzCdPeCPcIYl1kAYSvDXjPQpg64pWAwu7lXRSQ",
-	"w6CJMPLCzwPcQwvW9b5lIovQwjO74o/r/WvrW9ZimzJffOvyQOywS5HVsm0yDArhaBZakK3M6/21Fx8v",
-	"FVdF8/PWoikadHw25sTnMInt3TYV7MwjHGQHIuY0WENkMAwmSAzUgQNVIABDQ590iU+oTYpIIF3X9XkQ",
-	"z1quqE3F1EyY2IsWEnjmmyjoY+hlve9Swkm4OkwnwC0ZFYNJ0C2KPzdoz3N5H1Yi1uzCKemsSRZJGSWi",
-	"twXrvFha17dMMT8x8KIZgdXloRyU4OVt6pAuHnnazAUo9P1xaTiBItqm3gRhIfONSLQMygJtv+SSEQ7E",
-	"4YAWrEO5b38h/1l78XHcsS1YlitEMcE1RE8UVUolZPexj20hLyAQ57pinYlzQyPIehL5QcTAdCL+gQka",
-	"TeO8ccs01CZfcnmg/5bECvGhLfdD/+h6X/wgdyX5vrC+BaieQ2OX8mirIuSmzPPj/DVkrj1eLFw9n0NU",
-	"20PiYyGk7k64kjJmMEAWtkB8wgMygM09kE0fQrwqp8SrWJTKZzrRVAp8wgtqDo/mBD5JrtkjFOfINfAL",
-	"2rxYRJcxdXDA/ImkKAE+UAUo2tx9VicYYPBUsOFIiLAEpgKpy1fX3IidpRqjgAyGHg6ICdsAQriEExJQ",
-	"ksdEALNKorwSieqzRKLSSnd5udStl7srJafSrZW61RW7VLI75dXVrlM54USQo0qR6MsQgYCG+JBRLsn0",
-	"AnaUVieebEYDpRho4Fr6Fpf4naDv4XCLBU+wEXU0crxhSH4loCXQUcJLrDfiY+K1thUOI5JxkUOXB0VF",
-	"yaDLSvk8v/dndoEIqiup7jdlczSQ8r1Ut2TPAdsn9EqE6Hk977SutC7DTqe63hPtUUgpRQnQeJ/+0idd",
-	"o2n8p6XYNLEkf+VLG6Ib2SCJ/uF0IxUNLWxTIk5Pzs9xVCuVFovhOSDmZykkHSuuP/YZ7YkTgYhvUR/z",
-	"NqUM8ZHdRx3mTMQZrmG3YPjy2BByq5R1Ap95MctHLOiHZ0GAO226sPXMJROtX0HYY5SY6OLGJRMVi8VF",
-	"7WxAnQmQzVN7eztKw4+sKn1BOZuIE6IINDIPqCkMPezSghA4kCXWcAE7SKGlFdKoLriJcW2PceIU0YVJ",
-	"QHib4g47IKh0uPyE/B53OHIY8glWNhMxA/FLjwRS0AOQnOMopm9Jxpoh6fmCmkVB8q2s/VWfL2nWEdjk",
-	"p+T7PcYuYb9HTkle/enW2aganwWNFK6q+aiFCqmVIU909mjQVrN+iJPOT42GfSJHCxEpMvwgDIIhRwvl",
-	"BnravYA6k0j4WSwiBTc0kKgjmo6FkgRCDnevE+j6BKxzA068rtmmCv2ENNfH1PGIj/wR5c0kwtWq5UiD",
-	"g5NA0EwO0omjBbCuTS+5+2TscnGEPBR1ISCuNj09dcl1JlfTplP0M/fiFEWhBU4IsuKDIVRtHhFdbFJx",
-	"WmFPItbpqMJVbfPJYfebu1knTjhoCDv47ZHTQYuiESWHQ2ILhRHGWBNnW1/IMGPMwQxYfHSgvEyCPnO2",
-	"WNDyPDaWB9opoDnIaJ4N1Ssb38jiMHJ8qXbILr4U1jLEQT+WEwK8TyQuy/mn4AlryRbG5ffK+iL6FF1x",
-	"UD+BrtSxzhGjCKNaqZ6Urbd39ja3t3ZNtLO9u3cKK7OJcmXih9h7Xfg6xZ7TmTKb2uv61GnC2ci3CexB",
-	"V3TxyPd6SwktYm8eIZXs4InHsPOAB7FgmLNPYQW0Ss4RLDr5ks9fGEIo8ieeuY8QrLvEP3Bt8gzFB9j1",
-	"hPJ6SsgOfXbgOsRP9ZDD1y8DX19OAXj38i4K+0GjuKMi2vMn0o+HhKKnxH8eMJ/MN548R9IbqhYNCiTz",
-	"se96k5nDPtojBjlkSKhDqD1BC7DBYk2xeSmEBpev1ls7e+tPtQANXJssghCjzbg5dT6BzQq0XfHGI91A",
-	"ehZBaABz1sAN4Dch0vRAGLLA41oAP5mFOJ5w5YZgKAgBMiVEaG1m4Z7m0H1ItrnH2GVMJ+otPyXKOtj1",
-	"JpcEAGZiahpzLoqmsEMSgJH3T3kDQVGRB6hQU9kTIFDT2QOVM0hCuRsZ6qpevMlXgZoJP0YkugaxdjCN",
-	"bSFWhQjXpoDPThFN4xRYb8e6/96MvV1cCN+hEmJjKo4SmwB2fg3Q7hnKR8Mh8wPiXCaOi/dAFjgV7o1y",
-	"ujjxQKqmkEObB1qXYxdER2toxBMGaZjCI0cRSx/TCk3Wf7W7vfUID6Znie92Jw9J6OCYmUHpz25c2Xzi",
-	"m1mC8R5jaCD0zgMxl9DUJcTCgVB8uz4bSOKX4+ScVu5w7gnUH3QCsWMuZxKSPV2cg/HFs1nOm41Lbeb7",
-	"xA6U5znNBAPm4K+EU/VGBLzcGaxKAakZB9oIXiXwVIyGfQInYZvqnMxmIxo8ANOSo/cxRz5jg6/PORlB",
-	"W6lUgd3H633seYRKKRg7jivgir0dnw2JH7iCbrrY48ScjgxqXQIZZGGHPYcOyotCcJBdmaE3eOw6PRKc",
-	"48iKfhv5noWkMs2RC2rzUBvrhoG9HvPdoD8ATKSjgdF8wdh9qlWo1BvG1Sl9yzRsfQXJSfbJ4YJqusCx",
-	"F6DHFEouLiokhe3zSRCZk82T1L5SYRUXuldvNGq3MlQ/aCr7ydZUQYjnQUQWYnTmCTmeEnBJT8T4elBQ",
-	"o6YHBZVL6j89pgse07FBpiGWOz2LK5g6bID65NBUnpb/QmTA2uPtUalUtUfUPQwxGt4Q8b+VhpWCDMQW",
-	"ZIDmsXY76lG8u/qYbJ8JLu72KA5Gfs7OPXW5tV7Yfaoldm+fTEKvj8bkzRjnFhcfau9u6Y6yFzQk1PFL",
-	"32AFYX0RMXKyzreIHYglrktX1zrw0qnoOslh/EnkEZOMyQ36yA04GnojjkT/SYvFYyuN5FLriZW224+9",
-	"UC6sXgXw3yiZ1WxcXcdDQf87o+vXvdnEn6TRPnF7/ZwYmw6293s+G1HnHEfyQ8Erh+4h8Xgav5NBb5XS",
-	"rHBF0/iW2+N4fM0d4B651sGcNGrZ8xi6xAYz7s7Wk2IC8ltgTWPXkW74vtvrh7wKvlfW1zSyK6LLdMk9",
-	"tnT1scdvlMxKNpiZ7/Zcir05ZhxDTqKAjFvxpheRml7tIaYHnrNZh6/EEXCSiTZj1xHDztx8+C7e+zU0",
-	"ZC4NrgnB7BxHh3HIBCePDD0mJyDDOY4CNjTjGYUCU2reARuuITdA3HOFNIM9RnvoEDHqTU41wewoYZ3N",
-	"SOjnIUk2sos1hntghpSYzXqAwKXcrHmDT0Hn8YZlRVwT5QQMgQtGBeL0QhNDgHoM6E1oAhB3JA2BmCPr",
-	"Rts4bBvNSnW5WDLbxqRtNOvF0i2rTRcOw0CaxKaEOATWMLdHhTa5WESXZVgjYn7st2+iyNFbS7vwc8ad",
-	"PjpynfHt9g0IiDjfbmeTlFCX82W6kKaUF/yBSDCFRdoumRFKqVnMgRh85J0WL2zZw7Vo6tMUF1qobJ84",
-	"hAYu9kDisna2d/fQEh66SweVJe7sL/EBXxKTtUxkSRkEepXCR6FQkO/iNcofrOSRWHt+stwp7b9Y+cbh",
-	"s9Xnrl9ZtffoSq9QKMy135VSbWXuiBcd8kk4ZMJaHvDh+X8qGINIoNSwk7FDlzIS4VTT+7K5u42q5Uaj",
-	"UA5j4UDmWGgbpVK5bcAmSRGHC4ELbDiwhFRI0vpWEobVBAAXxAF09Ubl1s1Sqbw4DyC1xUYLmAFQflqI",
-	"yqYwiPQ7BmTAZ8JW20Ep4m/KZjVN8Ma+jyfiZxm1qKJQ5t6yNEFHnZipSWdBJPK4nkJ7i1wLrIvIARGK",
-	"OeVj6WCIYg4rh4fT6pluG5hDZQ/BptkNpg8SHKAxoYEMeTEBBYeEDYXko44CPezTer5wyUILYXAncBWI",
-	"7wzDOMETP3Y5SaFsTgBRkhXUG7NwVYOAvq7crcmT/TmEBppogCEusuAT7ECwoBa5gqzDAjwWYP8tiDrl",
-	"EkQE230zCh9oUx7gYCR0amQzCCSCSAXqgCoxIJwL+MXBpvCTAuKaMty4FGkxSm0VvIh9ggbY3ycOshgl",
-	"GH5uosAfEUtOACAug0PA7tPa2TzHEQlNM7zYpqD/ujxAPZ+NIVhDhYoPRjxQgRwQV+FA0lDkF96nbIw6",
-	"E1iEDJOAZapzXZkHtIC0MOsh/rMa/1mL/6wbphZkU048VRJP1cRTLfGU7EWoZcpCW47/rMR/VuM/a/Gf",
-	"9fhP0UMkvJT1h4r+UNUfavqD6EsdvWEr7bGafKwlH1NtG8nHZcNMhOaFf68apu6z0Pwk6s9q/Gct/rMe",
-	"/9mI/1yO/xRjxLbHcuKpkniqJp5qiad64qmReILB4sCSyDd4VWca+pJ1lXCKTZjGYUHgY+EA+xDJB4ip",
-	"hVOa4mnzYhSmCM8XXS5oLPpV8SjDVOGz+pvtXRWUHL/SMl7il5AFFj+qXI6d+E0Yux+/SUe1mcYF5kwu",
-	"hxK1etZ+zvR8iNeCXukTLvFEI23tU0EtpiFFYA0euypjTnslhVTBQrWX64z5jktxQLj+Vgpje4lY0Oj1",
-	"c+JsiR9lmqb2ewyLcBbaEuPPdC+zNiQ4JaIl6bDngZioy+gFj9n70NWe5gY0ja20JT7csfBpcyf8S+CL",
-	"+O4bIxZgQfU+6bqHccc7Ga73+O0V8i2IYAIAOiQCSJS0Gv7SUv6EjUObECd6rWOD3JZ4ZvI5OW/5LmN5",
-	"YdSWgHXac38VyCg+8YzmC0Jwmwo7pjPijU0jOqmiwHc4OJTcdr1vNI2jO2/ee/ODu5+8fvTh3x2998H/",
-	"//Z3jFtmerhK1nCbF7Vo4VOMtXnx7iev3/+bz+5+cufe/7qTPWA1c32KT5xqtKOP//neP7x0782cldXC",
-	"gULBCCdWKIbKX8fxz/9w9Icf3f3k9eMP/+e9X3yUPUI9PUIQ5QRkdn7vH392/MrHszpPHtvQf076g5Bk",
-	"B7GFQAWgZ4+d18W9P9w5ev83x6+8Pe+kKvGkpnP3TjejjPannk41ng7kup5uBrLJqQetTcHAHcapTBIX",
-	"NB/lyct3h0iM+He3j9979fitV+69+93NnaP3fn3002/njl+Px7+UHldPfMsb+VJ6xPu3P7z/wbePf/7y",
-	"/dvfzx21EY56Qoy2Nl61rMa7f/vj49985+j9/3v/85eP3v/HVP+aRJnoPAwN09cGljapf2QvTQ5197P/",
-	"kVqfaHh0+/f3f/OL7NErmaNnr6tcTQ920roi/DxtEIM+Yl2NKFb15u3j11669+539T7+7Q+v3b/98d3P",
-	"Pr/35gfpnrKnVctcsM1ogF3KEaZoJGUd1BXCzgxoH732vaM3/vfxe/909NG7d3//6r13v3v04TvHH/02",
-	"e+x6PPZ0dKY+Ti0c57ffPb7zRt5Bpof50pz4Xr3XKWDev/0ruZLjt39//C9vpbpP6CtyAF3BThyU0yA6",
-	"fvVvj9+7c/Sjj084GBNKEIwQymhoQQjhizPGOPrRj7/49ktH7905/sntf/vDKwEgxKvzDBgh57N6wAUo",
-	"qScP+cU/vXb/9kv3fv7SPKNEuKYJtqeWL376xvHPX55ntAi70llPc41z99P377362gnjpLTPxPEfGYWZ",
-	"Q+Zd19//8eizX0bg/OLNn9y/fTt/yGjDwqHANIukS9p5sDHlko8+/uf7n798/N7P8gev5a0XJvEwgx+/",
-	"8/Pjt17JH7mexUT1AiTz7KzGO3WKyR+1kQa2CkedETsbD14vhUfF3Tt3jt+7I1d9/N7rRz/4xfG73xEM",
-	"7Ue37735gWTf9z54/eiNH37x8uv3b7+VP6nlGL1VeFI4OxVGyE+cUq2ymr0RkgPe//zlu3d++MUvf3zv",
-	"9y/NnFUik5GeZIGcY3siRnmyDKabZSSrvLwblagJww2YHxr/Q/kh6xyYQoyjN358//avjv7+s6OPfnf8",
-	"yttCBnvtjkSVez/78O7nadlBD2Wlp4phzdoPOYQc7lTboIfu0tPE7GbN4v7tX8VH1qc/OH7nV/q8jv/P",
-	"L47f+rVgFX/8491PfvDFT97Inkt1CknFdEIEnY4kzJvK/Y/+ePT+y3IGEYIevf9u9qi1eUfNEc31kUMR",
-	"fN6x65labbQTL45YgE+GvNLWNZh/8b3Xv/jlT4WW++YHRx+9lj1wI4sQ1E4PwYACCeZa5H9HGlRyly5o",
-	"8KPfHr/7neN3fnfvH146/vCXs2lgWZ/FnKkNWXxSjvEAHFKzqpLQA5SYi6/MQ2DQV+6CHC1dm8PRW98/",
-	"/tv/fu/Tnyq6vP2rTCgkDbmKF4ZBowdp2WqGSJUpAySNwzkymxIDBP/LkainBouO/eNX3s4TsJOm6CSF",
-	"xbGxYZhuMczh1AqKzbViyVwkkcn9/uLl14/f/vX9H3589KO3c+dUy4cH+F46BNUEYZRLyHF7bsBnQeTz",
-	"733xi0/vfnKndvTKr8ulu5+9Lljeh+/kTqA+BZSHCl+ewZDkPI9+/dP7t9/SYXUCbaQivukjCfU+kWM/",
-	"1CSXT0Cy0wVgz3fAZaKhfsbNZj7f3E3Rfmbers7wImbzL5/e+/RnR9//3hd/80Em4espXfSBcrmy+Ozc",
-	"HPbqrdDqn5Odqot6TVQuKyKDPcJogF3qhZ5YHO4X5rEfFjnMHg0IhXDpNl2IQqjKlWqt3lheWS2VrUUT",
-	"6idRpFKpZRhA2J1L0Uax3KiJMQdowXpMFoVaBqqvt6mckRlHZz1Wqy3XSiU5ghWHWWmRVeU1PeAqknSn",
-	"ymXFk5x2oGkxVsn4m4VkDGvDLNdu3ZR/l8u3FjPDrvQIqamd2ILSGhgN4aNE2JisPuVShCWtT6J0o0K8",
-	"2vpaZO4pIF3jmycM6RTBZTMrvcTuqWx0C3O1Qt2v2abWlY0nN3f3Nq5c2728a6l6gb6Kn7YubT+5uSV/",
-	"8VjPFa+e2L7y5MbetZ3nLsr3Xeb3GFT6HGLOx8x3zDa1LmxuXbx2efvC5qUN+VnHlUPjJM6byHpm52Jr",
-	"byPxsd3HtCe+DiIaadOowfbezrUrG7t78lsZjl7oYjtgPlq4/ERrEUSXBT4knkccRA6xHXgTxGW4oR7F",
-	"sJgMFNBBYZhGtHjDNJKrNkwjtUDDNKbWYZiGPtWk53i6/RwO4yuqmqOYnNgOMTHm90iwMwYvrEvD+jmm",
-	"8czQwQGJHreD4RXCA+MqZPFSZ3fAHyzq8wGj+8JY2vA3RU2tnc2Is7SptVx2zsN/jWo9Pz7PkvwM7Y18",
-	"ygOBTEuor7ytKKx0JM0qUKIOKsHIdJQo52QoE8RV4YsnN5Jhh2qRSxiyYKxFNA7jWdtU94NBfUFGSTNd",
-	"zWuaiTR1ftGmYBxn8nchbabaN5N8JMU35wNTVhjj6ct4mcYgOsDmDFlVSYonfR3xqXT81CBE2EDGDMwO",
-	"ooywOQxVTYVSeWM84cjaftpaQ/tkCKUKMZLLg3M2Pkwh2StwO67nBhDNHXKG7aeT1Lv99KyAjygn8YEJ",
-	"7csFu2lICoyC9TLq2ElDtk3cA1mMRmiJGYd9FeqdpNSEJtJ0jNQ5uFotVZbTSRQJ3JzOzrl6o2aWS3Mk",
-	"56QRSF9mFvpou/QAsc5SASBOLt4F/oisISyjF1UAGziIZByfDKxMwEea+NQ8O4x5BE9HdUfjTi9JFlPr",
-	"sjD7FduwKFVtjg+4qlHtgrOK+NwwjZHvGU2jHwRD3lxa6rlBf9Qp2mywpD4P/zWmMiwF9QELLATuQBoN",
-	"pjR2KJ464sTn59Cwz6isttIhfex1EesmihRr3JWbEUF6Ku/pqREeExete2zkJIMR2zATVTdQzCKhz64z",
-	"h7QNKAe2cEKQuZAH2vT8+TyOcP482sFBn5uh79aUjj9w8gkROXQ8yWJtquJSm8b96SWYF6wwZsUqhH9W",
-	"LRNZ8UEhnnSXiVXQH+uWELUi6dpahBjLUN4J+oxDSGw0ehFtHBB/IlNYVczm+fNRjuz58wI1O2TCqKPN",
-	"WSbFWrUK1G6tlavyH5hbrVoW/9RLJak0WPVS1VJIrYpRkMPAx/q629TVsvet1pWNVnFra2vLQryPh6qq",
-	"RXSKR4CG7jO3TlK4pfYOomq52KqNvNBlq3J4aEEGbhBGOls32lrobtswUTuO3m0bt0TviXJ8LlchujCx",
-	"qShdqNLRHXkekiVoJfbGEaqEm1HlSisKBLaQZNRRYG46wDcKml1cS1aJ5VpctExV7jLPY2O5RBkULUHZ",
-	"RHPERhfbdG/Mwo2EkOFYhMuou5ZX9U+7E4A6AjvbFOqWyXyfjCJlqQJlkIUqS5Q1JbbBrPvpcnFtGtaL",
-	"C/OrpVyXilyEusMCj2oCYeOeUGcSwIRxIFfXZX7HdXibLsxRzA20w6xycGsop6qa59qEylK3ii23htju",
-	"k0KlWJrixuPxuIjh5yLze0uqLV+6tLm+sbW7IdoU+8HAAxnADTydy6fZcUFVNN2UB6OsYWuUi6ViCdIR",
-	"h4TioWs0jWqxVKwacAr34aDLkI7F6x7JyiMmgZDMlQUTEuV8pVybCevFOY7axnZHnENSN1TMrW1AyF4T",
-	"YS3Nq00h0y2ssSez3wrAMxzIhIwq3A1wYAOPU1meHRb004meQHla4h+yJqrqJEYWCJtQcjNUQkPTgJCL",
-	"4I4Elf6n5YZScB+QNhVzWcvgVaFSofgVsvvE3lddMA4SRxG11FDIcw8IRxU0cOlIFruECpf7UuGAEjsL",
-	"YcVywXIW5eQUu4vKpCteG/JTYJI3JZLfRDFDQzfRgGDYhZtterNQKET/L76vlUroZlgJt4xuoi2WiAeU",
-	"vNTlqdq8C2KvXKjYG9W4tUzkdlHPPSB0sYime6+gm9MVfgcpZSqrYRXdRKnbEkTTKDYyo0ktayxdM+ur",
-	"ikeqKrZG+B4R4ik3UWgeswrqCLxmZQ1Vl0PFYBBDwVrMRz2iFgEpB80MXdThasZV1sO55PSodmc69DCj",
-	"u+TCMpTcnDGqcgwILnywWdYSs3SHUdUZTNHmzkFNdLG5c9CI/QiZ3ag9u2RN11mX2SqRSVSvjy86ny56",
-	"Lyuup+ddLScGbCgUzqqrGkfThZMVqwxjwiRJxpX0wm/q8Tdh5zMqK6qWlVV0U7dBLKObKJIUmypgQObo",
-	"aPc8COzFfF/VMA9CD4RkaVydh3q5FDVcHSAfOgIE1UxX1Yw+rcafCnTMqY4GlVQTpv2bcPYqYmB00zGa",
-	"xpMkUIYjI3lfzgvZinT8yVJmQfhb5ux209eRzN9qczjXx/Kqn3m+vDTXV9H9NPN8HBV9v3U1VXi8Uiqd",
-	"tl5gVIAiqj8Ulpco1+s5BR8M99kL21fGpaef7LFWq9Xa2n2mv/FMr9Vqra+I54P11jdbrdaF693r3eu5",
-	"CfYndLMnmq931lubopuO+C9Krj7Bzq9KI1TLJShFUF85RYmjZEGOjFJHLRC2lJzy6Apr1eSWZTWJtnZJ",
-	"KygPTWqzm0TJP9CgPrvBVIqQaFhZnd0wXRRMtKuWZ7dLZz3dMo36PMBI1jqGVtXZrTIqawJyjAYD7E8k",
-	"p0I4FKZDK7oiD9MIcA88BOoH46ponG/RzhXdNXOAUKGfYL4uT3E0BqOC6gztu0JP5chSdvIm8iPRf+gz",
-	"1i2wbmHM/P02jerkhBKpLJQRlu1JmOfRAh0Ook5RpXhoSm04USdqrU1Vbakm6rpK9Lekl8iS2moJbu2J",
-	"yvLIsthtap1U+enxx+OyQVYRWVEFn/CqiegquzbVahBB7nHcEI2o2CeM8koTgeAmxrYQWNBc2qZzl1tC",
-	"C/VQL5ALpWys5P/IwSEVAVPVyhAcDbFum4pHyAOwbkRljEy9OFfoZhNzM1G0ehDm9m9ZmtkiYZq3AAD5",
-	"pjWomeJy1GPMQYwKtSyMQ0gY/Ux1nZ6lQBEpZTECJZQgWLVPmm2q28lg1cq/HYk6UE1LWhjCvtZ0Eaea",
-	"/E1eqqCCghIf1uRdIRA7LASn0NMtsTQCWSg16jgjBME2FZ/F44yF0OT5BDsTFPiuUFU2OR9JjVj7zHcD",
-	"uRLQbaW2KWWdNR3J2xSEIMftdl175AVwF4SqJCa659rHaAlVwBLWVxWwD4iPe1J24iRAQ5Kg/zPt8Ux7",
-	"PNMeH4H2GOBeQnmMdUbry1YNQRWduols6kgHO7k6gR9am5xbvcvSz9KVKM/0tK+hnpYosxmpalq1zqhI",
-	"Z6Ikp1EjJVyzy51Gd6VbwuWuU+tUOsslp2KXnAapdDudcqfWbVRwrVvq1MgKWe2U7FK33lnGDadsVxJV",
-	"F6NSfLK8pbHardg1vNIpO1VS7y5j0bbsVEgkZpWXG7VGtdoolaRglSjY2DRKnUa37NTtVVwly51Kt+as",
-	"2A1cJvXOarfqLNsV3CClTq274pTtOl4l1c5yt+I07BKukZVOuXuaErZpLM/V8DRRrZsV25LS/dbBr7Au",
-	"fRj50RGUFUCSsNYSMofLUZcEdp84qOsT3kfyZiV3IGOSo5WFcRJhNxmlWB+ymPbXWw/9CvXJaaUwqrWb",
-	"ULm0XVyI3YanURWln0JW+uMZuuK69F9EoVHSMSIr+4U6j/SNLFhxhTYrLq6rPB3K3WJCCFjSNySDM7J8",
-	"Q0W0rcq9c6hqFCqeoASmNJOgj4M2PUE5kSpF83Ql5tBeHwexFiBzt7pCvK+GypmpNB24ZJV6ExXWK8YE",
-	"zVSW4bOmHDktqecjJQDX0fCwTRVEwdM1xJwTvibJUYExoRaZcFOcvChXun9GXnAmvp+J72fi+5+G86cU",
-	"i+Jl1TBZ8kEr9gATUCFJaEBk0scYElNkb+Vq3Fsl1dus+/xW1HV+KL7NT3WqaQuwq/n3QGQsqqZPA9xK",
-	"MspKBmmEcSaR4uGQrku/ItcYTDNOdRBLCxl5jK/ZHwNuamdhNoLLDYTPZtfEzR4IsFcdf7NYaMJwpgAh",
-	"QxokHOIDHs4el+e1DpmwOpDErkXmsx4JM9oYJXkd1JIdaAtQ+RVmbGwTa8mwnGkdR4FxqR3SS6Ikc62z",
-	"Wq9mnCyxSVGc5FHqqEywgPtFp3Kp/6MdnapU2pmv80vVoYFzX2DO5JTqM4h78Eck2kO+DkiBSvDTgkhV",
-	"qLAZa9p6Le4TyliH1adTmVczPJend1Mmy4rfSkYvB/6I3Hpoi4MeeR2BIZWccvrKzw++VAgez9DaY3Y6",
-	"ltlHQw/bZC1TURngCeoQWQUBwtyENK/qIjh/Nk7d8hzu0vT9jtBujgEzK1P+mXmSJcZOOZPnMg3IY60Q",
-	"FcnOdCLL5JHpu0sg70E/R+HKNu0IXYB7TfoC64fMc+3JOS6Lj8iQZofQiaxxLHshzmIUKR1VxUZwn/IJ",
-	"UaaqZDfkBPDQmnCmGZ9pxmea8VlY5JfpyEpcTnAmgX8tvVguxUmBMnkrxAvpmzfUdVvhnRrG+pasPpH+",
-	"qF7Rv3rqaZitdh0E9HMa4VPHpRypM3H0mqgzCVXRs+jAPzmZ7pLgu0Gu3JXy94PQJdjuPDJf6CXJdwTJ",
-	"HFAcZ4FOZYCq7GEZjgcmFyu+YjFMmrSCyZBYZpvibkB8mR4T5t8kIsSC7BoDaW1KCAFwfUmbJi4pLqIW",
-	"siqlEpxf0m9ElH+GUZuECaRR7SuwPoK5M1X/SgiNKatmWDPpr3a3t5rISjOcNSHDcBI8Pgq6K1Z+JRcT",
-	"6hZgOlGSDtSyAEmvKw27Ujv0oxQ6cNqKnsXiwnNS/Tg1SVg2dsLLt2Ad0rkMwni0MXgQBdEJWEYb5RPQ",
-	"YXl8WyporDIH8EyUTovSWtrEVyhVJ0f96gXs5PiPWNZOdv6li93J4R5SAs+c+0MJ48kev1q5PJET9IDO",
-	"q1Qfj86PldPxI3Np6YA/tXcra3IP6+jS+qRz6D2pKTyo+0sHQ3i6z/KEpak4CMF2YitQPVPH/AO4tzKE",
-	"B5erEh0LWmRKeAk4RE87ZlwZMlFAb3GWPyxjuIRvTAamS+9Y2HyGhyx7BbO9ZCOeOqf0chLgM9TRl9HI",
-	"+8Ddw0gA4FkxpDHiSIudkLM0P5ZeGHoa8xJVoWIhVdbqs9nIkwXpOyQsAruG9KvYhfiR7/rTUPL0rr/U",
-	"ROfyAsouT/ACyuzKsABychQc3z+vqiEnijVGuBdJY4K9+sSGYsn5GZaJISsZyZyqf4GYfSxtqrIAr/qB",
-	"daUukdVfNaM/ebDlZYTmdlV7mDzT3F7rJ++k6E5QhrbqqOxwVncpDA61i+RWneNaBWFVNVgFgI37AvMW",
-	"di/vFoajwVC0dUiXUJssJp2/qjzwFGdP6CdZusmavJvTCW/b7QYS6xN4Hlb9nQZOqvZvF4CjdQ/rgFSe",
-	"qOJkVJ7SDZCNqaALoNXFGVOZMqnptDBtXcsl/Cl3eYKm5vKc5/Q9ZctTFcfObHhfMy96J65/mGmjCHlr",
-	"wJDm/wZcVuUp1/JsC0LxnLM4IURGJ9z4J3ru0y7r+Wv7qZWmffky7DpdX/IUtsVUecgvxXvP1XcKDMb2",
-	"08YDTPAkn3vEcXqECqojjkwkpLOZ55SBdJ05pCCvweOFTTrTShrfmsc34VL8B7WxypbifJGn+Rxtxcfy",
-	"2zNX/5+9q19yPZpdlk8z/kJ52izD76wcAC1fvCmNKtgPEkXnzp83hbxj98N6R+FlwtyFy3y5qizcpnrt",
-	"YaDVsGZwa2eTF5FKN7C0go6WLNWtTN8e5oFmjgxYm840NsM4NqN8NCCQR8CirAITcSaV8FAkZ/4+BxMx",
-	"2DgFk0mYOcJ6eyckGqgadU+OiFRYwR4Nxer2+j5RtctkdwAt4uiV1cLqkVCU0BcKqRCw2lSmeov+oEqf",
-	"NA4nlAA07hMK9ejWEI4EOlWwPuwvzi2GaAtQXqJ3TWnWVcXVlGHERHriQjpbeBHdRKqTm3JM7GXafusl",
-	"aBqL+QvSBtZQr5qAJkuN2iJ812cjH91EXex68SI4WlAXhFMIH5EiuYkcgh0xEe3CASkvVuSgSk3RL1E8",
-	"YQy9n0ain/DOEOKjSg2acxNh22ecR7EvsQld9BRXBE32uyz6leg1JH5BdSwB3xEsl6OOPwpABrdJMs8j",
-	"1tV8OAjEHKTKJCfQpnK9vIlwgAaMB2L+vZH8ILUOB0+ABgCdGgUw/4ZrkY3btFJC/+8dVG3U0RIql/71",
-	"pd+hf331FVQqLlfRf4Yy3rZEiwnBMK1eiPmMEkUMz/UZBALtu56nSE0QREvJapDVEk62rqAWb/pUJqsg",
-	"enx4LfzCWpQVEgRSRAgmyb4e/zKNBWtIeqGUFc7lbWpjzyM+6pGAa9tVjXiLmK+pdDv5LeTUS1N6YhvU",
-	"eFysuw0lrD24xtANimiXyerEWEzlXGiVCrfIYfLec9EiYglhrhXxOaNo3GdtGivHok+BS4GPHVJg3S6Y",
-	"GORSxn2GeB9IH+AYBNjeh1FDRXsBo63W3qL6SlYu6OKAhFUZwonKrobSraibQMYQMy516s5IVveolHTk",
-	"b7ZpLdyaGEoSjLBriutFJM18eB9OkQnkr4VebsiIivi/mMqBawfu4FwYWBb0fTbq9eOEsqhsYKOEBK0y",
-	"z2Fjuqi4JE+em5DfBTgR1skA6tCoNyxgEUAxDuqwMRT4KKKWomForWxaQLgd0qYCdAHqTCKAcjSOzV6C",
-	"6nWiX5N2BrGcAdCHx6SrNFLCwe1nC5LhYgzsaaCNaFvCOCJJHuAJl4PJes9QpkVwd4Jwhx2cufbOouTO",
-	"ouTO8sfO8sceef7Yabxmc7rKAGQJXSmnxZfvAXrUPpm9R+eIgb61++dU76HMAWLKWigcgbI0xqq71Kmg",
-	"XTEnMSYlt0xdu6XrA5LEA90tONNzp4ugYtYJRwmLNJsBdkjsIUmJz0q2jUVXuw/HHsGh8LgmgZqduqdd",
-	"8ZCFbdO3QiScKQmVDEXXlaV1rvg2tWh5a1D+WAro+c6uhKo2T/9ZWsDpBlrWB9IVvMw712b1/hUkC07j",
-	"ttg0hd9oQcAqqr8eWgc0C8TiScmGZy6Sr7uLJDYUgnEtFc+n+UV0h8Xp/A6pe2bCy19O4Y6Yukbnq0sn",
-	"jF/CIA8057l8FL7b6wcyl0lQ4Fh6o0fDs5y//2hHgNzJPxF3gKTyPH9ATp0g5RsQHYHoLvl4RpKrz5yR",
-	"vLbDIUOPTQaCibAuCi+jWNDv2lqUgviEjcBmjALs7QsVpzh1/8UNhw2wS68JBeQWMCLfFWsDitB+k84J",
-	"0CGMpoGHblHRd9FmAyOL/GRjdWeHFHLjmcvyWkLn2302aRYI4PwbgOAZdVAEUB8W1BWbnrovSnBrBcgs",
-	"j7Qytsex7jMuUhLQUTeGgFPXzLzlMVkjWJbsnQqOV1WI8D5Rl+sksgc0oSWyKkv9aUHPq+Ruxws9NItr",
-	"UTfz16PSFhQmINy6euvfAwAA//8=",
+	"7L17dyPHdSD+VSr9y+8MOWqAeJMEj84eDIeSGM2Q9JB6OMLsdKG7ALTZqIa6GgQxjz2WY0dyIsXOriQn",
+	"inz8WDvRZlcaJ9lE9vihP/abZIec0V/5CnvqVlV3daObAGYoRSemTuJhN7qqbt26deu+645h+4OhTwkN",
+	"mdG8Y/QJdkgAf94gYTBpdUMS8CeHMDtwh6HrU6NpvNL3PYIYsX3qMBT6aIzdEHVI1w8ICoOJS3sI97BL",
+	"i4ZpkGM8GHrEaNYqpsHsPhlg3mPXDwY4NJqGS8NqxTCNAT52B6OB0Vxr1Eol0xi4VDyXTCOcDIn4lPRI",
+	"YNy7ZxqvbvoO2ToeugFh23Qaxq3jkFDm+rSI9iWgXT9A475r91HYJ8j2HYK+MWIhYoSGiIV4wtAR9lwn",
+	"AXWVw/IkYJezwb5BXh8RFm470yC3KHIdgDLsuwwF4ksTYY/5aBy4YUgocilAz0hwRIJLDHl+j22g10d+",
+	"SJAbonGfUBSQoR+EsApoGPgdjwwSczLWO5VuyS6TVaeGa91VskaqnQauOzW72qng8rqhT3mAj68R2gv7",
+	"RrNRM40hDkMScHj/82utwh/jwu1SYb14q3DzmT80oimzMHBpT82YEerkkFLGMo1o6HoII0rGYpEGeII6",
+	"RCxT6Avk0NGgQ4IYWcwmFAeun5hno3R+FHePzzzAAxLKDfJqq0doOD2jA05b2PNgdUaMBAjzD000DFwa",
+	"4o5HUGt/c3vbRAGx/cAhYsn5OqIlEgR+IGb9wlbr6taNYqlUqi4nV++6f9v1PLxSL5bQ0jWXjo43UIs6",
+	"ge86qFzaQDeIM3DRi9USujJyPWflay9+rVwsr5fWKvViqVTZQOOjZdQaDj3yCum86IYr9epqsdpASy++",
+	"cHD9mok895Cg54l96C+jl0nAV2elViyhzX7gD8jKWqlYKlbX11aL6+vout9xPYL2cRcHruzIMA2XY0Jw",
+	"E8M0KB5wuF8tACYM0+Ck7QbEMZphMCI5xFYvV2BN1HM5SXuo8F9ySW7TcwnN3GN8dfBw6Lk25m8uMaS+",
+	"5fvM820cEkfsojD5KRpjvid7LgtJQJw21RaLodbeHl+qimg6cBlzac9Ur2vyNfY4ERJnudimiSW9eiP4",
+	"+vbreITHO6XttcHk4Lp/9WBvwhrk9vN/fEwH+Si1AfyC68yLVr6H87Ea7egzNvRVcuTa5DmX9kgARD1j",
+	"EzjwPerGDaY2Axq7Yd8fhYgNsU3yNkKF4207RIdkwmB5hiQoyN45j+Ecz3MHbphGb7newBPmUFwpVxm2",
+	"87EpOitooM6L1nJl7Sy8/sEZ1CrwuT2cgcbtPYQdJyCMISymL9ZesnuG3HB+nlKTqOSslByRAIXBiIWq",
+	"Hccha0Yo3t4Trzg7kyP7lBJb7iAJVZsuATcmqO8PEebfdN3eKCBO1Pkw8I8n/HuQGqxXC8/5wRhzePlf",
+	"1tS2KJeK8v9mLpk7zDu0avXEwlSSC1MqrLcKz+FCt1nMXaBr0ytzDdPeCPcI8rvIAgzfGrCehTB1+CuO",
+	"hf3r+ygkx2ETYeSpz0PcQ0vW7b5lIovQwkv7/I/b/VubO9Zym/oB/9ZlIV9hlyKrZdtkGBbUaBZaEq3M",
+	"2/2N158tFdd588vWsskbdAJ/zEjAAIjd/Tbl7MwjDGQHwmEabCAyGIYTxAfqwIHKCcBHw4B0SUCoTYqI",
+	"E13XDVgYQy1m1KYcNBMAe91CnM4CE4V9DL1s9l1KGFGzw3QC3NKnfDCBumX+5xbteS7rw0z4nF04JZ0N",
+	"wSKpTwnvbcm6zKfWDSyTw8cHXjYjtLpMyUEJXt6mDunikadBzlGhr49LFQBFtEu9CcJc5huRaBrUD7X1",
+	"ElNGOOSHA1qyjsW6/YH4Z+P1Z3HHtmBaLhfFONfgPVFUKZWQ3ccBtrm8gECc6/J5Js4NbUPWk8QPIgam",
+	"E/4PAGg0jcvGPdOQi3zNZaH+W5Iq+Ie2WA/9o9t9/oNYleT7wuYOkHrOHruWt7cqXG7KPD8u30LmxrPF",
+	"ws3LOZtqd0gCzIXU/QmTUsYMBuirFohNWEgGsLhHoulTiFfllHgVi1L5TCcCpcAmrCBhOJ8T+Cy55oBQ",
+	"nCPXwC9o+2oRXcfUwaEfTMSO4ugDVYCi7f2X9Q0DDJ5yNhwJERanVNjq4tUtN2JnqcYoJIOhh0NiwjKA",
+	"EC7whDiWxDERAlRJkpciUX2WSFRa666ulrr1cnet5FS6tVK3umaXSnanvL7edSpnnAhiVCESfREiEOwh",
+	"NvQpE9v0CnakVsefbJ+GUjHQ0LXyDSboO7G/h8MdP3zOH1FH2453DMGvOLY4OQp88flGfIy/1pbC8Ylg",
+	"XOTYZWFR7mTQZYV8nt/7S/uwCaprqe63RXM0EPK9ULdEz6F/SOiNiNDzet5r3Whdh5VOdX3A2yO1U4oC",
+	"ofE6/WFAukbT+P9WYtPEiviVrWzxbkSDJPkrcCMVDS3tUsJPT8YuMVQrlZaL6hzg8FmSSMeS648Dn/b4",
+	"iUD4t6iPWZtSH7GR3Ucd35nwM1yjbs7wxbHB5VYh64SB78UsH/lhX50FIe606dLOS9dMtHkDYc+nxERX",
+	"t66ZqFgsLmtnA+pMYNu8cHCwJzX8yKrS5ztnGzFC5AaNzAMShKGHXVrgAgey+ByuYAdJsrTUHtUFNz6u",
+	"7fmMOEV0ZRIS1qa44x8RVDpefU58jzsMOT4KCJY2Ew4B/6VHQiHoAUouMRTvb7GNNUPSqwUJRUHwraz1",
+	"lZ+vaNYRWOQXxPsD37+Ggx5ZcHv1p1tnk2p8FjRStCrhkRPlUquPPN7Z+ZCtZv3gJ12QGg0HRIymCCky",
+	"/CAMgiFDS+UGetG9gjqTSPhZLiKJNzQQpMObjrmSBEIOc28T6PoMqnNDRryu2aaS/Lg018fU8UiAghFl",
+	"zSTB1arlSIODk4DvmRyi40cLUF2bXnMPydhl/Ah5qt2FYHO16eK7S8wzOZs2ndo/c09O7ii0xAhBVnww",
+	"KNXmnPbFNuWnFfYEYS22K1zZNn877H99P+vEUYMq3MFv574PWhSNKDkeEpsrjDDGBj/b+lyGGWMGZsDi",
+	"+aHyOgn7vrPjhy3P88fiQFsAm4OM5tlYvbH1tSwOI8YXaofo4gthLUMc9mM5IcSHRNCygD+FT5hLtjAu",
+	"vpfWF94n74qB+gn7Sh7rDPkUYVQr1ZOy9e7ewfbuzr6J9nb3DxawMpsoVyZ+irXXha8F1pzOlNnkWten",
+	"ThPmjwKbwBp0eRfnvtY7Umjha3OOu2QPTzwfO094EHOGOfsUlkir5BzBvJMv+PyFIbgif+aZe45o3SfB",
+	"kWuTlyg+wq7HldcFMTsM/CPXIUGqhxy+fh34+moKwfvX95HqB43ijoroIJgIPx7iip4U/1noB2S+8cQ5",
+	"kl5QOWlQIP0AB643mTns+R4xyCFDQh1C7QlaggXmc4rNSwobTLzabO0dbL7QAjJwbbIMQowGcXPqfAKb",
+	"FWi7/I1HuqHwLILQAOasgRvCb1yk6YEwZIHHtQB+MgsxPGHSDeGjUCFkSojQ2syiPc2h+5Rs88D3r2M6",
+	"kW/ZgiTrYNebXOMImEmpacq5ypvCCgkERt4/6Q0ERUUcoFxN9Z8DgZrOHqicsSWku9FHXdmLN/kySDPh",
+	"x4hE1zDWDqapTVGVIrg2BXp2imiapsB6O9b992bs7WJc+FZKiI0pP0psAtT5FSC7lygbDYd+EBLnOnFc",
+	"fACywEK0N8rp4swDqZoiDg0OtCnGLvCONtCIJQzSAMK5k4ilj2kpk/Uf7e/unOPB9DIJ3O7k6Ta6sNvu",
+	"wNa8Osemf3nrxvZzX+cYX5uyGPlowFVQl9p+EBA7lF7XNAPoBv5AvNCcZX6gPJCh7+BJzrEmPpkbxEYe",
+	"iEccc8owx4XYAVfTY8DEODlAuMO5Aag/KQAxZnKAoE+wYqtPumL5S3LOfLU3IuCTz2CsEknNOCyIc1a+",
+	"q/hoOCBwbrepzndtf0TDJ2CxYvQ+Zijw/cFX51SPsC0VwNDu480+38FUyOzYcVyOV+ztBf6QBKHLd3kX",
+	"e4yY03FMrWsgMS3t+a+go/IyF3NEV6byXY9dp0fCSwxZ0W+jwLOQUP0ZckHJH2pj3TGw1/MDN+wPgBLp",
+	"aGA0XzP2X2gVKvWGcXNKOzQNW59BEsg+OV6STZcY9kL0jCTJ5WVJpLB8AQkj47d5lpJaKqzjQvfmnUbt",
+	"XoaiCk1FP9l6NagcLIy2BR/d97jWQQk40Cd8fD2EqVHTQ5jKJfmfHoEGj+lIJtPg052G4gamjj9AfXJs",
+	"Sr/QfyIivO7Z9qhUqtoj6h4rioY3hP9vpWGlMAOREBmoeabdjnrk724+I9pnoou5PYrDUZCzci9cb20W",
+	"9l9o8dU7JBPlo9KOJDOmueXlp1q7e7pb7zWNCHX60hdYYlifREycfucbxA75FDeFY24TeOlULKDgMMEk",
+	"8t8JxuSGfeSGDA29EUO8/6R95Zm1RnKq9cRM2+1nXisX1m8C+u+UzGo2rW7iId//e6Pbt73Zmz+5R/vE",
+	"7fVzIoI62D7sBf6IOpcYEh9yXjl0j4nH0vSdDNGrlGYFV5rGN9wew+Nb7gD3yK0OZqRRy4Zj6BIbjM57",
+	"O89zAMS3wJrGriOCBvpur694FXwvbcVpYpebLtOB+MzKzWeevVMyK9lo9gO351LszQFxjDlBAiLKxpue",
+	"RAq82lOAB36+WYevoBFw6fE2Y9fhw85cfPguXvsNNPRdGt7iYuQlho7jAA9Gzo08JmcQwyWGQn9oxhAp",
+	"gSkFd+gPN5AbIua5XJrBnk976Bj51JssBGB2TLPOZgT284gkm9j5HNUamGonZrMe2OBCytd81wvs83jB",
+	"suLDiXRZKuSCCYQ4PWUQCVHPh/3G9RaIkhJmS8yQdadtHLeNZqW6WiyZbWPSNpr1Yume1aZLxyrsJ7Eo",
+	"iobAduf2KNd9l4vougjC5PJ/FGXQRJFbupYOOMgZd/royA0daLfvQPjG5XY7e0tx5T5fplN7Svrsn2gL",
+	"pqhIWyUzIikJxRyEwUbeonRhix5uRaBP7zhlT7MD4hAautgDicva290/QCt46K4cVVaYc7jCBmyFA2uZ",
+	"yBIyCPQqhI9CoSDexXMUP1jJI7H26mS1Uzp8vfK145err9y+sW4f0LVeoVCYa70rpdra3PE5OuaTeMjE",
+	"tTjg1fm/EI5BJJBq2NnUoUsZieCv6XXZ3t9F1XKjUSiryD2QOZbaRqlUbhuwSELEYVzgAosTTCEVQLW5",
+	"k8RhNYHAJX4A3bxTuXe3VCovz4NIbbLRBGYglC2KUdEUBhFe0pAM2EzcaisoRPxt0aymCd44CPCE/yxi",
+	"LGXMzNxLlt7QUSdmCugsjET+4QW0t8gR4ncROSJcMadsLNwhUYRk5fh4Wj3TbQNzqOwKbZrdYPogwSEa",
+	"ExqKAB0TSHBI/CGXfORRoAepWq8WrlloSYWiAleBaFQVdApxA2OXkRTJ5oQ7JVlBvTGLVjUM6PPKXZo8",
+	"2Z9BIKOJBhiiOAsBwQ6ENmpxNsg6LsBjAdbfghhZJlBEsN03o2CHNmUhDkdcp0a2D2FPEFdBHVAlBoQx",
+	"jr84NBZ+kkjckIYblyItoqotQy1xQNAAB4fEQZZPCYafmygMRsQSAADGRSgL2H1ae9uXGCLKNMOKbQr6",
+	"r8tC1Av8MYSWyMD2wYiFMuwEokAcSHGKvNiH1B+jzgQmIYI6YJryXJfmAS18TuVoxH9W4z9r8Z91w9RC",
+	"gsqJp0riqZp4qiWekr1wtUzak8vxn5X4z2r8Zy3+sx7/yXuIhJey/lDRH6r6Q01/4H3Jo1e10h6rycda",
+	"8jHVtpF8XDXMRCCh+nvdMHUPi+bVkX9W4z9r8Z/1+M9G/Odq/CcfI7Y9lhNPlcRTNfFUSzzVE0+NxNNq",
+	"4omPpwXFRH7NmzoL0RGgK4hTTMM0jgucOgtHOIAoRCBTLRTU5E/bV6MQS3i+6jK+46JfJccyTBn6q7/Z",
+	"3ZcB1fErLVsnfgkZbPGjzEPZi9+ovIP4TToizzSu+M7kupKv5bP2c6bXhr/mu5c+5xKPN9LmPhWQYxpC",
+	"INbwsS+z/bRXQmTlDFV7uen7geNSHBKmvxWi2UEijjV6/Qo/aeJHkWKq/R7jQkGhTTH+TPeQa0OCQyWa",
+	"ko57FnJAXZ9e8Xz7ELo60FyYpjHlSVErpp6299RfnF74d18b+SHmPCAgXfc47ngvI2wgfnuDfAOirwCB",
+	"DokQEiXcql9a0ruwdWwT4kSvdWoQyxJDJp6TcIt3GdOTa5rtR4qj4PhSpIMSbsIui49Ho/kal/KmIqrp",
+	"jFBq04iOtSimH04ZKeTd7htN4+TBu4/e/ejhL985+fivTj786P9+81vGPTM9XCVruO2rWiD0AmNtX334",
+	"y3ce/8lvH/7ywaP/8SB7wGrm/CQbWWi0k0//8dHfvvHo3ZyZ1dRASorCiRnyofLncfrj35z85nsPf/nO",
+	"6cf//dFPPskeoZ4eIYzSHTI7f/R3Pzp969NZnSfPeOg/J7ODi72D2JwgY+uzx87r4tFvHpz87B9O33p/",
+	"XqAqMVDTaYmLQZTRfmFwqjE4kMa7GASiycKD1qZw4A7jLC1BC5pD8+zpu0PER/yr+6cffvf0vbceffDt",
+	"7b2TD39x8sNv5o5fj8e/lh5Xz+nLG/laesTH9z9+/NE3T3/85uP7f5o7akONekb4uTZetSzHe3z/09N/",
+	"+NbJz/7348/ePPnZ36X618TPROcq6k2fG5jlhLKSPTUx1MPf/rfU/HjDk/u/evwPP8kevZI5eva8ytX0",
+	"YGfNK6LPReMz9BHrckQ+q3fvn779xqMPvq338W+/efvx/U8f/vazR+9+lO4pG6xa5oRtn4bYpQxhikZC",
+	"FEJdLgvNwPbJ2985+f7/PP3w708++eDhr7776INvn3z8g9NP/jl77Ho89nTgqT5OTY3zz98+ffD9vINM",
+	"j2CmOaHLeq9TyHx8/+diJqfv/+r0n95LdZ9QbsQAujaeOCinUXT63T8//fDByfc+PeNgTGhMMIIS4dAS",
+	"l9GXZ4xx8r2//Pybb5x8+OD0r+//22/eCoEgvjvPgBFxvqxHZ4BGe/aQn//924/vv/Hox2/MM0pEa5rc",
+	"u7B88cPvn/74zXlGi6grndA11zgPf/2zR999+4xxUqpq4viPLMi+Q+ad19/87uS3P43Q+fm7f/34/v38",
+	"IaMFU0OBHRcJ/7XzZGOKKZ98+o+PP3vz9MMf5Q9ey5svAPE0g5/+4Men772VP3I9i4nqtVXmWVmNd+o7",
+	"Jn/URhrZMtJ2RlhwPHi9pI6Khw8enH74QMz69MN3Tv7sJ6cffIsztO/df/TuR4J9P/ronZPv/8Xnb77z",
+	"+P57+UCtxuQtY5kUdDJCkp0JUq2ynr0QggM+/uzNhw/+4vOf/uWjX70xE6pEkiY9y1w5x/JEjPJsGUy3",
+	"4QhWeX0/qr6jYhP8QHkKlPyQdQ5MEcbJ9//y8f2fn/zNb08++ZfTt97nMtjbDwSpPPrRxw8/S8sOepQu",
+	"XSg8N2s9xBBiuIWWQY9KpouEI2dB8fj+z+Mj69d/dvqDn+twnf6vn5y+9wvOKn73u4e//LPP//r72bBU",
+	"p4iUg6MIdDrsMA+Ux5/87uRnbwoIIgI9+dkH2aPW5h01RzTXR1Yi+Lxj1zO12mglXh/5IT4b81Jb13D+",
+	"+Xfe+fynP+Ra7rsfnXzydvbAjayNIFd6CPYVyJ3Xkho6wt6SO3W+Bz/559MPvnX6g3959LdvnH7809l7",
+	"YFWHYs6sjSw+KcZ4Ag6pmWCJchclYAmk9Qis/9K3kKOlazCcvPenp3/+Xx/9+odyX97/eSYWklZfyQtV",
+	"hOlRWraaIVJlygBJS3KOzCbFAM7/ciTqqcGiY//0rffzBOyk3Tq5w+JAWhXTW1TpqVqttLlmLJiL2GRi",
+	"vT9/853T93/x+C8+Pfne+7kw1fLxAY6aDkE1vjHKJeS4PTdkszDy2Xc+/8mvH/7yQe3krV+USw9/+w5n",
+	"eR//IBeA+hRSnirWeQZDEnCe/OKHj++/p+PqjL2RCg+n5xIXfibHfiogV88gssWitec74DLJUD/jFoB9",
+	"bWHYnzA3YAaVnL71vlgJMcWT+7/S5/3og2/P3Htn8dqv76dYXWYGts7fI976T79+9Osfnfzpdz7/k48y",
+	"+ZyenEefKCsv61iZ+0C5eU/5QHLyjHXJtonKZclTYFkxGmCXespLjdUSYxb7qJHj26MBoRBK3qZLUXhZ",
+	"uVKt1Rura+ulsrVsQiUsimRSvAiRUN25FG0Vy40aH3OAlqxnRHmvVWBy9TYVEJlx5NoztdpqrVQSI1hx",
+	"CJoWdVbe0IPRIsF+qvBZDOS0O1GLP0vGJi0l43sbZrl27674u1y+t5wZkqZHj02txA4UScFoCB8lQupE",
+	"HTGXIixY2yRKHCvEs61vRNatAtIV3HlCtBYIvJtZsyd21mWTm8q6U6pus02tG1vPb+8fbN24tX9935KV",
+	"HwMZW25d231+e0f84vk9l796bvfG81sHt/ZeuSred/2g50PN1iFmbOwHjtmm1pXtnau3ru9e2b62JT7r",
+	"uGJonKR5E1kv7V1tHWwlPrb7mPb412G0R9o0arB7sHfrxtb+gfhWhOoXutgO/QAtXX+utQyS2hIbEs8j",
+	"DiLH2A69CWIiFFOP8FhOBlHoqDBMI5q8YRrJWRumkZqgYRpT8zBMQwc16Uefbj+H+/yGrMvJgePLwQHz",
+	"gx4J98bgk3apqoRkGi8NHRyS6HE3HN4gLDRuQj42dfYH7MkiYp8w8lHFGavf5G5q7W1HnKVNrdWycxn+",
+	"a1Tr+bGLluBn6GAUUBZyYlpBfel7RqpmlbAiQbFBqOkjUnWifJyhSPWXJUye30qGZMpJrmDIELKW0VjF",
+	"+rap7vaDSpE+Jc10XbZpJtLU+UWbgi/AF79z4TrVvpnkIym+OR+askI8Fy/IZhqD6ACbM5xXppue9XXE",
+	"p9KxZQNFsKGIoJgdYBpRswrjTYWZeWM8YcjafdHaQIdkCEUnMRLTg3M2PkwhES50O67nhhDprjjD7ovJ",
+	"3bv74qzwlyi79Ik32heLdtMQOzAKZMyoSCjs9jZxj0RZIa4UZxz2Vahck9KKmkhTqVLn4Hq1VFlNJ5gk",
+	"aHM6c+nmnZpZLs2RuJQmIH2aWeSjrdITxIELfYc4uXQXBiOygbCI7JTBfeAPEzGOIug0gR9h0ZRwdnzf",
+	"I3g64j0ad3pKoixe11d5zNiGScm6gWzAZLVxF3xzJGCGaYwCz2ga/TAcsubKSs8N+6NO0fYHK/Jz9a8x",
+	"lX3Kdx+wwELoDoSNZMpAAWVwR4wE7BIa9n0q6uZ0SB97XeR3E+WmNe7KzGhDejIn7IURHhMXbXr+yEkG",
+	"arYBElkBkkORUN83fYe0DSjstnRGAD6XB9r08uU8jnD5MtrDYZ+ZylVtCj8n+DS5iKz8bKLsnqyd1aZx",
+	"f3ox7SVLhehYBfVn1TKRFR8U/En3EFkF/bFucVErkq6tZYg/VfJO2PcZhAtHoxfR1hEJJiK9V8azXr4c",
+	"5Q9fvsxJs0MmPnU0mEXCsFWrQBXeWrkq/gHYatUy/6deKgmlwaqXqpYkallWhByHAdbn3aauVofBat3Y",
+	"ahV3dnZ2LMT6eCjrk0SneIRo6D5z6cQOt+TaQcQx40u1lRfWbVWOjy3ITg5VFLh1p62FNbcNE7XjyOa2",
+	"cY/3niis6DIZvgyATUUwQ72V7sjzkCgmLKg3jt4lzIxqkFpRkLSFBKOOgpbTwc9RQPHyRrLeL9NixkUa",
+	"d9f3PH8spigCxgUqm2iOuPFimx6MfbWQEE4di3AZFfTy6jdqtztQh1Nnm0IFOpELlVFuLlVqDjJ0RbG5",
+	"pqA2gLqfLvzXpqryn8o9F3JdKo4TKkhzOqpxgo17Qp1JCADjUMyu6wcd12FtujRHWT7QDrMK+22gnPp4",
+	"nmsTKooWS7bcGmK7TwqVYmmKG4/H4yKGn4t+0FuRbdnKte3NrZ39Ld6m2A8HHsgAbujpXD7NjguyNu22",
+	"OBhFNWKjXCwVS5CqOSQUD12jaVSLpWLVgFO4DwddhnTMX/dIVo41CblkLg22kEQYSOXaTFgvLjHUNnY7",
+	"/BwSuqFkbm0DIhSbCGspcG0KWYCqWqLIDCwAz3AgSzSqVTjAoQ08TmbAdvywn06ChZ2nJUUiayLrh2Jk",
+	"gbAJxVOVEqpMA1wugtsuZGqkljdLwVtC2pTDspHBq5RSIfkVsvvEPpRd+AwkjiJqyaGQ5x4Rhipo4NKR",
+	"KFsKtUoPhcIBxZKWVO15znKWBXCS3UUF7yWvVfwUmORdQeR3UczQ0F00IBhW4W6b3i0UCtH/8+9rpRK6",
+	"q2oal9FdtOMnwh8FL3VZqsryEl8rF2ovR9WKLRO5XdRzjwhdLqLp3ivo7nSt5kFKmcpqWEV3UereC940",
+	"CgXNaFLLGkvXzPqydpWsb65tfI9w8ZSZSJnHrII8Am9ZWUPVxVAxGvhQMBfzvEfUAj7FoJmRmjpezbhe",
+	"voIlp0e5OtORlhndJSeWoeTmjFEVY0As5ZNBWUtA6Q6j+kGYou29oxrvYnvvqBG7TTK7kWt2zZqumC8y",
+	"eSKTqH7TAe98+voCUTs/DXe1nBiwIUk4q0JuHDyogOWzVCFwYkvGNRHVN/X4G9X5jBqZsmVlHd3VbRCr",
+	"6C6KJMWmjI8Q+Uuao4FTL2aHshp9qJwWgqUxeR7qpWTkcHXAvHIE8F0zXR81+rQaf8rJMafOHdTETZj2",
+	"78LZKzeDT7cdo2k8T0JpODKSNx+9lq1Ix5+sZJb2v2fObjd9scz8rbaHc30sLm2a58trc30V3TQ0z8dR",
+	"+f57N1Ml5Cul0qKVH6PiHFFtJlV6o1yv5xTDMNyXr+zeGJdefL7nt1qt1s7+S/2tl3qtVmtzjT8fbba+",
+	"3mq1rtzu3u7ezi0+cEY3B7z5Zmeztc276fD/osTzM+z8smxEtVyCMg31tQXKPyWLlWSUgWqBsCXllPMr",
+	"kVYTS5bVJFraFe1qAGhSm90kSoWCBvXZDaYSpnjDyvrshunybrxdtTy7XToH7J5p1OdBRrJqNbSqzm6V",
+	"USMViGM0GOBgIjgVwkqYVlZ0uT1MI8Q98BDIH4ybvHG+RTtXdNfMAVyFfs4PdHmKoTEYFWRn6NDleipD",
+	"lrSTN1EQif7DwPe7Bb9bGPvBYZtGNYSURCqKiKiSRgnzPFqiw0HUKaoUj02hDSdqaG20qay71URdV4r+",
+	"lvASWUJbLcH9S1HJIlHgvE2ts6piPftsXFLJKiIrqm6kLg2JLiVsU60+E+Rlxw3RiPJ1wiivbBMIbnxs",
+	"C4EFzaVtOncpKrRUV3qBmCj1x1L+jxwcQhEwZR0RztGQ321T/ghpD9adqMSTqRcuU242DpuJotmDMHd4",
+	"z9LMFgnTvAUIyDetQT0Zl6Ge7zvIp1wtU6ELCaOfKS9GtCQqIqUsJqCEEgSzDkizTXU7Gcxa+rcjUQcq",
+	"jQkLg+prQxdxqsnfxPUYMgYq8WFN3PoCodJccFKebkGlEcqU1KjTDBcE25R/Fo8z5kKTFxDsTFAYuFxV",
+	"2WZsJDRi7bPADcVMQLcV2qaQdTZ0Im9TEIIct9t17ZEXwq0essoa755pH6MVVAFLWF/WMj8iAe4J2YmR",
+	"EA1JYv9faI8X2uOF9ngO2mOIewnlMdYZrS9aNQRVdOpOuakjHezk8gR+am1ybvUuSz9LV+m80NO+gnpa",
+	"ogRppKpplUyjAqaJcqVGjZRwzS53Gt21bgmXu06tU+mslpyKXXIapNLtdMqdWrdRwbVuqVMja2S9U7JL",
+	"3XpnFTecsl1JVKSMyhSK0p/Gerdi1/Bap+xUSb27innbslMhkZhVXm3UGtVqo1QSglWimGXTKHUa3bJT",
+	"t9dxlax2Kt2as2Y3cJnUO+vdqrNqV3CDlDq17ppTtut4nVQ7q92K07BLuEbWOuXuIuV901Seq+Fpolo3",
+	"K7Ylpfttgl9hU/gw8qMjqF8AScLaSMgcLkNdEtp94qBuQFgfiTuy3IEIwY5mpuIkVDcZZWqfsiz6V1sP",
+	"/RL1yWmlMKpDnFC5tFVcit2Gi6iKwk8hqiCyDF1xU/gvotAo4RgRVQ+VziN8I0tWXL3OigsPS0+HdLeY",
+	"EAKW9A2J4Iws31AR7crC/QwqPinFE5TAlGYS9nHYpmcoJ0KlaC5Wfg8d9HEYawEiVa3LxfuqUs5MqenA",
+	"dbnUm8iwXj4maKaiRKE15chpCT0fSQG4jobHbSoxCp6uIWaMsA2xHSUaE2qRCXf+iSuPhftn5IUX4vuF",
+	"+H4hvv/HcP6UYlG8LBsmK1xotS0AABmShAZE5LiMIQ9H9Fauxr1VUr3NuplxTV7MiOJ7GWWnmrYAq5p/",
+	"o0fGpGo6GOBWElFWIkhDxZlEiodDui79klxjAGac6sCnphh5TK/ZHwNtamdhNoGLBYTPZtcLzh4IqFce",
+	"f7NYaMJwJhEhQhoEHuIDHs4el+W1VkxYHkh81SLzWY+oBD6fkrwOaskOtAnI/AozNrbxuWRYzrSOo8C4",
+	"1ArpFWCSqeVZrdczTpbYpMhP8ihTViRYwE2xU6nj/96OTlVk7MLX+UXq0MC5r/jOZEH1GcQ9+CMS7SFf",
+	"B6RAKfhpQaQyVNiMNW29TvkZJb5VZe5U5tUMz+XibspkyfV7yejlMBiRe09tcdAjryM0pJJTFq+K/eRT",
+	"heDxDK09ZqdjkX009LBNNjIVlQGeoA4RRR8gzI1L87IMhPN749Qtz+EuTd/UCe3mGDCzTufvmSdZUOyU",
+	"M3ku04A41gpRAfFMJ7JIHpm+1wXyHvRzFC7f047QJbjzpc+pfuh7rj25xEStFRHS7BA6EfWfRS/EWY4i",
+	"paOK4Qhuxj4jylSWM4ecAKasCRea8YVmfKEZX4RFfpGOrMTFDRcS+FfSi+VSnBQokzdmvJa+lUReRabu",
+	"GzE2d0T1ifRH9Yr+1QsvArTaVRnQzyLCp05LOVJn4ug1UWeiVNGL6MD/cDLdNc53w1y5K+XvB6GLs915",
+	"ZD7lJcl3BIkcUBxngU5lgMrsYRGOByYXK75+UiVNWuFkSCyzTXE3JIFIj1H5N4kIsTC7xkBam+JCAFzt",
+	"0qaJ66aLqIWsSqkE55fwGxHpn/GpTVQCaVTqC6yPYO5MlfviQmPKqqlKRP3R/u5OE1lphrPBZRhGwmdH",
+	"YXfNyq/kYkLdAkwnUtKBWhYg6XWFYVdoh0GUQgdOW94zn5w6J+WPU0DCtLGjLiaDeQjnMgjj0cLgQRRE",
+	"x3EZLVRAQIdl8U2yoLGKHMALUTotSmtpE1+iVJ0c9csXsJPjn7Osnez8Cxe7k8M9pQSeCftTCePJHr9c",
+	"uTyRE/SEzqtUH+fnx8rp+NxcWjriF/ZuZQH3tI4urU86h96TAuFJ3V86GtTpPssTlt7FoULbma1A9Uwd",
+	"80/g3soQHlwmS3QsaZEp6oJ0iJ52zLgQZqLm3vIsf1jGcAnfmAhMF94x1XyGhyx7BrO9ZCOWOqf0chLg",
+	"M9TJ16eR94G5x5EAwLJiSGPCERY7Lmdpfiy9DvY05SWqQsVCqqjVZ/sjT9Tf7xBV83YD6dfUc/Ej3/Wn",
+	"keTirr8UoHN5AUWXZ3gBRXalqvecHAXHd/PL4s/J+o6K9iJpjLPXgNhQGzo/wzIxZCUjmVP2zwmzj4VN",
+	"VdQblj/4XaFLZPVXzehPFpzMyQjN7ar2NHmmub3Wz15J3h3fGdqsoyrLWd2lKFhpF8mlusS0gsmySLIM",
+	"ABv3OeUt7V/fLwxHgyFv65AuoTZZTjp/ZTXkKc6e0E+ydJMNcW+po24i7oaC6hN0roocTyMnVeq4C8jR",
+	"uod5QCpPVHEyKk/phsjGlO8L2KvLM0CZMqnpe2Haupa78afc5Yk9NZfnPKfvKVuerDh2YcP7innRO3H9",
+	"w0wbheKtoY80/zfQsixPuZFnW+CK55zFCSEyOuHGP9Nzn3ZZz1/bT8407csXYdfp+pIL2BZT5SG/EO89",
+	"k99JNBi7LxpPAOBZPveI4/QI5buOOCKRkM5mnlMG0k3fIQVxKSArbNOZVtL4DkG2zXf4E9tYRUt+vojT",
+	"fI62/GPx7YWr//fe1S+4Hs0uy6cZf6E8bZbhd1YOgJYv3hRGFRyEiaJzly+bXN6x+6rekbpomblw0TGT",
+	"lYXbVK89DHtV1Qxu7W2zIpLpBpZW0NESpbql6dvDLNTMkaHfpjONzTCO7VM2GhDII/CjrAITMV8o4Uok",
+	"94NDBiZisHFyJpMwc6h6e2ckGsgadc+PiFBYwR4NxeoO+gGRtctEd4At4uiV1VT1SChKGHCFlAtYbSpS",
+	"vXl/UKVPGIcTSgAa9wmFenQbCEcCnazPr/qLc4sh2gKUl+hdU5h1ZXE1aRgxkZ64kM4WXkZ3kezkrhgT",
+	"e5m233oJmsZi/pKwgTXkqyaQyUqjtgzf9f1RgO6iLna9eBIMLcnL0ymEjwiR3EQOwQ4HRLtfQciLFTGo",
+	"VFP0OyPPGEPvp5HoR12RQgJUqUFzZiJsBz5jUexLbELnPcUVQZP9rvJ+BXkNSVCQHQvEdzjLZagTjEKQ",
+	"wW2SzPOIdbUADgIOg1CZBABtKubLmgiHaOCzkMPfG4kPUvNw8AT2AJBTowDmXzUX0bhNKyX0f36Aqo06",
+	"WkHl0r++8S/oX7/7FioVV6vo/4cy3rYgiwnBAFZPUb5PidwMr/R9CAQ6dD1PbjW+IVpSVoOsFgVsXWIt",
+	"XvSpTFa+6fHxLfWFtSwqJHCiiAhMbPt6/Ms0FWwg4YWSVjiXtakNN/SiHgmZtlzViLdweE2p24lvIade",
+	"mNITyyDHY3zebShh7cGtjW5YRPu+qE6MOSiXlFVKLZHjizvheYuIJahcKxIwn6Jx32/TWDnmfXJaCgPs",
+	"kILf7YKJQUxl3PcR68PWBzyGIbYPYVSlaC9htNM6WJZficoFXRwSVZVBASq6Ggq3om4CGUPMuNCpOyNR",
+	"3aNS0om/2aY1tTQxlgQaYdUk14u2tB/A++hyC078NeXlhoyoiP9zUI5cO3QHl1RgWdgP/FGvHyeURWUD",
+	"GyXE96rvOf6YLksuyZLnJuR3AU2oOhmwO7TdqwpYhFCMgzr+GAp8FFFL7mFoLW1asHE7pE056kLUmUQI",
+	"ZWgcm734rtc3/YawM/DpDGB/eL5wlUZKOLj9bL5lGB8Dexpqo70tcBxtSRbiCRODiXrPUKaFc3eCcMc/",
+	"unDtXUTJXUTJXeSPXeSPnXv+2CJeszldZYCyhK6U0+KL9wCdt0/m4PwcMdC3dt2e7F3JHCCmbCjhCJSl",
+	"MZbdpU4F7UY9QTEpuWXqpi5dHxBbPNTdgjM9d7oIyqFOOEriG78G2CGxhyQlPkvZNhZd7T4cewQr4XFD",
+	"IDU7dU+74iGL2qZvhUg4UxIqGYpuOEvrXPGNZtH0NqD8sRDQ851dCVVtnv6ztIDFBlrVB9IVvMwr5hbt",
+	"fe2sdYb8x/RCP8XgX0Km4vTG4hQjNxda4gsVFX9XpgnN/LF8VqbjhX/mq+6fia2UYNlLBRNqThndW7KY",
+	"0yN1yY26eWYBX8jUHT5fXi5j/BIGeSKY53KQBG6vH4pEKr4Dx8IVPhpeJBz+e3shxEr+B/FFiF2e54zI",
+	"KVIkHRO8I9AbBB/PyLANfGck7gxxyNDzJwPORPwuUjdhLOkXfS0LLWDij8BgjULsHXL9qjh1+cYdxx9g",
+	"l97i2s89YESBy+cGO0L7TXhGQIExmgYeukW5v4u2PzCytp9oLC8MERJ2DLmo7cUVzv2XkzaJEM6/AUi9",
+	"UQdFQPVxQd7v6cnLqji3lojMcodLS38caD/jFieOHXldCXiUzcwrJpMFikW94KnIfFkCCR8SebNPInVB",
+	"E1oik7ZQ3pb0pE7mdjzlHlreiLqZvxiWNiGV/XDv5r3/FwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
