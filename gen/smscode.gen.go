@@ -1107,31 +1107,43 @@ type ClientInterface interface {
 	//
 	// The headers are those of `POST /api/v2/sdk/sms/send`.
 	//
-	// **Guessing limits.** Three limits are checked before the code is compared, each
+	// **Guessing limits.** Four limits are checked before the code is compared, each
 	// answering `429` with `Retry-After` when full; a refused attempt compares nothing and
 	// counts nothing:
 	//
 	// | limit (default, configurable per application) | counts | refusal |
 	// |---|---|---|
-	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
-	// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
-	// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+	// | `max_attempts` (5) per number per 24 hours from one client IP, and as many from one device fingerprint, across codes and scenarios | wrong codes | VERIFY.0008 |
+	// | 20 per number per 24 hours, across codes, scenarios and callers | wrong codes | VERIFY.0007 |
+	// | 20 per device fingerprint per hour | failed attempts (wrong, none pending, dead) | VERIFY.0006 |
+	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts | VERIFY.0005 |
 	//
 	// The per-number limit bounds brute force whatever the number of resends, addresses and
 	// devices: at most 20 guesses per number per day, so with 6-digit codes at most
 	// 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
 	//
-	// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
-	// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
-	// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
-	// still use it. So a stranger's wrong guesses do not kill the code of the person who
-	// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
-	// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
-	// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
-	// that number, with VERIFY.0007, until the window ends. A limit that could never be
-	// spent by strangers would not bound brute force; this one makes locking a number out
-	// cost several addresses per day, while guessing stays bounded by the figure above.
+	// **Who can kill a code or lock a number out.** A caller (a client IP, an IPv6 client's
+	// /64, or a device fingerprint) gets at most `max_attempts` wrong codes for a number per
+	// day, whatever codes it sent and in however many scenarios; then it gets VERIFY.0008
+	// for that number until the window ends, while callers on other addresses and devices can
+	// still verify. So a stranger's wrong guesses do not kill the code of the person who asked
+	// for it. The trade-offs: (1) a person who mistypes `max_attempts` times is refused for
+	// that number, from that address and that device, for the day; (2) a stranger who spends
+	// the number's whole daily budget (20 wrong codes) refuses verification for that number
+	// to everyone, with VERIFY.0007, until the window ends, which takes 20 / 5 = 4 distinct
+	// client addresses and 4 distinct devices, however many codes are pending; (3) callers
+	// that share an address share its limits: everyone on one IPv6 /64, or behind one carrier
+	// NAT address, can be refused verification (VERIFY.0005) for an hour by 50 failed
+	// attempts from any one of them, and refused one number (VERIFY.0008) for a day by 5
+	// wrong codes for it. A limit that could never be spent by strangers would not bound
+	// brute force; these make locking a number out cost several addresses and devices a day,
+	// while guessing stays bounded by the figure above.
+	//
+	// **Store state.** Verification writes short-lived counters to the store: a failed
+	// attempt counts against the caller's device and address (kept an hour), a wrong code
+	// also against the number and the caller's address and device for that number (kept a
+	// day). Because at most 50 failed attempts per client address per hour are counted (a
+	// refused attempt writes nothing), the state one address can create is bounded per hour.
 	//
 	// | HTTP | error_code | meaning |
 	// |---|---|---|
@@ -1182,31 +1194,43 @@ type ClientInterface interface {
 	//
 	// The headers are those of `POST /api/v2/sdk/sms/send`.
 	//
-	// **Guessing limits.** Three limits are checked before the code is compared, each
+	// **Guessing limits.** Four limits are checked before the code is compared, each
 	// answering `429` with `Retry-After` when full; a refused attempt compares nothing and
 	// counts nothing:
 	//
 	// | limit (default, configurable per application) | counts | refusal |
 	// |---|---|---|
-	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
-	// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
-	// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+	// | `max_attempts` (5) per number per 24 hours from one client IP, and as many from one device fingerprint, across codes and scenarios | wrong codes | VERIFY.0008 |
+	// | 20 per number per 24 hours, across codes, scenarios and callers | wrong codes | VERIFY.0007 |
+	// | 20 per device fingerprint per hour | failed attempts (wrong, none pending, dead) | VERIFY.0006 |
+	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts | VERIFY.0005 |
 	//
 	// The per-number limit bounds brute force whatever the number of resends, addresses and
 	// devices: at most 20 guesses per number per day, so with 6-digit codes at most
 	// 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
 	//
-	// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
-	// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
-	// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
-	// still use it. So a stranger's wrong guesses do not kill the code of the person who
-	// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
-	// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
-	// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
-	// that number, with VERIFY.0007, until the window ends. A limit that could never be
-	// spent by strangers would not bound brute force; this one makes locking a number out
-	// cost several addresses per day, while guessing stays bounded by the figure above.
+	// **Who can kill a code or lock a number out.** A caller (a client IP, an IPv6 client's
+	// /64, or a device fingerprint) gets at most `max_attempts` wrong codes for a number per
+	// day, whatever codes it sent and in however many scenarios; then it gets VERIFY.0008
+	// for that number until the window ends, while callers on other addresses and devices can
+	// still verify. So a stranger's wrong guesses do not kill the code of the person who asked
+	// for it. The trade-offs: (1) a person who mistypes `max_attempts` times is refused for
+	// that number, from that address and that device, for the day; (2) a stranger who spends
+	// the number's whole daily budget (20 wrong codes) refuses verification for that number
+	// to everyone, with VERIFY.0007, until the window ends, which takes 20 / 5 = 4 distinct
+	// client addresses and 4 distinct devices, however many codes are pending; (3) callers
+	// that share an address share its limits: everyone on one IPv6 /64, or behind one carrier
+	// NAT address, can be refused verification (VERIFY.0005) for an hour by 50 failed
+	// attempts from any one of them, and refused one number (VERIFY.0008) for a day by 5
+	// wrong codes for it. A limit that could never be spent by strangers would not bound
+	// brute force; these make locking a number out cost several addresses and devices a day,
+	// while guessing stays bounded by the figure above.
+	//
+	// **Store state.** Verification writes short-lived counters to the store: a failed
+	// attempt counts against the caller's device and address (kept an hour), a wrong code
+	// also against the number and the caller's address and device for that number (kept a
+	// day). Because at most 50 failed attempts per client address per hour are counted (a
+	// refused attempt writes nothing), the state one address can create is bounded per hour.
 	//
 	// | HTTP | error_code | meaning |
 	// |---|---|---|
@@ -1619,31 +1643,43 @@ func (c *Client) SendSms(ctx context.Context, params *SendSmsParams, body SendSm
 //
 // The headers are those of `POST /api/v2/sdk/sms/send`.
 //
-// **Guessing limits.** Three limits are checked before the code is compared, each
+// **Guessing limits.** Four limits are checked before the code is compared, each
 // answering `429` with `Retry-After` when full; a refused attempt compares nothing and
 // counts nothing:
 //
 // | limit (default, configurable per application) | counts | refusal |
 // |---|---|---|
-// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
-// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
-// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+// | `max_attempts` (5) per number per 24 hours from one client IP, and as many from one device fingerprint, across codes and scenarios | wrong codes | VERIFY.0008 |
+// | 20 per number per 24 hours, across codes, scenarios and callers | wrong codes | VERIFY.0007 |
+// | 20 per device fingerprint per hour | failed attempts (wrong, none pending, dead) | VERIFY.0006 |
+// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts | VERIFY.0005 |
 //
 // The per-number limit bounds brute force whatever the number of resends, addresses and
 // devices: at most 20 guesses per number per day, so with 6-digit codes at most
 // 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
 //
-// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
-// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
-// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
-// still use it. So a stranger's wrong guesses do not kill the code of the person who
-// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
-// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
-// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
-// that number, with VERIFY.0007, until the window ends. A limit that could never be
-// spent by strangers would not bound brute force; this one makes locking a number out
-// cost several addresses per day, while guessing stays bounded by the figure above.
+// **Who can kill a code or lock a number out.** A caller (a client IP, an IPv6 client's
+// /64, or a device fingerprint) gets at most `max_attempts` wrong codes for a number per
+// day, whatever codes it sent and in however many scenarios; then it gets VERIFY.0008
+// for that number until the window ends, while callers on other addresses and devices can
+// still verify. So a stranger's wrong guesses do not kill the code of the person who asked
+// for it. The trade-offs: (1) a person who mistypes `max_attempts` times is refused for
+// that number, from that address and that device, for the day; (2) a stranger who spends
+// the number's whole daily budget (20 wrong codes) refuses verification for that number
+// to everyone, with VERIFY.0007, until the window ends, which takes 20 / 5 = 4 distinct
+// client addresses and 4 distinct devices, however many codes are pending; (3) callers
+// that share an address share its limits: everyone on one IPv6 /64, or behind one carrier
+// NAT address, can be refused verification (VERIFY.0005) for an hour by 50 failed
+// attempts from any one of them, and refused one number (VERIFY.0008) for a day by 5
+// wrong codes for it. A limit that could never be spent by strangers would not bound
+// brute force; these make locking a number out cost several addresses and devices a day,
+// while guessing stays bounded by the figure above.
+//
+// **Store state.** Verification writes short-lived counters to the store: a failed
+// attempt counts against the caller's device and address (kept an hour), a wrong code
+// also against the number and the caller's address and device for that number (kept a
+// day). Because at most 50 failed attempts per client address per hour are counted (a
+// refused attempt writes nothing), the state one address can create is bounded per hour.
 //
 // | HTTP | error_code | meaning |
 // |---|---|---|
@@ -1704,31 +1740,43 @@ func (c *Client) VerifySmsWithBody(ctx context.Context, params *VerifySmsParams,
 //
 // The headers are those of `POST /api/v2/sdk/sms/send`.
 //
-// **Guessing limits.** Three limits are checked before the code is compared, each
+// **Guessing limits.** Four limits are checked before the code is compared, each
 // answering `429` with `Retry-After` when full; a refused attempt compares nothing and
 // counts nothing:
 //
 // | limit (default, configurable per application) | counts | refusal |
 // |---|---|---|
-// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
-// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
-// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+// | `max_attempts` (5) per number per 24 hours from one client IP, and as many from one device fingerprint, across codes and scenarios | wrong codes | VERIFY.0008 |
+// | 20 per number per 24 hours, across codes, scenarios and callers | wrong codes | VERIFY.0007 |
+// | 20 per device fingerprint per hour | failed attempts (wrong, none pending, dead) | VERIFY.0006 |
+// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts | VERIFY.0005 |
 //
 // The per-number limit bounds brute force whatever the number of resends, addresses and
 // devices: at most 20 guesses per number per day, so with 6-digit codes at most
 // 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
 //
-// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
-// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
-// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
-// still use it. So a stranger's wrong guesses do not kill the code of the person who
-// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
-// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
-// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
-// that number, with VERIFY.0007, until the window ends. A limit that could never be
-// spent by strangers would not bound brute force; this one makes locking a number out
-// cost several addresses per day, while guessing stays bounded by the figure above.
+// **Who can kill a code or lock a number out.** A caller (a client IP, an IPv6 client's
+// /64, or a device fingerprint) gets at most `max_attempts` wrong codes for a number per
+// day, whatever codes it sent and in however many scenarios; then it gets VERIFY.0008
+// for that number until the window ends, while callers on other addresses and devices can
+// still verify. So a stranger's wrong guesses do not kill the code of the person who asked
+// for it. The trade-offs: (1) a person who mistypes `max_attempts` times is refused for
+// that number, from that address and that device, for the day; (2) a stranger who spends
+// the number's whole daily budget (20 wrong codes) refuses verification for that number
+// to everyone, with VERIFY.0007, until the window ends, which takes 20 / 5 = 4 distinct
+// client addresses and 4 distinct devices, however many codes are pending; (3) callers
+// that share an address share its limits: everyone on one IPv6 /64, or behind one carrier
+// NAT address, can be refused verification (VERIFY.0005) for an hour by 50 failed
+// attempts from any one of them, and refused one number (VERIFY.0008) for a day by 5
+// wrong codes for it. A limit that could never be spent by strangers would not bound
+// brute force; these make locking a number out cost several addresses and devices a day,
+// while guessing stays bounded by the figure above.
+//
+// **Store state.** Verification writes short-lived counters to the store: a failed
+// attempt counts against the caller's device and address (kept an hour), a wrong code
+// also against the number and the caller's address and device for that number (kept a
+// day). Because at most 50 failed attempts per client address per hour are counted (a
+// refused attempt writes nothing), the state one address can create is bounded per hour.
 //
 // | HTTP | error_code | meaning |
 // |---|---|---|
@@ -2769,31 +2817,43 @@ type ClientWithResponsesInterface interface {
 	//
 	// The headers are those of `POST /api/v2/sdk/sms/send`.
 	//
-	// **Guessing limits.** Three limits are checked before the code is compared, each
+	// **Guessing limits.** Four limits are checked before the code is compared, each
 	// answering `429` with `Retry-After` when full; a refused attempt compares nothing and
 	// counts nothing:
 	//
 	// | limit (default, configurable per application) | counts | refusal |
 	// |---|---|---|
-	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
-	// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
-	// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+	// | `max_attempts` (5) per number per 24 hours from one client IP, and as many from one device fingerprint, across codes and scenarios | wrong codes | VERIFY.0008 |
+	// | 20 per number per 24 hours, across codes, scenarios and callers | wrong codes | VERIFY.0007 |
+	// | 20 per device fingerprint per hour | failed attempts (wrong, none pending, dead) | VERIFY.0006 |
+	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts | VERIFY.0005 |
 	//
 	// The per-number limit bounds brute force whatever the number of resends, addresses and
 	// devices: at most 20 guesses per number per day, so with 6-digit codes at most
 	// 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
 	//
-	// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
-	// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
-	// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
-	// still use it. So a stranger's wrong guesses do not kill the code of the person who
-	// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
-	// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
-	// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
-	// that number, with VERIFY.0007, until the window ends. A limit that could never be
-	// spent by strangers would not bound brute force; this one makes locking a number out
-	// cost several addresses per day, while guessing stays bounded by the figure above.
+	// **Who can kill a code or lock a number out.** A caller (a client IP, an IPv6 client's
+	// /64, or a device fingerprint) gets at most `max_attempts` wrong codes for a number per
+	// day, whatever codes it sent and in however many scenarios; then it gets VERIFY.0008
+	// for that number until the window ends, while callers on other addresses and devices can
+	// still verify. So a stranger's wrong guesses do not kill the code of the person who asked
+	// for it. The trade-offs: (1) a person who mistypes `max_attempts` times is refused for
+	// that number, from that address and that device, for the day; (2) a stranger who spends
+	// the number's whole daily budget (20 wrong codes) refuses verification for that number
+	// to everyone, with VERIFY.0007, until the window ends, which takes 20 / 5 = 4 distinct
+	// client addresses and 4 distinct devices, however many codes are pending; (3) callers
+	// that share an address share its limits: everyone on one IPv6 /64, or behind one carrier
+	// NAT address, can be refused verification (VERIFY.0005) for an hour by 50 failed
+	// attempts from any one of them, and refused one number (VERIFY.0008) for a day by 5
+	// wrong codes for it. A limit that could never be spent by strangers would not bound
+	// brute force; these make locking a number out cost several addresses and devices a day,
+	// while guessing stays bounded by the figure above.
+	//
+	// **Store state.** Verification writes short-lived counters to the store: a failed
+	// attempt counts against the caller's device and address (kept an hour), a wrong code
+	// also against the number and the caller's address and device for that number (kept a
+	// day). Because at most 50 failed attempts per client address per hour are counted (a
+	// refused attempt writes nothing), the state one address can create is bounded per hour.
 	//
 	// | HTTP | error_code | meaning |
 	// |---|---|---|
@@ -2844,31 +2904,43 @@ type ClientWithResponsesInterface interface {
 	//
 	// The headers are those of `POST /api/v2/sdk/sms/send`.
 	//
-	// **Guessing limits.** Three limits are checked before the code is compared, each
+	// **Guessing limits.** Four limits are checked before the code is compared, each
 	// answering `429` with `Retry-After` when full; a refused attempt compares nothing and
 	// counts nothing:
 	//
 	// | limit (default, configurable per application) | counts | refusal |
 	// |---|---|---|
-	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
-	// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
-	// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+	// | `max_attempts` (5) per number per 24 hours from one client IP, and as many from one device fingerprint, across codes and scenarios | wrong codes | VERIFY.0008 |
+	// | 20 per number per 24 hours, across codes, scenarios and callers | wrong codes | VERIFY.0007 |
+	// | 20 per device fingerprint per hour | failed attempts (wrong, none pending, dead) | VERIFY.0006 |
+	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts | VERIFY.0005 |
 	//
 	// The per-number limit bounds brute force whatever the number of resends, addresses and
 	// devices: at most 20 guesses per number per day, so with 6-digit codes at most
 	// 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
 	//
-	// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
-	// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
-	// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
-	// still use it. So a stranger's wrong guesses do not kill the code of the person who
-	// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
-	// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
-	// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
-	// that number, with VERIFY.0007, until the window ends. A limit that could never be
-	// spent by strangers would not bound brute force; this one makes locking a number out
-	// cost several addresses per day, while guessing stays bounded by the figure above.
+	// **Who can kill a code or lock a number out.** A caller (a client IP, an IPv6 client's
+	// /64, or a device fingerprint) gets at most `max_attempts` wrong codes for a number per
+	// day, whatever codes it sent and in however many scenarios; then it gets VERIFY.0008
+	// for that number until the window ends, while callers on other addresses and devices can
+	// still verify. So a stranger's wrong guesses do not kill the code of the person who asked
+	// for it. The trade-offs: (1) a person who mistypes `max_attempts` times is refused for
+	// that number, from that address and that device, for the day; (2) a stranger who spends
+	// the number's whole daily budget (20 wrong codes) refuses verification for that number
+	// to everyone, with VERIFY.0007, until the window ends, which takes 20 / 5 = 4 distinct
+	// client addresses and 4 distinct devices, however many codes are pending; (3) callers
+	// that share an address share its limits: everyone on one IPv6 /64, or behind one carrier
+	// NAT address, can be refused verification (VERIFY.0005) for an hour by 50 failed
+	// attempts from any one of them, and refused one number (VERIFY.0008) for a day by 5
+	// wrong codes for it. A limit that could never be spent by strangers would not bound
+	// brute force; these make locking a number out cost several addresses and devices a day,
+	// while guessing stays bounded by the figure above.
+	//
+	// **Store state.** Verification writes short-lived counters to the store: a failed
+	// attempt counts against the caller's device and address (kept an hour), a wrong code
+	// also against the number and the caller's address and device for that number (kept a
+	// day). Because at most 50 failed attempts per client address per hour are counted (a
+	// refused attempt writes nothing), the state one address can create is bounded per hour.
 	//
 	// | HTTP | error_code | meaning |
 	// |---|---|---|
@@ -4210,31 +4282,43 @@ func (c *ClientWithResponses) SendSmsWithResponse(ctx context.Context, params *S
 //
 // The headers are those of `POST /api/v2/sdk/sms/send`.
 //
-// **Guessing limits.** Three limits are checked before the code is compared, each
+// **Guessing limits.** Four limits are checked before the code is compared, each
 // answering `429` with `Retry-After` when full; a refused attempt compares nothing and
 // counts nothing:
 //
 // | limit (default, configurable per application) | counts | refusal |
 // |---|---|---|
-// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
-// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
-// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+// | `max_attempts` (5) per number per 24 hours from one client IP, and as many from one device fingerprint, across codes and scenarios | wrong codes | VERIFY.0008 |
+// | 20 per number per 24 hours, across codes, scenarios and callers | wrong codes | VERIFY.0007 |
+// | 20 per device fingerprint per hour | failed attempts (wrong, none pending, dead) | VERIFY.0006 |
+// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts | VERIFY.0005 |
 //
 // The per-number limit bounds brute force whatever the number of resends, addresses and
 // devices: at most 20 guesses per number per day, so with 6-digit codes at most
 // 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
 //
-// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
-// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
-// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
-// still use it. So a stranger's wrong guesses do not kill the code of the person who
-// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
-// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
-// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
-// that number, with VERIFY.0007, until the window ends. A limit that could never be
-// spent by strangers would not bound brute force; this one makes locking a number out
-// cost several addresses per day, while guessing stays bounded by the figure above.
+// **Who can kill a code or lock a number out.** A caller (a client IP, an IPv6 client's
+// /64, or a device fingerprint) gets at most `max_attempts` wrong codes for a number per
+// day, whatever codes it sent and in however many scenarios; then it gets VERIFY.0008
+// for that number until the window ends, while callers on other addresses and devices can
+// still verify. So a stranger's wrong guesses do not kill the code of the person who asked
+// for it. The trade-offs: (1) a person who mistypes `max_attempts` times is refused for
+// that number, from that address and that device, for the day; (2) a stranger who spends
+// the number's whole daily budget (20 wrong codes) refuses verification for that number
+// to everyone, with VERIFY.0007, until the window ends, which takes 20 / 5 = 4 distinct
+// client addresses and 4 distinct devices, however many codes are pending; (3) callers
+// that share an address share its limits: everyone on one IPv6 /64, or behind one carrier
+// NAT address, can be refused verification (VERIFY.0005) for an hour by 50 failed
+// attempts from any one of them, and refused one number (VERIFY.0008) for a day by 5
+// wrong codes for it. A limit that could never be spent by strangers would not bound
+// brute force; these make locking a number out cost several addresses and devices a day,
+// while guessing stays bounded by the figure above.
+//
+// **Store state.** Verification writes short-lived counters to the store: a failed
+// attempt counts against the caller's device and address (kept an hour), a wrong code
+// also against the number and the caller's address and device for that number (kept a
+// day). Because at most 50 failed attempts per client address per hour are counted (a
+// refused attempt writes nothing), the state one address can create is bounded per hour.
 //
 // | HTTP | error_code | meaning |
 // |---|---|---|
@@ -4291,31 +4375,43 @@ func (c *ClientWithResponses) VerifySmsWithBodyWithResponse(ctx context.Context,
 //
 // The headers are those of `POST /api/v2/sdk/sms/send`.
 //
-// **Guessing limits.** Three limits are checked before the code is compared, each
+// **Guessing limits.** Four limits are checked before the code is compared, each
 // answering `429` with `Retry-After` when full; a refused attempt compares nothing and
 // counts nothing:
 //
 // | limit (default, configurable per application) | counts | refusal |
 // |---|---|---|
-// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
-// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
-// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+// | `max_attempts` (5) per number per 24 hours from one client IP, and as many from one device fingerprint, across codes and scenarios | wrong codes | VERIFY.0008 |
+// | 20 per number per 24 hours, across codes, scenarios and callers | wrong codes | VERIFY.0007 |
+// | 20 per device fingerprint per hour | failed attempts (wrong, none pending, dead) | VERIFY.0006 |
+// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts | VERIFY.0005 |
 //
 // The per-number limit bounds brute force whatever the number of resends, addresses and
 // devices: at most 20 guesses per number per day, so with 6-digit codes at most
 // 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
 //
-// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
-// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
-// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
-// still use it. So a stranger's wrong guesses do not kill the code of the person who
-// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
-// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
-// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
-// that number, with VERIFY.0007, until the window ends. A limit that could never be
-// spent by strangers would not bound brute force; this one makes locking a number out
-// cost several addresses per day, while guessing stays bounded by the figure above.
+// **Who can kill a code or lock a number out.** A caller (a client IP, an IPv6 client's
+// /64, or a device fingerprint) gets at most `max_attempts` wrong codes for a number per
+// day, whatever codes it sent and in however many scenarios; then it gets VERIFY.0008
+// for that number until the window ends, while callers on other addresses and devices can
+// still verify. So a stranger's wrong guesses do not kill the code of the person who asked
+// for it. The trade-offs: (1) a person who mistypes `max_attempts` times is refused for
+// that number, from that address and that device, for the day; (2) a stranger who spends
+// the number's whole daily budget (20 wrong codes) refuses verification for that number
+// to everyone, with VERIFY.0007, until the window ends, which takes 20 / 5 = 4 distinct
+// client addresses and 4 distinct devices, however many codes are pending; (3) callers
+// that share an address share its limits: everyone on one IPv6 /64, or behind one carrier
+// NAT address, can be refused verification (VERIFY.0005) for an hour by 50 failed
+// attempts from any one of them, and refused one number (VERIFY.0008) for a day by 5
+// wrong codes for it. A limit that could never be spent by strangers would not bound
+// brute force; these make locking a number out cost several addresses and devices a day,
+// while guessing stays bounded by the figure above.
+//
+// **Store state.** Verification writes short-lived counters to the store: a failed
+// attempt counts against the caller's device and address (kept an hour), a wrong code
+// also against the number and the caller's address and device for that number (kept a
+// day). Because at most 50 failed attempts per client address per hour are counted (a
+// refused attempt writes nothing), the state one address can create is bounded per hour.
 //
 // | HTTP | error_code | meaning |
 // |---|---|---|
@@ -7755,203 +7851,208 @@ func (sh *strictHandler) VerifySms(ctx echo.Context, params VerifySmsParams) err
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L17dyPHdSD+VSr9y+8MOWqAeJMEj84eDIeSGM2Q9JB6OMLsdKG7ALTZqIa6GgQxjz2WY0dyIsXOriQn",
-	"inz8WDvRZlcaJ9lE9vihP/abZIec0V/5CnvqVlV3daObAGYoRSemTuJhN7qqbt26deu+645h+4OhTwkN",
-	"mdG8Y/QJdkgAf94gYTBpdUMS8CeHMDtwh6HrU6NpvNL3PYIYsX3qMBT6aIzdEHVI1w8ICoOJS3sI97BL",
-	"i4ZpkGM8GHrEaNYqpsHsPhlg3mPXDwY4NJqGS8NqxTCNAT52B6OB0Vxr1Eol0xi4VDyXTCOcDIn4lPRI",
-	"YNy7ZxqvbvoO2ToeugFh23Qaxq3jkFDm+rSI9iWgXT9A475r91HYJ8j2HYK+MWIhYoSGiIV4wtAR9lwn",
-	"AXWVw/IkYJezwb5BXh8RFm470yC3KHIdgDLsuwwF4ksTYY/5aBy4YUgocilAz0hwRIJLDHl+j22g10d+",
-	"SJAbonGfUBSQoR+EsApoGPgdjwwSczLWO5VuyS6TVaeGa91VskaqnQauOzW72qng8rqhT3mAj68R2gv7",
-	"RrNRM40hDkMScHj/82utwh/jwu1SYb14q3DzmT80oimzMHBpT82YEerkkFLGMo1o6HoII0rGYpEGeII6",
-	"RCxT6Avk0NGgQ4IYWcwmFAeun5hno3R+FHePzzzAAxLKDfJqq0doOD2jA05b2PNgdUaMBAjzD000DFwa",
-	"4o5HUGt/c3vbRAGx/cAhYsn5OqIlEgR+IGb9wlbr6taNYqlUqi4nV++6f9v1PLxSL5bQ0jWXjo43UIs6",
-	"ge86qFzaQDeIM3DRi9USujJyPWflay9+rVwsr5fWKvViqVTZQOOjZdQaDj3yCum86IYr9epqsdpASy++",
-	"cHD9mok895Cg54l96C+jl0nAV2elViyhzX7gD8jKWqlYKlbX11aL6+vout9xPYL2cRcHruzIMA2XY0Jw",
-	"E8M0KB5wuF8tACYM0+Ck7QbEMZphMCI5xFYvV2BN1HM5SXuo8F9ySW7TcwnN3GN8dfBw6Lk25m8uMaS+",
-	"5fvM820cEkfsojD5KRpjvid7LgtJQJw21RaLodbeHl+qimg6cBlzac9Ur2vyNfY4ERJnudimiSW9eiP4",
-	"+vbreITHO6XttcHk4Lp/9WBvwhrk9vN/fEwH+Si1AfyC68yLVr6H87Ea7egzNvRVcuTa5DmX9kgARD1j",
-	"EzjwPerGDaY2Axq7Yd8fhYgNsU3yNkKF4207RIdkwmB5hiQoyN45j+Ecz3MHbphGb7newBPmUFwpVxm2",
-	"87EpOitooM6L1nJl7Sy8/sEZ1CrwuT2cgcbtPYQdJyCMISymL9ZesnuG3HB+nlKTqOSslByRAIXBiIWq",
-	"Hccha0Yo3t4Trzg7kyP7lBJb7iAJVZsuATcmqO8PEebfdN3eKCBO1Pkw8I8n/HuQGqxXC8/5wRhzePlf",
-	"1tS2KJeK8v9mLpk7zDu0avXEwlSSC1MqrLcKz+FCt1nMXaBr0ytzDdPeCPcI8rvIAgzfGrCehTB1+CuO",
-	"hf3r+ygkx2ETYeSpz0PcQ0vW7b5lIovQwkv7/I/b/VubO9Zym/oB/9ZlIV9hlyKrZdtkGBbUaBZaEq3M",
-	"2/2N158tFdd588vWsskbdAJ/zEjAAIjd/Tbl7MwjDGQHwmEabCAyGIYTxAfqwIHKCcBHw4B0SUCoTYqI",
-	"E13XDVgYQy1m1KYcNBMAe91CnM4CE4V9DL1s9l1KGFGzw3QC3NKnfDCBumX+5xbteS7rw0z4nF04JZ0N",
-	"wSKpTwnvbcm6zKfWDSyTw8cHXjYjtLpMyUEJXt6mDunikadBzlGhr49LFQBFtEu9CcJc5huRaBrUD7X1",
-	"ElNGOOSHA1qyjsW6/YH4Z+P1Z3HHtmBaLhfFONfgPVFUKZWQ3ccBtrm8gECc6/J5Js4NbUPWk8QPIgam",
-	"E/4PAGg0jcvGPdOQi3zNZaH+W5Iq+Ie2WA/9o9t9/oNYleT7wuYOkHrOHruWt7cqXG7KPD8u30LmxrPF",
-	"ws3LOZtqd0gCzIXU/QmTUsYMBuirFohNWEgGsLhHoulTiFfllHgVi1L5TCcCpcAmrCBhOJ8T+Cy55oBQ",
-	"nCPXwC9o+2oRXcfUwaEfTMSO4ugDVYCi7f2X9Q0DDJ5yNhwJERanVNjq4tUtN2JnqcYoJIOhh0NiwjKA",
-	"EC7whDiWxDERAlRJkpciUX2WSFRa666ulrr1cnet5FS6tVK3umaXSnanvL7edSpnnAhiVCESfREiEOwh",
-	"NvQpE9v0CnakVsefbJ+GUjHQ0LXyDSboO7G/h8MdP3zOH1FH2453DMGvOLY4OQp88flGfIy/1pbC8Ylg",
-	"XOTYZWFR7mTQZYV8nt/7S/uwCaprqe63RXM0EPK9ULdEz6F/SOiNiNDzet5r3Whdh5VOdX3A2yO1U4oC",
-	"ofE6/WFAukbT+P9WYtPEiviVrWzxbkSDJPkrcCMVDS3tUsJPT8YuMVQrlZaL6hzg8FmSSMeS648Dn/b4",
-	"iUD4t6iPWZtSH7GR3Ucd35nwM1yjbs7wxbHB5VYh64SB78UsH/lhX50FIe606dLOS9dMtHkDYc+nxERX",
-	"t66ZqFgsLmtnA+pMYNu8cHCwJzX8yKrS5ztnGzFC5AaNzAMShKGHXVrgAgey+ByuYAdJsrTUHtUFNz6u",
-	"7fmMOEV0ZRIS1qa44x8RVDpefU58jzsMOT4KCJY2Ew4B/6VHQiHoAUouMRTvb7GNNUPSqwUJRUHwraz1",
-	"lZ+vaNYRWOQXxPsD37+Ggx5ZcHv1p1tnk2p8FjRStCrhkRPlUquPPN7Z+ZCtZv3gJ12QGg0HRIymCCky",
-	"/CAMgiFDS+UGetG9gjqTSPhZLiKJNzQQpMObjrmSBEIOc28T6PoMqnNDRryu2aaS/Lg018fU8UiAghFl",
-	"zSTB1arlSIODk4DvmRyi40cLUF2bXnMPydhl/Ah5qt2FYHO16eK7S8wzOZs2ndo/c09O7ii0xAhBVnww",
-	"KNXmnPbFNuWnFfYEYS22K1zZNn877H99P+vEUYMq3MFv574PWhSNKDkeEpsrjDDGBj/b+lyGGWMGZsDi",
-	"+aHyOgn7vrPjhy3P88fiQFsAm4OM5tlYvbH1tSwOI8YXaofo4gthLUMc9mM5IcSHRNCygD+FT5hLtjAu",
-	"vpfWF94n74qB+gn7Sh7rDPkUYVQr1ZOy9e7ewfbuzr6J9nb3DxawMpsoVyZ+irXXha8F1pzOlNnkWten",
-	"ThPmjwKbwBp0eRfnvtY7Umjha3OOu2QPTzwfO094EHOGOfsUlkir5BzBvJMv+PyFIbgif+aZe45o3SfB",
-	"kWuTlyg+wq7HldcFMTsM/CPXIUGqhxy+fh34+moKwfvX95HqB43ijoroIJgIPx7iip4U/1noB2S+8cQ5",
-	"kl5QOWlQIP0AB643mTns+R4xyCFDQh1C7QlaggXmc4rNSwobTLzabO0dbL7QAjJwbbIMQowGcXPqfAKb",
-	"FWi7/I1HuqHwLILQAOasgRvCb1yk6YEwZIHHtQB+MgsxPGHSDeGjUCFkSojQ2syiPc2h+5Rs88D3r2M6",
-	"kW/ZgiTrYNebXOMImEmpacq5ypvCCgkERt4/6Q0ERUUcoFxN9Z8DgZrOHqicsSWku9FHXdmLN/kySDPh",
-	"x4hE1zDWDqapTVGVIrg2BXp2imiapsB6O9b992bs7WJc+FZKiI0pP0psAtT5FSC7lygbDYd+EBLnOnFc",
-	"fACywEK0N8rp4swDqZoiDg0OtCnGLvCONtCIJQzSAMK5k4ilj2kpk/Uf7e/unOPB9DIJ3O7k6Ta6sNvu",
-	"wNa8Osemf3nrxvZzX+cYX5uyGPlowFVQl9p+EBA7lF7XNAPoBv5AvNCcZX6gPJCh7+BJzrEmPpkbxEYe",
-	"iEccc8owx4XYAVfTY8DEODlAuMO5Aag/KQAxZnKAoE+wYqtPumL5S3LOfLU3IuCTz2CsEknNOCyIc1a+",
-	"q/hoOCBwbrepzndtf0TDJ2CxYvQ+Zijw/cFX51SPsC0VwNDu480+38FUyOzYcVyOV+ztBf6QBKHLd3kX",
-	"e4yY03FMrWsgMS3t+a+go/IyF3NEV6byXY9dp0fCSwxZ0W+jwLOQUP0ZckHJH2pj3TGw1/MDN+wPgBLp",
-	"aGA0XzP2X2gVKvWGcXNKOzQNW59BEsg+OV6STZcY9kL0jCTJ5WVJpLB8AQkj47d5lpJaKqzjQvfmnUbt",
-	"XoaiCk1FP9l6NagcLIy2BR/d97jWQQk40Cd8fD2EqVHTQ5jKJfmfHoEGj+lIJtPg052G4gamjj9AfXJs",
-	"Sr/QfyIivO7Z9qhUqtoj6h4rioY3hP9vpWGlMAOREBmoeabdjnrk724+I9pnoou5PYrDUZCzci9cb20W",
-	"9l9o8dU7JBPlo9KOJDOmueXlp1q7e7pb7zWNCHX60hdYYlifREycfucbxA75FDeFY24TeOlULKDgMMEk",
-	"8t8JxuSGfeSGDA29EUO8/6R95Zm1RnKq9cRM2+1nXisX1m8C+u+UzGo2rW7iId//e6Pbt73Zmz+5R/vE",
-	"7fVzIoI62D7sBf6IOpcYEh9yXjl0j4nH0vSdDNGrlGYFV5rGN9wew+Nb7gD3yK0OZqRRy4Zj6BIbjM57",
-	"O89zAMS3wJrGriOCBvpur694FXwvbcVpYpebLtOB+MzKzWeevVMyK9lo9gO351LszQFxjDlBAiLKxpue",
-	"RAq82lOAB36+WYevoBFw6fE2Y9fhw85cfPguXvsNNPRdGt7iYuQlho7jAA9Gzo08JmcQwyWGQn9oxhAp",
-	"gSkFd+gPN5AbIua5XJrBnk976Bj51JssBGB2TLPOZgT284gkm9j5HNUamGonZrMe2OBCytd81wvs83jB",
-	"suLDiXRZKuSCCYQ4PWUQCVHPh/3G9RaIkhJmS8yQdadtHLeNZqW6WiyZbWPSNpr1Yume1aZLxyrsJ7Eo",
-	"iobAduf2KNd9l4vougjC5PJ/FGXQRJFbupYOOMgZd/royA0daLfvQPjG5XY7e0tx5T5fplN7Svrsn2gL",
-	"pqhIWyUzIikJxRyEwUbeonRhix5uRaBP7zhlT7MD4hAautgDicva290/QCt46K4cVVaYc7jCBmyFA2uZ",
-	"yBIyCPQqhI9CoSDexXMUP1jJI7H26mS1Uzp8vfK145err9y+sW4f0LVeoVCYa70rpdra3PE5OuaTeMjE",
-	"tTjg1fm/EI5BJJBq2NnUoUsZieCv6XXZ3t9F1XKjUSiryD2QOZbaRqlUbhuwSELEYVzgAosTTCEVQLW5",
-	"k8RhNYHAJX4A3bxTuXe3VCovz4NIbbLRBGYglC2KUdEUBhFe0pAM2EzcaisoRPxt0aymCd44CPCE/yxi",
-	"LGXMzNxLlt7QUSdmCugsjET+4QW0t8gR4ncROSJcMadsLNwhUYRk5fh4Wj3TbQNzqOwKbZrdYPogwSEa",
-	"ExqKAB0TSHBI/CGXfORRoAepWq8WrlloSYWiAleBaFQVdApxA2OXkRTJ5oQ7JVlBvTGLVjUM6PPKXZo8",
-	"2Z9BIKOJBhiiOAsBwQ6ENmpxNsg6LsBjAdbfghhZJlBEsN03o2CHNmUhDkdcp0a2D2FPEFdBHVAlBoQx",
-	"jr84NBZ+kkjckIYblyItoqotQy1xQNAAB4fEQZZPCYafmygMRsQSAADGRSgL2H1ae9uXGCLKNMOKbQr6",
-	"r8tC1Av8MYSWyMD2wYiFMuwEokAcSHGKvNiH1B+jzgQmIYI6YJryXJfmAS18TuVoxH9W4z9r8Z91w9RC",
-	"gsqJp0riqZp4qiWekr1wtUzak8vxn5X4z2r8Zy3+sx7/yXuIhJey/lDRH6r6Q01/4H3Jo1e10h6rycda",
-	"8jHVtpF8XDXMRCCh+nvdMHUPi+bVkX9W4z9r8Z/1+M9G/Odq/CcfI7Y9lhNPlcRTNfFUSzzVE0+NxNNq",
-	"4omPpwXFRH7NmzoL0RGgK4hTTMM0jgucOgtHOIAoRCBTLRTU5E/bV6MQS3i+6jK+46JfJccyTBn6q7/Z",
-	"3ZcB1fErLVsnfgkZbPGjzEPZi9+ovIP4TToizzSu+M7kupKv5bP2c6bXhr/mu5c+5xKPN9LmPhWQYxpC",
-	"INbwsS+z/bRXQmTlDFV7uen7geNSHBKmvxWi2UEijjV6/Qo/aeJHkWKq/R7jQkGhTTH+TPeQa0OCQyWa",
-	"ko57FnJAXZ9e8Xz7ELo60FyYpjHlSVErpp6299RfnF74d18b+SHmPCAgXfc47ngvI2wgfnuDfAOirwCB",
-	"DokQEiXcql9a0ruwdWwT4kSvdWoQyxJDJp6TcIt3GdOTa5rtR4qj4PhSpIMSbsIui49Ho/kal/KmIqrp",
-	"jFBq04iOtSimH04ZKeTd7htN4+TBu4/e/ejhL985+fivTj786P9+81vGPTM9XCVruO2rWiD0AmNtX334",
-	"y3ce/8lvH/7ywaP/8SB7wGrm/CQbWWi0k0//8dHfvvHo3ZyZ1dRASorCiRnyofLncfrj35z85nsPf/nO",
-	"6cf//dFPPskeoZ4eIYzSHTI7f/R3Pzp969NZnSfPeOg/J7ODi72D2JwgY+uzx87r4tFvHpz87B9O33p/",
-	"XqAqMVDTaYmLQZTRfmFwqjE4kMa7GASiycKD1qZw4A7jLC1BC5pD8+zpu0PER/yr+6cffvf0vbceffDt",
-	"7b2TD39x8sNv5o5fj8e/lh5Xz+nLG/laesTH9z9+/NE3T3/85uP7f5o7akONekb4uTZetSzHe3z/09N/",
-	"+NbJz/7348/ePPnZ36X618TPROcq6k2fG5jlhLKSPTUx1MPf/rfU/HjDk/u/evwPP8kevZI5eva8ytX0",
-	"YGfNK6LPReMz9BHrckQ+q3fvn779xqMPvq338W+/efvx/U8f/vazR+9+lO4pG6xa5oRtn4bYpQxhikZC",
-	"FEJdLgvNwPbJ2985+f7/PP3w708++eDhr7776INvn3z8g9NP/jl77Ho89nTgqT5OTY3zz98+ffD9vINM",
-	"j2CmOaHLeq9TyHx8/+diJqfv/+r0n95LdZ9QbsQAujaeOCinUXT63T8//fDByfc+PeNgTGhMMIIS4dAS",
-	"l9GXZ4xx8r2//Pybb5x8+OD0r+//22/eCoEgvjvPgBFxvqxHZ4BGe/aQn//924/vv/Hox2/MM0pEa5rc",
-	"u7B88cPvn/74zXlGi6grndA11zgPf/2zR999+4xxUqpq4viPLMi+Q+ad19/87uS3P43Q+fm7f/34/v38",
-	"IaMFU0OBHRcJ/7XzZGOKKZ98+o+PP3vz9MMf5Q9ey5svAPE0g5/+4Men772VP3I9i4nqtVXmWVmNd+o7",
-	"Jn/URhrZMtJ2RlhwPHi9pI6Khw8enH74QMz69MN3Tv7sJ6cffIsztO/df/TuR4J9P/ronZPv/8Xnb77z",
-	"+P57+UCtxuQtY5kUdDJCkp0JUq2ynr0QggM+/uzNhw/+4vOf/uWjX70xE6pEkiY9y1w5x/JEjPJsGUy3",
-	"4QhWeX0/qr6jYhP8QHkKlPyQdQ5MEcbJ9//y8f2fn/zNb08++ZfTt97nMtjbDwSpPPrRxw8/S8sOepQu",
-	"XSg8N2s9xBBiuIWWQY9KpouEI2dB8fj+z+Mj69d/dvqDn+twnf6vn5y+9wvOKn73u4e//LPP//r72bBU",
-	"p4iUg6MIdDrsMA+Ux5/87uRnbwoIIgI9+dkH2aPW5h01RzTXR1Yi+Lxj1zO12mglXh/5IT4b81Jb13D+",
-	"+Xfe+fynP+Ra7rsfnXzydvbAjayNIFd6CPYVyJ3Xkho6wt6SO3W+Bz/559MPvnX6g3959LdvnH7809l7",
-	"YFWHYs6sjSw+KcZ4Ag6pmWCJchclYAmk9Qis/9K3kKOlazCcvPenp3/+Xx/9+odyX97/eSYWklZfyQtV",
-	"hOlRWraaIVJlygBJS3KOzCbFAM7/ciTqqcGiY//0rffzBOyk3Tq5w+JAWhXTW1TpqVqttLlmLJiL2GRi",
-	"vT9/853T93/x+C8+Pfne+7kw1fLxAY6aDkE1vjHKJeS4PTdkszDy2Xc+/8mvH/7yQe3krV+USw9/+w5n",
-	"eR//IBeA+hRSnirWeQZDEnCe/OKHj++/p+PqjL2RCg+n5xIXfibHfiogV88gssWitec74DLJUD/jFoB9",
-	"bWHYnzA3YAaVnL71vlgJMcWT+7/S5/3og2/P3Htn8dqv76dYXWYGts7fI976T79+9Osfnfzpdz7/k48y",
-	"+ZyenEefKCsv61iZ+0C5eU/5QHLyjHXJtonKZclTYFkxGmCXespLjdUSYxb7qJHj26MBoRBK3qZLUXhZ",
-	"uVKt1Rura+ulsrVsQiUsimRSvAiRUN25FG0Vy40aH3OAlqxnRHmvVWBy9TYVEJlx5NoztdpqrVQSI1hx",
-	"CJoWdVbe0IPRIsF+qvBZDOS0O1GLP0vGJi0l43sbZrl27674u1y+t5wZkqZHj02txA4UScFoCB8lQupE",
-	"HTGXIixY2yRKHCvEs61vRNatAtIV3HlCtBYIvJtZsyd21mWTm8q6U6pus02tG1vPb+8fbN24tX9935KV",
-	"HwMZW25d231+e0f84vk9l796bvfG81sHt/ZeuSred/2g50PN1iFmbOwHjtmm1pXtnau3ru9e2b62JT7r",
-	"uGJonKR5E1kv7V1tHWwlPrb7mPb412G0R9o0arB7sHfrxtb+gfhWhOoXutgO/QAtXX+utQyS2hIbEs8j",
-	"DiLH2A69CWIiFFOP8FhOBlHoqDBMI5q8YRrJWRumkZqgYRpT8zBMQwc16Uefbj+H+/yGrMvJgePLwQHz",
-	"gx4J98bgk3apqoRkGi8NHRyS6HE3HN4gLDRuQj42dfYH7MkiYp8w8lHFGavf5G5q7W1HnKVNrdWycxn+",
-	"a1Tr+bGLluBn6GAUUBZyYlpBfel7RqpmlbAiQbFBqOkjUnWifJyhSPWXJUye30qGZMpJrmDIELKW0VjF",
-	"+rap7vaDSpE+Jc10XbZpJtLU+UWbgi/AF79z4TrVvpnkIym+OR+askI8Fy/IZhqD6ACbM5xXppue9XXE",
-	"p9KxZQNFsKGIoJgdYBpRswrjTYWZeWM8YcjafdHaQIdkCEUnMRLTg3M2PkwhES50O67nhhDprjjD7ovJ",
-	"3bv74qzwlyi79Ik32heLdtMQOzAKZMyoSCjs9jZxj0RZIa4UZxz2Vahck9KKmkhTqVLn4Hq1VFlNJ5gk",
-	"aHM6c+nmnZpZLs2RuJQmIH2aWeSjrdITxIELfYc4uXQXBiOygbCI7JTBfeAPEzGOIug0gR9h0ZRwdnzf",
-	"I3g64j0ad3pKoixe11d5zNiGScm6gWzAZLVxF3xzJGCGaYwCz2ga/TAcsubKSs8N+6NO0fYHK/Jz9a8x",
-	"lX3Kdx+wwELoDoSNZMpAAWVwR4wE7BIa9n0q6uZ0SB97XeR3E+WmNe7KzGhDejIn7IURHhMXbXr+yEkG",
-	"arYBElkBkkORUN83fYe0DSjstnRGAD6XB9r08uU8jnD5MtrDYZ+ZylVtCj8n+DS5iKz8bKLsnqyd1aZx",
-	"f3ox7SVLhehYBfVn1TKRFR8U/En3EFkF/bFucVErkq6tZYg/VfJO2PcZhAtHoxfR1hEJJiK9V8azXr4c",
-	"5Q9fvsxJs0MmPnU0mEXCsFWrQBXeWrkq/gHYatUy/6deKgmlwaqXqpYkallWhByHAdbn3aauVofBat3Y",
-	"ahV3dnZ2LMT6eCjrk0SneIRo6D5z6cQOt+TaQcQx40u1lRfWbVWOjy3ITg5VFLh1p62FNbcNE7XjyOa2",
-	"cY/3niis6DIZvgyATUUwQ72V7sjzkCgmLKg3jt4lzIxqkFpRkLSFBKOOgpbTwc9RQPHyRrLeL9NixkUa",
-	"d9f3PH8spigCxgUqm2iOuPFimx6MfbWQEE4di3AZFfTy6jdqtztQh1Nnm0IFOpELlVFuLlVqDjJ0RbG5",
-	"pqA2gLqfLvzXpqryn8o9F3JdKo4TKkhzOqpxgo17Qp1JCADjUMyu6wcd12FtujRHWT7QDrMK+22gnPp4",
-	"nmsTKooWS7bcGmK7TwqVYmmKG4/H4yKGn4t+0FuRbdnKte3NrZ39Ld6m2A8HHsgAbujpXD7NjguyNu22",
-	"OBhFNWKjXCwVS5CqOSQUD12jaVSLpWLVgFO4DwddhnTMX/dIVo41CblkLg22kEQYSOXaTFgvLjHUNnY7",
-	"/BwSuqFkbm0DIhSbCGspcG0KWYCqWqLIDCwAz3AgSzSqVTjAoQ08TmbAdvywn06ChZ2nJUUiayLrh2Jk",
-	"gbAJxVOVEqpMA1wugtsuZGqkljdLwVtC2pTDspHBq5RSIfkVsvvEPpRd+AwkjiJqyaGQ5x4Rhipo4NKR",
-	"KFsKtUoPhcIBxZKWVO15znKWBXCS3UUF7yWvVfwUmORdQeR3UczQ0F00IBhW4W6b3i0UCtH/8+9rpRK6",
-	"q2oal9FdtOMnwh8FL3VZqsryEl8rF2ovR9WKLRO5XdRzjwhdLqLp3ivo7nSt5kFKmcpqWEV3UereC940",
-	"CgXNaFLLGkvXzPqydpWsb65tfI9w8ZSZSJnHrII8Am9ZWUPVxVAxGvhQMBfzvEfUAj7FoJmRmjpezbhe",
-	"voIlp0e5OtORlhndJSeWoeTmjFEVY0As5ZNBWUtA6Q6j+kGYou29oxrvYnvvqBG7TTK7kWt2zZqumC8y",
-	"eSKTqH7TAe98+voCUTs/DXe1nBiwIUk4q0JuHDyogOWzVCFwYkvGNRHVN/X4G9X5jBqZsmVlHd3VbRCr",
-	"6C6KJMWmjI8Q+Uuao4FTL2aHshp9qJwWgqUxeR7qpWTkcHXAvHIE8F0zXR81+rQaf8rJMafOHdTETZj2",
-	"78LZKzeDT7cdo2k8T0JpODKSNx+9lq1Ix5+sZJb2v2fObjd9scz8rbaHc30sLm2a58trc30V3TQ0z8dR",
-	"+f57N1Ml5Cul0qKVH6PiHFFtJlV6o1yv5xTDMNyXr+zeGJdefL7nt1qt1s7+S/2tl3qtVmtzjT8fbba+",
-	"3mq1rtzu3u7ezi0+cEY3B7z5Zmeztc276fD/osTzM+z8smxEtVyCMg31tQXKPyWLlWSUgWqBsCXllPMr",
-	"kVYTS5bVJFraFe1qAGhSm90kSoWCBvXZDaYSpnjDyvrshunybrxdtTy7XToH7J5p1OdBRrJqNbSqzm6V",
-	"USMViGM0GOBgIjgVwkqYVlZ0uT1MI8Q98BDIH4ybvHG+RTtXdNfMAVyFfs4PdHmKoTEYFWRn6NDleipD",
-	"lrSTN1EQif7DwPe7Bb9bGPvBYZtGNYSURCqKiKiSRgnzPFqiw0HUKaoUj02hDSdqaG20qay71URdV4r+",
-	"lvASWUJbLcH9S1HJIlHgvE2ts6piPftsXFLJKiIrqm6kLg2JLiVsU60+E+Rlxw3RiPJ1wiivbBMIbnxs",
-	"C4EFzaVtOncpKrRUV3qBmCj1x1L+jxwcQhEwZR0RztGQ321T/ghpD9adqMSTqRcuU242DpuJotmDMHd4",
-	"z9LMFgnTvAUIyDetQT0Zl6Ge7zvIp1wtU6ELCaOfKS9GtCQqIqUsJqCEEgSzDkizTXU7Gcxa+rcjUQcq",
-	"jQkLg+prQxdxqsnfxPUYMgYq8WFN3PoCodJccFKebkGlEcqU1KjTDBcE25R/Fo8z5kKTFxDsTFAYuFxV",
-	"2WZsJDRi7bPADcVMQLcV2qaQdTZ0Im9TEIIct9t17ZEXwq0essoa755pH6MVVAFLWF/WMj8iAe4J2YmR",
-	"EA1JYv9faI8X2uOF9ngO2mOIewnlMdYZrS9aNQRVdOpOuakjHezk8gR+am1ybvUuSz9LV+m80NO+gnpa",
-	"ogRppKpplUyjAqaJcqVGjZRwzS53Gt21bgmXu06tU+mslpyKXXIapNLtdMqdWrdRwbVuqVMja2S9U7JL",
-	"3XpnFTecsl1JVKSMyhSK0p/Gerdi1/Bap+xUSb27innbslMhkZhVXm3UGtVqo1QSglWimGXTKHUa3bJT",
-	"t9dxlax2Kt2as2Y3cJnUO+vdqrNqV3CDlDq17ppTtut4nVQ7q92K07BLuEbWOuXuIuV901Seq+Fpolo3",
-	"K7Ylpfttgl9hU/gw8qMjqF8AScLaSMgcLkNdEtp94qBuQFgfiTuy3IEIwY5mpuIkVDcZZWqfsiz6V1sP",
-	"/RL1yWmlMKpDnFC5tFVcit2Gi6iKwk8hqiCyDF1xU/gvotAo4RgRVQ+VziN8I0tWXL3OigsPS0+HdLeY",
-	"EAKW9A2J4Iws31AR7crC/QwqPinFE5TAlGYS9nHYpmcoJ0KlaC5Wfg8d9HEYawEiVa3LxfuqUs5MqenA",
-	"dbnUm8iwXj4maKaiRKE15chpCT0fSQG4jobHbSoxCp6uIWaMsA2xHSUaE2qRCXf+iSuPhftn5IUX4vuF",
-	"+H4hvv/HcP6UYlG8LBsmK1xotS0AABmShAZE5LiMIQ9H9Fauxr1VUr3NuplxTV7MiOJ7GWWnmrYAq5p/",
-	"o0fGpGo6GOBWElFWIkhDxZlEiodDui79klxjAGac6sCnphh5TK/ZHwNtamdhNoGLBYTPZtcLzh4IqFce",
-	"f7NYaMJwJhEhQhoEHuIDHs4el+W1VkxYHkh81SLzWY+oBD6fkrwOaskOtAnI/AozNrbxuWRYzrSOo8C4",
-	"1ArpFWCSqeVZrdczTpbYpMhP8ihTViRYwE2xU6nj/96OTlVk7MLX+UXq0MC5r/jOZEH1GcQ9+CMS7SFf",
-	"B6RAKfhpQaQyVNiMNW29TvkZJb5VZe5U5tUMz+XibspkyfV7yejlMBiRe09tcdAjryM0pJJTFq+K/eRT",
-	"heDxDK09ZqdjkX009LBNNjIVlQGeoA4RRR8gzI1L87IMhPN749Qtz+EuTd/UCe3mGDCzTufvmSdZUOyU",
-	"M3ku04A41gpRAfFMJ7JIHpm+1wXyHvRzFC7f047QJbjzpc+pfuh7rj25xEStFRHS7BA6EfWfRS/EWY4i",
-	"paOK4Qhuxj4jylSWM4ecAKasCRea8YVmfKEZX4RFfpGOrMTFDRcS+FfSi+VSnBQokzdmvJa+lUReRabu",
-	"GzE2d0T1ifRH9Yr+1QsvArTaVRnQzyLCp05LOVJn4ug1UWeiVNGL6MD/cDLdNc53w1y5K+XvB6GLs915",
-	"ZD7lJcl3BIkcUBxngU5lgMrsYRGOByYXK75+UiVNWuFkSCyzTXE3JIFIj1H5N4kIsTC7xkBam+JCAFzt",
-	"0qaJ66aLqIWsSqkE55fwGxHpn/GpTVQCaVTqC6yPYO5MlfviQmPKqqlKRP3R/u5OE1lphrPBZRhGwmdH",
-	"YXfNyq/kYkLdAkwnUtKBWhYg6XWFYVdoh0GUQgdOW94zn5w6J+WPU0DCtLGjLiaDeQjnMgjj0cLgQRRE",
-	"x3EZLVRAQIdl8U2yoLGKHMALUTotSmtpE1+iVJ0c9csXsJPjn7Osnez8Cxe7k8M9pQSeCftTCePJHr9c",
-	"uTyRE/SEzqtUH+fnx8rp+NxcWjriF/ZuZQH3tI4urU86h96TAuFJ3V86GtTpPssTlt7FoULbma1A9Uwd",
-	"80/g3soQHlwmS3QsaZEp6oJ0iJ52zLgQZqLm3vIsf1jGcAnfmAhMF94x1XyGhyx7BrO9ZCOWOqf0chLg",
-	"M9TJ16eR94G5x5EAwLJiSGPCERY7Lmdpfiy9DvY05SWqQsVCqqjVZ/sjT9Tf7xBV83YD6dfUc/Ej3/Wn",
-	"keTirr8UoHN5AUWXZ3gBRXalqvecHAXHd/PL4s/J+o6K9iJpjLPXgNhQGzo/wzIxZCUjmVP2zwmzj4VN",
-	"VdQblj/4XaFLZPVXzehPFpzMyQjN7ar2NHmmub3Wz15J3h3fGdqsoyrLWd2lKFhpF8mlusS0gsmySLIM",
-	"ABv3OeUt7V/fLwxHgyFv65AuoTZZTjp/ZTXkKc6e0E+ydJMNcW+po24i7oaC6hN0roocTyMnVeq4C8jR",
-	"uod5QCpPVHEyKk/phsjGlO8L2KvLM0CZMqnpe2Haupa78afc5Yk9NZfnPKfvKVuerDh2YcP7innRO3H9",
-	"w0wbheKtoY80/zfQsixPuZFnW+CK55zFCSEyOuHGP9Nzn3ZZz1/bT8407csXYdfp+pIL2BZT5SG/EO89",
-	"k99JNBi7LxpPAOBZPveI4/QI5buOOCKRkM5mnlMG0k3fIQVxKSArbNOZVtL4DkG2zXf4E9tYRUt+vojT",
-	"fI62/GPx7YWr//fe1S+4Hs0uy6cZf6E8bZbhd1YOgJYv3hRGFRyEiaJzly+bXN6x+6rekbpomblw0TGT",
-	"lYXbVK89DHtV1Qxu7W2zIpLpBpZW0NESpbql6dvDLNTMkaHfpjONzTCO7VM2GhDII/CjrAITMV8o4Uok",
-	"94NDBiZisHFyJpMwc6h6e2ckGsgadc+PiFBYwR4NxeoO+gGRtctEd4At4uiV1VT1SChKGHCFlAtYbSpS",
-	"vXl/UKVPGIcTSgAa9wmFenQbCEcCnazPr/qLc4sh2gKUl+hdU5h1ZXE1aRgxkZ64kM4WXkZ3kezkrhgT",
-	"e5m233oJmsZi/pKwgTXkqyaQyUqjtgzf9f1RgO6iLna9eBIMLcnL0ymEjwiR3EQOwQ4HRLtfQciLFTGo",
-	"VFP0OyPPGEPvp5HoR12RQgJUqUFzZiJsBz5jUexLbELnPcUVQZP9rvJ+BXkNSVCQHQvEdzjLZagTjEKQ",
-	"wW2SzPOIdbUADgIOg1CZBABtKubLmgiHaOCzkMPfG4kPUvNw8AT2AJBTowDmXzUX0bhNKyX0f36Aqo06",
-	"WkHl0r++8S/oX7/7FioVV6vo/4cy3rYgiwnBAFZPUb5PidwMr/R9CAQ6dD1PbjW+IVpSVoOsFgVsXWIt",
-	"XvSpTFa+6fHxLfWFtSwqJHCiiAhMbPt6/Ms0FWwg4YWSVjiXtakNN/SiHgmZtlzViLdweE2p24lvIade",
-	"mNITyyDHY3zebShh7cGtjW5YRPu+qE6MOSiXlFVKLZHjizvheYuIJahcKxIwn6Jx32/TWDnmfXJaCgPs",
-	"kILf7YKJQUxl3PcR68PWBzyGIbYPYVSlaC9htNM6WJZficoFXRwSVZVBASq6Ggq3om4CGUPMuNCpOyNR",
-	"3aNS0om/2aY1tTQxlgQaYdUk14u2tB/A++hyC078NeXlhoyoiP9zUI5cO3QHl1RgWdgP/FGvHyeURWUD",
-	"GyXE96rvOf6YLksuyZLnJuR3AU2oOhmwO7TdqwpYhFCMgzr+GAp8FFFL7mFoLW1asHE7pE056kLUmUQI",
-	"ZWgcm734rtc3/YawM/DpDGB/eL5wlUZKOLj9bL5lGB8Dexpqo70tcBxtSRbiCRODiXrPUKaFc3eCcMc/",
-	"unDtXUTJXUTJXeSPXeSPnXv+2CJeszldZYCyhK6U0+KL9wCdt0/m4PwcMdC3dt2e7F3JHCCmbCjhCJSl",
-	"MZbdpU4F7UY9QTEpuWXqpi5dHxBbPNTdgjM9d7oIyqFOOEriG78G2CGxhyQlPkvZNhZd7T4cewQr4XFD",
-	"IDU7dU+74iGL2qZvhUg4UxIqGYpuOEvrXPGNZtH0NqD8sRDQ851dCVVtnv6ztIDFBlrVB9IVvMwr5hbt",
-	"fe2sdYb8x/RCP8XgX0Km4vTG4hQjNxda4gsVFX9XpgnN/LF8VqbjhX/mq+6fia2UYNlLBRNqThndW7KY",
-	"0yN1yY26eWYBX8jUHT5fXi5j/BIGeSKY53KQBG6vH4pEKr4Dx8IVPhpeJBz+e3shxEr+B/FFiF2e54zI",
-	"KVIkHRO8I9AbBB/PyLANfGck7gxxyNDzJwPORPwuUjdhLOkXfS0LLWDij8BgjULsHXL9qjh1+cYdxx9g",
-	"l97i2s89YESBy+cGO0L7TXhGQIExmgYeukW5v4u2PzCytp9oLC8MERJ2DLmo7cUVzv2XkzaJEM6/AUi9",
-	"UQdFQPVxQd7v6cnLqji3lojMcodLS38caD/jFieOHXldCXiUzcwrJpMFikW94KnIfFkCCR8SebNPInVB",
-	"E1oik7ZQ3pb0pE7mdjzlHlreiLqZvxiWNiGV/XDv5r3/FwAA//8=",
+	"7L17dxzHdSD+VSr9y+9wQPUM5onH4OjsAUFKQkSCMAE9HA2XXdNdM9NGT/WoqwaD4WOP5diRnEixsyvJ",
+	"iSIfP9ZOtNmV6CSbyKYf+mO/SZYAqb/yFfbUraru6p5uzICkFJ2YOomJ7ul63br31n3XLcsNh6OQEsqZ",
+	"1b5lDQj2SAR/XiM8mm72OInEk0eYG/kj7ofUaluvDMKAIEbckHoM8RBNsM9Rl/TCiCAeTX3aR7iPfVqx",
+	"bIsc4eEoIFa7Wbct5g7IEIsee2E0xNxqWz7ljbplW0N85A/HQ6u9ttKsVm1r6FP5XLUtPh0R+Snpk8i6",
+	"c8e2Xt0KPXLpaORHhG3T2TleOuKEMj+kFbSnJtoLIzQZ+O4A8QFBbugR9I0x44gRyhHjeMrQIQ58LzXr",
+	"hpjLo0y7lj/ta+T1MWF825ud8iZFvgez5AOfoUh+aSMcsBBNIp9zQpFPYfaMRIckOsdQEPbZBnp9HHKC",
+	"fI4mA0JRREZhxGEX0CgKuwEZptZkrXfrvapbI6teEzd7q2SNNLoruOU13Ua3jmvrlrnkIT66TGifD6z2",
+	"StO2RphzEon5/ufXNst/jMs3q+X1yo3y9Wf+0IqXzHjk075eMSPUK0ClnG0aU+4HCCNKJnKThniKukRu",
+	"Ew8lcOh42CVRAizmEoojP0ytc6X65DDujlh5hIeEKwJ5dbNPKJ9d0b7ALRwEsDtjRiKExYc2GkU+5bgb",
+	"ELS5t7W9baOIuGHkEbnlYh9RiURRGMlVv3Bp8+Kla5VqtdpYSu/elfCmHwR4uVWpotJln46PNtAm9aLQ",
+	"91CtuoGuEW/ooxcbVXRh7Afe8tde/FqtUluvrtVblWq1voEmh0toczQKyCuk+6LPl1uN1UpjBZVefGH/",
+	"ymUbBf4BQc8T9yBcQi+TSOzOcrNSRVuDKByS5bVqpVpprK+tVtbX0ZWw6wcE7eEejnzVkWVbvoCE5CaW",
+	"bVE8FPN+tQyQsGxLoLYfEc9q82hMCpCtVavDnujnWhr3UPm/FKLcVuATmktjYnfwaBT4LhZvzjGkvxV0",
+	"FoQu5sSTVMTTn6IJFjTZ9xknEfE61NgshjZ3d8VW1WXToc+YT/u2ft1Ur3EgkJB4S5UOTW3pxWvR17df",
+	"x2M82alurw2n+1fCi/u7U7ZCbj7/x0d0WAxSF6Zf9r1FwSpouBiqMUWfQtAXyaHvkud82icRIPUcIvDg",
+	"e9RLGswQA5r4fBCOOWIj7JIiQqgLuG1zdECmDLZnRKKy6l3wGMHxAn/o8yx4a60VPGUexfVag2G3GJqy",
+	"s7Ix1UXBWquvnQbXPzgFWyU8t0dzwLi9i7DnRYQxhOXy5d4rds+QzxfnKU0FSsFKySGJEI/GjOt2Aoas",
+	"HYN4e1e+EuxMjRxSSlxFQWpWHVoCbkzQIBwhLL7p+f1xRLy481EUHk3F9yA1OK+WnwujCRbzFX85M2RR",
+	"q1bU/83dMn9UdGg1W6mNqac3plpe3yw/h8u9dqVwgy7P7sxlTPtj3Cco7CEHIHxjyPoOwtQTrwQU9q7s",
+	"IU6OeBthFOjPOe6jknNz4NjIIbT80p744+bgxtaOs9ShYSS+9RkXO+xT5Gy6Lhnxsh7NQSXZyr452Hj9",
+	"2WplXTQ/7yzZokE3CieMRAwmcXWvQwU7CwgD2YGIOQ03EBmO+BSJgbpwoAoECNEoIj0SEeqSChJI1/Mj",
+	"xpNZyxV1qJiaDRN73UECzyIb8QGGXrYGPiWM6NVhOgVuGVIxmATdkvjzEu0HPhvASsSafTglvQ3JImlI",
+	"ieit5JwXS+tFji3mJwZesmOw+kzLQSle3qEe6eFxYMxcgMLcH5/qCVTQVRpMERYy35jEy6AhN/ZLLhlh",
+	"Lg4HVHKO5L79gfxn4/Vncdd1YFm+EMUE1xA9UVSvVpE7wBF2hbyAQJzriXWmzg2DIFtp5AcRA9Op+Acm",
+	"aLWt89Yd21KbfNln3PwtjRXiQ1fuh/nRzYH4Qe5K+n15awdQvYDGLhfRVl3ITbnnx/kbyN54tlK+fr6A",
+	"qK6OSISFkLo3ZUrKmMMAQ90CsSnjZAibeyibPoZ4VcuIV4koVcx04qmU2ZSV1RyezAl8mlyzTygukGvg",
+	"F7R9sYKuYOphHkZTSVECfKAKULS997JJMMDgqWDDsRDhCEwFUpevbvgxO8s0RpwMRwHmxIZtACFcwgkJ",
+	"KMljgsOs0iivRKLWPJGoutZbXa32WrXeWtWr95rVXmPNrVbdbm19vefVTzkR5KhSJPoiRCCgITYKKZNk",
+	"egF7SqsTT25IuVIMDHAtf4NJ/E7R92i0E/LnwjH1DHK8ZUl+JaAl0FHCS6w35mPitbEVXkgk4yJHPuMV",
+	"Rcmgy0r5vLj3l/aACBprme63ZXM0lPK9VLdkzzw8IPRajOhFPe9uXtu8Ajud6XpftEeaUioSoMk+/WFE",
+	"elbb+v+WE9PEsvyVLV8S3cgGafTX041VNFS6Sok4PRk7x1CzWl2q6HNAzM9RSDpRXH8ShbQvTgQivkUD",
+	"zDqUhoiN3QHqht5UnOEGdguGL48NIbdKWYdHYZCwfBTygT4LOO52aGnnpcs22rqGcBBSYqOLly7bqFKp",
+	"LBlnA+pOgWxe2N/fVRp+bFUZCMrZRowQRaCxeUBNYRRgn5aFwIEcsYYL2EMKLR1No6bgJsZ1g5ARr4Iu",
+	"TDlhHYq74SFB1aPV5+T3uMuQF6KIYGUzETMQv/QJl4IegOQcQwl9SzI2DEmvltUsypJv5e2v+nzZsI7A",
+	"Jr8g3++H4WUc9ckZyWsw2zofVZOzYCWDq2o+aqFCag1RIDp7MmhrWD/ESRdlRsMRkaNpRIoNPwiDYMhQ",
+	"qbaCXvQvoO40Fn6WKkjBDQ0l6oimE6EkgZDD/JsEuj4F63zOSNCzO1Shn5DmBph6AYlQNKasnUa4ZqMW",
+	"a3BwEgiaKUA6cbQA1nXoZf+ATHwmjpDHoi4ExNWhZ6cuuc70ajp0hn4WXpyiKFRihCAnORi0avOE6GKb",
+	"itMKBxKxzkYVvmpbTA57X9/LO3H0oBp28NsTp4NNisaUHI2IKxRGGGNDnG0DIcNMMAMzYOXJgfIK4YPQ",
+	"2wn5ZhCEE3mgnQGaw5zm+VC9dulreRxGji/VDtnFF8JaRpgPEjmB4wMicVnOPwNPWEu+MC6/V9YX0afo",
+	"ioH6CXSljnWGQoowalZbadn66u7+9tWdPRvtXt3bP4OV2UaFMvFj7L0pfJ1hz+lcmU3tdWvmNGHhOHIJ",
+	"7EFPdPHE93pHCS1ib54gleziaRBi7xEPYsEw55/CCmj1giNYdPIFn78whFDkTz1znyBY90h06LvkJYoP",
+	"sR8I5fWMkB1F4aHvkSjTQwFfvwJ8fTUD4L0re0j3g8ZJRxW0H02lHw8JRU+J/4yHEVlsPHmOZDdULRoU",
+	"yDDCkR9M5w77ZI8Y5JERoR6h7hSVYIPFmhLzkoYGk6+2Nnf3t17YBDTwXbIEQowx4/bM+QQ2K9B2xZuA",
+	"9Lj0LILQAOasoc/hNyHS9EEYcsDjWgY/mYMYnjLlhggR1wCZESKMNvNwz3DoPibb3A/DK5hO1Vt2RpT1",
+	"sB9MLwsAzMXULOZcFE1hhyQAY++f8gaCoiIPUKGmhs+BQE3nD1TLIQnlbgxRT/USTL8M1Ez5MWLRlSfa",
+	"wSy2aazSCNehgM9eBc3iFFhvJ6b/3k68XUwI31oJcTEVR4lLADu/Amj3EmXj0SiMOPGuEM/H+yALnAn3",
+	"xgVdnHogNTLIYcwDbcmxy6KjDTRmKYM0TOGJo4hjjulok/Uf7V3deYIH08sk8nvTxyN0abfdAdK8uADR",
+	"v3zp2vZzXxcQX5uxGIVoKFRQn7phFBGXK69rlgH0onAoXxjOsjDSHkgeenhacKzJTxae4krRFA8F5LRh",
+	"TgixQ6GmJxOT4xRMwh8tPIHWo04ggUzBJOgj7Njqo+5Y8ZY8Yb7aHxPwyecwVgWkdhIWJDiroCoxGo4I",
+	"nNsdavJdNxxT/ggsVo4+wAxFYTj86pzqMbSVAsjdAd4aCAqmUmbHnucLuOJgNwpHJOK+oPIeDhixZ+OY",
+	"Ni+DxFTaDV9Bh7UlIebIrmztu574Xp/wcww58W/jKHCQVP0Z8kHJHxlj3bJw0A8jnw+GgIl0PLTar1l7",
+	"L2yW660V6/qMdmhbrrmC9CQH5KikmpYYDjh6RqHk0pJCUti+iPDY+G2fpqRWy+u43Lt+a6V5J0dRhaay",
+	"n3y9GlQOxmOyEKOHgdA6KAEH+lSMb4YwrTTNEKZaVf1nRqDBYzaSybbEcmdncQ1TLxyiATmylV/oPxEZ",
+	"XvdsZ1ytNtwx9Y80RsMbIv63vuJkIAOREDmgeabTiXsU764/I9vngov5fYr5OCrYuReubG6V917YFLt3",
+	"QKbaR2UcSXaCc0tLj7V3d0y33msGEpr4ZW6wgrC5iAQ5w+43iMvFErekY24LeOlMLKDkMNE09t9JxuTz",
+	"AfI5Q6NgzJDoP21feWZtJb3UVmqlnc4zr9XK69cB/LeqdiMfV7fwSND/7vjmzWA+8adpdED8/qAgIqiL",
+	"3YN+FI6pd44h+aHglSP/iAQsi9/pEL16dV5wpW19w+8zPLnhD3Gf3OhiRlaa+fMY+cQFo/PuzvNiAvJb",
+	"YE0T35NBAwO/P9C8Cr5XtuIssiuiy3UgPrN8/Zlnb1Xtej6Yw8jv+xQHC8w4gZxEARllE8wuIjO95mNM",
+	"D/x88w5fiSPg0hNtJr4nhp27+fBdsvcbaBT6lN8QYuQ5ho6SAA9Gnhh6TE9BhnMM8XBkJzPSAlNm3jwc",
+	"bSCfIxb4QprBQUj76AiFNJieaYL5Mc0mm5HQL0KSfGQXa9R7YGtKzGc9QOBSyjd812eg82TD8uLDiXJZ",
+	"auCCCYR4fW0Q4agfAr0JvQWipKTZEjPk3OpYRx2rXW+sVqp2x5p2rHarUr3jdGjpSIf9pDZF4xDY7vw+",
+	"FbrvUgVdkUGYQv6PowzaKHZLN7MBBwXjzh4dhaEDnc4tCN843+nkk5RQ7otlOk1Tymf/SCSYwSJjl+wY",
+	"pdQsFkAMNg7Oiheu7OFGPPVZitP2NDciHqHcxwFIXM7u1b19tIxH/vJhfZl5B8tsyJbFZB0bOVIGgV6l",
+	"8FEul+W7ZI3yByd9JDZfna52qwev17929HLjlZvX1t19utYvl8sL7Xe92lxbOD7HhHwaDrmwlge8Pv/P",
+	"BGMQCZQadjp2mFJGKvhrdl+2966iRm1lpVzTkXsgc5Q6VrVa61iwSVLEYULgAosTLCETQLW1k4ZhIwXA",
+	"kjiArt+q37ldrdaWFgGksdh4AXMAys4KUdkUBpFeUk6GbC5sjR2UIv62bNY0BG8cRXgqfpYxlipmZuEt",
+	"yxJ03ImdmXQeRGL/8Bm0t9gREvYQOSRCMadsIt0hcYRk/ehoVj0zbQMLqOwabIbdYPYgwRxNCOUyQMcG",
+	"FByRcCQkH3UUmEGqzqvlyw4q6VBU4CoQjaqDTiFuYOIzkkHZgnCnNCtorczDVQMC5roKt6ZI9mcQyGij",
+	"IYYoznJEsAehjUacDXKOyvBYhv13IEaWSRAR7A7sONihQxnHfCx0auSGEPYEcRXUA1ViSBgT8EtCY+En",
+	"BcQNZbjxKTIiqjoq1BJHBA1xdEA85ISUYPi5jXg0Jo6cAEBchrKA3Wdzd/scQ0SbZlilQ0H/9RlH/Sic",
+	"QGiJCmwfjhlXYScQBeJBilPsxT6g4QR1p7AIGdQBy1TnujIPGOFzOkcj+bOR/NlM/mxZthESVEs91VNP",
+	"jdRTM/WU7kWoZcqeXEv+rCd/NpI/m8mfreRP0UMsvNTMh7r50DAfmuaD6EsdvbqV8dhIPzbTj5m2K+nH",
+	"VctOBRLqv9ct2/SwGF4d9Wcj+bOZ/NlK/lxJ/lxN/hRjJLbHWuqpnnpqpJ6aqadW6mkl9bSaehLjGUEx",
+	"sV/zuslCTACYCuIM07Cto7LAzvIhjiAKEdDUCAW1xdP2xTjEEp4v+kxQXPyr4liWrUJ/zTdX91RAdfLK",
+	"yNZJXkIGW/Ko8lB2kzc67yB5k43Is60LoTe9ouVr9Wz8nOu1Ea8F9dLnfBKIRsbaZwJybEsKxAY89lS2",
+	"n/FKiqyCoRovt8Iw8nyKOWHmWyma7afiWOPXr4iTJnmUKabG7wks9CyMJSafmR5yY0hwqMRLMmHPuJio",
+	"H9ILQegeQFf7hgvTtmY8KXrH9NP2rv5L4Iv47mvjkGPBAyLS84+SjndzwgaSt9fINyD6CgDokRggccKt",
+	"/mVTeRcuHbmEePFrExvktiQzk8/pect3OctTe5rvR0qi4MRWZIMSrgOVJcej1X5NSHkzEdV0Tii1bcXH",
+	"WhzTD6eMEvJuDqy2dXzv3QfvfnT/l+8cf/xXxx9+9H+/+S3rjp0drp433PZFIxD6DGNtX7z/y3ce/slv",
+	"7//y3oP/cS9/wEbu+hQbOdNox5/+44O/fePBuwUra+qBtBSFUysUQxWv4+THvzn+zffu//Kdk4//+4Of",
+	"fJI/Qis7Ao/THXI7f/B3Pzp569N5nafPeOi/ILNDiL3DxJygYuvzxy7q4sFv7h3/7B9O3np/0UnVk0nN",
+	"piWebUY57c88nUYyHUjjPdsMZJMzD9qcgYE/SrK0JC4YDs3Tl++PkBjxr+6efPjdk/feevDBt7d3jz/8",
+	"xfEPv1k4fisZ/3J2XDOnr2jky9kRH979+OFH3zz58ZsP7/5p4agretRTws+N8Ro1Nd7Du5+e/MO3jn/2",
+	"vx9+9ubxz/4u078hfqY611Fv5trALCeVlfylyaHu//a/ZdYnGh7f/dXDf/hJ/uj13NHz11VrZAc7bV0x",
+	"fp41PsMcsaVGFKt69+7J2288+ODbZh//9pu3H9799P5vP3vw7kfZnvKn1cxdsBtSjn3KEKZoLEUh1BOy",
+	"0BxoH7/9nePv/8+TD//++JMP7v/quw8++Pbxxz84+eSf88duJWPPBp6a4zT1OP/87ZN73y86yMwIZloQ",
+	"umz2OgPMh3d/Lldy8v6vTv7pvUz3KeVGDmBq46mDchZEJ9/985MP7x1/79NTDsaUxgQjaBEOlYSMvjRn",
+	"jOPv/eXn33zj+MN7J399999+8xYHhPjuIgPGyPmyGZ0BGu3pQ37+928/vPvGgx+/scgoMa4Zcu+Z5Ysf",
+	"fv/kx28uMlqMXdmEroXGuf/rnz347tunjJNRVVPHf2xBDj2y6Lr+5nfHv/1pDM7P3/3rh3fvFg8Zb5ge",
+	"Cuy4SPqvvUcbUy75+NN/fPjZmycf/qh48GbRemESjzP4yQ9+fPLeW8Ujt/KYqFlbZZGdNXinSTHFo65k",
+	"ga0ibeeEBSeDt6r6qLh/797Jh/fkqk8+fOf4z35y8sG3BEP73t0H734k2feDj945/v5ffP7mOw/vvlc8",
+	"qdUEvVUsk56dipBkp06pWV/P3wjJAR9+9ub9e3/x+U//8sGv3pg7q1SSJj3NXLnA9sSM8nQZzLThSFZ5",
+	"ZS+uvqNjE8JIewq0/JB3DswgxvH3//Lh3Z8f/81vjz/5l5O33hcy2Nv3JKo8+NHH9z/Lyg5mlC49U3hu",
+	"3n7IIeRwZ9oGMyqZniUcOW8WD+/+PDmyfv1nJz/4uTmvk//1k5P3fiFYxe9+d/+Xf/b5X38/fy6NGSQV",
+	"09EIOht2WDSVh5/87vhnb8oZxAh6/LMP8kdtLjpqgWhujqxF8EXHbuVqtfFOvD4OOT4d8kpbN2D++Xfe",
+	"+fynPxRa7rsfHX/ydv7AK3mEoHZ6BPYVyJ03khq60t5SuHRBg5/888kH3zr5wb88+Ns3Tj7+6XwaWDVn",
+	"sWDWRh6flGM8Aoc0TLBEu4tSc4mU9Qis/8q3UKClG3M4fu9PT/78vz749Q8VXd79eS4U0lZfxQt1hOlh",
+	"VraaI1LlygBpS3KBzKbEAMH/CiTqmcHiY//krfeLBOy03TpNYUkgrY7prej0VKNW2kIrlsxFEpnc78/f",
+	"fOfk/V88/ItPj7/3fuGcmsXwAEdNl6CmIIxaFXl+3+dsHkQ++87nP/n1/V/eax6/9Yta9f5v3xEs7+Mf",
+	"FE6gNQOUx4p1nsOQ5DyPf/HDh3ffM2F1Cm1kwsPpE4kLP5VjP9YkV09BsrNFay92wOWioXnGnWHua2ee",
+	"+yPmBszBkpO33pc7IZd4fPdX5roffPDtubR3Gq/9+l6G1eVmYJv8Peat//TrB7/+0fGffufzP/kol8+Z",
+	"yXn0kbLy8o6VhQ+U63e0D6Qgz9iUbNuoVlM8BbYVoyH2aaC91FhvMWaJjxp5oTseEgqh5B1aisPLavVG",
+	"s7WyurZerTlLNlTCokglxcsQCd2dT9GlSm2lKcYcopLzjCzvtQpMrtWhckZ2Ern2TLO52qxW5QhOEoJm",
+	"RJ3VNsxgtFiwnyl8lkxy1p1oxJ+lY5NK6fjeFbvWvHNb/l2r3VnKDUkzo8dmdmIHiqRgNIKPUiF1so6Y",
+	"TxGWrG0aJ46Vk9W2NmLrVhmZCu4iIVpnCLybW7Mncdblo5vOutOqbrtDnWuXnt/e27907cbelT1HVX6M",
+	"VGy5c/nq89s78pcg7Pvi1XNXrz1/af/G7isX5fteGPVDqNk6woxNwsizO9S5sL1z8caVqxe2L1+Sn3V9",
+	"OTRO47yNnJd2L27uX0p97A4w7YuveUwjHRo3uLq/e+Papb19+a0M1S/3sMvDCJWuPLe5BJJaiY1IEBAP",
+	"kSPs8mCKmAzFNCM8ltJBFCYoLNuKF2/ZVnrVlm1lFmjZ1sw6LNsyp5r2o8+2X8B9fk3V5RSTE9shJhZG",
+	"fcJ3J+CT9qmuhGRbL408zEn8eJWPrhHGreuQj029vSF7tIjYR4x81HHG+jdFTZu72zFn6VBnteadh/9W",
+	"Gq3i2EVH8jO0P44o4wKZltFA+Z6RrlklrUhQbBBq+shUnTgfZyRT/VUJk+cvpUMy1SKXMWQIOUtoomN9",
+	"O9R0+0GlyJCSdrYu2ywTaZv8okPBFxDK34VwnWnfTvORDN9cDEx5IZ5nL8hmW8P4AFswnFelm572dcyn",
+	"srFlQ42wXEZQzA8wjbFZh/FmwsyCCZ4y5Fx90dlAB2QERScxksuDczY5TCERjvtdP/A5RLprznD1xTT1",
+	"Xn1xXvhLnF36yIT2xYLdtiQFxoGMORUJpd3eJf6hLCsklOKcw74BlWsyWlEbGSpV5hxcb1Trq9kEkxRu",
+	"zmYuXb/VtGvVBRKXsghkLjMPfYxdeoQ4cKnvEK8Q73g0JhsIy8hOFdwH/jAZ4yiDTlPwkRZNNc9uGAYE",
+	"z0a8x+POLkmWxeuFOo8Zu7AoVTeQDZmqNu6Db45EzLKtcRRYbWvA+Yi1l5f7Ph+MuxU3HC6rz/W/1kz2",
+	"qaA+YIFl7g+ljWTGQAFlcMeMROwcGg1CKuvmdMkABz0U9lLlpg3uyuyYIAOVE/bCGE+Ij7aCcOylAzU7",
+	"MBNVAVLMIqW+b4Ue6VhQ2K10SgC+kAc69Pz5Io5w/jzaxXzAbO2qtqWfE3yaQkTWfjZZdk/VzurQpD+z",
+	"mHbJ0SE6Tln/2XBs5CQHhXgyPURO2XxsOULUiqVrZwniT7W8wwchg3DhePQKunRIoqlM71XxrOfPx/nD",
+	"588L1OySaUg9Y84yYdhp1qEKb7PWkP/A3JqNmvinVa1KpcFpVRuOQmpVVoQc8Qib6+5Q36jD4Gxeu7RZ",
+	"2dnZ2XEQG+CRqk8Sn+IxoKH73K2TFO6ovYOIYya26lJRWLdTPzpyIDuZ6yhw51bHCGvuWDbqJJHNHeuO",
+	"6D1VWNFnKnwZJjYTwQz1VnrjIECymLDE3iR6lzA7rkHqxEHSDpKMOg5azgY/xwHFSxvper/MiBmXady9",
+	"MAjCiVyiDBiXoGyjBeLGKx26Pwn1RkI4dSLC5VTQK6rfaNzuQD2BnR0KFehkLlROublMqTnI0JXF5toS",
+	"22DWg2zhvw7Vlf907rmU6zJxnFBBWuBRUyBs0hPqTjlMGHO5ul4YdX2PdWhpgbJ8oB3mFfbbQAX18QLf",
+	"JVQWLVZseXOE3QEp1yvVGW48mUwqGH6uhFF/WbVly5e3ty7t7F0SbSoDPgxABvB5YHL5LDsuq9q02/Jg",
+	"lNWIrVqlWqlCquaIUDzyrbbVqFQrDQtO4QEcdDnSsXjdJ3k51oQLyVwZbCGJMFLKtZ2yXpxjqGNd7Ypz",
+	"SOqGirl1LIhQbCNspMB1KGQB6mqJMjOwDDzDgyzRuFbhEHMXeJzKgO2GfJBNggXKM5IikTNV9UMxckDY",
+	"hOKpWgnVpgEhF8FtFyo10sibpeAtIR0q5rKRw6u0UqH4FXIHxD1QXYQMJI4K2lRDocA/JAzV0dCnY1m2",
+	"FGqVHkiFA4ollXTtecFyluTkFLuLC94rXqv5KTDJ2xLJb6OEoaHbaEgw7MLtDr1dLpfj/xffN6tVdFvX",
+	"NK6h22gnTIU/Sl7qs0yV5ZLYKx9qL8fVih0b+T3U9w8JXaqg2d7r6PZsreZhRpnKa9hAt1Hm3gvRNA4F",
+	"zWnSzBvL1MwGqnaVqm9uEH5AhHjKbKTNY05ZHYE3nLyhWnKoBAxiKFiL/aRHNAI+5aC5kZomXO2kXr6e",
+	"S0GPandmIy1zuksvLEfJLRijIceAWMpHm2UzNUt/FNcPwhRt7x42RRfbu4cridsktxu1Z5ed2Yr5MpMn",
+	"NomaNx2IzmevL5C187PzbtRSA64oFM6rkJsED+rJilXqEDhJkklNRP1NK/lGdz6nRqZqWV9Ht00bxCq6",
+	"jWJJsa3iI2T+kuFoENiL2YGqRs+100KyNKbOQ7OUjBquBZDXjgBBNbP1UeNPG8mnAh0L6txBTdyUaf82",
+	"nL2KGEK67Vlt63nCleHISt989Fq+Ip18spxb2v+OPb/d7MUyi7faHi30sby0aZEvLy/0VXzT0CIfx+X7",
+	"71zPlJCvV6tnrfwYF+eIazPp0hu1VqugGIblv3zh6rVJ9cXn++Hm5ubmzt5Lg0sv9Tc3N7fWxPPh1ubX",
+	"Nzc3L9zs3ezdLCw+cEo3+6L5Vndrc1t00xX/xYnnp9j5VdmIRq0KZRpaa2co/5QuVpJTBmoThC0lpzy5",
+	"EmlNuWV5TeKtXTauBoAmzflN4lQoaNCa32AmYUo0rK/Pb5gt7ybaNWrz22VzwO7YVmsRYKSrVkOrxvxW",
+	"OTVSATnGwyGOppJTIayFaW1FV+RhWxz3wUOgfrCui8bFFu1C0d0wBwgV+rkwMuUphiZgVFCdoQNf6KkM",
+	"OcpO3kZRLPqPojDslcNeeRJGBx0a1xDSEqksIqJLGqXM86hER8O4U1SvHNlSG07V0NroUFV3q416vhL9",
+	"HeklcqS2WoX7l+KSRbLAeYc6p1XFevbZpKSSU0FOXN1IXxoSX0rYoUZ9JsjLThqiMRX7hFFR2SYQ3MTY",
+	"DgILmk87dOFSVKjU0nqBXCgNJ0r+jx0cUhGwVR0RwdFQ2OtQ8QhpD86tuMSTbRYu0242MTcbxasHYe7g",
+	"jmOYLVKmeQcAUGxag3oyPkP9MPRQSIVapkMXUkY/W12M6ChQxEpZgkApJQhWHZF2h5p2Mli18m/Hog5U",
+	"GpMWBt3XhiniNNK/yesxVAxU6sOmvPUFQqWF4KQ93RJLY5BpqdHEGSEIdqj4LBlnIoSmICLYmyIe+UJV",
+	"2WZsLDVi47PI53IloNtKbVPKOhsmkncoCEGe3+v57jjgcKuHqrImumfGx2gZ1cESNlC1zA9JhPtSdmKE",
+	"oxFJ0f9T7fGp9vhUe3wC2iPH/ZTymOiMzhetGoIqOnOn3MyRDnZydQI/tja5sHqXp59lq3Q+1dO+gnpa",
+	"qgRprKoZlUzjAqapcqVWk1Rx0611V3prvSqu9bxmt95drXp1t+qtkHqv2611m72VOm72qt0mWSPr3apb",
+	"7bW6q3jFq7n1VEXKuEyhLP1prffqbhOvdWteg7R6q1i0rXl1EotZtdWV5kqjsVKtSsEqVcyybVW7K72a",
+	"13LXcYOsduu9prfmruAaaXXXew1v1a3jFVLtNntrXs1t4XXS6K726t6KW8VNstat9c5S3jeL5YUaniGq",
+	"9fJiWzK63xb4FbakD6M4OoKGZZAknI2UzOEz1CPcHRAP9SLCBkjekeUPZQh2vDIdJ6G7ySlT+5hl0b/a",
+	"euiXqE/OKoVxHeKUymXsYilxG55FVZR+ClkFkeXoilvSfxGHRknHiKx6qHUe6RspOUn1OicpPKw8Hcrd",
+	"YkMIWNo3JIMz8nxDFXRVFe5nUPFJK56gBGY0Ez7AvENPUU6kStE+W/k9tD/APNECZKpaT4j3Da2c2UrT",
+	"getyaTBVYb1iTNBMZYlCZ8aRsyn1fKQE4BYaHXWogih4ukaYMcI2JDkqMKbUIhvu/JNXHkv3zzjgT8X3",
+	"p+L7U/H9P4bzp5qI4jXVMF3hwqhtARNQIUloSGSOywTycGRvtUbSWz3T27ybGdfUxYwouZdRdWpoC7Cr",
+	"xTd65CyqaU4D3EoyykoGaeg4k1jx8EjPp1+SawymmaQ6iKVpRp7ga/7HgJvGWZiP4HID4bP59YLzBwLs",
+	"VcffPBaaMpwpQMiQBgmH5ICHs8dnRa01E1YHkti12HzWJzqBL6SkqINmugNjASq/wk6MbWItOZYzo+M4",
+	"MC6zQ2YFmHRqeV7r9ZyTJTEpipM8zpSVCRZwU+xM6vi/t6NTFxl76uv8InVo4NwXQm96RvUZxD34Ixbt",
+	"IV8HpEAl+BlBpCpU2E40bbNO+SklvnVl7kzm1RzP5dndlOmS63fS0cs8GpM7j21xMCOvYzBkklPOXhX7",
+	"0ZcKweM5WnvCTicy+2gUYJds5CoqQzxFXSKLPkCYm5DmVRkI7/fGqVtbwF2avakT2i0wYG6dzt8zT7LE",
+	"2Bln8kKmAXmsleMC4rlOZJk8MnuvC+Q9mOcoXL5nHKEluPNlILB+FAa+Oz3HZK0VGdLsETqV9Z9lL8Rb",
+	"iiOl44rhCG7GPiXKVJUzh5wApq0JTzXjp5rxU834aVjkF+nISl3c8FQC/0p6sXyK0wJl+saM17K3kqir",
+	"yPR9I9bWjqw+kf2oVTe/euFFmK1xVQb0cxbh08SlAqkzdfTaqDvVqujT6MD/cDLdZcF3eaHclfH3g9Al",
+	"2O4iMp/2khQ7gmQOKE6yQGcyQFX2sAzHA5OLk1w/qZMmHT4dEcfuUNzjJJLpMTr/JhUhxvNrDGS1KSEE",
+	"wNUuHZq6brqCNpFTr1bh/JJ+I6L8MyF1iU4gjUt9gfURzJ2Zcl9CaMxYNXWJqD/au7rTRk6W4WwIGYYR",
+	"/uyY99ac4kouNtQtwHSqJB2oZQGSXk8adqV2GMUpdOC0FT2LxelzUv04M0lYNvb0xWSwDulcBmE83hg8",
+	"jIPoBCzjjYoI6LAsuUkWNFaZA/hUlM6K0kbaxJcoVadH/fIF7PT4T1jWTnf+hYvd6eEeUwLPnftjCePp",
+	"Hr9cuTyVE/SIzqtMH0/Oj1XQ8RNzaZmAP7N3K29yj+voMvqkC+g9mSk8qvvLBIM+3ed5wrJUzDXYTm0F",
+	"qmfmmH8E91aO8OAzVaKjZESm6AvSIXras5NCmKmae0vz/GE5w6V8YzIwXXrHdPM5HrL8Fcz3ko1Z5pwy",
+	"y0mAz9BE35DG3gfmH8UCAMuLIU0QR1rshJxl+LHMOtizmJeqCpUIqbJWnxuOA1l/v0t0zdsNZF5TL8SP",
+	"YtefgZJnd/1lJrqQF1B2eYoXUGZX6nrP6VFwcje/Kv6cru+ocS+WxgR7jYgLtaGLMyxTQ9ZzkjlV/wIx",
+	"B1jaVGW9YfVD2JO6RF5/jZz+VMHJgozQwq6aj5NnWthr6/SdFN0JyjBWHVdZzusug8Fau0hv1TlmFExW",
+	"RZJVANhkIDCvtHdlrzwaD0eirUd6hLpkKe38VdWQZzh7Sj/J00025L2lnr6JuMcl1qfwXBc5ngVOptRx",
+	"D4BjdA/rgFSeuOJkXJ7S58jFVNAF0OrSnKnMmNRMWpi1rhUS/oy7PEVTC3nOC/qeseWpimNPbXhfMS96",
+	"N6l/mGuj0LyVh8jwfwMuq/KUG0W2BaF4LlicECKjU278Uz33WZf14rX91EqzvnwZdp2tL3kG22KmPOQX",
+	"4r1n6jsFBuvqi9YjTPA0n3vMcfqECqojnkwkpPOZ54yBdCv0SFleCsjK23SulTS5Q5BtCwp/ZBurbCnO",
+	"F3maL9BWfCy/ferq/7139UuuR/PL8hnGXyhPm2f4nZcDYOSLt6VRBUc8VXTu/HlbyDvuQNc70hctMx8u",
+	"OmaqsnCHmrWHgVZ1zeDN3W1WQSrdwDEKOjqyVLcyfQeYccMcycMOnWtshnHckLLxkEAeQRhnFdiIhVIJ",
+	"1yJ5GB0wMBGDjVMwmZSZQ9fbOyXRQNWoe35MpMIK9mgmM+3HkXqE3gBYxDMLq+nikVCTMBL6qJCvOlRm",
+	"eovuoEiftA2ndAA0GRAK5eg2EI7lOVWeX/eXpBZDsAXoLvG7trTqqtpqyi5iIzNvIZssvIRuI9XJbTkm",
+	"DnJNv84QH93QdwU4qNRagq70pSMkQvUmGoTjSCW7C600VglUejiTCkD8u9I+DJOgjbAbhYzFkSiJQVtM",
+	"MKnPKZ6MCvxSuqxXi+aU7tc2OgXUgltdTxtgNTXA7LzhtRgJ3UY97AfJxjFUUvfFU4iYkVqIjTyCvaXU",
+	"GCtaRIbOEnWqJG2NK+pVG8hxeaW5dNqgZsct0bEkhRGJygo8Eku64nhgqBuNOegLLknnpCR6ZQSHloCk",
+	"VO/k9nSoBAZrI8zRMGRcAKk/lh9kdsPDU6BXwP2VMpiq9U7Lxh1ar6L/8wPUWGmhZVSr/usb/4L+9btv",
+	"oWpltYH+fyg57kocnhIM0+prKg0pUYT7yiCEoKUDPwg0WwgjJJS7RAEKx1xQ9KbafFTCaXQ1QX6Odejy",
+	"SlMVtJ7d/SXUJzxeQ5ZUTJySmmUCkg4FmMQgV2yXS+YIYVMUDcIJ/AjEE2Puhqy76HM5uEEMHSoZKeZ6",
+	"JFmtgUPlCeqFEyR3Umq4GvtDqhwKqQ1Wy2UCoh0o5B2osuAVtBfKGs1YQOKcts3pzfdCeTO+aBFzRp1x",
+	"RiIWUjQZhNJCIKfsc1keg0fYI+Ww12NtVKotIWx+P/SZOBVYFszch8OBxZwTsrwMKNi6OKY4LJSJQhYj",
+	"xFytMsnW9PB0A5XqS8YCYXQmCJjJCh2xBWECIffSJNEdy+Io9aq58UtqVix9wGf2qUN5KJ2hEB4HZGLw",
+	"IPuUfXQHKrWsXkXLqIWeRU3k+Yz71OUdqjA7vbHJB3qP7TSqKcqMYq61gUqNJY0vCrZsID7ANAapfAEi",
+	"AxyU7XhFgGGUSMrS9NQlAx8S7wQiRpEvoLCzua+7s4GSwaQodzUFv5LB5GTGIqaSI3angpFKrtih6Ttu",
+	"wGMbG02H8nDS/YsfFNUYva+p3gVeQN8dmiVr6bKWXBUgoyyiAM8uAczhoq3GJ4Ymic1U1s402DCQNyNo",
+	"iA8IsC6ZX5lwL+QKXsNE9zgooFmYr92hktBjVsk4njI5pqwZDqV+hIhAEO6Gh5qRwk3mUAuXCF6ZKtas",
+	"Cp2wQRjxcgDFx0GOkFcDJ1VP2ghnt0ELHKZYKJHqXGyRBHlBYVRJFoSXO7tkp+p0dygOWJjqynCGp3o2",
+	"aV7z8AyfVCMBV16qoAvExXBPr2LsMUYl56xxVOv+41MZJESAiYdKWIjOaZEuXStmyVZAw5wAFur+BAG4",
+	"ERGv/WTX9ChPPflPg2KfBsU+TRd9mi76pNNFz+IkX9AzDiBLmUYKWnzxDt8n7YLdf3J+V+jbuF1T9a4t",
+	"K3D4Sx9AfJJipk/agk7qEmN0H0qgnbmYzzQ4SBLnZhTAXEe9cWsmzDrlF00u+BtijyQOUSnNxCIF5vpi",
+	"Y49o2R5ctdhTguaGBGp+pq5xo0sets1eApPynaasBii+0DAr9iQXGMbL24Bq5zIqtNi3nTJ3LNL/rLZ9",
+	"1oFWzYGyUvvMjZJn7X3ttH2GdOfsRj/G4F9CYvIsYQmMicVYsVHxXQ/aFGmYO5dOS2x+6o79qrtjE6cE",
+	"GPIzscOGD9Z0jp7Nx5m500pfNHUG1+fMlV1fXupy8hIGeaQ5L+QPjfz+QBkABQVOZOTLePQ0v/jf2+ko",
+	"d/I/iOtRUnmR77GgJpnyQ4qOQG+QfDwnoT4KvbG8IsgjoyCcDgUTCXtIX3xTMu/1W5JawBQsJ6MR4jg4",
+	"EPpVZeaunVteOMQ+vSG0nzvAiCJfrA0owvhNOkJBgbHaFh75FUXfFTccWnnkJxur+4GkhJ3M3NYGxu29",
+	"l9M2CQ7n3xCk3riDCoD6qKyu8w3U3XSCWytA5kW/KM9eklcz59I2AR11OxEEkNi5N8qm65HL8uAziTiq",
+	"4hk+IOoir1SmkiG0xCY2qbyVzBxu5ncD7Q1e2oi7Wbz2nbEgnex05/qd/xcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
