@@ -41,8 +41,9 @@ type Pumping struct {
 // device fingerprint and 50 per client IP per hour (50 leaves room for a
 // carrier NAT while stopping a script); 10,000 per application per 24 h.
 //
-// Verification: 50 failed attempts per client IP and 20 per device per
-// hour (the send limits' figures: a person mistypes a few times, a script
+// Verification: a code's max_attempts wrong codes per number per day from
+// one client IP and from one device (see verifyLimitsFor); 50 failed
+// attempts per client IP and 20 per device per hour (the send limits' figures: a person mistypes a few times, a script
 // thousands); 20 wrong codes per number per 24 h, which bounds guessing a
 // number's codes to 20 × 365 = 7,300 guesses a year, a 0.73 % chance with
 // 6-digit codes, however many codes are sent and from however many
