@@ -140,7 +140,9 @@ func (c *Client) SendSMS(ctx context.Context, mobile string, scenario Scenario, 
 // VerifySMS checks code, as the user typed it, against the last code sent
 // to mobile for scenario. It returns nil when the code was right; the
 // code is then used up. A wrong code is an *Error matching ErrCodeWrong;
-// ErrCodeExpired and ErrCodeAttemptsExceeded mean a new code must be sent.
+// ErrCodeExpired and ErrCodeAttemptsExceeded mean a new code must be sent;
+// ErrVerifyCallerDaily means this device or address tried too many wrong
+// codes for the number today (Error.RetryAfter says when it may again).
 func (c *Client) VerifySMS(ctx context.Context, mobile string, scenario Scenario, code string) error {
 	params, err := c.params(ctx)
 	if err != nil {

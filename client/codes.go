@@ -155,6 +155,10 @@ const (
 	// CodeVerifyNumberDailyLimit (VERIFY.0007, 429): too many wrong codes
 	// for this number today.
 	CodeVerifyNumberDailyLimit = gen.ErrorCodeVerifyNumberDailyLimit
+	// CodeVerifyCallerNumberDailyLimit (VERIFY.0008, 429): this client
+	// address or device tried too many wrong codes for this number today
+	// (the application's max_attempts, across codes and scenarios).
+	CodeVerifyCallerNumberDailyLimit = gen.ErrorCodeVerifyCallerNumberDailyLimit
 
 	// CodeInternal (SYS.0001, 500): an unexpected server error; nothing was sent.
 	CodeInternal = gen.ErrorCodeInternal

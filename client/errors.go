@@ -37,33 +37,34 @@ type Error struct {
 // matches any *Error with its Code, whatever the status, message or
 // request id. They are shared values: do not modify them.
 var (
-	ErrAppNotFound          = &Error{Code: CodeAppNotFound}            // APP.0001
-	ErrAppDisabled          = &Error{Code: CodeAppDisabled}            // APP.0003
-	ErrScenarioUnsupported  = &Error{Code: CodeScenarioUnsupported}    // CAPTCHA.0005
-	ErrCaptchaWrong         = &Error{Code: CodeCaptchaWrong}           // CAPTCHA.0002
-	ErrCaptchaExpired       = &Error{Code: CodeCaptchaExpired}         // CAPTCHA.0003
-	ErrCaptchaInvalid       = &Error{Code: CodeCaptchaInvalid}         // CAPTCHA.0004
-	ErrCaptchaUnavailable   = &Error{Code: CodeCaptchaUnavailable}     // CAPTCHA.0006
-	ErrMobileInvalid        = &Error{Code: CodeMobileInvalid}          // USER.0038
-	ErrDestinationBlocked   = &Error{Code: CodeDestinationBlocked}     // USER.0039
-	ErrTooFrequent          = &Error{Code: CodeTooFrequent}            // SMS.0001
-	ErrNumberDailyLimit     = &Error{Code: CodeNumberDailyLimit}       // SMS.0002
-	ErrDeviceLimit          = &Error{Code: CodeDeviceLimit}            // SMS.0003
-	ErrIPLimit              = &Error{Code: CodeIPLimit}                // SMS.0004
-	ErrAppDailyQuota        = &Error{Code: CodeAppDailyQuota}          // SMS.0005
-	ErrPrefixBlocked        = &Error{Code: CodePrefixBlocked}          // SMS.0006
-	ErrProviderUnavailable  = &Error{Code: CodeProviderUnavailable}    // SMS.0007
-	ErrProviderRejected     = &Error{Code: CodeProviderRejected}       // SMS.0008
-	ErrCodeWrong            = &Error{Code: CodeWrong}                  // VERIFY.0001
-	ErrCodeExpired          = &Error{Code: CodeExpired}                // VERIFY.0002
-	ErrCodeAttemptsExceeded = &Error{Code: CodeAttemptsExceeded}       // VERIFY.0003
-	ErrCodeMalformed        = &Error{Code: CodeMalformed}              // VERIFY.0004
-	ErrVerifyIPLimit        = &Error{Code: CodeVerifyIPLimit}          // VERIFY.0005
-	ErrVerifyDeviceLimit    = &Error{Code: CodeVerifyDeviceLimit}      // VERIFY.0006
-	ErrVerifyNumberDaily    = &Error{Code: CodeVerifyNumberDailyLimit} // VERIFY.0007
-	ErrInternal             = &Error{Code: CodeInternal}               // SYS.0001
-	ErrStoreUnavailable     = &Error{Code: CodeStoreUnavailable}       // SYS.0002
-	ErrNotImplemented       = &Error{Code: CodeNotImplemented}         // SYS.0003
+	ErrAppNotFound          = &Error{Code: CodeAppNotFound}                  // APP.0001
+	ErrAppDisabled          = &Error{Code: CodeAppDisabled}                  // APP.0003
+	ErrScenarioUnsupported  = &Error{Code: CodeScenarioUnsupported}          // CAPTCHA.0005
+	ErrCaptchaWrong         = &Error{Code: CodeCaptchaWrong}                 // CAPTCHA.0002
+	ErrCaptchaExpired       = &Error{Code: CodeCaptchaExpired}               // CAPTCHA.0003
+	ErrCaptchaInvalid       = &Error{Code: CodeCaptchaInvalid}               // CAPTCHA.0004
+	ErrCaptchaUnavailable   = &Error{Code: CodeCaptchaUnavailable}           // CAPTCHA.0006
+	ErrMobileInvalid        = &Error{Code: CodeMobileInvalid}                // USER.0038
+	ErrDestinationBlocked   = &Error{Code: CodeDestinationBlocked}           // USER.0039
+	ErrTooFrequent          = &Error{Code: CodeTooFrequent}                  // SMS.0001
+	ErrNumberDailyLimit     = &Error{Code: CodeNumberDailyLimit}             // SMS.0002
+	ErrDeviceLimit          = &Error{Code: CodeDeviceLimit}                  // SMS.0003
+	ErrIPLimit              = &Error{Code: CodeIPLimit}                      // SMS.0004
+	ErrAppDailyQuota        = &Error{Code: CodeAppDailyQuota}                // SMS.0005
+	ErrPrefixBlocked        = &Error{Code: CodePrefixBlocked}                // SMS.0006
+	ErrProviderUnavailable  = &Error{Code: CodeProviderUnavailable}          // SMS.0007
+	ErrProviderRejected     = &Error{Code: CodeProviderRejected}             // SMS.0008
+	ErrCodeWrong            = &Error{Code: CodeWrong}                        // VERIFY.0001
+	ErrCodeExpired          = &Error{Code: CodeExpired}                      // VERIFY.0002
+	ErrCodeAttemptsExceeded = &Error{Code: CodeAttemptsExceeded}             // VERIFY.0003
+	ErrCodeMalformed        = &Error{Code: CodeMalformed}                    // VERIFY.0004
+	ErrVerifyIPLimit        = &Error{Code: CodeVerifyIPLimit}                // VERIFY.0005
+	ErrVerifyDeviceLimit    = &Error{Code: CodeVerifyDeviceLimit}            // VERIFY.0006
+	ErrVerifyNumberDaily    = &Error{Code: CodeVerifyNumberDailyLimit}       // VERIFY.0007
+	ErrVerifyCallerDaily    = &Error{Code: CodeVerifyCallerNumberDailyLimit} // VERIFY.0008
+	ErrInternal             = &Error{Code: CodeInternal}                     // SYS.0001
+	ErrStoreUnavailable     = &Error{Code: CodeStoreUnavailable}             // SYS.0002
+	ErrNotImplemented       = &Error{Code: CodeNotImplemented}               // SYS.0003
 )
 
 // Error returns the status, code, message and request id on one line.

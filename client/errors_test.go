@@ -30,6 +30,7 @@ var allCodes = []client.ErrorCode{
 	client.CodePrefixBlocked, client.CodeProviderUnavailable, client.CodeProviderRejected,
 	client.CodeWrong, client.CodeExpired, client.CodeAttemptsExceeded, client.CodeMalformed,
 	client.CodeVerifyIPLimit, client.CodeVerifyDeviceLimit, client.CodeVerifyNumberDailyLimit,
+	client.CodeVerifyCallerNumberDailyLimit,
 	client.CodeInternal, client.CodeStoreUnavailable, client.CodeNotImplemented,
 }
 

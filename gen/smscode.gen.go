@@ -33,54 +33,55 @@ func (e AltchaChallengeAlgorithm) Valid() bool {
 
 // Defines values for ErrorCode.
 const (
-	ErrorCodeAgentInvalid           ErrorCode = "HEADER.0003"
-	ErrorCodeAppDailyQuota          ErrorCode = "SMS.0005"
-	ErrorCodeAppDisabled            ErrorCode = "APP.0003"
-	ErrorCodeAppIDInvalid           ErrorCode = "APP.0004"
-	ErrorCodeAppIDRequired          ErrorCode = "APP.0002"
-	ErrorCodeAppNotFound            ErrorCode = "APP.0001"
-	ErrorCodeBodyMalformed          ErrorCode = "REQ.0001"
-	ErrorCodeBodyTooLarge           ErrorCode = "REQ.0002"
-	ErrorCodeCaptchaExpired         ErrorCode = "CAPTCHA.0003"
-	ErrorCodeCaptchaInvalid         ErrorCode = "CAPTCHA.0004"
-	ErrorCodeCaptchaTokenRequired   ErrorCode = "PARAM.0005"
-	ErrorCodeCaptchaTooMany         ErrorCode = "CAPTCHA.0007"
-	ErrorCodeCaptchaUnavailable     ErrorCode = "CAPTCHA.0006"
-	ErrorCodeCaptchaWrong           ErrorCode = "CAPTCHA.0002"
-	ErrorCodeCodeAttemptsExceeded   ErrorCode = "VERIFY.0003"
-	ErrorCodeCodeExpired            ErrorCode = "VERIFY.0002"
-	ErrorCodeCodeMalformed          ErrorCode = "VERIFY.0004"
-	ErrorCodeCodeWrong              ErrorCode = "VERIFY.0001"
-	ErrorCodeCoordinatesRequired    ErrorCode = "PARAM.0004"
-	ErrorCodeDestinationBlocked     ErrorCode = "USER.0039"
-	ErrorCodeDeviceIPInvalid        ErrorCode = "HEADER.0004"
-	ErrorCodeDeviceLimit            ErrorCode = "SMS.0003"
-	ErrorCodeFingerprintInvalid     ErrorCode = "HEADER.0002"
-	ErrorCodeHeadersTooLarge        ErrorCode = "HEADER.0006"
-	ErrorCodeIPLimit                ErrorCode = "SMS.0004"
-	ErrorCodeInternal               ErrorCode = "SYS.0001"
-	ErrorCodeLanguageInvalid        ErrorCode = "HEADER.0005"
-	ErrorCodeMethodNotAllowed       ErrorCode = "REQ.0006"
-	ErrorCodeMobileInvalid          ErrorCode = "USER.0038"
-	ErrorCodeMobileRequired         ErrorCode = "PARAM.0001"
-	ErrorCodeNotFound               ErrorCode = "REQ.0005"
-	ErrorCodeNotImplemented         ErrorCode = "SYS.0003"
-	ErrorCodeNumberDailyLimit       ErrorCode = "SMS.0002"
-	ErrorCodeOSVersionInvalid       ErrorCode = "HEADER.0001"
-	ErrorCodePrefixBlocked          ErrorCode = "SMS.0006"
-	ErrorCodeProviderRejected       ErrorCode = "SMS.0008"
-	ErrorCodeProviderUnavailable    ErrorCode = "SMS.0007"
-	ErrorCodeScenarioRequired       ErrorCode = "PARAM.0002"
-	ErrorCodeScenarioUnsupported    ErrorCode = "CAPTCHA.0005"
-	ErrorCodeStoreUnavailable       ErrorCode = "SYS.0002"
-	ErrorCodeTenantIDInvalid        ErrorCode = "APP.0005"
-	ErrorCodeTooFrequent            ErrorCode = "SMS.0001"
-	ErrorCodeUnknownField           ErrorCode = "REQ.0004"
-	ErrorCodeUnsupportedMediaType   ErrorCode = "REQ.0003"
-	ErrorCodeVerifyCodeRequired     ErrorCode = "PARAM.0003"
-	ErrorCodeVerifyDeviceLimit      ErrorCode = "VERIFY.0006"
-	ErrorCodeVerifyIPLimit          ErrorCode = "VERIFY.0005"
-	ErrorCodeVerifyNumberDailyLimit ErrorCode = "VERIFY.0007"
+	ErrorCodeAgentInvalid                 ErrorCode = "HEADER.0003"
+	ErrorCodeAppDailyQuota                ErrorCode = "SMS.0005"
+	ErrorCodeAppDisabled                  ErrorCode = "APP.0003"
+	ErrorCodeAppIDInvalid                 ErrorCode = "APP.0004"
+	ErrorCodeAppIDRequired                ErrorCode = "APP.0002"
+	ErrorCodeAppNotFound                  ErrorCode = "APP.0001"
+	ErrorCodeBodyMalformed                ErrorCode = "REQ.0001"
+	ErrorCodeBodyTooLarge                 ErrorCode = "REQ.0002"
+	ErrorCodeCaptchaExpired               ErrorCode = "CAPTCHA.0003"
+	ErrorCodeCaptchaInvalid               ErrorCode = "CAPTCHA.0004"
+	ErrorCodeCaptchaTokenRequired         ErrorCode = "PARAM.0005"
+	ErrorCodeCaptchaTooMany               ErrorCode = "CAPTCHA.0007"
+	ErrorCodeCaptchaUnavailable           ErrorCode = "CAPTCHA.0006"
+	ErrorCodeCaptchaWrong                 ErrorCode = "CAPTCHA.0002"
+	ErrorCodeCodeAttemptsExceeded         ErrorCode = "VERIFY.0003"
+	ErrorCodeCodeExpired                  ErrorCode = "VERIFY.0002"
+	ErrorCodeCodeMalformed                ErrorCode = "VERIFY.0004"
+	ErrorCodeCodeWrong                    ErrorCode = "VERIFY.0001"
+	ErrorCodeCoordinatesRequired          ErrorCode = "PARAM.0004"
+	ErrorCodeDestinationBlocked           ErrorCode = "USER.0039"
+	ErrorCodeDeviceIPInvalid              ErrorCode = "HEADER.0004"
+	ErrorCodeDeviceLimit                  ErrorCode = "SMS.0003"
+	ErrorCodeFingerprintInvalid           ErrorCode = "HEADER.0002"
+	ErrorCodeHeadersTooLarge              ErrorCode = "HEADER.0006"
+	ErrorCodeIPLimit                      ErrorCode = "SMS.0004"
+	ErrorCodeInternal                     ErrorCode = "SYS.0001"
+	ErrorCodeLanguageInvalid              ErrorCode = "HEADER.0005"
+	ErrorCodeMethodNotAllowed             ErrorCode = "REQ.0006"
+	ErrorCodeMobileInvalid                ErrorCode = "USER.0038"
+	ErrorCodeMobileRequired               ErrorCode = "PARAM.0001"
+	ErrorCodeNotFound                     ErrorCode = "REQ.0005"
+	ErrorCodeNotImplemented               ErrorCode = "SYS.0003"
+	ErrorCodeNumberDailyLimit             ErrorCode = "SMS.0002"
+	ErrorCodeOSVersionInvalid             ErrorCode = "HEADER.0001"
+	ErrorCodePrefixBlocked                ErrorCode = "SMS.0006"
+	ErrorCodeProviderRejected             ErrorCode = "SMS.0008"
+	ErrorCodeProviderUnavailable          ErrorCode = "SMS.0007"
+	ErrorCodeScenarioRequired             ErrorCode = "PARAM.0002"
+	ErrorCodeScenarioUnsupported          ErrorCode = "CAPTCHA.0005"
+	ErrorCodeStoreUnavailable             ErrorCode = "SYS.0002"
+	ErrorCodeTenantIDInvalid              ErrorCode = "APP.0005"
+	ErrorCodeTooFrequent                  ErrorCode = "SMS.0001"
+	ErrorCodeUnknownField                 ErrorCode = "REQ.0004"
+	ErrorCodeUnsupportedMediaType         ErrorCode = "REQ.0003"
+	ErrorCodeVerifyCallerNumberDailyLimit ErrorCode = "VERIFY.0008"
+	ErrorCodeVerifyCodeRequired           ErrorCode = "PARAM.0003"
+	ErrorCodeVerifyDeviceLimit            ErrorCode = "VERIFY.0006"
+	ErrorCodeVerifyIPLimit                ErrorCode = "VERIFY.0005"
+	ErrorCodeVerifyNumberDailyLimit       ErrorCode = "VERIFY.0007"
 )
 
 // Valid indicates whether the value is a known member of the ErrorCode enum.
@@ -173,6 +174,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeUnknownField:
 		return true
 	case ErrorCodeUnsupportedMediaType:
+		return true
+	case ErrorCodeVerifyCallerNumberDailyLimit:
 		return true
 	case ErrorCodeVerifyCodeRequired:
 		return true
@@ -1106,31 +1109,43 @@ type ClientInterface interface {
 	//
 	// The headers are those of `POST /api/v2/sdk/sms/send`.
 	//
-	// **Guessing limits.** Three limits are checked before the code is compared, each
+	// **Guessing limits.** Four limits are checked before the code is compared, each
 	// answering `429` with `Retry-After` when full; a refused attempt compares nothing and
 	// counts nothing:
 	//
 	// | limit (default, configurable per application) | counts | refusal |
 	// |---|---|---|
-	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
-	// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
-	// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+	// | `max_attempts` (5) per number per 24 hours from one client IP, and as many from one device fingerprint, across codes and scenarios | wrong codes | VERIFY.0008 |
+	// | 20 per number per 24 hours, across codes, scenarios and callers | wrong codes | VERIFY.0007 |
+	// | 20 per device fingerprint per hour | failed attempts (wrong, none pending, dead) | VERIFY.0006 |
+	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts | VERIFY.0005 |
 	//
 	// The per-number limit bounds brute force whatever the number of resends, addresses and
 	// devices: at most 20 guesses per number per day, so with 6-digit codes at most
 	// 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
 	//
-	// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
-	// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
-	// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
-	// still use it. So a stranger's wrong guesses do not kill the code of the person who
-	// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
-	// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
-	// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
-	// that number, with VERIFY.0007, until the window ends. A limit that could never be
-	// spent by strangers would not bound brute force; this one makes locking a number out
-	// cost several addresses per day, while guessing stays bounded by the figure above.
+	// **Who can kill a code or lock a number out.** A caller (a client IP, an IPv6 client's
+	// /64, or a device fingerprint) gets at most `max_attempts` wrong codes for a number per
+	// day, whatever codes it sent and in however many scenarios; then it gets VERIFY.0008
+	// for that number until the window ends, while callers on other addresses and devices can
+	// still verify. So a stranger's wrong guesses do not kill the code of the person who asked
+	// for it. The trade-offs: (1) a person who mistypes `max_attempts` times is refused for
+	// that number, from that address and that device, for the day; (2) a stranger who spends
+	// the number's whole daily budget (20 wrong codes) refuses verification for that number
+	// to everyone, with VERIFY.0007, until the window ends, which takes 20 / 5 = 4 distinct
+	// client addresses and 4 distinct devices, however many codes are pending; (3) callers
+	// that share an address share its limits: everyone on one IPv6 /64, or behind one carrier
+	// NAT address, can be refused verification (VERIFY.0005) for an hour by 50 failed
+	// attempts from any one of them, and refused one number (VERIFY.0008) for a day by 5
+	// wrong codes for it. A limit that could never be spent by strangers would not bound
+	// brute force; these make locking a number out cost several addresses and devices a day,
+	// while guessing stays bounded by the figure above.
+	//
+	// **Store state.** Verification writes short-lived counters to the store: a failed
+	// attempt counts against the caller's device and address (kept an hour), a wrong code
+	// also against the number and the caller's address and device for that number (kept a
+	// day). Because at most 50 failed attempts per client address per hour are counted (a
+	// refused attempt writes nothing), the state one address can create is bounded per hour.
 	//
 	// | HTTP | error_code | meaning |
 	// |---|---|---|
@@ -1164,6 +1179,7 @@ type ClientInterface interface {
 	// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
 	// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
 	// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
+	// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
 	// | 500 | SYS.0001 | An unexpected error. |
 	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 	//
@@ -1180,31 +1196,43 @@ type ClientInterface interface {
 	//
 	// The headers are those of `POST /api/v2/sdk/sms/send`.
 	//
-	// **Guessing limits.** Three limits are checked before the code is compared, each
+	// **Guessing limits.** Four limits are checked before the code is compared, each
 	// answering `429` with `Retry-After` when full; a refused attempt compares nothing and
 	// counts nothing:
 	//
 	// | limit (default, configurable per application) | counts | refusal |
 	// |---|---|---|
-	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
-	// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
-	// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+	// | `max_attempts` (5) per number per 24 hours from one client IP, and as many from one device fingerprint, across codes and scenarios | wrong codes | VERIFY.0008 |
+	// | 20 per number per 24 hours, across codes, scenarios and callers | wrong codes | VERIFY.0007 |
+	// | 20 per device fingerprint per hour | failed attempts (wrong, none pending, dead) | VERIFY.0006 |
+	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts | VERIFY.0005 |
 	//
 	// The per-number limit bounds brute force whatever the number of resends, addresses and
 	// devices: at most 20 guesses per number per day, so with 6-digit codes at most
 	// 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
 	//
-	// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
-	// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
-	// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
-	// still use it. So a stranger's wrong guesses do not kill the code of the person who
-	// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
-	// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
-	// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
-	// that number, with VERIFY.0007, until the window ends. A limit that could never be
-	// spent by strangers would not bound brute force; this one makes locking a number out
-	// cost several addresses per day, while guessing stays bounded by the figure above.
+	// **Who can kill a code or lock a number out.** A caller (a client IP, an IPv6 client's
+	// /64, or a device fingerprint) gets at most `max_attempts` wrong codes for a number per
+	// day, whatever codes it sent and in however many scenarios; then it gets VERIFY.0008
+	// for that number until the window ends, while callers on other addresses and devices can
+	// still verify. So a stranger's wrong guesses do not kill the code of the person who asked
+	// for it. The trade-offs: (1) a person who mistypes `max_attempts` times is refused for
+	// that number, from that address and that device, for the day; (2) a stranger who spends
+	// the number's whole daily budget (20 wrong codes) refuses verification for that number
+	// to everyone, with VERIFY.0007, until the window ends, which takes 20 / 5 = 4 distinct
+	// client addresses and 4 distinct devices, however many codes are pending; (3) callers
+	// that share an address share its limits: everyone on one IPv6 /64, or behind one carrier
+	// NAT address, can be refused verification (VERIFY.0005) for an hour by 50 failed
+	// attempts from any one of them, and refused one number (VERIFY.0008) for a day by 5
+	// wrong codes for it. A limit that could never be spent by strangers would not bound
+	// brute force; these make locking a number out cost several addresses and devices a day,
+	// while guessing stays bounded by the figure above.
+	//
+	// **Store state.** Verification writes short-lived counters to the store: a failed
+	// attempt counts against the caller's device and address (kept an hour), a wrong code
+	// also against the number and the caller's address and device for that number (kept a
+	// day). Because at most 50 failed attempts per client address per hour are counted (a
+	// refused attempt writes nothing), the state one address can create is bounded per hour.
 	//
 	// | HTTP | error_code | meaning |
 	// |---|---|---|
@@ -1238,6 +1266,7 @@ type ClientInterface interface {
 	// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
 	// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
 	// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
+	// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
 	// | 500 | SYS.0001 | An unexpected error. |
 	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 	//
@@ -1616,31 +1645,43 @@ func (c *Client) SendSms(ctx context.Context, params *SendSmsParams, body SendSm
 //
 // The headers are those of `POST /api/v2/sdk/sms/send`.
 //
-// **Guessing limits.** Three limits are checked before the code is compared, each
+// **Guessing limits.** Four limits are checked before the code is compared, each
 // answering `429` with `Retry-After` when full; a refused attempt compares nothing and
 // counts nothing:
 //
 // | limit (default, configurable per application) | counts | refusal |
 // |---|---|---|
-// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
-// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
-// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+// | `max_attempts` (5) per number per 24 hours from one client IP, and as many from one device fingerprint, across codes and scenarios | wrong codes | VERIFY.0008 |
+// | 20 per number per 24 hours, across codes, scenarios and callers | wrong codes | VERIFY.0007 |
+// | 20 per device fingerprint per hour | failed attempts (wrong, none pending, dead) | VERIFY.0006 |
+// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts | VERIFY.0005 |
 //
 // The per-number limit bounds brute force whatever the number of resends, addresses and
 // devices: at most 20 guesses per number per day, so with 6-digit codes at most
 // 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
 //
-// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
-// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
-// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
-// still use it. So a stranger's wrong guesses do not kill the code of the person who
-// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
-// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
-// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
-// that number, with VERIFY.0007, until the window ends. A limit that could never be
-// spent by strangers would not bound brute force; this one makes locking a number out
-// cost several addresses per day, while guessing stays bounded by the figure above.
+// **Who can kill a code or lock a number out.** A caller (a client IP, an IPv6 client's
+// /64, or a device fingerprint) gets at most `max_attempts` wrong codes for a number per
+// day, whatever codes it sent and in however many scenarios; then it gets VERIFY.0008
+// for that number until the window ends, while callers on other addresses and devices can
+// still verify. So a stranger's wrong guesses do not kill the code of the person who asked
+// for it. The trade-offs: (1) a person who mistypes `max_attempts` times is refused for
+// that number, from that address and that device, for the day; (2) a stranger who spends
+// the number's whole daily budget (20 wrong codes) refuses verification for that number
+// to everyone, with VERIFY.0007, until the window ends, which takes 20 / 5 = 4 distinct
+// client addresses and 4 distinct devices, however many codes are pending; (3) callers
+// that share an address share its limits: everyone on one IPv6 /64, or behind one carrier
+// NAT address, can be refused verification (VERIFY.0005) for an hour by 50 failed
+// attempts from any one of them, and refused one number (VERIFY.0008) for a day by 5
+// wrong codes for it. A limit that could never be spent by strangers would not bound
+// brute force; these make locking a number out cost several addresses and devices a day,
+// while guessing stays bounded by the figure above.
+//
+// **Store state.** Verification writes short-lived counters to the store: a failed
+// attempt counts against the caller's device and address (kept an hour), a wrong code
+// also against the number and the caller's address and device for that number (kept a
+// day). Because at most 50 failed attempts per client address per hour are counted (a
+// refused attempt writes nothing), the state one address can create is bounded per hour.
 //
 // | HTTP | error_code | meaning |
 // |---|---|---|
@@ -1674,6 +1715,7 @@ func (c *Client) SendSms(ctx context.Context, params *SendSmsParams, body SendSm
 // | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
 // | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
 // | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
+// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
 // | 500 | SYS.0001 | An unexpected error. |
 // | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 //
@@ -1700,31 +1742,43 @@ func (c *Client) VerifySmsWithBody(ctx context.Context, params *VerifySmsParams,
 //
 // The headers are those of `POST /api/v2/sdk/sms/send`.
 //
-// **Guessing limits.** Three limits are checked before the code is compared, each
+// **Guessing limits.** Four limits are checked before the code is compared, each
 // answering `429` with `Retry-After` when full; a refused attempt compares nothing and
 // counts nothing:
 //
 // | limit (default, configurable per application) | counts | refusal |
 // |---|---|---|
-// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
-// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
-// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+// | `max_attempts` (5) per number per 24 hours from one client IP, and as many from one device fingerprint, across codes and scenarios | wrong codes | VERIFY.0008 |
+// | 20 per number per 24 hours, across codes, scenarios and callers | wrong codes | VERIFY.0007 |
+// | 20 per device fingerprint per hour | failed attempts (wrong, none pending, dead) | VERIFY.0006 |
+// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts | VERIFY.0005 |
 //
 // The per-number limit bounds brute force whatever the number of resends, addresses and
 // devices: at most 20 guesses per number per day, so with 6-digit codes at most
 // 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
 //
-// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
-// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
-// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
-// still use it. So a stranger's wrong guesses do not kill the code of the person who
-// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
-// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
-// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
-// that number, with VERIFY.0007, until the window ends. A limit that could never be
-// spent by strangers would not bound brute force; this one makes locking a number out
-// cost several addresses per day, while guessing stays bounded by the figure above.
+// **Who can kill a code or lock a number out.** A caller (a client IP, an IPv6 client's
+// /64, or a device fingerprint) gets at most `max_attempts` wrong codes for a number per
+// day, whatever codes it sent and in however many scenarios; then it gets VERIFY.0008
+// for that number until the window ends, while callers on other addresses and devices can
+// still verify. So a stranger's wrong guesses do not kill the code of the person who asked
+// for it. The trade-offs: (1) a person who mistypes `max_attempts` times is refused for
+// that number, from that address and that device, for the day; (2) a stranger who spends
+// the number's whole daily budget (20 wrong codes) refuses verification for that number
+// to everyone, with VERIFY.0007, until the window ends, which takes 20 / 5 = 4 distinct
+// client addresses and 4 distinct devices, however many codes are pending; (3) callers
+// that share an address share its limits: everyone on one IPv6 /64, or behind one carrier
+// NAT address, can be refused verification (VERIFY.0005) for an hour by 50 failed
+// attempts from any one of them, and refused one number (VERIFY.0008) for a day by 5
+// wrong codes for it. A limit that could never be spent by strangers would not bound
+// brute force; these make locking a number out cost several addresses and devices a day,
+// while guessing stays bounded by the figure above.
+//
+// **Store state.** Verification writes short-lived counters to the store: a failed
+// attempt counts against the caller's device and address (kept an hour), a wrong code
+// also against the number and the caller's address and device for that number (kept a
+// day). Because at most 50 failed attempts per client address per hour are counted (a
+// refused attempt writes nothing), the state one address can create is bounded per hour.
 //
 // | HTTP | error_code | meaning |
 // |---|---|---|
@@ -1758,6 +1812,7 @@ func (c *Client) VerifySmsWithBody(ctx context.Context, params *VerifySmsParams,
 // | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
 // | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
 // | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
+// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
 // | 500 | SYS.0001 | An unexpected error. |
 // | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 //
@@ -2764,31 +2819,43 @@ type ClientWithResponsesInterface interface {
 	//
 	// The headers are those of `POST /api/v2/sdk/sms/send`.
 	//
-	// **Guessing limits.** Three limits are checked before the code is compared, each
+	// **Guessing limits.** Four limits are checked before the code is compared, each
 	// answering `429` with `Retry-After` when full; a refused attempt compares nothing and
 	// counts nothing:
 	//
 	// | limit (default, configurable per application) | counts | refusal |
 	// |---|---|---|
-	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
-	// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
-	// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+	// | `max_attempts` (5) per number per 24 hours from one client IP, and as many from one device fingerprint, across codes and scenarios | wrong codes | VERIFY.0008 |
+	// | 20 per number per 24 hours, across codes, scenarios and callers | wrong codes | VERIFY.0007 |
+	// | 20 per device fingerprint per hour | failed attempts (wrong, none pending, dead) | VERIFY.0006 |
+	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts | VERIFY.0005 |
 	//
 	// The per-number limit bounds brute force whatever the number of resends, addresses and
 	// devices: at most 20 guesses per number per day, so with 6-digit codes at most
 	// 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
 	//
-	// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
-	// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
-	// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
-	// still use it. So a stranger's wrong guesses do not kill the code of the person who
-	// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
-	// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
-	// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
-	// that number, with VERIFY.0007, until the window ends. A limit that could never be
-	// spent by strangers would not bound brute force; this one makes locking a number out
-	// cost several addresses per day, while guessing stays bounded by the figure above.
+	// **Who can kill a code or lock a number out.** A caller (a client IP, an IPv6 client's
+	// /64, or a device fingerprint) gets at most `max_attempts` wrong codes for a number per
+	// day, whatever codes it sent and in however many scenarios; then it gets VERIFY.0008
+	// for that number until the window ends, while callers on other addresses and devices can
+	// still verify. So a stranger's wrong guesses do not kill the code of the person who asked
+	// for it. The trade-offs: (1) a person who mistypes `max_attempts` times is refused for
+	// that number, from that address and that device, for the day; (2) a stranger who spends
+	// the number's whole daily budget (20 wrong codes) refuses verification for that number
+	// to everyone, with VERIFY.0007, until the window ends, which takes 20 / 5 = 4 distinct
+	// client addresses and 4 distinct devices, however many codes are pending; (3) callers
+	// that share an address share its limits: everyone on one IPv6 /64, or behind one carrier
+	// NAT address, can be refused verification (VERIFY.0005) for an hour by 50 failed
+	// attempts from any one of them, and refused one number (VERIFY.0008) for a day by 5
+	// wrong codes for it. A limit that could never be spent by strangers would not bound
+	// brute force; these make locking a number out cost several addresses and devices a day,
+	// while guessing stays bounded by the figure above.
+	//
+	// **Store state.** Verification writes short-lived counters to the store: a failed
+	// attempt counts against the caller's device and address (kept an hour), a wrong code
+	// also against the number and the caller's address and device for that number (kept a
+	// day). Because at most 50 failed attempts per client address per hour are counted (a
+	// refused attempt writes nothing), the state one address can create is bounded per hour.
 	//
 	// | HTTP | error_code | meaning |
 	// |---|---|---|
@@ -2822,6 +2889,7 @@ type ClientWithResponsesInterface interface {
 	// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
 	// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
 	// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
+	// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
 	// | 500 | SYS.0001 | An unexpected error. |
 	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 	//
@@ -2838,31 +2906,43 @@ type ClientWithResponsesInterface interface {
 	//
 	// The headers are those of `POST /api/v2/sdk/sms/send`.
 	//
-	// **Guessing limits.** Three limits are checked before the code is compared, each
+	// **Guessing limits.** Four limits are checked before the code is compared, each
 	// answering `429` with `Retry-After` when full; a refused attempt compares nothing and
 	// counts nothing:
 	//
 	// | limit (default, configurable per application) | counts | refusal |
 	// |---|---|---|
-	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
-	// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
-	// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+	// | `max_attempts` (5) per number per 24 hours from one client IP, and as many from one device fingerprint, across codes and scenarios | wrong codes | VERIFY.0008 |
+	// | 20 per number per 24 hours, across codes, scenarios and callers | wrong codes | VERIFY.0007 |
+	// | 20 per device fingerprint per hour | failed attempts (wrong, none pending, dead) | VERIFY.0006 |
+	// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts | VERIFY.0005 |
 	//
 	// The per-number limit bounds brute force whatever the number of resends, addresses and
 	// devices: at most 20 guesses per number per day, so with 6-digit codes at most
 	// 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
 	//
-	// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
-	// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
-	// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
-	// still use it. So a stranger's wrong guesses do not kill the code of the person who
-	// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-	// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
-	// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
-	// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
-	// that number, with VERIFY.0007, until the window ends. A limit that could never be
-	// spent by strangers would not bound brute force; this one makes locking a number out
-	// cost several addresses per day, while guessing stays bounded by the figure above.
+	// **Who can kill a code or lock a number out.** A caller (a client IP, an IPv6 client's
+	// /64, or a device fingerprint) gets at most `max_attempts` wrong codes for a number per
+	// day, whatever codes it sent and in however many scenarios; then it gets VERIFY.0008
+	// for that number until the window ends, while callers on other addresses and devices can
+	// still verify. So a stranger's wrong guesses do not kill the code of the person who asked
+	// for it. The trade-offs: (1) a person who mistypes `max_attempts` times is refused for
+	// that number, from that address and that device, for the day; (2) a stranger who spends
+	// the number's whole daily budget (20 wrong codes) refuses verification for that number
+	// to everyone, with VERIFY.0007, until the window ends, which takes 20 / 5 = 4 distinct
+	// client addresses and 4 distinct devices, however many codes are pending; (3) callers
+	// that share an address share its limits: everyone on one IPv6 /64, or behind one carrier
+	// NAT address, can be refused verification (VERIFY.0005) for an hour by 50 failed
+	// attempts from any one of them, and refused one number (VERIFY.0008) for a day by 5
+	// wrong codes for it. A limit that could never be spent by strangers would not bound
+	// brute force; these make locking a number out cost several addresses and devices a day,
+	// while guessing stays bounded by the figure above.
+	//
+	// **Store state.** Verification writes short-lived counters to the store: a failed
+	// attempt counts against the caller's device and address (kept an hour), a wrong code
+	// also against the number and the caller's address and device for that number (kept a
+	// day). Because at most 50 failed attempts per client address per hour are counted (a
+	// refused attempt writes nothing), the state one address can create is bounded per hour.
 	//
 	// | HTTP | error_code | meaning |
 	// |---|---|---|
@@ -2896,6 +2976,7 @@ type ClientWithResponsesInterface interface {
 	// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
 	// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
 	// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
+	// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
 	// | 500 | SYS.0001 | An unexpected error. |
 	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 	//
@@ -4203,31 +4284,43 @@ func (c *ClientWithResponses) SendSmsWithResponse(ctx context.Context, params *S
 //
 // The headers are those of `POST /api/v2/sdk/sms/send`.
 //
-// **Guessing limits.** Three limits are checked before the code is compared, each
+// **Guessing limits.** Four limits are checked before the code is compared, each
 // answering `429` with `Retry-After` when full; a refused attempt compares nothing and
 // counts nothing:
 //
 // | limit (default, configurable per application) | counts | refusal |
 // |---|---|---|
-// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
-// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
-// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+// | `max_attempts` (5) per number per 24 hours from one client IP, and as many from one device fingerprint, across codes and scenarios | wrong codes | VERIFY.0008 |
+// | 20 per number per 24 hours, across codes, scenarios and callers | wrong codes | VERIFY.0007 |
+// | 20 per device fingerprint per hour | failed attempts (wrong, none pending, dead) | VERIFY.0006 |
+// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts | VERIFY.0005 |
 //
 // The per-number limit bounds brute force whatever the number of resends, addresses and
 // devices: at most 20 guesses per number per day, so with 6-digit codes at most
 // 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
 //
-// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
-// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
-// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
-// still use it. So a stranger's wrong guesses do not kill the code of the person who
-// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
-// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
-// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
-// that number, with VERIFY.0007, until the window ends. A limit that could never be
-// spent by strangers would not bound brute force; this one makes locking a number out
-// cost several addresses per day, while guessing stays bounded by the figure above.
+// **Who can kill a code or lock a number out.** A caller (a client IP, an IPv6 client's
+// /64, or a device fingerprint) gets at most `max_attempts` wrong codes for a number per
+// day, whatever codes it sent and in however many scenarios; then it gets VERIFY.0008
+// for that number until the window ends, while callers on other addresses and devices can
+// still verify. So a stranger's wrong guesses do not kill the code of the person who asked
+// for it. The trade-offs: (1) a person who mistypes `max_attempts` times is refused for
+// that number, from that address and that device, for the day; (2) a stranger who spends
+// the number's whole daily budget (20 wrong codes) refuses verification for that number
+// to everyone, with VERIFY.0007, until the window ends, which takes 20 / 5 = 4 distinct
+// client addresses and 4 distinct devices, however many codes are pending; (3) callers
+// that share an address share its limits: everyone on one IPv6 /64, or behind one carrier
+// NAT address, can be refused verification (VERIFY.0005) for an hour by 50 failed
+// attempts from any one of them, and refused one number (VERIFY.0008) for a day by 5
+// wrong codes for it. A limit that could never be spent by strangers would not bound
+// brute force; these make locking a number out cost several addresses and devices a day,
+// while guessing stays bounded by the figure above.
+//
+// **Store state.** Verification writes short-lived counters to the store: a failed
+// attempt counts against the caller's device and address (kept an hour), a wrong code
+// also against the number and the caller's address and device for that number (kept a
+// day). Because at most 50 failed attempts per client address per hour are counted (a
+// refused attempt writes nothing), the state one address can create is bounded per hour.
 //
 // | HTTP | error_code | meaning |
 // |---|---|---|
@@ -4261,6 +4354,7 @@ func (c *ClientWithResponses) SendSmsWithResponse(ctx context.Context, params *S
 // | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
 // | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
 // | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
+// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
 // | 500 | SYS.0001 | An unexpected error. |
 // | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 //
@@ -4283,31 +4377,43 @@ func (c *ClientWithResponses) VerifySmsWithBodyWithResponse(ctx context.Context,
 //
 // The headers are those of `POST /api/v2/sdk/sms/send`.
 //
-// **Guessing limits.** Three limits are checked before the code is compared, each
+// **Guessing limits.** Four limits are checked before the code is compared, each
 // answering `429` with `Retry-After` when full; a refused attempt compares nothing and
 // counts nothing:
 //
 // | limit (default, configurable per application) | counts | refusal |
 // |---|---|---|
-// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts (wrong, none pending, dead) | VERIFY.0005 |
-// | 20 per device fingerprint per hour | failed attempts | VERIFY.0006 |
-// | 20 per number per 24 hours, across codes and scenarios | wrong codes | VERIFY.0007 |
+// | `max_attempts` (5) per number per 24 hours from one client IP, and as many from one device fingerprint, across codes and scenarios | wrong codes | VERIFY.0008 |
+// | 20 per number per 24 hours, across codes, scenarios and callers | wrong codes | VERIFY.0007 |
+// | 20 per device fingerprint per hour | failed attempts (wrong, none pending, dead) | VERIFY.0006 |
+// | 50 per client IP (an IPv6 client: its /64) per hour | failed attempts | VERIFY.0005 |
 //
 // The per-number limit bounds brute force whatever the number of resends, addresses and
 // devices: at most 20 guesses per number per day, so with 6-digit codes at most
 // 20 × 365 / 10⁶ ≈ 0.73 % chance per year of guessing one.
 //
-// **Who can kill a code.** A code takes at most 5 wrong attempts (the application's
-// `max_attempts`) from one client IP, and 5 from one device fingerprint; after that this
-// caller gets VERIFY.0003 for the code, while callers on other addresses and devices can
-// still use it. So a stranger's wrong guesses do not kill the code of the person who
-// asked for it. The trade-off: a caller who shares the attacker's address (a NAT) shares
-// its fate, and a stranger who spends the number's whole daily budget (20 wrong codes:
-// 4 client addresses while one code is pending, or one address over 4 codes, each sent to
-// the victim's phone through a CAPTCHA and the 60 s cooldown) refuses verification for
-// that number, with VERIFY.0007, until the window ends. A limit that could never be
-// spent by strangers would not bound brute force; this one makes locking a number out
-// cost several addresses per day, while guessing stays bounded by the figure above.
+// **Who can kill a code or lock a number out.** A caller (a client IP, an IPv6 client's
+// /64, or a device fingerprint) gets at most `max_attempts` wrong codes for a number per
+// day, whatever codes it sent and in however many scenarios; then it gets VERIFY.0008
+// for that number until the window ends, while callers on other addresses and devices can
+// still verify. So a stranger's wrong guesses do not kill the code of the person who asked
+// for it. The trade-offs: (1) a person who mistypes `max_attempts` times is refused for
+// that number, from that address and that device, for the day; (2) a stranger who spends
+// the number's whole daily budget (20 wrong codes) refuses verification for that number
+// to everyone, with VERIFY.0007, until the window ends, which takes 20 / 5 = 4 distinct
+// client addresses and 4 distinct devices, however many codes are pending; (3) callers
+// that share an address share its limits: everyone on one IPv6 /64, or behind one carrier
+// NAT address, can be refused verification (VERIFY.0005) for an hour by 50 failed
+// attempts from any one of them, and refused one number (VERIFY.0008) for a day by 5
+// wrong codes for it. A limit that could never be spent by strangers would not bound
+// brute force; these make locking a number out cost several addresses and devices a day,
+// while guessing stays bounded by the figure above.
+//
+// **Store state.** Verification writes short-lived counters to the store: a failed
+// attempt counts against the caller's device and address (kept an hour), a wrong code
+// also against the number and the caller's address and device for that number (kept a
+// day). Because at most 50 failed attempts per client address per hour are counted (a
+// refused attempt writes nothing), the state one address can create is bounded per hour.
 //
 // | HTTP | error_code | meaning |
 // |---|---|---|
@@ -4341,6 +4447,7 @@ func (c *ClientWithResponses) VerifySmsWithBodyWithResponse(ctx context.Context,
 // | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
 // | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
 // | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
+// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
 // | 500 | SYS.0001 | An unexpected error. |
 // | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
 //

@@ -19,7 +19,7 @@ const (
 // the attempt cap counts per client address (and per device), and the
 // address is the connection's, so 40 wrong guesses with 40 different
 // X-Forwarded-For, X-device-ip and X-device-fingerprint values get 5
-// VERIFY.0001 and then VERIFY.0003, the right code is refused afterwards
+// VERIFY.0001 and then 429 VERIFY.0008, the right code is refused afterwards
 // from that address, and no guess is ever answered 200. (From another
 // address the owner still verifies: TestStrangerCannotKillTheVictimsCode.)
 func TestBruteForceFromManyCallersStopsAtAttemptCap(t *testing.T) {
@@ -43,19 +43,19 @@ func TestBruteForceFromManyCallersStopsAtAttemptCap(t *testing.T) {
 			"X-device-ip":          fmt.Sprintf("203.0.113.%d", i+1),
 			"X-device-fingerprint": fmt.Sprintf("attacker-device-%d", i),
 		})
-		wantCode := gen.ErrorCodeCodeWrong
-		if i >= maxAttempts {
-			wantCode = gen.ErrorCodeCodeAttemptsExceeded
+		if i < maxAttempts {
+			want(t, r, http.StatusBadRequest, gen.ErrorCodeCodeWrong)
+		} else {
+			want(t, r, http.StatusTooManyRequests, gen.ErrorCodeVerifyCallerNumberDailyLimit)
 		}
-		want(t, r, http.StatusBadRequest, wantCode)
 		counts[r.Code]++
 	}
-	if counts[gen.ErrorCodeCodeWrong] != maxAttempts || counts[gen.ErrorCodeCodeAttemptsExceeded] != guesses-maxAttempts {
+	if counts[gen.ErrorCodeCodeWrong] != maxAttempts || counts[gen.ErrorCodeVerifyCallerNumberDailyLimit] != guesses-maxAttempts {
 		t.Errorf("answers %v", counts)
 	}
 	// The right code is dead for this address too: the cap is on the
 	// caller's address, whatever its headers say.
-	want(t, tg.verify(t, victim, bind, msg.Code, nil), http.StatusBadRequest, gen.ErrorCodeCodeAttemptsExceeded)
+	want(t, tg.verify(t, victim, bind, msg.Code, nil), http.StatusTooManyRequests, gen.ErrorCodeVerifyCallerNumberDailyLimit)
 	if n := tg.Outbox.Count(); n != 1 {
 		t.Errorf("%d SMS sent, want 1", n)
 	}

@@ -89,11 +89,13 @@ func codeOf(b []byte) gen.ErrorCode {
 	return e.ErrorCode
 }
 
-// 300 wrong guesses from one client IP, each from a new device: the first
-// 50 (the per-IP limit of failed attempts per hour) are answered, 5 of them
-// compared with the code (the per-caller cap), and the other 250 get 429
-// VERIFY.0005 with Retry-After, none compared. The victim, on another
-// address and device, then verifies its code.
+// 300 wrong guesses from one client IP, each from a new device, half of
+// them at the victim's code and half at other numbers (none pending): 5
+// are compared with the victim's code (the address's wrong codes per
+// number per day), after which that number answers 429 VERIFY.0008; the
+// address's failures stop at 50 an hour (5 wrong + 45 with no code), after
+// which the other numbers answer 429 VERIFY.0005. None is compared beyond
+// the 5. The victim, on another address and device, then verifies its code.
 func TestVerifyFloodFromOneIP(t *testing.T) {
 	tg := start(t)
 	cs := newCallers(t)
@@ -104,32 +106,40 @@ func TestVerifyFloodFromOneIP(t *testing.T) {
 		t.Fatal("no SMS")
 	}
 	const guesses = 300
-	perIP := sender.DefaultLimits.VerifyIPPerHour
+	perIP, perCaller := sender.DefaultLimits.VerifyIPPerHour, 5
 	counts := map[gen.ErrorCode]int{}
 	start := time.Now()
 	for i := 0; i < guesses; i++ {
+		mobile := victim
+		if i%2 == 1 {
+			mobile = fmt.Sprintf("1390000%04d", i)
+		}
 		r := tg.postFrom(t, cs.from(9), verifyPath,
 			headers(map[string]string{"X-device-fingerprint": fmt.Sprintf("bot-%d", i)}),
-			verifyBody(victim, bind, wrong(msg.Code)))
+			verifyBody(mobile, bind, wrong(msg.Code)))
 		if r.Status == http.StatusOK {
 			t.Fatalf("guess %d verified", i)
 		}
 		counts[r.Code]++
-		if int64(i) >= perIP {
-			want(t, r, http.StatusTooManyRequests, gen.ErrorCodeVerifyIPLimit)
-			if ra, _ := strconv.Atoi(r.Header.Get("Retry-After")); ra < 3500 || ra > 3600 {
-				t.Fatalf("Retry-After %q, want about an hour", r.Header.Get("Retry-After"))
+		if r.Status == http.StatusTooManyRequests {
+			if ra, _ := strconv.Atoi(r.Header.Get("Retry-After")); ra < 3500 || ra > 86400 {
+				t.Fatalf("guess %d: Retry-After %q, want an hour or a day", i, r.Header.Get("Retry-After"))
 			}
-		} else if r.Status == http.StatusTooManyRequests {
-			t.Fatalf("guess %d refused before the limit of %d: %s", i, perIP, r)
 		}
 	}
 	elapsed := time.Since(start)
-	t.Logf("%d wrong guesses from one IP in %v (%.0f/s): %d compared (VERIFY.0001), %d dead for this caller (VERIFY.0003), %d refused 429 (VERIFY.0005)",
+	t.Logf("%d wrong guesses from one IP in %v (%.0f/s): %d compared with the victim's code (VERIFY.0001), %d with no code (VERIFY.0002), refused 429: %d for the victim's number (VERIFY.0008), %d for the address (VERIFY.0005)",
 		guesses, elapsed.Round(time.Millisecond), guesses/elapsed.Seconds(),
-		counts[gen.ErrorCodeCodeWrong], counts[gen.ErrorCodeCodeAttemptsExceeded], counts[gen.ErrorCodeVerifyIPLimit])
-	if counts[gen.ErrorCodeCodeWrong] != 5 || counts[gen.ErrorCodeVerifyIPLimit] != guesses-int(perIP) {
-		t.Errorf("answers %v", counts)
+		counts[gen.ErrorCodeCodeWrong], counts[gen.ErrorCodeCodeExpired],
+		counts[gen.ErrorCodeVerifyCallerNumberDailyLimit], counts[gen.ErrorCodeVerifyIPLimit])
+	wantCounts := map[gen.ErrorCode]int{
+		gen.ErrorCodeCodeWrong:                    perCaller,
+		gen.ErrorCodeVerifyCallerNumberDailyLimit: guesses/2 - perCaller,
+		gen.ErrorCodeCodeExpired:                  int(perIP) - perCaller,
+		gen.ErrorCodeVerifyIPLimit:                guesses/2 - (int(perIP) - perCaller),
+	}
+	if fmt.Sprint(counts) != fmt.Sprint(wantCounts) {
+		t.Errorf("answers %v, want %v", counts, wantCounts)
 	}
 	want(t, tg.postFrom(t, cs.from(2), verifyPath, victimHdr, verifyBody(victim, bind, msg.Code)), http.StatusOK, "")
 }
@@ -197,55 +207,119 @@ func TestVerifyBruteForceFromRotatingAddressesIsBounded(t *testing.T) {
 		perDay, 100*perYear, compared, refused)
 }
 
-// A stranger's wrong guesses do not kill the victim's code: 10 wrong
-// guesses from another address (5 compared, then VERIFY.0003 for the
-// stranger only), and the victim verifies its code. Locking the victim out
-// takes the number's whole daily budget, 20 wrong guesses, which needs 4
-// addresses (5 each): the test pays that and shows the victim then gets
-// 429 VERIFY.0007 — the price, printed, of bounding brute force.
+// guessUntilRefused guesses wrong codes at mobile's code for scenario,
+// from cl with the device fingerprints dev(0), dev(1)..., until the answer
+// is no longer VERIFY.0001, and returns how many were compared and the
+// answer that ended it. It gives up after 100 guesses.
+func (tg *target) guessUntilRefused(t *testing.T, cl *http.Client, mobile, scenario, code string, dev func(g int) string) (int, reply) {
+	t.Helper()
+	for g := 0; g < 100; g++ {
+		r := tg.postFrom(t, cl, verifyPath, headers(map[string]string{"X-device-fingerprint": dev(g)}),
+			verifyBody(mobile, scenario, wrong(code)))
+		if r.Status == http.StatusOK {
+			t.Fatalf("a wrong guess verified: %s", r)
+		}
+		if r.Code != gen.ErrorCodeCodeWrong {
+			return g, r
+		}
+	}
+	t.Fatalf("100 wrong guesses from one caller were all compared")
+	return 0, reply{}
+}
+
+var allScenarios = []string{"REGISTER_SMS", "LOGIN_SMS", "FORGET_PWD_SMS", "BIND_MOBILE_SMS", "UPDATE_MOBILE_SMS", "OTP_REST_SMS"}
+
+// A stranger's wrong guesses neither kill the victim's code nor lock the
+// victim out, from one address or one device, however many codes they
+// send: the attacker sends a code to the victim's number in each of the
+// six scenarios (the victim's own pending code is the sixth) and, from one
+// address with a new device per guess, or from one device with a new
+// address per guess, guesses at each until it is refused. Each way gets 5
+// wrong codes compared for the number that day (the code's max_attempts),
+// then 429 VERIFY.0008, and the victim verifies its code. Locking the
+// victim out takes the number's whole daily budget, 20 wrong codes, which
+// needs 20/5 = 4 addresses and 4 devices: the test pays that, guessing from
+// each address until it is refused, and shows the victim then gets 429
+// VERIFY.0007 — the price, printed, of bounding brute force.
 func TestStrangerCannotKillTheVictimsCode(t *testing.T) {
 	tg := start(t)
 	cs := newCallers(t)
 	victimHdr := headers(map[string]string{"X-device-fingerprint": "victim-phone"})
-	sendCode := func() string {
+	maxAttempts := 5 // the default code max_attempts
+	perNumber := int(sender.DefaultLimits.VerifyNumberDaily)
+	attackers := []struct {
+		name string
+		from func(g int) *http.Client
+		dev  func(g int) string
+	}{
+		{"one address, a new device per guess", func(int) *http.Client { return cs.from(3) }, func(g int) string { return fmt.Sprint("s-", g) }},
+		{"one device, a new address per guess", func(g int) *http.Client { return cs.from(100 + g) }, func(int) string { return "s-one" }},
+	}
+	for _, at := range attackers {
+		tg.Clock.Advance(25 * time.Hour) // fresh daily budgets
 		want(t, tg.postFrom(t, cs.from(2), sendPath, victimHdr, sendBody(victim, bind)), http.StatusOK, "")
 		msg, _ := tg.Outbox.Last(victimE164)
-		return msg.Code
-	}
-	code := sendCode()
-	for i := 0; i < 10; i++ {
-		r := tg.postFrom(t, cs.from(3), verifyPath, headers(map[string]string{"X-device-fingerprint": fmt.Sprintf("s-%d", i)}),
-			verifyBody(victim, bind, wrong(code)))
-		wantCode := gen.ErrorCodeCodeWrong
-		if i >= 5 {
-			wantCode = gen.ErrorCodeCodeAttemptsExceeded
+		victimCode := msg.Code
+		codes := map[string]string{bind: victimCode}
+		for _, sc := range allScenarios {
+			if sc != bind { // the cooldown is per scenario: back to back
+				want(t, tg.postFrom(t, cs.from(4), sendPath, headers(map[string]string{"X-device-fingerprint": "s-sender"}), sendBody(victim, sc)), http.StatusOK, "")
+				m, _ := tg.Outbox.Last(victimE164)
+				codes[sc] = m.Code
+			}
 		}
-		want(t, r, http.StatusBadRequest, wantCode)
+		compared, g := 0, 0
+		for _, sc := range allScenarios {
+			for {
+				r := tg.postFrom(t, at.from(g), verifyPath, headers(map[string]string{"X-device-fingerprint": at.dev(g)}),
+					verifyBody(victim, sc, wrong(codes[sc])))
+				g++
+				if r.Code == gen.ErrorCodeCodeWrong {
+					compared++
+					continue
+				}
+				want(t, r, http.StatusTooManyRequests, gen.ErrorCodeVerifyCallerNumberDailyLimit)
+				break
+			}
+		}
+		t.Logf("%s, across %d codes in %d scenarios (the victim's included): %d wrong codes compared, then 429 VERIFY.0008 at every code",
+			at.name, len(codes), len(allScenarios), compared)
+		if compared != maxAttempts {
+			t.Errorf("%s: %d wrong codes compared, want %d (the code's max_attempts, per number per day)", at.name, compared, maxAttempts)
+		}
+		want(t, tg.postFrom(t, cs.from(2), verifyPath, victimHdr, verifyBody(victim, bind, victimCode)), http.StatusOK, "")
 	}
-	want(t, tg.postFrom(t, cs.from(2), verifyPath, victimHdr, verifyBody(victim, bind, code)), http.StatusOK, "")
-	t.Logf("10 wrong guesses by a stranger from another address: the victim's code still verified")
 
-	// The lock-out, and what it costs.
-	tg.Clock.Advance(61 * time.Second)
-	code = sendCode()
-	limit := int(sender.DefaultLimits.VerifyNumberDaily)
-	// The first stranger's 5 compared guesses count towards the budget.
-	wrongs, addrs := 5, map[int]bool{}
-	for a := 0; wrongs < limit; a++ {
-		addrs[a] = true
-		for g := 0; g < 5 && wrongs < limit; g++ {
-			r := tg.postFrom(t, cs.from(20+a), verifyPath, headers(map[string]string{"X-device-fingerprint": fmt.Sprintf("l-%d-%d", a, g)}),
-				verifyBody(victim, bind, wrong(code)))
-			want(t, r, http.StatusBadRequest, gen.ErrorCodeCodeWrong)
-			wrongs++
+	// The lock-out, and what it costs: from each new address (a new
+	// device per guess), guess until refused, until the victim is refused.
+	tg.Clock.Advance(25 * time.Hour)
+	want(t, tg.postFrom(t, cs.from(2), sendPath, victimHdr, sendBody(victim, bind)), http.StatusOK, "")
+	msg, _ := tg.Outbox.Last(victimE164)
+	spent, addrs, devices := 0, 0, 0
+	for a := 0; ; a++ {
+		if a == 50 {
+			t.Fatal("50 addresses and the number's budget is not spent")
 		}
+		n, r := tg.guessUntilRefused(t, cs.from(20+a), victim, bind, msg.Code, func(g int) string { return fmt.Sprintf("l-%d-%d", a, g) })
+		if n > maxAttempts {
+			t.Errorf("address %d had %d wrong codes compared, want at most %d", a, n, maxAttempts)
+		}
+		spent += n
+		devices += n
+		if n > 0 {
+			addrs++
+		}
+		if r.Code == gen.ErrorCodeVerifyNumberDailyLimit {
+			break
+		}
+		want(t, r, http.StatusTooManyRequests, gen.ErrorCodeVerifyCallerNumberDailyLimit)
 	}
-	r := tg.postFrom(t, cs.from(2), verifyPath, victimHdr, verifyBody(victim, bind, code))
+	r := tg.postFrom(t, cs.from(2), verifyPath, victimHdr, verifyBody(victim, bind, msg.Code))
 	want(t, r, http.StatusTooManyRequests, gen.ErrorCodeVerifyNumberDailyLimit)
-	t.Logf("locking the victim out for the day took %d wrong guesses from %d client IPs (the first stranger's included); the victim then got 429 %s, Retry-After %ss",
-		limit, len(addrs)+1, r.Code, r.Header.Get("Retry-After"))
-	if len(addrs)+1 < limit/5 {
-		t.Errorf("the lock-out took only %d addresses", len(addrs)+1)
+	t.Logf("locking the victim out for the day took %d wrong codes from %d client IPs (%d devices); the victim then got 429 %s, Retry-After %ss",
+		spent, addrs, devices, r.Code, r.Header.Get("Retry-After"))
+	if spent != perNumber || addrs < perNumber/maxAttempts {
+		t.Errorf("the lock-out took %d wrong codes from %d addresses, want %d from at least %d", spent, addrs, perNumber, perNumber/maxAttempts)
 	}
 }
 

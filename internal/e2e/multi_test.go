@@ -102,7 +102,8 @@ func TestCaptchaTokenSingleUseAcrossInstances(t *testing.T) {
 
 // Wrong verify attempts are counted once, in Redis, whichever instance
 // takes them: five wrong codes alternating between instances use up the
-// code's five attempts, and then even the right code is refused on both.
+// caller's five wrong codes for the number today, and then even the right
+// code is refused on both (429 VERIFY.0008).
 func TestVerifyAttemptsSharedAcrossInstances(t *testing.T) {
 	c := startCluster(t, 2, 0)
 	const mobile = "13900000001"
@@ -114,8 +115,8 @@ func TestVerifyAttemptsSharedAcrossInstances(t *testing.T) {
 		node := c.nodes[i%2]
 		want(t, fmt.Sprintf("wrong attempt %d via %s", i+1, node.name), node.verify(t, mobile, wrong), http.StatusBadRequest, "VERIFY.0001")
 	}
-	want(t, "right code via B after 5 wrong", b.verify(t, mobile, code), http.StatusBadRequest, "VERIFY.0003")
-	want(t, "right code via A after 5 wrong", a.verify(t, mobile, code), http.StatusBadRequest, "VERIFY.0003")
+	want(t, "right code via B after 5 wrong", b.verify(t, mobile, code), http.StatusTooManyRequests, "VERIFY.0008")
+	want(t, "right code via A after 5 wrong", a.verify(t, mobile, code), http.StatusTooManyRequests, "VERIFY.0008")
 }
 
 // A code sent by one instance verifies on the other, once: a second verify

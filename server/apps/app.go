@@ -91,7 +91,9 @@ type CodeSettings struct {
 	Length int `yaml:"length"`
 	// TTL is how long a code stays valid, 30s to 24h.
 	TTL time.Duration `yaml:"ttl"`
-	// MaxAttempts is how many wrong codes kill a code, 1 to 100.
+	// MaxAttempts is how many wrong codes one client IP, and one device,
+	// may try for a number per day, across codes and scenarios (and at one
+	// code), 1 to 100.
 	MaxAttempts int `yaml:"max_attempts"`
 	// PerScenario overrides the settings above for some scenarios. Only
 	// allowed at application level: a scenario's settings have none.

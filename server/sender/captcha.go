@@ -11,7 +11,8 @@ import (
 	"github.com/smscode/smscode/server/store"
 )
 
-// PuzzlesPerMinute is how many slider puzzles one client IP may ask for
+// PuzzlesPerMinute is how many slider puzzles one client IP (an IPv6
+// client: its /64, see clientIP) may ask for
 // per minute and application: drawing one costs a few milliseconds of CPU,
 // so an unbounded stream would be a cheap way to load the server.
 const PuzzlesPerMinute = 30
@@ -40,9 +41,9 @@ func (s *Service) Puzzle(ctx context.Context, c Caller) (slider.Puzzle, error) {
 		return slider.Puzzle{}, err
 	}
 	tag := "{" + app.Scope() + "}"
-	if c.RemoteIP != "" {
+	if ip := clientIP(c.RemoteIP); ip != "" {
 		res, err := s.d.Store.Reserve(ctx, store.SendRequest{Limits: []store.Limit{
-			{Key: tag + ":pz:ip:" + c.RemoteIP, Max: PuzzlesPerMinute, Window: time.Minute},
+			{Key: tag + ":pz:ip:" + ip, Max: PuzzlesPerMinute, Window: time.Minute},
 		}})
 		if err != nil {
 			return slider.Puzzle{}, apierr.Wrap(gen.ErrorCodeStoreUnavailable, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/captcha/slider"
+	"github.com/smscode/smscode/server/config"
 	"github.com/smscode/smscode/server/servertest"
 )
 
@@ -178,6 +179,20 @@ func TestPuzzleRateLimit(t *testing.T) {
 	}
 	env.Clock.Advance(time.Minute)
 	wantOK(t, get(t, env, "/api/v2/sdk/captcha", nil))
+}
+
+// The puzzle limit counts an IPv6 client as its /64, as the send and
+// verify limits do: walking the addresses of one /64 buys no puzzles.
+func TestPuzzleRateLimitCountsIPv6As64(t *testing.T) {
+	env := servertest.New(t, servertest.WithConfig(func(c *config.Config) { c.HTTP.TrustedProxies = []string{"127.0.0.1"} }))
+	for i := 0; i < 30; i++ {
+		wantOK(t, get(t, env, "/api/v2/sdk/captcha", map[string]string{"X-Forwarded-For": fmt.Sprintf("2001:db8:7:7::%x", i+1)}))
+	}
+	r := get(t, env, "/api/v2/sdk/captcha", map[string]string{"X-Forwarded-For": "2001:db8:7:7:ffff::1"})
+	if r.Status != http.StatusTooManyRequests || r.Code != "CAPTCHA.0007" {
+		t.Fatalf("31st puzzle from the /64: %d %s", r.Status, r.Code)
+	}
+	wantOK(t, get(t, env, "/api/v2/sdk/captcha", map[string]string{"X-Forwarded-For": "2001:db8:7:8::1"}))
 }
 
 func TestCountryCodes(t *testing.T) {

@@ -2,8 +2,6 @@ package sender
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
 	"math"
 	"net/netip"
 	"time"
@@ -43,8 +41,9 @@ type Pumping struct {
 // device fingerprint and 50 per client IP per hour (50 leaves room for a
 // carrier NAT while stopping a script); 10,000 per application per 24 h.
 //
-// Verification: 50 failed attempts per client IP and 20 per device per
-// hour (the send limits' figures: a person mistypes a few times, a script
+// Verification: a code's max_attempts wrong codes per number per day from
+// one client IP and from one device (see verifyLimitsFor); 50 failed
+// attempts per client IP and 20 per device per hour (the send limits' figures: a person mistypes a few times, a script
 // thousands); 20 wrong codes per number per 24 h, which bounds guessing a
 // number's codes to 20 × 365 = 7,300 guesses a year, a 0.73 % chance with
 // 6-digit codes, however many codes are sent and from however many
@@ -101,6 +100,8 @@ var (
 	kindVerifyNumber = limitKind{"verify_number_daily", gen.ErrorCodeVerifyNumberDailyLimit}
 	kindVerifyDevice = limitKind{"verify_device", gen.ErrorCodeVerifyDeviceLimit}
 	kindVerifyIP     = limitKind{"verify_ip", gen.ErrorCodeVerifyIPLimit}
+	// One label for both sources: metrics need not tell them apart.
+	kindVerifyCaller = limitKind{"verify_number_caller_daily", gen.ErrorCodeVerifyCallerNumberDailyLimit}
 )
 
 const day = 24 * time.Hour
@@ -123,9 +124,9 @@ func limitsFor(tag string, l Limits, p Pumping, num phone.Number, ids keyIDs, sc
 	}
 	add(kindCooldown, tag+":cd:"+string(scenario)+":"+ids.number, 1, l.NumberCooldown, 0)
 	add(kindNumber, tag+":nd:"+ids.number, l.NumberDaily, day, 0)
-	add(kindDevice, tag+":dev:"+digest(c.Fingerprint), l.DevicePerHour, time.Hour, 0)
-	if c.RemoteIP != "" {
-		add(kindIP, tag+":ip:"+c.RemoteIP, l.IPPerHour, time.Hour, 0)
+	add(kindDevice, tag+":dev:"+ids.device(c.Fingerprint), l.DevicePerHour, time.Hour, 0)
+	if ip := clientIP(c.RemoteIP); ip != "" {
+		add(kindIP, tag+":ip:"+ip, l.IPPerHour, time.Hour, 0)
 	}
 	if !p.Disabled {
 		prefix := num.Prefix(p.PrefixDigits)
@@ -137,31 +138,52 @@ func limitsFor(tag string, l Limits, p Pumping, num phone.Number, ids keyIDs, sc
 	return ls, kinds
 }
 
+// maxVerifyLimits is how many limits verifyLimitsFor builds at most.
+const maxVerifyLimits = 5
+
 // verifyLimitsFor builds the limits of one verification, most specific
-// first: wrong codes per number per day, then failures per device and per
-// client IP per hour. kinds[i] names ls[i].
-func verifyLimitsFor(tag string, l Limits, ids keyIDs, c Caller) (ls []store.VerifyLimit, kinds [3]limitKind) {
-	ls = make([]store.VerifyLimit, 0, 3)
+// first: wrong codes per number per day from this client IP and from this
+// device (maxAttempts each, the code's own cap, across codes and
+// scenarios), wrong codes per number per day, then failures per device and
+// per client IP per hour. kinds[i] names ls[i].
+//
+// The per-caller daily limits make a lock-out expensive: the number's daily
+// budget (VerifyNumberDaily wrong codes) can only be spent from
+// VerifyNumberDaily/maxAttempts distinct addresses and as many devices,
+// however many codes the attacker has sent to the number, in however many
+// scenarios; without them, one address could spend it over a few codes.
+//
+// ip is the caller's clientIP ("" when unknown), dev its device id.
+func verifyLimitsFor(tag string, l Limits, ids keyIDs, ip, dev string, maxAttempts int) (ls []store.VerifyLimit, kinds [maxVerifyLimits]limitKind) {
+	ls = make([]store.VerifyLimit, 0, maxVerifyLimits)
 	add := func(k limitKind, key string, max int64, window time.Duration, anyFailure bool) {
 		kinds[len(ls)] = k
 		ls = append(ls, store.VerifyLimit{Limit: store.Limit{Key: key, Max: max, Window: window}, AnyFailure: anyFailure})
 	}
+	if ip != "" {
+		add(kindVerifyCaller, tag+":vnc:"+ids.number+":i"+ip, int64(maxAttempts), day, false)
+	}
+	add(kindVerifyCaller, tag+":vnc:"+ids.number+":d"+dev, int64(maxAttempts), day, false)
 	add(kindVerifyNumber, tag+":vn:"+ids.number, l.VerifyNumberDaily, day, false)
-	add(kindVerifyDevice, tag+":vdev:"+digest(c.Fingerprint), l.VerifyDevicePerHour, time.Hour, true)
-	if ip := verifyIP(c.RemoteIP); ip != "" {
+	add(kindVerifyDevice, tag+":vdev:"+dev, l.VerifyDevicePerHour, time.Hour, true)
+	if ip != "" {
 		add(kindVerifyIP, tag+":vip:"+ip, l.VerifyIPPerHour, time.Hour, true)
 	}
 	return ls, kinds
 }
 
-// verifyIP is the client address as the verification limits count it: an
-// IPv4 address as it is, an IPv6 address as its /64, which is what one
-// subscriber is usually given, so that walking the addresses of one /64
-// (2^64 of them) buys no more guesses than one address.
-func verifyIP(ip string) string {
+// clientIP is the client address as the limits count it: an IPv4 address
+// as it is (an IPv4-mapped IPv6 address, ::ffff:a.b.c.d, is the same
+// client and counts as a.b.c.d), an IPv6 address as its /64, which is what
+// one subscriber is usually given, so that walking the addresses of one /64
+// (2^64 of them) buys no more sends or guesses than one address.
+func clientIP(ip string) string {
 	a, err := netip.ParseAddr(ip)
-	if err != nil || a.Is4() || a.Is4In6() {
+	if err != nil {
 		return ip
+	}
+	if a = a.Unmap(); a.Is4() {
+		return a.String()
 	}
 	p, err := a.Prefix(64)
 	if err != nil {
@@ -171,14 +193,14 @@ func verifyIP(ip string) string {
 }
 
 // verifySources names the caller of a verification to the store: its
-// client address and its device, each of which may spend a code's
-// attempts, for this caller only.
-func verifySources(c Caller) []string {
+// client address (clientIP) and its device id, each of which may spend a
+// code's attempts, for this caller only.
+func verifySources(ip, dev string) []string {
 	src := make([]string, 0, 2)
-	if ip := verifyIP(c.RemoteIP); ip != "" {
+	if ip != "" {
 		src = append(src, "i"+ip)
 	}
-	return append(src, "d"+digest(c.Fingerprint))
+	return append(src, "d"+dev)
 }
 
 // allowed reports whether prefix starts with one of the allow-listed prefixes.
@@ -189,13 +211,4 @@ func allowed(allow []string, prefix string) bool {
 		}
 	}
 	return false
-}
-
-// digest shortens a client-chosen value (a device fingerprint, up to 128
-// bytes) into a fixed-size key part, so clients cannot grow store keys.
-func digest(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	var out [24]byte
-	hex.Encode(out[:], sum[:12])
-	return string(out[:])
 }

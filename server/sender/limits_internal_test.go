@@ -2,11 +2,11 @@ package sender
 
 import "testing"
 
-func TestVerifyIP(t *testing.T) {
+func TestClientIP(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"", ""},
 		{"198.51.100.7", "198.51.100.7"},
-		{"::ffff:198.51.100.7", "::ffff:198.51.100.7"},
+		{"::ffff:198.51.100.7", "198.51.100.7"}, // one client, one bucket
 		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
 		{"2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"},
 		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
@@ -14,8 +14,8 @@ func TestVerifyIP(t *testing.T) {
 		{"not an ip", "not an ip"},
 	}
 	for _, tt := range tests {
-		if got := verifyIP(tt.in); got != tt.want {
-			t.Errorf("verifyIP(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := clientIP(tt.in); got != tt.want {
+			t.Errorf("clientIP(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -139,6 +139,37 @@ func TestDeviceIPHeaderIsNotTrustedForLimits(t *testing.T) {
 	wantError(t, r, http.StatusTooManyRequests, "SMS.0004")
 }
 
+// The per-IP send limit counts an IPv6 client as its /64 (what one
+// subscriber is given: walking its addresses buys nothing) and an
+// IPv4-mapped IPv6 address as the IPv4 address it is.
+func TestSendIPLimitCountsOneClientOnce(t *testing.T) {
+	tests := []struct {
+		name  string
+		from  []string // client addresses, each sends once; the last is refused
+		fresh string   // then a send from here is allowed
+	}{
+		{"IPv6 /64", []string{"2001:db8:1:2::1", "2001:db8:1:2:ffff::2", "2001:db8:1:2:1:2:3:4"}, "2001:db8:1:3::1"},
+		{"IPv4-mapped", []string{"198.51.100.7", "::ffff:198.51.100.7", "::ffff:c633:6407"}, "198.51.100.8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := servertest.New(t, servertest.WithConfig(func(c *config.Config) {
+				c.Limits.IPPerHour = int64(len(tt.from) - 1)
+				c.HTTP.TrustedProxies = []string{"127.0.0.1"}
+			}))
+			for i, ip := range append(tt.from, tt.fresh) {
+				r := send(t, env, fmt.Sprintf("1380000001%d", i), login, map[string]string{
+					"X-device-fingerprint": fmt.Sprintf("d%d", i), "X-Forwarded-For": ip})
+				if i == len(tt.from)-1 {
+					wantError(t, r, http.StatusTooManyRequests, "SMS.0004")
+				} else {
+					wantOK(t, r)
+				}
+			}
+		})
+	}
+}
+
 func TestAppDailyQuota(t *testing.T) {
 	env := servertest.New(t, servertest.WithConfig(func(c *config.Config) { c.Apps[0].Limits.AppDaily = 2 }))
 	wantOK(t, send(t, env, "13800000001", login, map[string]string{"X-device-fingerprint": "a"}))
@@ -229,14 +260,24 @@ func TestVerifyAttemptCapAndExpiry(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		wantError(t, verify(t, env, seedMobile, bind, wrongCode(msg.Code), nil), http.StatusBadRequest, "VERIFY.0001")
 	}
-	// Dead after 5 wrong attempts, even for the right code.
-	wantError(t, verify(t, env, seedMobile, bind, msg.Code, nil), http.StatusBadRequest, "VERIFY.0003")
-
+	// After 5 wrong attempts this caller (its address and device) is done
+	// with the number for the day, even with the right code and a new one.
+	r := verify(t, env, seedMobile, bind, msg.Code, nil)
+	wantError(t, r, http.StatusTooManyRequests, "VERIFY.0008")
+	if r.RetryAfter != 24*3600 {
+		t.Errorf("Retry-After = %d, want a day", r.RetryAfter)
+	}
 	env.Clock.Advance(61 * time.Second)
 	wantOK(t, send(t, env, seedMobile, bind, nil))
 	msg, _ = env.Outbox.Last(seedE164)
+	wantError(t, verify(t, env, seedMobile, bind, msg.Code, nil), http.StatusTooManyRequests, "VERIFY.0008")
+
+	// A code expires after its TTL.
+	const other = "13800000099"
+	wantOK(t, send(t, env, other, bind, map[string]string{"X-device-fingerprint": "other"}))
+	msg, _ = env.Outbox.Last("+86" + other)
 	env.Clock.Advance(5*time.Minute + time.Second)
-	wantError(t, verify(t, env, seedMobile, bind, msg.Code, nil), http.StatusBadRequest, "VERIFY.0002")
+	wantError(t, verify(t, env, other, bind, msg.Code, map[string]string{"X-device-fingerprint": "other"}), http.StatusBadRequest, "VERIFY.0002")
 }
 
 // A new send replaces the previous code.

@@ -198,10 +198,11 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) error {
 	}
 	ids := s.keyIDs(num)
 	key := codeKey(info.tag, req.Scenario, ids)
-	limits, kinds := verifyLimitsFor(info.tag, info.ch.Limits, ids, req.Caller)
+	ip, dev := clientIP(req.RemoteIP), ids.device(req.Fingerprint)
+	limits, kinds := verifyLimitsFor(info.tag, info.ch.Limits, ids, ip, dev, app.CodeFor(req.Scenario).MaxAttempts)
 	res, err := s.d.Store.Verify(ctx, store.VerifyRequest{
 		Key: key, Hash: s.d.Hasher.Hash(key, req.Code),
-		Sources: verifySources(req.Caller), Limits: limits,
+		Sources: verifySources(ip, dev), Limits: limits,
 	})
 	if err != nil {
 		// Fail closed: nothing was compared, so nothing can be verified.
@@ -310,6 +311,7 @@ const (
 	numberIDDomain = "smscode key id: number"
 	prefixIDDomain = "smscode key id: prefix"
 	bindingDomain  = "smscode key id: captcha binding"
+	deviceIDDomain = "smscode key id: device fingerprint"
 )
 
 func (s *Service) keyIDs(num phone.Number) keyIDs {
@@ -318,6 +320,11 @@ func (s *Service) keyIDs(num phone.Number) keyIDs {
 
 // prefix is the id of a number prefix ("+86138").
 func (ids keyIDs) prefix(p string) string { return keyedID(ids.h, prefixIDDomain, p) }
+
+// device is the id of a device fingerprint (client-chosen, up to 128
+// bytes): fixed-size, so clients cannot grow store keys, and keyed, so
+// that whoever knows a device's fingerprint cannot find its keys.
+func (ids keyIDs) device(fp string) string { return keyedID(ids.h, deviceIDDomain, fp) }
 
 // binding is what a captcha token is bound to: the number's id under a
 // domain of its own, which the captcha store keeps in its records.

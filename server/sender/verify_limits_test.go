@@ -2,6 +2,8 @@ package sender_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -41,6 +43,23 @@ func TestVerifyLimits(t *testing.T) {
 			mobile: func(i int) string { return fmt.Sprintf("139000000%02d", i) },
 			device: func(int) string { return "same-device" },
 			max:    3, code: "VERIFY.0006", window: time.Hour,
+		},
+		{
+			// Wrong codes for one number from one device on one address:
+			// once it has tried the code's max_attempts (5), it gets a
+			// daily refusal for the number, not just a dead code.
+			name: "per number and caller", edit: func(*sender.Limits) {},
+			mobile: func(int) string { return seedMobile },
+			device: func(int) string { return "one-device" },
+			wrong:  true, max: 5, code: "VERIFY.0008", window: 24 * time.Hour,
+		},
+		{
+			// The same from one address over many devices: the address
+			// is spent for the number.
+			name: "per number and client IP", edit: func(*sender.Limits) {},
+			mobile: func(int) string { return seedMobile },
+			device: func(i int) string { return fmt.Sprintf("dev%d", i) },
+			wrong:  true, max: 5, code: "VERIFY.0008", window: 24 * time.Hour,
 		},
 		{
 			// Wrong codes for one number from four devices: only the
@@ -159,12 +178,17 @@ func TestStoreSeesNoNumber(t *testing.T) {
 	if len(rec.seen) < 20 {
 		t.Fatalf("only %d keys and values recorded", len(rec.seen))
 	}
+	// Nor the device fingerprint, or its unkeyed digest (anyone who knows
+	// a device's fingerprint could find its keys by it).
+	fp := seedHeaders()["X-device-fingerprint"]
+	sum := sha256.Sum256([]byte(fp))
+	fpDigest := hex.EncodeToString(sum[:12])
 	for _, s := range rec.seen {
-		for _, leak := range []string{seedMobile, seedMobile[3:], "+86123"} {
+		for _, leak := range []string{seedMobile, seedMobile[3:], "+86123", fp, fpDigest} {
 			if strings.Contains(s, leak) {
 				t.Errorf("the store was given %q, which contains %q", s, leak)
 			}
 		}
 	}
-	t.Logf("%d keys and values reached the store; none holds the number or its prefix", len(rec.seen))
+	t.Logf("%d keys and values reached the store; none holds the number, its prefix or the device fingerprint", len(rec.seen))
 }

@@ -91,6 +91,9 @@ const MaxSources = 4
 // VerifyLimit is a limit of a verify decision and what it counts.
 type VerifyLimit struct {
 	Limit
+	// Limit.Block must be zero: a verify limit refuses until its window
+	// ends (ValidateVerify refuses a Block).
+	//
 	// AnyFailure counts every failed attempt (a wrong code, no code
 	// pending, a code dead for the caller); otherwise only wrong codes,
 	// which are the guesses against a pending code.

@@ -53,7 +53,9 @@ func invalid(format string, args ...any) error {
 }
 
 // ValidateVerify rejects a VerifyRequest that is a caller bug: no code key,
-// too many or empty sources, or a limit as Validate would refuse it.
+// too many or empty sources, a limit with a Block (verify limits never
+// block: redisstore's script has none, so a Block would mean one thing in
+// memory and another in Redis), or a limit as Validate would refuse it.
 func ValidateVerify(req VerifyRequest) error {
 	if req.Key == "" {
 		return invalid("verify without a code key")
@@ -70,6 +72,9 @@ func ValidateVerify(req VerifyRequest) error {
 	for i, l := range req.Limits {
 		if l.Key == req.Key {
 			return invalid("key %q is both a limit and the code", l.Key)
+		}
+		if l.Block != 0 {
+			return invalid("verify limit %q has Block %v; verify limits do not block", l.Key, l.Block)
 		}
 		ls[i] = l.Limit
 	}

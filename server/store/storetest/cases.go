@@ -38,6 +38,7 @@ var cases = []struct {
 	{"VerifyAttemptsPerSource", testVerifyPerSource},
 	{"VerifyLimitsCountFailures", testVerifyLimits},
 	{"VerifyLimitsRefuseBeforeCompare", testVerifyLimitRefuses},
+	{"VerifyWrongOnlyLimitsAcrossCodes", testVerifyWrongOnlyAcrossCodes},
 	{"ConcurrentWrongGuesses", testConcurrentWrongGuesses},
 	{"NewReserveReplacesCode", testNewReserveReplaces},
 	{"UseOnce", testUseOnce},
@@ -399,6 +400,9 @@ func testInvalid(t *testing.T, e *env) {
 		"a limit of Max 0":  {Key: e.key("c"), Hash: hash("1"), Limits: []store.VerifyLimit{{Limit: store.Limit{Key: e.key("v"), Window: window}}}},
 		"the code as limit": {Key: vl.Key, Hash: hash("1"), Limits: []store.VerifyLimit{vl}},
 		"a limit key twice": {Key: e.key("c"), Hash: hash("1"), Limits: []store.VerifyLimit{vl, vl}},
+		// Verify never blocks (redisstore's script has no Block), so a
+		// Block would mean one thing in memory and another in Redis.
+		"a limit with Block": {Key: e.key("c"), Hash: hash("1"), Limits: []store.VerifyLimit{{Limit: store.Limit{Key: e.key("v"), Max: 1, Window: window, Block: window}}}},
 	} {
 		_, err = e.s.Verify(ctx, req)
 		wantInvalid("Verify with "+name, err)
@@ -445,7 +449,7 @@ func testVerifyPerSource(t *testing.T, e *env) {
 // A limit marked AnyFailure counts wrong codes, missing codes and dead
 // codes; the others count wrong codes only; a right code counts nothing.
 func testVerifyLimits(t *testing.T, e *env) {
-	anyF := store.VerifyLimit{Limit: e.limit("ip", 3, window), AnyFailure: true}
+	anyF := store.VerifyLimit{Limit: e.limit("ip", 4, window), AnyFailure: true}
 	wrongOnly := store.VerifyLimit{Limit: e.limit("num", 2, window)}
 	src := []string{"s"}
 	e.mustAllow(store.SendRequest{Code: e.code("c", "right", 1)})
@@ -455,19 +459,20 @@ func testVerifyLimits(t *testing.T, e *env) {
 	if got := e.verifyFrom("c", "x", src, anyF, wrongOnly).Outcome; got != store.VerifyWrong { // any: 2, wrong: 1
 		t.Fatalf("wrong = %s", outcomeName(got))
 	}
-	if got := e.verifyFrom("c", "right", src, wrongOnly).Outcome; got != store.VerifyTooManyAttempts { // wrong stays 1
+	if got := e.verifyFrom("c", "right", src, anyF, wrongOnly).Outcome; got != store.VerifyTooManyAttempts { // any: 3, wrong stays 1
 		t.Fatalf("dead = %s", outcomeName(got))
 	}
 	e.mustAllow(store.SendRequest{Code: e.code("c", "right", 1)})
 	if got := e.verifyFrom("c", "right", src, anyF, wrongOnly).Outcome; got != store.VerifyOK { // counts nothing
-		t.Fatalf("right = %s", outcomeName(got))
+		t.Fatalf("right = %s (had the dead code counted as a wrong one?)", outcomeName(got))
 	}
-	if got := e.verifyFrom("gone", "x", src, anyF, wrongOnly).Outcome; got != store.VerifyNotFound { // any: 3
+	if got := e.verifyFrom("gone", "x", src, anyF, wrongOnly).Outcome; got != store.VerifyNotFound { // any: 4
 		t.Fatalf("no code = %s", outcomeName(got))
 	}
+	// The any-failure limit is full only if the dead code counted.
 	res := e.verifyFrom("c", "x", src, wrongOnly, anyF)
 	if res.Outcome != store.VerifyRefused || res.Refused != 1 || res.RetryAfter <= 0 || res.RetryAfter > window {
-		t.Fatalf("fourth failure = %s (limit %d, %v), want refused by limit 1", outcomeName(res.Outcome), res.Refused, res.RetryAfter)
+		t.Fatalf("fifth failure = %s (limit %d, %v), want refused by limit 1", outcomeName(res.Outcome), res.Refused, res.RetryAfter)
 	}
 	// The wrong-only limit has one more: its second wrong code fills it.
 	e.mustAllow(store.SendRequest{Code: e.code("c2", "right", 5)})
@@ -485,19 +490,68 @@ func testVerifyLimits(t *testing.T, e *env) {
 }
 
 // A full limit refuses before the compare: the right code is neither
-// accepted nor consumed, and the refusal counts nothing.
+// accepted nor consumed, and the refusal counts nothing, neither against
+// the limit nor against the code's attempts (MaxAttempts 2: one wrong and
+// one counted refusal would kill it).
 func testVerifyLimitRefuses(t *testing.T, e *env) {
 	lim := store.VerifyLimit{Limit: e.limit("n", 1, window), AnyFailure: true}
-	e.mustAllow(store.SendRequest{Code: e.code("c", "right", 5)})
+	e.mustAllow(store.SendRequest{Code: e.code("c", "right", 2)})
 	if got := e.verifyFrom("c", "x", nil, lim).Outcome; got != store.VerifyWrong {
 		t.Fatalf("first = %s", outcomeName(got))
 	}
 	for range 3 {
+		if got := e.verifyFrom("c", "wrong", nil, lim); got.Outcome != store.VerifyRefused || got.Refused != 0 {
+			t.Fatalf("wrong code at a full limit = %s, want refused", outcomeName(got.Outcome))
+		}
 		if got := e.verifyFrom("c", "right", nil, lim); got.Outcome != store.VerifyRefused || got.Refused != 0 {
 			t.Fatalf("right code at a full limit = %s, want refused", outcomeName(got.Outcome))
 		}
 	}
 	e.wantVerify("c", "right", store.VerifyOK)
+}
+
+// Wrong-only limits that the caller shares between codes (the sender's
+// wrong codes per number and source per day, across scenarios) count the
+// compared wrong codes at any of them, and nothing else: not a missing
+// code, not a code dead for the caller, not an attempt another limit
+// refused. Once full, they refuse at every code, even the right one, while
+// a caller under other such limits still verifies.
+func testVerifyWrongOnlyAcrossCodes(t *testing.T, e *env) {
+	ip := store.VerifyLimit{Limit: e.limit("num:ip:a", 3, window)}
+	dev := store.VerifyLimit{Limit: e.limit("num:dev:a", 3, window)}
+	full := store.VerifyLimit{Limit: e.limit("other", 1, window), AnyFailure: true}
+	src := []string{"ip:a", "dev:a"}
+	for _, c := range []string{"c1", "c2", "c3"} {
+		e.mustAllow(store.SendRequest{Code: e.code(c, "right-"+c, 1)})
+	}
+	steps := []struct {
+		code, value string
+		limits      []store.VerifyLimit
+		want        store.VerifyOutcome
+	}{
+		{"c1", "x", []store.VerifyLimit{ip, dev}, store.VerifyWrong},                  // 1
+		{"c1", "right-c1", []store.VerifyLimit{ip, dev}, store.VerifyTooManyAttempts}, // dead: still 1
+		{"none", "x", []store.VerifyLimit{ip, dev}, store.VerifyNotFound},             // missing: still 1
+		{"c2", "x", []store.VerifyLimit{full, ip, dev}, store.VerifyWrong},            // 2, fills "other"
+		{"c2", "x", []store.VerifyLimit{full, ip, dev}, store.VerifyRefused},          // refused: still 2
+		{"c3", "x", []store.VerifyLimit{ip, dev}, store.VerifyWrong},                  // 3: full
+	}
+	for i, s := range steps {
+		if got := e.verifyFrom(s.code, s.value, src, s.limits...).Outcome; got != s.want {
+			t.Fatalf("step %d (%s): %s, want %s", i, s.code, outcomeName(got), outcomeName(s.want))
+		}
+	}
+	e.mustAllow(store.SendRequest{Code: e.code("c4", "right-c4", 5)})
+	for _, l := range []store.VerifyLimit{ip, dev} {
+		if got := e.verifyFrom("c4", "right-c4", src, l); got.Outcome != store.VerifyRefused || got.Refused != 0 {
+			t.Fatalf("right code of a fresh code under a full %s = %s, want refused", l.Key, outcomeName(got.Outcome))
+		}
+	}
+	// Another caller, under limits of its own, is not refused.
+	other := []store.VerifyLimit{{Limit: e.limit("num:ip:b", 3, window)}, {Limit: e.limit("num:dev:b", 3, window)}}
+	if got := e.verifyFrom("c4", "right-c4", []string{"ip:b", "dev:b"}, other...).Outcome; got != store.VerifyOK {
+		t.Errorf("another caller = %s, want ok", outcomeName(got))
+	}
 }
 
 // Concurrent wrong guesses under a limit of Max m: exactly m are compared.
