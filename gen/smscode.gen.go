@@ -701,7 +701,9 @@ type ClientInterface interface {
 	// image with a jigsaw-shaped hole and the matching piece, both PNG in base64, the
 	// piece's top `y`, and a `token` naming the puzzle. The user slides the piece into the
 	// hole; `POST /api/v2/sdk/captcha/verify` checks the position. A puzzle lives 2 minutes
-	// and takes one try (configurable). The answer is never in the response.
+	// and takes one try (configurable). The answer is never in the response. The hole's row
+	// also holds decoy holes of the same shape; the piece shows what the picture shows
+	// around the true one.
 	//
 	// | HTTP | error_code | meaning |
 	// |---|---|---|
@@ -718,7 +720,7 @@ type ClientInterface interface {
 	// | 431 | HEADER.0006 | The request headers are too large. |
 	// | 404 | REQ.0005 | No such path. |
 	// | 405 | REQ.0006 | The path does not take this method. |
-	// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles; see `Retry-After`. |
+	// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles, or this server instance has drawn all the puzzles its global budget allows for now (`slider.puzzles_per_second`, all clients together, so that a flood from rotating addresses cannot take its CPU); see `Retry-After`. |
 	// | 500 | SYS.0001 | An unexpected error. |
 	// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
 	//
@@ -1051,7 +1053,9 @@ type ClientInterface interface {
 // image with a jigsaw-shaped hole and the matching piece, both PNG in base64, the
 // piece's top `y`, and a `token` naming the puzzle. The user slides the piece into the
 // hole; `POST /api/v2/sdk/captcha/verify` checks the position. A puzzle lives 2 minutes
-// and takes one try (configurable). The answer is never in the response.
+// and takes one try (configurable). The answer is never in the response. The hole's row
+// also holds decoy holes of the same shape; the piece shows what the picture shows
+// around the true one.
 //
 // | HTTP | error_code | meaning |
 // |---|---|---|
@@ -1068,7 +1072,7 @@ type ClientInterface interface {
 // | 431 | HEADER.0006 | The request headers are too large. |
 // | 404 | REQ.0005 | No such path. |
 // | 405 | REQ.0006 | The path does not take this method. |
-// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles; see `Retry-After`. |
+// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles, or this server instance has drawn all the puzzles its global budget allows for now (`slider.puzzles_per_second`, all clients together, so that a flood from rotating addresses cannot take its CPU); see `Retry-After`. |
 // | 500 | SYS.0001 | An unexpected error. |
 // | 503 | SYS.0002 | A dependency (the store) is unavailable. |
 //
@@ -2063,7 +2067,9 @@ type ClientWithResponsesInterface interface {
 	// image with a jigsaw-shaped hole and the matching piece, both PNG in base64, the
 	// piece's top `y`, and a `token` naming the puzzle. The user slides the piece into the
 	// hole; `POST /api/v2/sdk/captcha/verify` checks the position. A puzzle lives 2 minutes
-	// and takes one try (configurable). The answer is never in the response.
+	// and takes one try (configurable). The answer is never in the response. The hole's row
+	// also holds decoy holes of the same shape; the piece shows what the picture shows
+	// around the true one.
 	//
 	// | HTTP | error_code | meaning |
 	// |---|---|---|
@@ -2080,7 +2086,7 @@ type ClientWithResponsesInterface interface {
 	// | 431 | HEADER.0006 | The request headers are too large. |
 	// | 404 | REQ.0005 | No such path. |
 	// | 405 | REQ.0006 | The path does not take this method. |
-	// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles; see `Retry-After`. |
+	// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles, or this server instance has drawn all the puzzles its global budget allows for now (`slider.puzzles_per_second`, all clients together, so that a flood from rotating addresses cannot take its CPU); see `Retry-After`. |
 	// | 500 | SYS.0001 | An unexpected error. |
 	// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
 	//
@@ -3248,7 +3254,9 @@ func (r VerifySmsResponse) ContentType() string {
 // image with a jigsaw-shaped hole and the matching piece, both PNG in base64, the
 // piece's top `y`, and a `token` naming the puzzle. The user slides the piece into the
 // hole; `POST /api/v2/sdk/captcha/verify` checks the position. A puzzle lives 2 minutes
-// and takes one try (configurable). The answer is never in the response.
+// and takes one try (configurable). The answer is never in the response. The hole's row
+// also holds decoy holes of the same shape; the piece shows what the picture shows
+// around the true one.
 //
 // | HTTP | error_code | meaning |
 // |---|---|---|
@@ -3265,7 +3273,7 @@ func (r VerifySmsResponse) ContentType() string {
 // | 431 | HEADER.0006 | The request headers are too large. |
 // | 404 | REQ.0005 | No such path. |
 // | 405 | REQ.0006 | The path does not take this method. |
-// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles; see `Retry-After`. |
+// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles, or this server instance has drawn all the puzzles its global budget allows for now (`slider.puzzles_per_second`, all clients together, so that a flood from rotating addresses cannot take its CPU); see `Retry-After`. |
 // | 500 | SYS.0001 | An unexpected error. |
 // | 503 | SYS.0002 | A dependency (the store) is unavailable. |
 //
@@ -6601,161 +6609,164 @@ func (sh *strictHandler) VerifySms(ctx echo.Context, params VerifySmsParams) err
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rdxvHleBfqe2dc0TKDRBPigTPfIAo2sZIIhmSdpwxtEKxuwC02aiCuwoEIYl74kwS2xk7dnb9mHic",
-	"Eztrz3hn11Yysxk7sh3/mBVJ6dP8hT316q5udBOARHuyE+rYh92Nrrq3bt2q+6zbty2H9PoEI8yoVbtt",
-	"dRF0USAutxALRvU2QwG/cxF1Aq/PPIKtmvX9LvERoMgh2KWAETCEHgO7qE0CBFgw8nAHwA70cN6yLXQA",
-	"e30fWbVKybao00U9yHtsk6AHmVWzPMzKJcu2evDA6w16Vm1psVIo2FbPw/K+YFts1EfyVdRBgXV4aFvP",
-	"rRIXrR30vQDRBh7Hce2AIUw9gvNgWyHaJgEYdj2nC1gXAYe4CLwwoAxQhBmgDI4o2Ie+58awLnNcHgXt",
-	"YjraW+jFAaKs4Y6jXMfAcwWWrOtREMg3bQB9SsAw8BhDGHhYYE9RsI+CCxT4pENXwIsDwhDwGBh2EQYB",
-	"6pOAiVkA/YDs+qgXG5O1vFtqF5wiuuRWYKV9CS2h8u4irLoVp7xbgsVlyxxyDx5cQ7jDulZtsWJbfcgY",
-	"Cji+/+X5eu6vYe5WIbecv5m78cRfWOGQKQs83NEjpgi7GayUMk0DzDwfQIDRUE5SD47ALpLTxIgkDh70",
-	"dlEQEYs6CMPAI7FxLhbOjuMO+cgD2ENMLZDn6h2E2fiIdjhvQd8XszOgKACQv2iDfuBhBnd9BOrbq42G",
-	"DQLkkMBFcsr5PII5FAQkkKN+eq1+ZW0rXygUyvPx2btObnm+Dxeq+QKYu+bhwcEKqGM3IJ4LioUVsIXc",
-	"ngeulgvg8sDz3YXvXf1eMV9cLiyVqvlCobQChvvzoN7v++j7aPeqxxaq5Uv58iKYu/r0zvVrNvC9PQSe",
-	"Qs4emQfPooDPzkIlXwCr3YD00MJSIV/Il5eXLuWXl8F1suv5CGzDNgw81ZFlWx6nhNxNLNvCsMfxfi4n",
-	"KGHZFmdtL0CuVWPBAGUwW7VYEnOi74tx3gO5/5rJcqu+h3DqGuOzA/t933Mgf3KBAv0uX2c+cSBDrlxF",
-	"LP4qGEK+JjseZShAbhMbk0VBfXOTT1VJNu15lHq4Y+vHFfUY+pwJkTufb+LYlF7ZCn7QeBEO4HC90Fjq",
-	"jXaukys7myO6iG499dcHuJdNUkegn/PcacnK13A2VcMVfcqCvoL2PQc96eEOCgRTT1gErngftKMGY4sB",
-	"DD3WJQMGaB86KGshlDjdGgzsoREV09NHQU71zvcYvuP5Xs9jSfIWq4twRF0MS8UyhU42NWVnOQPVacla",
-	"LC2dRtf/dAq3Sno2+hPI2NgE0HUDRCmAcvhy7tV2T4HHpt9TKoqUfCtF+ygALBhQpttxGtJaSOLGpnzE",
-	"tzMFmWCMHLWCFFZNPCd2YwS6pA8gf6ftdQYBcsPO+wE5GPH3hdbQei73JAmGkOPLr1pjy6JYyKv/Jk6Z",
-	"188SWpVqbGJK8Ykp5JbruSdhrl3LZ07QtfGZuQZxZwA7CJA2aAkK3+zRTgtA7PJHnArb17cBQwesBlq3",
-	"ui0wt9r1MKJoHpAAtBBugbk13PE92p1faWIothaCAR04XT6/rVvd3Op6i08Q35eGyM2DDdZFAQVt6Ptg",
-	"Fzp7UhomNzQXteHAZ03sKxxt/hIGCloGQ1THiH+rm030a1nELp9KbLm73LhdssuHc8/fzN2I9psbt4v2",
-	"0uH8xYwp2OijAHKVZntElUyasFyIbgHoiDLUE1OzL5s+hjAuJoRxJHizqRWikqMjmlM4nM1+fZoU3EEY",
-	"ZkhB8QtoXMmD6xC7kJFgJEUUJ59QHDFobD9rclZNclHLEDmCO1kXNbF8dNMLmT/RGDDU6/uQIVtMg1DZ",
-	"JJ0Ap5LcVJjAKiZYtQCtThKghaX2pUuFdrXYXiq4pXal0C4vOYWCs1tcXm67pVP2DwlVCtBvQ2Ae8nmm",
-	"fYIpEnrjZegqG4DfOQQzpUYa5Fp4gUr+VgOk6vd1wp4kAyxmdB/6AyTeEbsPpxZnR0kvPt5wV+KPjalw",
-	"CaIAEwbQgUdZXvCKh4XlI7W57N6f2RaLoLyU6L4hm4Oe1Aalci57ZmQP4a2Q0bN63qxv1a+LmU50vcPb",
-	"A71S8pKg0Tz9RYDaVs36zwuRIbsgf6ULa7wb2SDO/hrdUKEHcxsY1R0HUXqBgkqhMJ/XuzrHr6WYdNiF",
-	"QmIOA4I7fBsw7OXncmpWc3LBpSGmXl8wjECB3dPy+Q4h12DQQTPyRXe8dTqNo01sMUFkhY9aklw4E+Dz",
-	"zs6G3oaRx7foIAENBkhC49oDNO1bAB0H9RkFc8VFcNW7DHZHTazk23weKLqBnvA7iKZDrgsyPk/Uu4VE",
-	"1wFqDyhywe5I9Pz0zs6m7t5jFPltu4mV7wLiEehC7PooAMEA0xo3oH3o4RwX5KBSLoaKqtjCdok70jua",
-	"qRQBj/I9kVDkyo3qjBilgfm+A31J6dnYxFNts/lj+wfbaXuHBqqJJn47c8aoYzDA6KCPHK4oChgrfJfq",
-	"cmnETS9u/p/hmruOWJe464TVpXY1IzV7Kc3Tqbq19r20JSfhi31Y63ffxlrrQ9aNdnwG95DkXIl/gp5i",
-	"LOlqlXxfWV28T94VtbmmKhaU2qApIBhAUClU41rSxuZOY2N92wabG9s7M3iXbJCp3TzG3JtidIY5xxOl",
-	"r5rr6tj2SskgcJCYgzbv4sznep1Iy4HPzRmukk048gl0H1Ey8e1xslhSRCtlyCTeybcskAQIj04QQmdI",
-	"1m0UcKP1GQz3oedzM2RGyvYDsu+5KEj0kLGvXxf7+qUEgbl9qvsBg6ijPNgJRtJ/D7jKrhQ5ykiApoMn",
-	"5UhyQtWghSlAAhh4/mgi2LMVMcBFfYRdhJ0RmBMTzMdkh9a6pgaVj1brmzurT9cFG3gOmhdS3cC4Niaf",
-	"bICJtFv4Ex+1mYwoCBUBE+VF4b85Xc5rXDtoiUhLTvjHW4DCEVXuRwKYJsiYEmG0mcR7RiDnMbfNHUKu",
-	"QzxST+mMLOtCzx9d4wSYyKlJzrnCm4oZkgQMvf4qChAg6HSlAOUGB3lSaJh4MqBiypJQYQYC2qoXf/Rd",
-	"sGbMfxnqrCxSl8e5TXOVZrgmFvzs5sE4T9nAw2Boxu3syMtNYS/Syh0onFAOStFd/13Y7hlMB/0+CRhy",
-	"ryPXgztCF5iJ9wYZXZwqkMoJ5jDwAKsSdo53tAIGNOaDEyicOYu0TJjC88K1ib/a3lg/M8EU4iv6WZWu",
-	"oFVBlLFYJXDIAPMNSnuMJBd6rMutKtD3BxRQrxMPAVtPLC3KwFsY5ImpfM3mE88Xc8s3nhcOwYJdPkxR",
-	"/mxrFfaZ04Wbg1u3pByCrutxxKC/GZA+CpjH570NfYpsLivDR9xa9jrdjIjFLnT2OgHXzy5QIF/ky6bv",
-	"HSBfiP/sEGKpMCn4a1sveB0Khze9Huygm7uQosVKOh59DznIBhBsrj/FEZDvCmV76LlIrPuu1+nqOIB4",
-	"Xxmz+Th9i4WCwCzVZfXEwo0n/vJ2wS6lk5kEXsfD0J8C44hykgVkFMAfH0QCvcpjoCc8S5NWluQR4UTi",
-	"bYaey8FOnHzxXjT3K6BPPMxu8oV9gYIDvvpkIJ6iM2OP0SnMcIECRvp2hBFoB6QnyBzDm5H+CvAYoL7n",
-	"IgqgT3AHHACC/dFMCKbnXET+6ucV9bOYJJ3Z+Rj1HNh6Jd4IQZHdF5DDjAX+LAq89sjwls6wzqMJS8tf",
-	"QcJhFBFXqGrI7WjFjYEOEeuN768iihMFZm43rYOmVSuVL+ULdtMaNa1aNV84bDXx3IFOz4hNiuYhYWN4",
-	"Hcxl9HweXJdBYkCCyK9dA6EjtJJ0cWfAjS+oU53VzeZtETC42GymLymuhGSLdr2mlJf4kZZggouMWbJD",
-	"llJYTMEYdODPyheO7OFmiPr4itN6vxMgF2HmQV9onK3Nje0dsAD73sJ+aYG6ewu0Rxc4si0btJqDQqHs",
-	"iF7FJcrlcvJZNEb5QysuEivPjS7tFvZeLH3v4Nny929tLTs7eKmTy+Wmmu9SobI0dUTIpHycDqm0lgJe",
-	"y/+ZaCxUAqVPnc4dppYhUOxkhvYa2xugXFxczBV1sFToHHNNq1AoNi0xSdIioIC0pWYshpAI2a2ux2lY",
-	"jhFwjgugG7dLh3cKheL8NIQ0BhsOYAJB6awUlU0FEOnNZahHJ9LWmMFDMeSGbCbSnRR+MAjgiP/cD1Ab",
-	"BSpKM/WUJRd02ImdQDqNIqEf+1RSpMhq4o74FKN9xA0zTIfSbcO0Wlw6OOBzHieiqeRPoY9rshk2wLgg",
-	"gQwMuSkmQkK2YME+In2u+ShR4JuZAs/lrkWZAHJXudVt2WFsnrAuCoYeRQmWzQiwxbeC6uIkXjUoYI4r",
-	"c2qydH8qQuc26EGHDyUXIOiKYHoUuc2D1kFO3ObE/LeA71FGJYm4vW6H0Rhut0I2oFxxcYgItHEdkmu5",
-	"3JToIUo5/bwohYH/pIi4ohKwPAyMGF5TBfdhgEAPBnvIBS2CERQ/1wALBqglESAypwIGyjFe32xcoABp",
-	"u4vmm5hzHEcedAIyFDEhlXjTG1Cm4kUi38UVKZiht30PkyHYHYlByKiTGKaS65jrWc+bAVudQxZdlqPL",
-	"SnRZtWwjlleM3ZVid+XYXSV2F++Fm2XK7i1Gl6XoshxdVqLLanTJewiVl6J5UzJvyuZNxbzhfSnRq1sZ",
-	"t+X4bSV+m2i7GL+9ZNmx0LW+XrZs0xNkeJ/UZTm6rESX1ehyMbq8FF1yGM+ubTWe/IHuOrorxe7KsTsB",
-	"IwrChX7UG+ZWYA7ENPTGFr9tHeQ4l+X2YSDi14LdjCQCm981roTBeXF/xaN85YS/qp3HslXSiPlkY1ul",
-	"4kSPjKzA6KHIlI1uVb7bZvREZ1NFT5Ihcdu6TNzRda0nq3vj51QvEX/MVyF+0kM+b2SMfSwAaFtSsTXo",
-	"sa2yio1HUvXkG6PxcJWQwPUwZIiaT6WKtRPLgAgff59LjOhWprIbv0e00FgYQ4xeMz3yBkjhqQ2HZNKe",
-	"Mo6oR/Blnzh7oqsdw2VqW+tCuFyJ3LV6xvRdY1NfcX7h731vQBjkazlAbe8g6ngzJUwRPd1CL4horyCg",
-	"i0KChIn9+pc6Y6jXZ3TtwEHIDR+b3KCD1JxcyUDFDbESIlFk1Z7nGtVYvgyekChjW6EICTO2xI6uFKpb",
-	"XatmHd176+StT+5/8frRp3939P4n//eHP7IO7SS4Uhq4xhUjzWUGWI0r9794/cHffH3/i3sn//NeOsBy",
-	"6vjUUp8J2tHn/3zyDy+dvJUxsooGpDUWGBshB5U9juMPvjr66o37X7x+/On/OPnws3QI1SQEFiazpXZ+",
-	"8o+/Pn7l80mdx+Wp6D8jb4+rmL3IdFeZU+mws7o4+ere0Ue/O37lnWmRKkVIjacoz4ZRSvuZ0SlH6IiU",
-	"/tkwkE1mBloZo4HX1/o+VHG2KEd6wvC9PuAQ/+7u8fuvHr/9ysl7P25sHr3/26Nf/TATfjWCfy0JN1Ty",
-	"GexkQb6WhPjg7qcPPvnh8QcvP7j700yoixrqKTlaBrxyUcF7cPfz49/96Oij//Pgm5ePPvrHRP+Gqhfr",
-	"XEfCzbEJF5g0DNKHJkHd//q/J8bHGx7d/cOD332YDr2UCj19XMVyEthp4wr5c9aYjQmxqiDyUb119/i1",
-	"l07e+7HZx7999dqDu5/f//qbk7c+SfaUjlYldcAOwQx6mAKIwUCqK6DN9ZUJ1D567SdHb/6v4/f/6eiz",
-	"9+7/4dWT93589Om7x5/9Ph12NYI9noxiwqloOL//8fG9N7MEmZnVhDPSmcxex4j54O7HciTH7/zh+F/e",
-	"TnQfMyQkANPyjQnKcRIdv/q3x+/fO3rj81MEY8w6ERC0mgXmuB49PwHG0Ru/ePjDl47ev3f8y7v/9tUr",
-	"TDDEq9MADJlTqJJaNgrr8XSQD//ptQd3Xzr54KVpoIS8ZuimM+sXv3rz+IOXp4EWclcyXXcqOPe//Ojk",
-	"1ddOgZMwC2PiP/TWEhdNO66//+PR178JyfnwrV8+uHs3G2Q4YRqU8JkCJHXUR4Mph3z0+T8/+Obl4/d/",
-	"nQ28kjVegcTjAD9+94Pjt1/JhlxN20TNc5bTzKyxd5orJhvqYpLYKvtmQqpQBLxa0KLi/r17x+/fk6M+",
-	"fv/1o599ePzej/iG9sbdk7c+kdv3ySevH73584cvv/7g7tvZSF2K2JuAHsSjcBZU1gQ9FaVKaTl9IuQO",
-	"+OCbl+/f+/nD3/zi5A8vTcQqloKPT3MNTjE94UZ5ug5m+kvkVnl9OzyJq/MASKC98lp/SJMDY4xx9OYv",
-	"Htz9+Ojvvz767F+PX3mH62Cv3ZOscvLrT+9/k9QdzMwdPFPKTtp8SBAS3EzTYGYq4VlSlNKweHD340hk",
-	"ffmz43c/NvE6/t8fHr/9W75V/PGP97/42cNfvpmOS3mMSTk6mkF1wNjT5zEzUXnw2R+PPnpZYhAy6NFH",
-	"76VDrUwLNUM1NyFrFXxa2NVUqzaciRcHhMHTKa+sdYPmD3/y+sPf/IpbuW99cvTZa+mAF9MWgprpvvCB",
-	"iJNRRqLjrvSJZA6dr8HPfn/83o+O3/3Xk3946fjT30xeA5dMLKbM5EzbJyWMR9ghDXcn0qGZGC6B8vAI",
-	"T7vy42dY6QYOR2//9Phv/9vJl79S6/Lux6lUiHtY1V7okCBADgP7Sd1qgkqVqgPEvbYZOptSA/j+l6FR",
-	"jwELxf7xK+9kKdhxH3F8hXnhMKHyjOWBNimiuglTjVhuLnKRyfl++PLrx+/89sHPPz96451MnCrZ9BBB",
-	"kV0EKnxhFAvA9Toeo5Mo8s1PHn745f0v7lWOXvltsXD/69f5lvfpu0mG+8F2Yr5Tj6aYTB4y2L98efLl",
-	"r49++pOHf/NJ6mSbWcv4kdKV09bW1KvqxqF21mYcwDDFew0Ui4qwQtJA0IMe9nVYDOq9CNIoKAZc4gx6",
-	"CIuD4k08F+azFEvlSnXx0tJyodiatzkfQwzUaSEZk9XdeRis5YuLFQ6zB+ZaT8jzzpfETFebWGJkR6ky",
-	"T1QqlyqFgoTQinJejDSX4oqZ/RJqN2MnwSMkx+MeRsJLPBliLp5QuGgXK4d35HWxeDifmgNjpquMzcS6",
-	"OAcIQV+8FMvh4euQL00A5eYzCjNqc9FoqyuhiZ8DppY/TU7IDJk+E4+lRlGFdHbT6cha3681cWtr7anG",
-	"9s7a1s3t69stVQojECxig9a1jaca6/IXn3Q8/ujJja2n1nZubn7/inzeJkGHiCI2fUjpkASu3cSty431",
-	"Kzevb1xuXFuTr+16EjSM87wNWs9sXqnvrMVedroQd/jbLFwjTRw22NjZvLm1tr0j35WJz7k2dBgJwNz1",
-	"J+vzQlzN0T7yfeQCdAAd5o8AlblfZkh5Ph61NUlh2VY4eMu24qO2bCsxQMu2xsZh2ZaJajzgN95+ijjf",
-	"lipUwpHj08ERI0EHsc2hCJ55WB/2ta1n+i5kKLzdYP0tRJl1QxxUwe52jz5aCt4jplrpxEb9m1pN9c1G",
-	"uLM0cetS0b0o/i2Wq9nJUi25n4GdQYAp48y0ALoqSAb0sWxpSjfxMEwLNIMWouYFwaiWrBkwvvpr5kJv",
-	"YuHJJPJ3rhok2tfiG0Biw5tufGnJYLMXC7CtXih5pkz8Uwn0p70dbjDJLJSe5jQmY7STU9FCNtQJf4mE",
-	"FH8IRxS0Nq62VsAe6jO+eiGQwxMCMpKCHFHIvF3P95jIidVLeuNqfNltXJ0UYD/U0eBHXiHfLtltSy6d",
-	"MOUppVqG9Do6yNuXJ6S5Sp8ipcviLG5Cp6sBQyFMCLDlcqF0KZmKHuPNylgdlhu3K3axcDg55S7JQOYw",
-	"09jHmKVHyBiVpgRyM/mOBQO0AqDMAVNpQMKbL7OhZHpajD7SH6Pw3CXER3A8NzaEOz4kWbKhTfQxGOiI",
-	"QamaFrRHVd00T0QWUEAt2xoEvlWzuoz1aW1hoeOx7mA375Degnpd/7XGDqHw1Se2wBzzetLCGzOvREGf",
-	"AUUBvQD6XYLlSeBd1IV+G5B2rHCWsbtSO1yQvjo98vQADpEHVn0ycOMpXU2BiapOwrGIGR+rxEVNi4sJ",
-	"MHdKqi4X5E188WLWjnDxItiErEttHWizZZRGRGS4bqujBLIkhDr738RRf2ZZsLmWTjBo5fRluWWDViQo",
-	"+J3p327lzNtqi+tIoVrcmheZalpRYV1CRWJhCD0P1vZRMJIHxVTm28WL4TGiixc5a+6iEcGugbMs9dSq",
-	"lJY5NpViWf4RuFXKRf6nWihIbb9VLZRbiqnVQUl0wAJojruJPeNkWau+tVbPr6+vr7cA7cK+OnEZit+Q",
-	"0KL71KmTK7yl5k7kJlI+VWtZCaCt0sFBC3TVARkxg63bTSMBsmnZoBnlQDatQ957rOiHR1Wio0BsLNdR",
-	"nCBtD3xfJAfainujPD9E7bA+TitMp2wBuVGH6Y3JNMkw9XB+JVZZyqNGdilv3cRt4vtkKIcoU0slKWtg",
-	"igxTqXD4noMwRcbuUe9Dp4typXxhbNMYDod5KH7Ok6CzoNrShWuN1bX17TXeJt9lPV+IKo/55maU3DVy",
-	"qrxPQ+7fsqCTVcwX8gVx9qiPMOx7Vs0q5wv5siWERVfsxyZvKNWBP+6gFM1gCzGu+SmviDgVEyjjzY5Z",
-	"xxcoaFobu3y7lLaHWoNNS6QB1QA0znQ0sTjWotJUgTzqkhOs7YpjT2FJkB5kjliK6kjXLmHd5KkuwSDG",
-	"KR/QGrXkWoCgJXQiUX9GGzna9OTiW5SXVGd9jINgWNYFa2KOy0rKklJk08sKOF3k7KkuCBWCMQ/qChTw",
-	"vX1EQQn0PDxgfHGL0cE9qReLU8pzutgbXxnzEjm1KsMKc2pL0MterOU7csHcAdG6A3dAD0ExC3ea+E4u",
-	"lwv/5+9XCgVwR5eFKoI7YJ3E1HW55D2aKFQ1x+fKE+WrwoJPLRt4bdDx9hGez4Px3kvgzni5q15C509r",
-	"WAZ3QKLQJG8a5lulNKmkwTINiK46NA4dJs438GUsKxX4iGtR1Aba/dLKqZ36ZisNVFWCisjAQYmx2GcN",
-	"0ciqkkBT06FMutrKj0KCEJeMHtXsjKczpXQXH1iKLZYBoyxhiISlR8OyEsPS64cHdyEGjc39Cu+isbm/",
-	"GMZG0rtRc3Ytah5LOTKrBrZUfcHcM9vhZJSLsd4WFX+mFWKK0m80JnwIOolErreo0oh+pxq9ozufUHlG",
-	"tSwtgzumHXwJ3AGhtlJTEUaZbW/Uv+SsCemeqtbHtF9c7ld0BVCE4mfgFbiqIKv2IvMlMV51KHy1HL3K",
-	"eS2jesQ8n5GYX/iOEKyK0wluuFbNegox5XWw4nWEn0835qJXFlJLHx7ak9uNl2mdvlWjP9XLsgTyNG9e",
-	"m+qtsG7vNC+H5Q0PbyRK7JUKhVnrqYRHycOSAPqgeLFazTi6bXnPXt7YGhauPtUh9Xq9vr79THftmU69",
-	"Xl9d4vf7q/Uf1Ov1y7fat9q3Mo/KntLNDm++urtab/Budvm/8JjkKU5idci5zA3ukVWrLs1QiSB+tD6l",
-	"IkFdaFJKCTm7ijgVOWVpTcKpXTBKJ4omlclNwoR/0aA6ucHYsQDesLQ8uWGyOgpvVy5Obpc86XBoW9Vp",
-	"iBGvBSdalSe3Sqk8JJhj0OvBYCR3KgC1pqxdsGp52BaDHeFeVj9YN3jjbM1SHsSmKYr5qtQ4I5erUGXl",
-	"wWtdQ1Rqs3Ot6ABta14lVmg1WCvItnAKx7V56fVJ0+bzYEPVOKHi0FmgrARhR8W8kS1hVDbxKQ4FqQnX",
-	"ZjsBDHa4rSrzyDz12QE+tCYuazXbBgQ7ql4qwf5IBfo4TFE8WZ6Sbo2p3nU5eUApvFXQP2hiRVFhm/Qh",
-	"pVxIIsiluCRjTJu3RaFLWRVaKuwDn52r6+fq+rm6/v+Bul6IVPGiahjP6jfz+VWjYjlqVEo0mlSZdUkV",
-	"ZgVRXVbVqWEUiJnJLmCUgnvFREPo+9IFK718HJH6ZiOyL1zU9vB3ZLMINKMEBj40vRlHPJf+suAvQ56l",
-	"M6mcJ/Ha5LIj6YAEByoRNmkbNL3PmhDSkSTpEAlpIT88mtVab6RKqPBZU9lRK6CDdG4SwSirg0q8A2MA",
-	"KmvCjpJF+FiGnC/8AEF3BFjgJfbq0GuemCHzcEs8azat9XKKdAhZREjjMAlQpk2I6vNjWbH/3haoOrd6",
-	"boR+q0ao2KAvE3c0o/0pVDZxESriIgtHaHJKeTMiTCqOaEfWqlnu6JRKQbrATyKfaoJJObv9GK/cdBgP",
-	"bbJggA4f22Q3w7IhGRIpJ7MX13n0oYrIcorBHG2nQ5lT1Pehg1ZSjQ3zS1ciuMA1cpXh7v7ZWNvFKezY",
-	"ZGFi0W4KgKllAv7MTHzJsWNW/lTmvRRrubAOUWrUTWaWjJeHFEkRphwVtUYNETonSkd2Odf3ie85owvq",
-	"6zcy3ukiPJJlZGQvyJ0Pw6hh4SG+Zk6N7amqSCJhgGqPwLl1e27dnlu3f97BqKl189Twjlnc7Vy9/hOM",
-	"8ThdD8O4thivqvd8snKhKlesaxJaq+vywEjypWrJfOvpqwJbo5ye6GcWzdLkpQyVMiZXbbA70nbmeUzm",
-	"P5zCds2jTH1hKE2pSmasUyQ/yzyNQqfDGNmRGpn9CaP8z7HcT5U3LKIS0p/SCsM0Ybpki436qGU3MWwz",
-	"FMiMI53SZCAf//KCcSwgaSpxCS/KPzZx/NOfoA5apUJBCCcZ2EEqgEKwg3TqaHhEUbgWhS8zcUyRa4QJ",
-	"l6U+2vZX2xvrNdBKbjgrXEGhiP3lgLWXWtmHr+wmFmnBI6XGiOMnQo1rS+esNP2C8FtTEKie+eC0nFQ/",
-	"jiEphg1dXbxYjEMGbYWmHU4M7IXVNDgtw4kKkDBQafSRbGGOyi9knevJST3ZSFb5DlXmONTvXnuOwz9j",
-	"RTre+beuU8fBPaZ6nYr7Y2na8R7PUOmOpVk9YnQp0cfMgaaM9mcWczKJN3P4KQ25x41EGX3iKWyXBAqP",
-	"Gp8yyaAl9KRQVXIlMk22U1sJ2zAhqh8h/pSiAOjvbsrIh4oQDaGKwxB/H7l2dAg/Vn1jflLAKgVcLHgl",
-	"ulfhK918QggrfQSTw1gDmpA15mEQEdQz2ZfgMDxAvYNQiFNBCZYVtZIuNY/FAk1mDZ5xzosdxowUTXlE",
-	"3iEDX9b+2kW63kbKxxszY3MGS84em0sgOlWYTnZ5SphO5qXqWjNxKDD6wpcqPBOr/xHyXqhR8V00QI6o",
-	"S5OdmxoDWUpJg1X9c8bsQun0lLVO1A+kLe2BtP7KKf2pD+dn5NJmdlV5nAzdzF6rp88k7058ECsadVjh",
-	"Ja27BAdrCyE+VReoUaxFFWhRWVbDLue8ue3r27n+oNfnbV3URthB8/HorKrEMrazx2yMNPtiJeNTcTE+",
-	"1wVWxomTKLMSfS1MV0vn4+gQ4oKw0ENYFcITH/ni60Ks1fkJqIy5xcy1MNVXWzPi2bE1NVVoO6PvMX+c",
-	"Oi987of7Ewtz70ZlB1L9DHpvZQQYAWrBy6oqxEqWf4Abj1PWBBCVWmJx9lND68mY8vQn89VIk8F2eZY3",
-	"WdZhBv9goirDtxJep/HvJ1obV61HQPC0oHi443QQ5qsOyc9kJh00qc6ZpJNzlbgoJ4uG01wDT/R0RjXG",
-	"aQM/zgcKZUsuX6b7LOJz8mX1YcTzWPyfeyxe7no4/VC94cAVVWHSnLeTEu2Nw9816RiBAYsdGb940eb6",
-	"jtPVx0D1B1WoJz5oQlVBnyY2S/6ItapL9dQ3GzQPVE5/yyjH0JIVspT72oeUGS5FRpp4osNYwHEIpoMe",
-	"Esn6JEzdtwEl0gjXKjkJ9qhw8wo/pTocLkukAV2qErnKl6kcnL0+DDxK8AqQnumqMjN1abVEgn0Th35R",
-	"oUNDtWvp1MbQSSy1E77RxTwq6sT+qUcKzr2s59kI59kI57n257n2abn2szgwp/RaCpLFxFZGi2/fGXfW",
-	"7rGds/OJib6Nqquqdy0LhdiU9pmWueJL91LoZnRSkhyj++grR02yfLIZoRTk9JjpoZ3oRDWqqZpYd6Eb",
-	"+aYSYl8kFkoJvyKJlX58waiBlcZF42WzvruTAOOTwbExJyTjmMC57+RP3XcSWRBC604E6w2HienJmM0h",
-	"kSgfp2u6zeCnGKuO990dBIgeCiCPhPNUzotAfCVebRaYDKWbetA/z9Y/9xCciYdAru8sFwGYi+qFjbsL",
-	"xCe9uQopd/CUgykBcQeOVAxQ3yejHt8+SBvosl1zZvHMeakQjsgg4DoFYNDf46ZYfqxS2G2X9KCHb2LY",
-	"Q4diCwo8PjaxFozfpL9C6LJWzYJ9L69Wdt4hPStt4cnGovqeVrYizOXXZbn9sP1s3MRkos5fTyhAYQd5",
-	"QeqDnKc/HigLQPJ9WhEyzUktCxC6UQrbhMqInDqqtprw89qp9ZbjBReGwk0wlvOmTv/DPaSq5cWSAoXb",
-	"RvtRdDRS6PFz5lkI6u362mkzbyCncwQPbxz+vwAAAP//",
+	"7H1rdxvHleBfqe2dc0TKDRBPPsAzHyCKtjGSSIakX2No1YXuAtBmowruKhCEJO6JM0lsZ+zY2fVj4lFO",
+	"7Kw9451dW8nMZuzIdvxjViSlT/MX9tSju6sb3QQg0Z7shDr2IfpRVbdu3brvun3LsEmvTzDCjBq1W0YX",
+	"QQf54uc2Yv6o3mbI51cOorbv9plLsFEznusSDwGKbIIdChgBQ+gy0EJt4iPA/JGLOwB2oIvzhmmgA9jr",
+	"e8ioVUqmQe0u6kHeY5v4PciMmuFiVi4ZptGDB25v0DNqy4uVQsE0ei6W1wXTYKM+kq+iDvKNw0PTeH6N",
+	"OGj9oO/6iDbwOIzrBwxh6hKcBzsK0DbxwbDr2l3AugjYxEHgpQFlgCLMAGVwRME+9FwnBnWZw/IoYBfT",
+	"wd5GLw8QZQ1nHOQ6Bq4joGRdlwJfvmkC6FEChr7LGMLAxQJ6ivx95F+gwCMdugpeHhCGgMvAsIsw8FGf",
+	"+EysAuj7pOWhXmxOxkqr1C7YRbTkVGClvYSWUbm1CKtOxS63SrC4YuhT7sGDqwh3WNeoLVZMow8ZQz6H",
+	"97+8WM/9NczdLORW8jdy15/4CyOcMmW+izvBjCnCTgYppSzTADPXAxBgNJSL1IMj0EJymRiRyMGDXgv5",
+	"EbKojTD0XRKb52Lh7CjukM/chz3E1AZ5vt5BmI3PaJfTFvQ8sToDinwA+Ysm6PsuZrDlIVDfWWs0TOAj",
+	"m/gOkkvO1xHMId8nvpz10+v1y+vb+UKhUJ6Pr941ctP1PLhQzRfA3FUXDw5WQR07PnEdUCysgm3k9Fxw",
+	"pVwAlwau5yz84MoPivniSmG5VM0XCqVVMNyfB/V+30PPodYVly1Uy0v58iKYu/L07rWrJvDcPQSeQvYe",
+	"mQfPIp+vzkIlXwBrXZ/00MJyIV/Il1eWl/IrK+AaabkeAjuwDX1XdWSYhssxIbmJYRoY9jjcz+cEJgzT",
+	"4KTt+sgxaswfoAxiqxZLYk2C62Kc9kDuv2aS3JrnIpy6x/jqwH7fc23I71ygIHiX7zOP2JAhR+4iFn8V",
+	"DCHfkx2XMuQjp4m1xaKgvrXFl6okm/ZcSl3cMYPbFXUbepwIkTOfb+LYkl7e9l9ovAwHcLhRaCz3RrvX",
+	"yOXdrRFdRDef+usD3MtGqS3Az7nOtGjlezgbq+GOPmVDX0b7ro2edHEH+YKoJ2wCR7wP2lGDsc0Ahi7r",
+	"kgEDtA9tlLURShxvDQb20IiK5ekjP6d65zyGczzP7bksid5idRGOqINhqVim0M7Gpuwsp4E6LVqLpeXT",
+	"8PqfTqFWic9GfwIaG1sAOo6PKAVQTl+uvWL3FLhsep5SUajkrBTtIx8wf0BZ0I7jkNZCFDe25C3OztTI",
+	"BGNkqx2koGriOcGNEeiSPoD8nbbbGfjICTvv++RgxN8XWoP1fO5J4g8hh5f/ssa2RbGQV/9NXDK3nyW0",
+	"KtXYwpTiC1PIrdRzT8Jcu5bPXKCr4ytzFeLOAHYQIG1gCQzf6NGOBSB2+C2OhZ1rO4ChA1YD1s2uBebW",
+	"ui5GFM0D4gMLYQvMreOO59Lu/GoTQ8FaCAZ0YHf5+lo3u7m1DYsvEOdLQ+TkwSbrIp+CNvQ80IL2npSG",
+	"SYbmoDYceKyJPQWjyV/CQI2WQRDVMeTf7GYj/WoWssunIltyl+u3Smb5cO7FG7nrEb+5fqtoLh/OX8xY",
+	"gs0+8iFXaXZGVMmkCduFBC0AHVGGemJp9mXTxxDGxYQwjgRvNrZCUHJ0RHMKhrPh16dJwV2EYYYUFE9A",
+	"43IeXIPYgYz4IymiOPqE4ohBY+dZnbJqkoosTeQI6mRd1MTy1g03JP5EY8BQr+9BhkyxDEJlk3gCHEuS",
+	"qTABVUywBgK0OkmAFpbbS0uFdrXYXi44pXal0C4v24WC3SqurLSd0in8Q44qBeh3ITAP+TrTPsEUCb3x",
+	"EnSUDcCvbIKZUiM1dC28RCV9qwlS9XyDsCfJAIsV3YfeAIl3BPfh2OLkKPHF5xtyJX5bWwqHIAowYQAd",
+	"uJTlBa24WFg+UpvL7v2ZHbEJysuJ7huyOehJbVAq57JnRvYQ3g4JPavnrfp2/ZpY6UTXu7w9CHZKXiI0",
+	"Wqe/8FHbqBn/eSEyZBfkU7qwzruRDeLkH4AbKvRgbhOjum0jSi9QUCkU5vMBV+fwWYpIh10oJObQJ7jD",
+	"2YBmLz+fU6uakxsuDTD1+oJmBAronpb3dwm5Cv0OmpEuuuOt03EcMbHFBJIVPGpLcuFMgMc7Oxt8a0Ye",
+	"Z9F+YjToIzka1x6gbt8CaNuozyiYKy6CK+4l0Bo1sZJv83mg8AZ6wu8gmg65Lsj4OlH3JhJd+6g9oMgB",
+	"rZHo+end3a2ge5dR5LXNJla+C4hHoAux4yEf+ANMa9yA9qCLc1yQg0q5GCqqgoW1iDMKOJquFAGXcp5I",
+	"KHIkozojQmlgznegJzE9G5m4qm02fey8sJPGO4JBA6SJZ2dOGHUMBhgd9JHNFUUxxirnUl0ujbjpxc3/",
+	"M9xz1xDrEmeDsLrUrmbEZi+leTpWt9d/kLbl5PiCDwf63Xex1/qQdSOOz+AekpQr4U/gU8wlXa2S7yur",
+	"i/fJu6Im11TFhlIMmgKCAQSVQjWuJW1u7TY2N3ZMsLW5szuDd8kEmdrNY6y9LkZnWHM8Ufqqta6OsVdK",
+	"Br6NxBq0eRdnvtYbRFoOfG3OcJdswZFHoPOIkomzx8liSSGtlCGTeCffsUASQ7h0ghA6Q7TuIJ8brc9g",
+	"uA9dj5shM2K275N910F+oocMvn5N8PWlBIK5fRr0AwZRR3mw64+k/x5wlV0pcpQRH003npQjyQVVkxam",
+	"APGh73qjicOerYgBDuoj7CBsj8CcWGA+JzO01gNsUHlrrb61u/Z0XZCBa6N5IdU1iGtj8skEmEi7hd/x",
+	"UJvJiIJQETBRXhT+zO5yWuPagSUiLTnhH7cAhSOq3I8EsAAhY0qE1mYS7WmBnMdkm7uEXIN4pO7SGUnW",
+	"ga43usoRMJFSk5RzmTcVKyQRGHr9VRTAR9DuSgHKDQ7ypNAw8eSBiilbQoUZCGirXrzR90GaMf9lqLOy",
+	"SF0ep7aAqgKCa2JBz04ejNOUCVwMhnrczoy83BT2Iq3chsIJZaMU3fXfheyewXTQ7xOfIecacly4K3SB",
+	"mWhvkNHFqQKpnCAODQ6wJsfO8Y5WwYDGfHAChDMnEUsfU3heuDbxVzubG2cmmEJ4RT9r0hW0JpAyFqsE",
+	"NhlgzqACj5GkQpd1uVUF+t6AAup24iFg44nlRRl4C4M8MZWv2XzixWJu5fqLwiFYMMuHKcqfaazBPrO7",
+	"cGtw86aUQ9BxXA4Y9LZ80kc+c/m6t6FHkcllZXiLW8tup5sRsWhBe6/jc/3sAgXyRb5t+u4B8oT4zw4h",
+	"lgqTgr+m8ZLboXB4w+3BDrrRghQtVtLh6LvIRiaAYGvjKQ6AfFco20PXQWLfd91ON4gDiPeVMZuP47dY",
+	"KAjIUl1WTyxcf+IvbxXMUjqaie92XAy9KSCOMCdJQEYBvPFJJMCrPAZ4wrM0aWdJGhFOJN5m6Dp82ImL",
+	"L96L1n4V9ImL2Q2+sS9QcMB3nwzEU3Rm5DE6hRguUMBI34wgAm2f9ASaY3Az0l8FLgPUcx1EAfQI7oAD",
+	"QLA3mgnA9JyLyF/9osJ+FpGkEzufY7AGZrATr4dDkdZLyGbaBn8W+W57pHlLZ9jn0YKl5a8g4TCKkCtU",
+	"NeR0AsWNgQ4R+43zVxHFiQIzt5rGQdOolcpL+YLZNEZNo1bNFw6tJp47CNIzYosS0JCwMdwO5jJ6Pg+u",
+	"ySAxIH7k166B0BFaSbq4M8aNb6hTndXN5i0RMLjYbKZvKa6EZIv2YE8pL/EjbcEEFWmrZIYkpaCYgjDo",
+	"wJuVLmzZw40Q9PEdF+j9to8chJkLPaFxWlubO7tgAfbdhf3SAnX2FmiPLnBgLRNYzUGhULZFr+InyuVy",
+	"8l40R/nAiovEyvOjpVZh7+XSDw6eLT93c3vF3sXLnVwuN9V6lwqV5akjQjrm43hIxbUU8IH8nwnHQiVQ",
+	"+tTp1KFrGQLETmZor7GzCcrFxcVcMQiWCp1jrmkUCsWmIRZJWgQUkLbUjMUUEiG7tY04DssxBM5xAXT9",
+	"VunwdqFQnJ8GkdpkwwlMQCidFaOyqRhEenMZ6tGJuNVW8FBMuSGbiXQnBR/0fTjij/s+aiNfRWmmXrLk",
+	"hg47MRNAp2Ek9GOfiooUWU2cEV9itI+4YYbpULptWKAWlw4O+JrHkagr+VPo4wHaNBtgXJBABobcFBMh",
+	"IVOQYB+RPtd8lCjw9EyB53NXo0wAyVVudi0zjM0T1kX+0KUoQbIZAbY4K6guTqJVDQP6vDKXJkv3pyJ0",
+	"boIetPlUcj6CjgimR5HbPLAOcuIyJ9bfAp5LGZUo4va6GUZjuN0K2YByxcUmItDGdUiu5XJTooco5fhz",
+	"oxQG/kghcVUlYLkYaDG8pgruQx+BHvT3kAMsghEUj2uA+QNkSQCIzKmAvnKM17caFyhAgd1F803MKY4D",
+	"Dzo+GYqYkEq86Q0oU/Eike/iiBTM0Nu+h8kQtEZiEjLqJKap5DrmetaLesA2yCGLfpajn5XoZ9UwtVhe",
+	"MXZVil2VY1eV2FW8F26WKbu3GP0sRT/L0c9K9LMa/eQ9hMpLUb8o6Rdl/aKiX/C+lOgNWmmX5fhlJX6Z",
+	"aLsYv1wyzFjoOvi9Ypi6J0jzPqmf5ehnJfpZjX4uRj+Xop98jGfXtxtPvhB0HV2VYlfl2JUYIwrChX7U",
+	"6zor0CeiG3pjm980DnKcynL70Bfxa0FuWhKBya8al8PgvLi+7FK+c8KnivMYpkoa0e9s7qhUnOiWlhUY",
+	"3RSZstGlynfbiu4E2VTRnWRI3DQuEWd0LdCT1bX2ONVLxG/zXYifdJHHG2lzHwsAmoZUbDV87KisYu2W",
+	"VD05Y9RurhHiOy6GDFH9rlSxdmMZEOHt57jEiC5lKrv2PMJFAIU2xeg13SOvDSk8teGUdNxTxgF1Cb7k",
+	"EXtPdLWruUxNY0MIl8uRuzZYseCqsRX84vTC3/vBgDDI97KP2u5B1PFWSpgiuruNXhLRXoFAB4UICRP7",
+	"gyd1xlCvz+j6gY2QE97WqSEIUnN0JQMV18VOiESRUXuRa1Rj+TJ4QqKMaYQiJMzYEhxdKVQ3u0bNOLr3",
+	"zsk7n97/8s2jz/7u6M6n//eHPzIOzeRwpbThGpe1NJcZxmpcvv/lmw/+5pv7X947+Z/30gcsp85PbfWZ",
+	"Rjv64p9P/uGVk3cyZlYJBgo0FhibIR8qex7HH3599PVb97988/iz/3Hy0efpI1STI7AwmS2185N//PXx",
+	"a19M6jwuT0X/GXl7XMXsRaa7ypxKHzuri5Ov7x19/Lvj196bFqhSBNR4ivJsEKW0nxmccgSOSOmfDQLZ",
+	"ZOZBK2M4cPuBvg9VnC3KkZ4wfbcP+Ih/d/f4zuvH77528sGPG1tHd3579KsfZo5fjca/mhw3VPIZ7GSN",
+	"fDU54oO7nz349IfHH7764O5PM0ddDEY9JUdLG69cVOM9uPvF8e9+dPTx/3nw7atHH/9jon9N1Yt1HkTC",
+	"9bkJF5g0DNKnJoe6/81/T8yPNzy6+4cHv/soffRS6ujp8yqWk4OdNq+QPmeN2egjVtWIfFbv3D1+45WT",
+	"D36s9/FvX7/x4O4X97/59uSdT5M9pYNVSZ2wTTCDLqYAYjCQ6gpoc31lAraP3vjJ0dv/6/jOPx19/sH9",
+	"P7x+8sGPjz57//jz36ePXY3GHk9G0cepBOP8/sfH997OEmR6VhPOSGfSex1D5oO7n8iZHL/3h+N/eTfR",
+	"fcyQkAPolm9MUI6j6Pj1vz2+c+/orS9OEYwx60SMEKhZYI7r0fMTxjh66xcPf/jK0Z17x7+8+29fv8YE",
+	"Qbw+zYAhcQpVMpCNwno8fciH//TGg7uvnHz4yjSjhLSm6aYz6xe/evv4w1enGS2krmS67lTj3P/q45PX",
+	"3zhlnIRZGBP/obeWOGjaef39H4+++U2Izofv/PLB3bvZQ4YLFgwlfKYASR310caUUz764p8ffPvq8Z1f",
+	"Zw9eyZqvAOJxBj9+/8Pjd1/LHrmaxkT1c5bTrKzGO/Udkz3qYhLZKvtmQqpQNHi1EIiK+/fuHd+5J2d9",
+	"fOfNo599dPzBjzhDe+vuyTufSvZ98umbR2///OGrbz64+242UEsReRPQg3gUroLKmqCnglQpraQvhOSA",
+	"D7599f69nz/8zS9O/vDKRKhiKfj4NNfgFMsTMsrTdTDdXyJZ5bWd8CRukAdA/MArH+gPaXJgjDCO3v7F",
+	"g7ufHP39N0ef/+vxa+9xHeyNe5JUTn792f1vk7qDnrmDZ0rZSVsPOYQcbqZl0DOV8CwpSmlQPLj7SSSy",
+	"vvrZ8fuf6HAd/++Pjt/9LWcVf/zj/S9/9vCXb6fDUh4jUg5OQKBBwNgNzmNmgvLg8z8effyqhCAk0KOP",
+	"P0gftTLtqBmquT5yoIJPO3Y11aoNV+LlAWHwdMwra13D+cOfvPnwN7/iVu47nx59/kb6wItpG0GtdF/4",
+	"QMTJKC3RsSV9IplT53vw898ff/Cj4/f/9eQfXjn+7DeT98CSDsWUmZxpfFKO8QgcUnN3oiA0E4PFVx4e",
+	"4WlXfvwMK12D4ejdnx7/7X87+epXal/e/SQVC3EPq+KFNvF9ZDOwn9StJqhUqTpA3GubobMpNYDzvwyN",
+	"emywUOwfv/ZeloId9xHHd5gbThMqz1geBCZFVDdhqhlL5iI3mVzvh6++efzebx/8/Iujt97LhKmSjQ8R",
+	"FGkhUOEbo1gAjttxGZ2EkW9/8vCjr+5/ea9y9Npvi4X737zJWd5n7ycJ7oWdxHqnHk3RiTwksH/56uSr",
+	"Xx/99CcP/+bT1MXWs5bxI6Urp+2tqXfV9cPAWZtxAEMX7zVQLCrECkkDQQ+62AvCYjDgRZBGQTHgEHvQ",
+	"Q1gcFG/iuTCfpVgqV6qLS8srhaI1b3I6hhio00IyJht052Kwni8uVviYPTBnPSHPOy+Jla42sYTIjFJl",
+	"nqhUliqFghzBinJetDSX4qqe/RJqN2MnwSMgx+MeWsJLPBliLp5QuGgWK4e35e9i8XA+NQdGT1cZW4kN",
+	"cQ4Qgr54KZbDw/ch35oASuYzCjNqc9Fsq6uhiZ8DupY/TU7IDJk+E4+lRlGFdHIL0pEDfb/WxNb2+lON",
+	"nd317Rs713YsVQrDFyRiAuvq5lONDfnEIx2X33pyc/up9d0bW89dlvfbxO8QUcSmDykdEt8xm9i61Ni4",
+	"fOPa5qXG1XX5WsuVQ8M4zZvAembrcn13Pfay3YW4w99m4R5p4rDB5u7Wje31nV35rkx8zrWhzYgP5q49",
+	"WZ8X4mqO9pHnIQegA2gzbwSozP3SQ8rz8aitjgrDNMLJG6YRn7VhGokJGqYxNg/DNHRQ4wG/8fZTxPm2",
+	"VaESDhxfDg4Y8TuIbQ1F8MzFwWFf03im70CGwstN1t9GlBnXxUEV7Oz06KOl4D1iqlWQ2Bg8U7upvtUI",
+	"OUsTW0tF56L4t1iuZidLWZKfgd2BjynjxLQAuipIBoJj2dKUbuJhmBaoBy1EzQuCUS1ZM2B899f0jd7E",
+	"wpNJ5HOuGiTa1+IMIMHwpptfWjLY7MUCTKMXSp4pE/9UAv1pb4cMJpmF0gsojckY7eRUtJAMg4S/REKK",
+	"N4QjCqzNK9Yq2EN9xncvBHJ6QkBGUpADCpnbcj2XiZzYYEtvXolvu80rkwLsh0E0+JF3yHeLdtOQWydM",
+	"eUqpliG9jjZy9+UJaa7Sp0jpsjiLm9DpakBTCBMCbKVcKC0lU9FjtFkZq8Ny/VbFLBYOJ6fcJQlIn2Ya",
+	"+Wir9AgZo9KUQE4m3TF/gFYBlDlgKg1IePNlNpRMT4vhR/pjFJwtQjwEx3Njw3HHpyRLNrRJcAwG2mJS",
+	"qqYF7VFVN80VkQXkU8M0Br5n1IwuY31aW1jouKw7aOVt0ltQrwd/jbFDKHz3CRaYY25PWnhj5pUo6DOg",
+	"yKcXQL9LsDwJ3EJd6LUBaccKZ2nclZrhhvTU6ZGnB3CIXLDmkYETT+lqCkhUdRIORcz4WCMOahpcTIC5",
+	"U1J1uSBv4osXszjCxYtgC7IuNYNAmymjNCIiw3XbIEogS0Kos/9NHPWnlwWbs4IEAysX/CxbJrAiQcGv",
+	"dP+2ldMvqxbXkUK12JoXmWqBosK6hIrEwnD0PFjfR/5IHhRTmW8XL4bHiC5e5KTZQiOCHQ1mWerJqpRW",
+	"ODSVYln+EbBVykX+p1ooSG3fqhbKliJqdVASHTAf6vNuYlc7WWbVt9fr+Y2NjQ0L0C7sqxOXofgNES26",
+	"T106ucMttXYiN5HypVrPSgC1SgcHFuiqAzJiBa1bTS0BsmmYoBnlQDaNQ957rOiHS1WiowBsLNdRnCBt",
+	"DzxPJAeainqjPD9EzbA+jhWmU1pAMuowvTGZJhmmHs6vxipLuVTLLuWtm7hNPI8M5RRlaqlEZQ1MkWEq",
+	"FQ7PtRGmSOMe9T60uyhXyhfGmMZwOMxD8ThP/M6CaksXrjbW1jd21nmbfJf1PCGqXObpzCjJNXKqvE9D",
+	"8m9Z0Mko5gv5gjh71EcY9l2jZpTzhXzZEMKiK/ixThtKdeC3OyhFM9hGjGt+yisiTsX4yngzY9bxBQqa",
+	"xmaLs0tpe6g92DREGlANQO1MRxOLYy0qTRXIoy45QdqOOPYUlgTpQWaLraiOdLUI6yZPdQkC0U75AGtk",
+	"yb0AgSV0IlF/JjByAtOTi29RXlKd9dEOgmFZF6yJOSyrKVtKoS3YVsDuIntPdUGoEIx5UFdDAc/dRxSU",
+	"QM/FA8Y3t5gd3JN6sTilPBcUe+M7Y14Cp3ZlWGFOsYRg28uXOIQXKPDJsIlFndMu8RwKHGSTkXhIg4pS",
+	"gpUIHK9qc6VdvgFEYR5502YDX91uYiiPpIniUv4AcXAFC7kt9+ltEG13cBv0EBSLf7uJb+dyufB//n6l",
+	"UAC3g2pURXAbbJCYlSA5jUsT9bHmOIm4ompWWGfKMoHbBh13H+H5PBjvvQRuj1fZ6iVMjbSGZXAbJOpb",
+	"8qZhmldKk0raWLrd0lVn1aHNxLEKzj1kgQQPceWNmiDw+lg5JSBuWGlDVeVQERr4UGIu5lmPqCVzyUFT",
+	"s7B0vJrKfUP8EJaMHtXqjGdRpXQXn1iKCZgxRlmOIfKkHg3KSgxKtx+eF4YYNLb2K7yLxtb+YhiSSe9G",
+	"rdnVqHks00kvVmipsoa5Z3bCxSgXY70tKvpMq/8UZf0EkPApBLkrcr9FBU6Cd6rRO0HnEwreqJalFXBb",
+	"N7+XwG0QKkk1FdiUSf5a2U1OmpDuqSKBLHDHSzZJhatBFiNW1aUwZRDbSLRzfDjEAHqexsSpUAA6HmlB",
+	"D7QGTgepqKkU9ZgMwZwlhVZetbjRR/4N6ciyRMVaBSbftR3E94oJKJGqEARtjxBHelR8wmQ1RDUZRIEN",
+	"cYgjDsja1jPzq4AiFK8foHBWFbQReOD5vh6v2BS+Wo5e5Rsmo/LGPCermE/9tlBK1HYluOEYNeMpxJTH",
+	"xojXYH4x3RCOXllILRt5aE5uN17idvpWjf5UL8vy0dO8eXWqt8Kax9O8HJaGPLyeKE9YKhRmrUUTHsMP",
+	"yykEh+yL1WrGsXfDffbS5vawcOWpDqnX6/WNnWe668906vX62jK/3l+rv1Cv1y/dbN9s38w8ZnxKN7u8",
+	"+Vprrd7g3bT4v/CI6SkOdnVAvFwsiAPZ1eUZqjjEyxKkVHOoCy1UKXBnV02oIpcsrUm4tAta2UnRpDK5",
+	"SXhYQjSoTm4wdqSCNyytTG6YrCzD25WLk9slT4kcmkZ1GmTE6+iJVuXJrVKqNgniGPR60B9JTgVgYGUE",
+	"7mu1PUyDwY5wzasHxnXeOFsrl4fYaYpRsya19chdLcwAeWg90JaldjxnRYePrXmVlBJIn8C4MIVDPW4J",
+	"SY9ZmiWUB5uqPgwVB/Z8ZWEJGzTmybWEFGriU5wx0oqozXZ6GuwKbV/k4Lnqkw18ak1cDkwUExBsq1qz",
+	"BHsjFSTlY4rC0/KEuTVmttTl4gGltVdB/6CJFUaFXdeHXHKuigOMARpjlpApbBFZUVsaOwOPndsc5zbH",
+	"uc3x/4HNUYjsiaJqGD8RoZ+FUI2K5ahRKdFoUlXbZVXUFkQ1bVWnmmUjVia7+FMK7BUdDGG0SPe1NAs4",
+	"IPWtRmQkOajt4u/J8BJgRskffGoBM45oLv1lQV+aPEsnUrlO4rXJJVvSBxIUqETYJDaoe+4DREgnnMRD",
+	"JKSF/HBpVuuAkSqhwldNZZatAmEXCt2RYJTVQSXegTYBlXFiRok2fC5DTheej6AzAsx3E7w6jDgkVkg/",
+	"GBTPOE5rvZIiHUISEdI4TKCUKSeicv9YRvG/twWqzvyeG6HfqREqGPQl4oxmtD+FyiZ+hIq4yGASmpxS",
+	"3rTonIrBmpG1qpeKOqXKUlAcKZGLNsGknN1+jFe9OoyHhZk/QIePbbLrIe0QDYl0ndkLEz36VEVUPsVg",
+	"jtjpUOZj9T1oK/9/0tjQvxImAjNcI1enA5w/G2u7OIUdmyzqLNpNMWBqiYU/MxNfUuyYlT+VeS/FWi6s",
+	"4ZQasZRZOeOlNUVCiS5HRZ1WTYTOibKbXU71feK59uiC+nKQjBU7CI9kCR7ZC3LmwxB0WLSJ75lT46Kq",
+	"opRItqCBR+Dcuj23bs+t2z/viNrUunlqeEcvjHeuXv8JxnjsrothXFuMVyR8MVn1UZV6Duo5Gmsb8rBN",
+	"8qVqSX/r6SsCWq0UoehnFs1Sp6UMlTImV03QGgV25nlM5j+cwnbVpUx9nSlNqUpm+1MkP2k9jUIXhDGy",
+	"IzUycxZGubNjebMq51pEJaQ/xQrDNGGqqcVGfWSZTQzbDPkyWytIB9OAj3+1QjtSkTSVuIQXpTObOP7Z",
+	"VFAHVqlQEMJJBnaQCqAQbKMg7TY83ilci8KXmTjiyTXChMsyOBb4VzubGzVgJRnOKldQKGJ/OWDtZSv7",
+	"4JrZxCKleqTUGHF0R6hxbemclaafH36nCwLVM59cICfVwzEgxbShExR+FvOQQVuhaYcLA3thJRKOy3Ch",
+	"fCQMVBp9YFyYo/LrYud6clJP1jJuvkeVOT7q9689x8c/Y0U63vl3rlPHh3tM9ToV9sfStOM9nqHSHcsV",
+	"e8ToUqKPmQNNGe3PLOakI2/m8FMacI8bidL6xFPYLgkQHjU+paMhkNCTQlXJncgCtJ3aStiGCVH9CPGn",
+	"FAUg+GapjHyoCNEQqjgM8faRY0YFDGKVS+YnBaxShosFr0T3KnwVNJ8QwkqfweQw1oAmZI1+kEYE9XTy",
+	"JTgMD1D3IBTiQR5nRtRKutRcFgs06fWLxikvdpA1UjRleQGbDDxZN62FglolKR++zIzNaSQ5e2wuAehU",
+	"YTrZ5SlhOplcG9TpiY8Co6+jqaI9sdopIe2FGhXnoj6yRU2f7NzU2JCllFxe1T8nzC6UTk9ZJ0Y9IG1p",
+	"D6T1V07pTwqnrITgzK4qj5NmnNlr9fSV5N2Jj4lFsw6r46R1l6DgwEKIL9UFqhW6UcVtVJbVsMspb27n",
+	"2k6uP+j1eVsHtRG20Xw8Oquq2Ixx9piNkWZfrGZ8Zi9G50FxmnHkJErURF9aCyrN83l0CHFAWCQjrKjh",
+	"siBtWuzV+QmgjLnF9L0w1RdvM+LZsT01VWg7o+8xf5w6a33uh/sTC3O3opINqX6GgLcyArQAtaBlVVFj",
+	"Ncs/wI3HKespiCo3sTj7qaH1ZEx5+qoGaqbJYLs8B50siTGDfzBR0eI7Ca/T+Lcnjc0rxiMAeFpQPOQ4",
+	"HYT5rkPyE6NJB02qcybp5FwjDsrJgus018ATPZ1RfXbawI/zcUfZksuX6T4p+bx8WX1U8jwW/+cei5dc",
+	"D6cXJNAcuKKiTprzdlKivXZwviYdI9BnseP2Fy+aXN+xu8ER2uBjNNR15KEqWQypifVySWKvBmWO6lsN",
+	"mgcqp9/SSllYsrqYcl97kDLNpchIE090GItxbILpoCfOmgESpu7rp8QkMyH+HhVuXuGnVAfrZXk5EJT5",
+	"RI7yZSoHZ68PfZcSvAqkZ7qqzMygLF0iwb6JQ7+o0KGh4lpBamPoJJbaiTgfrHtUVLWDU48UnHtZz7MR",
+	"zrMRznPtz3Pt03LtZ3FgTum1FCiLia2MFt+9M+6s3WO7Z+cTE31rFWtV74EsFGJT2meBzOXavRK6GZ2U",
+	"JMUEffSVoyZZelqPUAp0ukz30E50omqVaHWou9CJfFMJsS8SC6WEX5XISj++oNUPS6Oi8ZJj399JgPHF",
+	"4NDoC5JxTODcd/Kn7juJLAihdSeC9ZrDRPdkzOaQSJTeC+rhzeCnGKss+P0dBIhuikEeCeapnBe++MK+",
+	"YhaYDKWbetA/z9Y/9xCciYdA7u8sFwGYi2qtjbsLxOfQuQopOXjKwRSfOANbKgao75FRj7MP0gZBybM5",
+	"vfDovFQIR2Tgc50CMOjtcVMsP1Zl7ZZDetDFNzDsoUPBgnyXz03sBe2Z9FcIXdaoGbDv5tXOztukZ6Rt",
+	"PNlYVC4MlK0IcvllXm4/7DwbNzGZqJHYEwpQ2EFeoPog5wYfXpTFMzmfVohMc1LL4o1OlMI2oaokx46q",
+	"Syf8vGZqrep4wYWhcBOM5byp0/9wD6lKg7GkQOG2CfwoQTRS6PFz+lkI6ra8wGkzrwEX5AgeXj/8fwEA",
+	"AP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -54,6 +54,12 @@ func render(w, h, p int) (rendered, error) {
 	if _, err := crand.Read(seed[:]); err != nil {
 		return rendered{}, err
 	}
+	return renderSeeded(seed, w, h, p)
+}
+
+// renderSeeded is render from a given seed, so that the bot tests can draw
+// the same 200 puzzles on every run.
+func renderSeeded(seed [32]byte, w, h, p int) (rendered, error) {
 	rng := rand.New(rand.NewChaCha8(seed))
 
 	lo, hi := xRange(w, p)
@@ -140,10 +146,23 @@ func paintHill(img *image.RGBA, rng *rand.Rand, base, amp float32, c rgb, alpha 
 	f1 := (0.5 + 2*rng.Float64()) * 2 * math.Pi / float64(w)
 	f2 := (2 + 4*rng.Float64()) * 2 * math.Pi / float64(w)
 	p1, p2 := rng.Float64()*2*math.Pi, rng.Float64()*2*math.Pi
+	a8 := int32(alpha*256 + 0.5)
+	ci := [3]int32{int32(c[0]), int32(c[1]), int32(c[2])}
 	for x := range w {
 		top := base + amp*float32(math.Sin(f1*float64(x)+p1)+0.35*math.Sin(f2*float64(x)+p2))
-		for y := max(0, int(top)); y < h; y++ {
+		y := max(0, int(top))
+		// The line itself is anti-aliased; below it, the opacity is the
+		// same on every pixel, blended in integers.
+		for ; y < h && y < int(top)+2; y++ {
 			blend(img, x, y, c, alpha*clamp01(float32(y)+0.5-top+0.5))
+		}
+		for ; y < h; y++ {
+			i := img.PixOffset(x, y)
+			px := img.Pix[i : i+3 : i+3]
+			for ch := range 3 {
+				v := int32(px[ch])
+				px[ch] = uint8(v + ((ci[ch]-v)*a8+128)>>8)
+			}
 		}
 	}
 }
@@ -320,17 +339,34 @@ func ringStroke(d float32) float32 { return clamp01(1 - abs32(d-1.2)/0.9) }
 // 1.6 px wide just inside the outline.
 func stroke(d float32) float32 { return clamp01(1 - abs32(d+0.8)/0.9) }
 
-// addNoise adds independent uniform noise of ±amp to each colour channel
-// of the pixels of img in r.
+// addNoise adds noise of about ±amp (a triangle of two uniform draws,
+// which looks like film grain) to each colour channel of the pixels of
+// img in r. It is the costliest step after encoding, so it draws its
+// numbers from a xorshift generator seeded by rng, eight bytes a step,
+// rather than one ChaCha8 draw per pixel: the grain only has to look
+// random, the answer is drawn from rng itself.
 func addNoise(img *image.RGBA, rng *rand.Rand, r image.Rectangle, amp int) {
-	span := uint64(2*amp + 1)
+	var table [256]int16 // a random byte -> a noise value
+	for i := range table {
+		table[i] = int16((i&15)*(amp+1)/16 + (i>>4)*(amp+1)/16 - amp)
+	}
+	s := rng.Uint64() | 1
+	var bits uint64
+	left := 0
 	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			i := img.PixOffset(x, y)
-			bits := rng.Uint64() // one draw, split in three, for speed
+		row := img.Pix[img.PixOffset(r.Min.X, y):img.PixOffset(r.Max.X-1, y)+4]
+		for i := 0; i+3 < len(row); i += 4 {
 			for ch := range 3 {
-				n := int((bits>>(16*ch))&0xffff%span) - amp
-				img.Pix[i+ch] = uint8(min(max(int(img.Pix[i+ch])+n, 0), 255))
+				if left == 0 {
+					s ^= s << 13
+					s ^= s >> 7
+					s ^= s << 17
+					bits, left = s, 8
+				}
+				v := int16(row[i+ch]) + table[bits&0xff]
+				bits >>= 8
+				left--
+				row[i+ch] = uint8(min(max(v, 0), 255))
 			}
 		}
 	}
