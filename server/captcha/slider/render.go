@@ -354,7 +354,7 @@ func addNoise(img *image.RGBA, rng *rand.Rand, r image.Rectangle, amp int) {
 	var bits uint64
 	left := 0
 	for y := r.Min.Y; y < r.Max.Y; y++ {
-		row := img.Pix[img.PixOffset(r.Min.X, y):img.PixOffset(r.Max.X-1, y)+4]
+		row := img.Pix[img.PixOffset(r.Min.X, y) : img.PixOffset(r.Max.X-1, y)+4]
 		for i := 0; i+3 < len(row); i += 4 {
 			for ch := range 3 {
 				if left == 0 {
