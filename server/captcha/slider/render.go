@@ -335,10 +335,6 @@ func cutHole(img *image.RGBA, rng *rand.Rand, field []float32, p, ox, oy int, lk
 // line about 1.6 px wide just outside the outline.
 func ringStroke(d float32) float32 { return clamp01(1 - abs32(d-1.2)/0.9) }
 
-// stroke is the opacity of the outline at signed distance d: a line about
-// 1.6 px wide just inside the outline.
-func stroke(d float32) float32 { return clamp01(1 - abs32(d+0.8)/0.9) }
-
 // addNoise adds noise of about ±amp (a triangle of two uniform draws,
 // which looks like film grain) to each colour channel of the pixels of
 // img in r. It is the costliest step after encoding, so it draws its
