@@ -37,6 +37,8 @@ type botView struct {
 	bg, piece plane
 	mask      []bool
 	y, p      int
+	// bgRGB and pieceRGB are the colour channels, for the colour bot.
+	bgRGB, pieceRGB [3]plane
 }
 
 // see decodes what the API answered, as a bot would.
@@ -46,11 +48,12 @@ func see(bgB64, pieceB64 string, y int) (botView, bool) {
 	if !ok1 || !ok2 {
 		return botView{}, false
 	}
-	return botView{bg: bg.grey, piece: pc.grey, mask: pc.mask, y: y, p: pc.grey.w}, true
+	return botView{bg: bg.grey, piece: pc.grey, mask: pc.mask, y: y, p: pc.grey.w, bgRGB: bg.rgb, pieceRGB: pc.rgb}, true
 }
 
 type decoded struct {
 	grey plane
+	rgb  [3]plane
 	mask []bool
 }
 
@@ -65,6 +68,9 @@ func decodeGrey(s string) (decoded, bool) {
 	}
 	b := img.Bounds()
 	d := decoded{grey: plane{w: b.Dx(), h: b.Dy(), v: make([]float64, b.Dx()*b.Dy())}, mask: make([]bool, b.Dx()*b.Dy())}
+	for ch := range d.rgb {
+		d.rgb[ch] = plane{w: b.Dx(), h: b.Dy(), v: make([]float64, b.Dx()*b.Dy())}
+	}
 	for y := range b.Dy() {
 		for x := range b.Dx() {
 			r, g, bl, a := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
@@ -74,6 +80,7 @@ func decodeGrey(s string) (decoded, bool) {
 				r, g, bl = r*0xffff/a, g*0xffff/a, bl*0xffff/a
 			}
 			d.grey.v[i] = (0.299*float64(r) + 0.587*float64(g) + 0.114*float64(bl)) / 257
+			d.rgb[0].v[i], d.rgb[1].v[i], d.rgb[2].v[i] = float64(r)/257, float64(g)/257, float64(bl)/257
 			d.mask[i] = a >= 58982 // 90%
 		}
 	}
@@ -386,6 +393,32 @@ func botRing(v botView) int {
 	})
 }
 
+// botChroma is the attack on the holes' repainted insides: each is the
+// mean colour of its place, darker, and the piece is the place re-tinted,
+// so compare the chromaticity (r:g:b, which darkening keeps) of the piece
+// with that of the background under the mask.
+func botChroma(v botView) int {
+	m := erode(v.mask, v.p, 2)
+	chroma := func(c [3]float64) [2]float64 {
+		t := c[0] + c[1] + c[2] + 1
+		return [2]float64{c[0] / t, c[1] / t}
+	}
+	var pc [3]float64
+	for ch := range pc {
+		pc[ch] = meanUnder(v.pieceRGB[ch], m, v.p, 0, 0)
+	}
+	want := chroma(pc)
+	lo, hi := v.candidates()
+	return argmax(lo, hi, func(x int) float64 {
+		var c [3]float64
+		for ch := range c {
+			c[ch] = meanUnder(v.bgRGB[ch], m, v.p, x, v.y)
+		}
+		got := chroma(c)
+		return -math.Hypot(got[0]-want[0], got[1]-want[1])
+	})
+}
+
 // bots are the attacks, in the order of the issue; primary ones are held
 // to botMaxRate, the others are reported.
 var bots = []struct {
@@ -401,6 +434,7 @@ var bots = []struct {
 	{"next: NCC on blurred copies", false, botBlurNCC},
 	{"next: piece rim against the ring outside", false, botRing},
 	{"next: the middle one of the row's holes", false, botMiddleHole},
+	{"next: chromaticity under the mask", false, botChroma},
 }
 
 // TestBots runs every bot on botPuzzles puzzles of the renderer of before

@@ -302,8 +302,19 @@ func cutHole(img *image.RGBA, rng *rand.Rand, field []float32, p, ox, oy int, lk
 			}
 		}
 	}
+	// A tint of its own per hole, so that the inside's colour does not
+	// tell which place the (re-tinted) piece came from; scaled back to the
+	// mean's brightness, which lk.keep alone sets.
+	var tinted rgb
 	for ch := range sum {
 		sum[ch] /= max(n, 1)
+		tinted[ch] = sum[ch] * (0.88 + 0.24*rng.Float32())
+	}
+	if l := luma(tinted); l > 0 {
+		k := luma(sum) / l
+		for ch := range sum {
+			sum[ch] = tinted[ch] * k
+		}
 	}
 	span := uint64(2*holeNoise + 1)
 	for y := range p {
@@ -330,6 +341,9 @@ func cutHole(img *image.RGBA, rng *rand.Rand, field []float32, p, ox, oy int, lk
 		}
 	}
 }
+
+// luma is the brightness of c (Rec. 601 weights).
+func luma(c rgb) float32 { return 0.299*c[0] + 0.587*c[1] + 0.114*c[2] }
 
 // ringStroke is the opacity of a hole's outline at signed distance d: a
 // line about 1.6 px wide just outside the outline.
