@@ -816,7 +816,9 @@ type ClientInterface interface {
 	// image with a jigsaw-shaped hole and the matching piece, both PNG in base64, the
 	// piece's top `y`, and a `token` naming the puzzle. The user slides the piece into the
 	// hole; `POST /api/v2/sdk/captcha/verify` checks the position. A puzzle lives 2 minutes
-	// and takes one try (configurable). The answer is never in the response.
+	// and takes one try (configurable). The answer is never in the response. The hole's row
+	// also holds decoy holes of the same shape; the piece shows what the picture shows
+	// around the true one.
 	//
 	// | HTTP | error_code | meaning |
 	// |---|---|---|
@@ -833,7 +835,7 @@ type ClientInterface interface {
 	// | 431 | HEADER.0006 | The request headers are too large. |
 	// | 404 | REQ.0005 | No such path. |
 	// | 405 | REQ.0006 | The path does not take this method. |
-	// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles; see `Retry-After`. |
+	// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles, or this server instance has drawn all the puzzles its global budget allows for now (`slider.puzzles_per_second`, all clients together, so that a flood from rotating addresses cannot take its CPU); see `Retry-After`. |
 	// | 500 | SYS.0001 | An unexpected error. |
 	// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
 	//
@@ -1282,7 +1284,9 @@ type ClientInterface interface {
 // image with a jigsaw-shaped hole and the matching piece, both PNG in base64, the
 // piece's top `y`, and a `token` naming the puzzle. The user slides the piece into the
 // hole; `POST /api/v2/sdk/captcha/verify` checks the position. A puzzle lives 2 minutes
-// and takes one try (configurable). The answer is never in the response.
+// and takes one try (configurable). The answer is never in the response. The hole's row
+// also holds decoy holes of the same shape; the piece shows what the picture shows
+// around the true one.
 //
 // | HTTP | error_code | meaning |
 // |---|---|---|
@@ -1299,7 +1303,7 @@ type ClientInterface interface {
 // | 431 | HEADER.0006 | The request headers are too large. |
 // | 404 | REQ.0005 | No such path. |
 // | 405 | REQ.0006 | The path does not take this method. |
-// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles; see `Retry-After`. |
+// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles, or this server instance has drawn all the puzzles its global budget allows for now (`slider.puzzles_per_second`, all clients together, so that a flood from rotating addresses cannot take its CPU); see `Retry-After`. |
 // | 500 | SYS.0001 | An unexpected error. |
 // | 503 | SYS.0002 | A dependency (the store) is unavailable. |
 //
@@ -2520,7 +2524,9 @@ type ClientWithResponsesInterface interface {
 	// image with a jigsaw-shaped hole and the matching piece, both PNG in base64, the
 	// piece's top `y`, and a `token` naming the puzzle. The user slides the piece into the
 	// hole; `POST /api/v2/sdk/captcha/verify` checks the position. A puzzle lives 2 minutes
-	// and takes one try (configurable). The answer is never in the response.
+	// and takes one try (configurable). The answer is never in the response. The hole's row
+	// also holds decoy holes of the same shape; the piece shows what the picture shows
+	// around the true one.
 	//
 	// | HTTP | error_code | meaning |
 	// |---|---|---|
@@ -2537,7 +2543,7 @@ type ClientWithResponsesInterface interface {
 	// | 431 | HEADER.0006 | The request headers are too large. |
 	// | 404 | REQ.0005 | No such path. |
 	// | 405 | REQ.0006 | The path does not take this method. |
-	// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles; see `Retry-After`. |
+	// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles, or this server instance has drawn all the puzzles its global budget allows for now (`slider.puzzles_per_second`, all clients together, so that a flood from rotating addresses cannot take its CPU); see `Retry-After`. |
 	// | 500 | SYS.0001 | An unexpected error. |
 	// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
 	//
@@ -3943,7 +3949,9 @@ func (r VerifySmsResponse) ContentType() string {
 // image with a jigsaw-shaped hole and the matching piece, both PNG in base64, the
 // piece's top `y`, and a `token` naming the puzzle. The user slides the piece into the
 // hole; `POST /api/v2/sdk/captcha/verify` checks the position. A puzzle lives 2 minutes
-// and takes one try (configurable). The answer is never in the response.
+// and takes one try (configurable). The answer is never in the response. The hole's row
+// also holds decoy holes of the same shape; the piece shows what the picture shows
+// around the true one.
 //
 // | HTTP | error_code | meaning |
 // |---|---|---|
@@ -3960,7 +3968,7 @@ func (r VerifySmsResponse) ContentType() string {
 // | 431 | HEADER.0006 | The request headers are too large. |
 // | 404 | REQ.0005 | No such path. |
 // | 405 | REQ.0006 | The path does not take this method. |
-// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles; see `Retry-After`. |
+// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles, or this server instance has drawn all the puzzles its global budget allows for now (`slider.puzzles_per_second`, all clients together, so that a flood from rotating addresses cannot take its CPU); see `Retry-After`. |
 // | 500 | SYS.0001 | An unexpected error. |
 // | 503 | SYS.0002 | A dependency (the store) is unavailable. |
 //

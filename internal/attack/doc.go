@@ -11,7 +11,9 @@
 // addresses across resends, flooding verify from one address, killing
 // another caller's code with wrong guesses,
 // escaping the per-IP limit with X-Forwarded-For or X-device-ip, holding
-// the server with oversized or slow requests (slowloris), and, when SMS
+// the server with oversized or slow requests (slowloris), loading it with
+// slider puzzles from rotating source addresses (the global puzzle
+// budget), and, when SMS
 // providers fail or the server shuts down under load, losing a request,
 // sending an SMS for a request answered with an error, leaving an
 // undelivered code valid, or sending one SMS twice.

@@ -108,6 +108,8 @@ func Build(cfg Config, log *slog.Logger, o Overrides) (rt *Runtime, err error) {
 	rt.Slider, err = slider.New(slider.Config{
 		PuzzleTTL: cfg.Slider.PuzzleTTL, TokenTTL: cfg.Slider.TokenTTL,
 		Tolerance: cfg.Slider.Tolerance, Now: o.Now,
+		PuzzlesPerSecond: cfg.Slider.PuzzlesPerSecond, PuzzleBurst: cfg.Slider.PuzzleBurst,
+		MaxDrawing: cfg.Slider.MaxDrawing,
 	}, rt.Store)
 	if err != nil {
 		return nil, fmt.Errorf("config: slider: %w", err)

@@ -83,6 +83,16 @@ type SliderConfig struct {
 	TokenTTL time.Duration `yaml:"token_ttl"`
 	// Tolerance is how many pixels off the hole a slide may stop. Default 5.
 	Tolerance float64 `yaml:"tolerance"`
+	// PuzzlesPerSecond is the global budget of puzzles this instance draws
+	// a second, all clients together; beyond it (and PuzzleBurst) a puzzle
+	// request gets 429 CAPTCHA.0007 with Retry-After. Default 50.
+	PuzzlesPerSecond float64 `yaml:"puzzles_per_second"`
+	// PuzzleBurst is how many puzzles may be drawn at once above the rate.
+	// Default 50.
+	PuzzleBurst int `yaml:"puzzle_burst"`
+	// MaxDrawing is how many puzzles may be drawn at the same time (each
+	// holds a core for about 2 ms). Default 2.
+	MaxDrawing int `yaml:"max_drawing"`
 }
 
 // LogConfig configures logging.

@@ -74,13 +74,24 @@ func encodePNG(pix []byte, stride, w, h int, ct byte) (string, error) {
 	row := make([]byte, 1+w*bpp)
 	row[0] = pngFilterSub
 	for y := range h {
-		src := pix[y*stride:]
-		var prev [4]byte
-		for x := range w {
-			for ch := range bpp {
-				v := src[4*x+ch]
-				row[1+x*bpp+ch] = v - prev[ch]
-				prev[ch] = v
+		src := pix[y*stride : y*stride+4*w]
+		dst := row[1:]
+		if bpp == 3 {
+			// The common case, unrolled: the background's 48,000 pixels.
+			var r, g, b byte
+			for x, j := 0, 0; x+3 < len(src); x, j = x+4, j+3 {
+				d := dst[j : j+3 : j+3]
+				d[0], d[1], d[2] = src[x]-r, src[x+1]-g, src[x+2]-b
+				r, g, b = src[x], src[x+1], src[x+2]
+			}
+		} else {
+			var prev [4]byte
+			for x := range w {
+				for ch := range bpp {
+					v := src[4*x+ch]
+					dst[x*bpp+ch] = v - prev[ch]
+					prev[ch] = v
+				}
 			}
 		}
 		if _, err := zw.Write(row); err != nil {

@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // rendered is a drawn puzzle: both images as base64 PNGs and the answer.
@@ -19,27 +20,46 @@ type rgb [3]float32
 
 var white = rgb{255, 255, 255}
 
-// Strengths of the drawing. The hole keeps 38% of the light at its edge
-// and 58% in its middle, an inner shadow that reads as depth to a person;
-// decoys keep 84%, visible on a second look but never mistaken for the
-// hole next to its bright outline.
+// Noise of the drawing: the picture's grain, and the grain painted into
+// every hole's inside, as strong, so that the inside's statistics are the
+// picture's.
 const (
-	holeEdgeKeep   = 0.38
-	holeMiddleKeep = 0.58
-	decoyKeep      = 0.84
-	noiseAmplitude = 4 // ± per channel over the whole picture
-	holeNoise      = 9 // ± per channel added again inside the hole
+	noiseAmplitude = 6 // ± per channel over the whole picture
+	holeNoise      = 6 // ± per channel of a hole's new inside
 )
 
 // render draws a puzzle of w×h pixels with a p-pixel piece. It draws from
 // a ChaCha8 generator seeded from crypto/rand: the answer must not be
 // predictable from earlier puzzles, and one generator per puzzle needs no
 // lock.
+//
+// The picture is drawn against the cheap bots of issue 10, which see the
+// two images and y:
+//
+//   - The row of the hole holds two to four decoy holes of the very same
+//     shape, drawn by the same code, so that finding "a hole" on the row
+//     (by brightness, by its outline, by column statistics) is not finding
+//     the hole; y is in the response, so decoys on other rows would cost a
+//     bot nothing.
+//   - Every hole's inside is repainted: the mean colour of its place,
+//     shaded, under fresh noise. The piece is the picture as it was there,
+//     re-tinted, so matching the piece against the holes (pixels,
+//     gradients, blurred) finds nothing; a person matches it with what
+//     goes on around the hole, the hills and colours that run through it.
+//   - The hole's shading and outline strength are drawn for each hole, and
+//     the true hole is never the most marked one: a bot that takes the
+//     darkest or the most outlined place takes a decoy.
 func render(w, h, p int) (rendered, error) {
 	var seed [32]byte
 	if _, err := crand.Read(seed[:]); err != nil {
 		return rendered{}, err
 	}
+	return renderSeeded(seed, w, h, p)
+}
+
+// renderSeeded is render from a given seed, so that the bot tests can draw
+// the same 200 puzzles on every run.
+func renderSeeded(seed [32]byte, w, h, p int) (rendered, error) {
 	rng := rand.New(rand.NewChaCha8(seed))
 
 	lo, hi := xRange(w, p)
@@ -48,13 +68,16 @@ func render(w, h, p int) (rendered, error) {
 
 	bg := image.NewRGBA(image.Rect(0, 0, w, h))
 	paintScene(bg, rng)
-	paintDecoys(bg, rng, p, x)
 	addNoise(bg, rng, bg.Bounds(), noiseAmplitude)
 
 	sh := newShape(rng, p)
 	field := sh.field()
-	piece := cutPiece(bg, field, p, x, y)
-	cutHole(bg, rng, field, p, x, y)
+	piece := cutPiece(bg, rng, field, p, x, y)
+	holes := placeHoles(rng, x, lo, hi, p)
+	looks := holeLooks(rng, len(holes))
+	for i, hx := range holes {
+		cutHole(bg, rng, field, p, hx, y, looks[i])
+	}
 
 	bgPNG, err := encodeRGB(bg)
 	if err != nil {
@@ -123,10 +146,23 @@ func paintHill(img *image.RGBA, rng *rand.Rand, base, amp float32, c rgb, alpha 
 	f1 := (0.5 + 2*rng.Float64()) * 2 * math.Pi / float64(w)
 	f2 := (2 + 4*rng.Float64()) * 2 * math.Pi / float64(w)
 	p1, p2 := rng.Float64()*2*math.Pi, rng.Float64()*2*math.Pi
+	a8 := int32(alpha*256 + 0.5)
+	ci := [3]int32{int32(c[0]), int32(c[1]), int32(c[2])}
 	for x := range w {
 		top := base + amp*float32(math.Sin(f1*float64(x)+p1)+0.35*math.Sin(f2*float64(x)+p2))
-		for y := max(0, int(top)); y < h; y++ {
+		y := max(0, int(top))
+		// The line itself is anti-aliased; below it, the opacity is the
+		// same on every pixel, blended in integers.
+		for ; y < h && y < int(top)+2; y++ {
 			blend(img, x, y, c, alpha*clamp01(float32(y)+0.5-top+0.5))
+		}
+		for ; y < h; y++ {
+			i := img.PixOffset(x, y)
+			px := img.Pix[i : i+3 : i+3]
+			for ch := range 3 {
+				v := int32(px[ch])
+				px[ch] = uint8(v + ((ci[ch]-v)*a8+128)>>8)
+			}
 		}
 	}
 }
@@ -146,26 +182,26 @@ func paintDisc(img *image.RGBA, cx, cy, r float32, c rgb, alpha, soft float32) {
 	}
 }
 
-// paintDecoys darkens one or two faint jigsaw shapes away from the hole and
-// from each other, so that the hole is not the only piece-like edge in the
-// picture.
-func paintDecoys(img *image.RGBA, rng *rand.Rand, p, holeX int) {
-	w, h := img.Rect.Dx(), img.Rect.Dy()
-	taken := []int{holeX}
-	for range 1 + rng.IntN(2) {
-		// A few tries find a free column in all but the narrowest
-		// pictures; when they do not, one decoy fewer does no harm.
-		for range 8 {
-			dx := rng.IntN(w - p + 1)
-			if overlaps(dx, taken, p) {
-				continue
-			}
-			taken = append(taken, dx)
-			sh := newShape(rng, p)
-			shade(img, sh.field(), p, dx, rng.IntN(h-p+1), nil, decoyKeep, decoyKeep, 0.25)
+// maxDecoys is how many decoy holes render tries to place beside the
+// true one on its row; the answer range holds at most four more p-wide
+// holes.
+const maxDecoys = 4
+
+// placeHoles returns the left edges of the holes on the row: the true one
+// (x, first) and up to maxDecoys decoys in [lo, hi] that overlap neither
+// it nor each other, in random places.
+func placeHoles(rng *rand.Rand, x, lo, hi, p int) []int {
+	holes := []int{x}
+	for range 24 {
+		if len(holes) > maxDecoys {
 			break
 		}
+		dx := lo + rng.IntN(hi-lo+1)
+		if !overlaps(dx, holes, p+2) {
+			holes = append(holes, dx)
+		}
 	}
+	return holes
 }
 
 // overlaps reports whether a p-wide column at x overlaps one at any of xs.
@@ -178,28 +214,66 @@ func overlaps(x int, xs []int, p int) bool {
 	return false
 }
 
-// cutPiece copies the piece at (ox, oy) out of img: the pixels inside the
-// outline with anti-aliased edges, a light stroke just inside the outline
-// and a faint dark line just outside it, so that the piece stands out on
-// light and dark pictures alike; transparent elsewhere.
-func cutPiece(img *image.RGBA, field []float32, p, ox, oy int) *image.NRGBA {
+// look is how one hole is drawn: keep is the share of light its inside
+// keeps, line the opacity of its outline.
+type look struct{ keep, line float32 }
+
+// holeLooks draws the looks of n holes, the true one first. Each hole
+// stands out by a random amount (darker and more outlined together, with
+// a little independent play), and the true hole is never the one that
+// stands out most: a bot that takes the darkest or the most outlined place
+// on the row takes a decoy. Its rank among the others is uniform, so that
+// a bot that knows this and ranks the holes still has one chance in n-1.
+func holeLooks(rng *rand.Rand, n int) []look {
+	ts := make([]float32, n)
+	for i := range ts {
+		ts[i] = rng.Float32()
+	}
+	slices.Sort(ts)
+	slices.Reverse(ts) // most marked first
+	if n > 1 {
+		r := 1 + rng.IntN(n-1)
+		ts[0], ts[r] = ts[r], ts[0]
+	}
+	ls := make([]look, n)
+	for i, t := range ts {
+		ls[i] = look{keep: 0.82 - 0.30*t + 0.03*rng.Float32(), line: 0.30 + 0.55*t + 0.05*rng.Float32()}
+	}
+	return ls
+}
+
+// cutPiece copies the piece at (ox, oy) out of img before any hole is
+// drawn, re-tinted by a random gain per channel so that its colours are
+// the picture's to a person but not to a pixel comparison, and a white
+// glow just outside the outline, so that the piece stands out on any
+// picture; transparent elsewhere. Nothing is drawn inside the outline but
+// the picture: a stroke there would line up with the hole's outline, and
+// template matching would find the hole by it.
+func cutPiece(img *image.RGBA, rng *rand.Rand, field []float32, p, ox, oy int) *image.NRGBA {
 	piece := image.NewNRGBA(image.Rect(0, 0, p, p))
+	base := 0.85 + 0.3*rng.Float32()
+	var gain rgb
+	for ch := range gain {
+		gain[ch] = base * (0.92 + 0.16*rng.Float32())
+	}
 	for y := range p {
 		for x := range p {
 			d := field[y*p+x]
 			cover := clamp01(0.5 - d)
-			halo := 0.45 * clamp01(1-abs32(d-1)/1.2)
+			halo := 0.85 * clamp01(1-abs32(d-1)/1.2)
 			a := cover + halo*(1-cover)
 			if a <= 0 {
 				continue
 			}
-			src := img.RGBAAt(ox+x, oy+y)
-			in := rgb{float32(src.R), float32(src.G), float32(src.B)}
-			in = mix(in, white, 0.9*stroke(d))
+			i := img.PixOffset(ox+x, oy+y)
+			var in rgb
+			for ch := range in {
+				in[ch] = min(255, float32(img.Pix[i+ch])*gain[ch])
+			}
 			var out rgb
 			for ch := range 3 {
-				// Premultiplied sum over the total alpha; the halo is black.
-				out[ch] = in[ch] * cover / a
+				// Premultiplied sum over the total alpha; the halo is white.
+				out[ch] = (in[ch]*cover + 255*halo*(1-cover)) / a
 			}
 			piece.SetNRGBA(x, y, color.NRGBA{uint8(out[0]), uint8(out[1]), uint8(out[2]), uint8(255*a + 0.5)})
 		}
@@ -207,84 +281,102 @@ func cutPiece(img *image.RGBA, field []float32, p, ox, oy int) *image.NRGBA {
 	return piece
 }
 
-// cutHole turns the piece's place in img into a hole: blurred, darkened
-// with an inner shadow, sprinkled with fresh noise and outlined, so that a
-// person sees it at once while no single colour marks its pixels.
-func cutHole(img *image.RGBA, rng *rand.Rand, field []float32, p, ox, oy int) {
-	region := image.Rect(ox, oy, ox+p, oy+p)
-	blurred := boxBlur(img, region)
-	shade(img, field, p, ox, oy, blurred, holeEdgeKeep, holeMiddleKeep, 0.8)
-	addNoise(img, rng, region, holeNoise)
-}
-
-// shade darkens the shape of field at (ox, oy) in img to keep the edge
-// fraction of its light at the outline, rising to middle five pixels in,
-// and strokes the outline in white at opacity line. When src is not nil
-// the darkened colours are taken from it (a blurred copy) instead of img.
-func shade(img *image.RGBA, field []float32, p, ox, oy int, src *image.RGBA, edge, middle, line float32) {
-	if src == nil {
-		src = img
+// cutHole draws a hole of the piece's shape at (ox, oy) in img: its inside
+// repainted flat in the mean colour of the place times lk.keep, under fresh
+// noise as strong as the picture's, and ringed just outside its outline
+// in white at opacity lk.line. What was there before does not show
+// through, and nothing of the hole lines up with the piece's own stroke
+// (which is inside the piece's outline), so the piece correlates with no
+// hole.
+func cutHole(img *image.RGBA, rng *rand.Rand, field []float32, p, ox, oy int, lk look) {
+	var sum rgb
+	var n float32
+	for y := range p {
+		for x := range p {
+			if field[y*p+x] < 0 {
+				i := img.PixOffset(ox+x, oy+y)
+				for ch := range sum {
+					sum[ch] += float32(img.Pix[i+ch])
+				}
+				n++
+			}
+		}
 	}
+	// A tint of its own per hole, so that the inside's colour does not
+	// tell which place the (re-tinted) piece came from; scaled back to the
+	// mean's brightness, which lk.keep alone sets.
+	var tinted rgb
+	for ch := range sum {
+		sum[ch] /= max(n, 1)
+		tinted[ch] = sum[ch] * (0.88 + 0.24*rng.Float32())
+	}
+	if l := luma(tinted); l > 0 {
+		k := luma(sum) / l
+		for ch := range sum {
+			sum[ch] = tinted[ch] * k
+		}
+	}
+	span := uint64(2*holeNoise + 1)
 	for y := range p {
 		for x := range p {
 			d := field[y*p+x]
 			cover := clamp01(0.5 - d)
-			if cover <= 0 && d > 2 {
+			if cover <= 0 && d > 3 {
 				continue
 			}
-			c := img.RGBAAt(ox+x, oy+y)
-			s := src.RGBAAt(ox+x, oy+y)
-			keep := edge + (middle-edge)*clamp01(-d/5)
+			i := img.PixOffset(ox+x, oy+y)
+			keep := lk.keep
+			bits := rng.Uint64()
 			var out rgb
-			for ch, v := range [3]uint8{c.R, c.G, c.B} {
-				dark := float32([3]uint8{s.R, s.G, s.B}[ch]) * keep
-				out[ch] = float32(v) + (dark-float32(v))*cover
+			for ch := range out {
+				noise := float32(int((bits>>(16*ch))&0xffff%span) - holeNoise)
+				fill := sum[ch]*keep + noise
+				v := float32(img.Pix[i+ch])
+				out[ch] = v + (fill-v)*cover
 			}
-			out = mix(out, white, line*stroke(d))
-			img.SetRGBA(ox+x, oy+y, color.RGBA{uint8(out[0]), uint8(out[1]), uint8(out[2]), 255})
+			out = mix(out, white, lk.line*ringStroke(d))
+			for ch := range out {
+				img.Pix[i+ch] = uint8(min(max(out[ch], 0), 255))
+			}
 		}
 	}
 }
 
-// stroke is the opacity of the outline at signed distance d: a line about
-// 1.6 px wide just inside the outline.
-func stroke(d float32) float32 { return clamp01(1 - abs32(d+0.8)/0.9) }
+// luma is the brightness of c (Rec. 601 weights).
+func luma(c rgb) float32 { return 0.299*c[0] + 0.587*c[1] + 0.114*c[2] }
 
-// boxBlur returns the pixels of img in r, each the mean of its 5×5
-// neighbourhood in img (clipped to img), as an image whose bounds are r.
-func boxBlur(img *image.RGBA, r image.Rectangle) *image.RGBA {
-	r = r.Intersect(img.Rect)
-	out := image.NewRGBA(r)
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			var sum [3]int
-			n := 0
-			for yy := max(y-2, img.Rect.Min.Y); yy <= min(y+2, img.Rect.Max.Y-1); yy++ {
-				for xx := max(x-2, img.Rect.Min.X); xx <= min(x+2, img.Rect.Max.X-1); xx++ {
-					i := img.PixOffset(xx, yy)
-					sum[0] += int(img.Pix[i])
-					sum[1] += int(img.Pix[i+1])
-					sum[2] += int(img.Pix[i+2])
-					n++
-				}
-			}
-			out.SetRGBA(x, y, color.RGBA{uint8(sum[0] / n), uint8(sum[1] / n), uint8(sum[2] / n), 255})
-		}
-	}
-	return out
-}
+// ringStroke is the opacity of a hole's outline at signed distance d: a
+// line about 1.6 px wide just outside the outline.
+func ringStroke(d float32) float32 { return clamp01(1 - abs32(d-1.2)/0.9) }
 
-// addNoise adds independent uniform noise of ±amp to each colour channel
-// of the pixels of img in r.
+// addNoise adds noise of about ±amp (a triangle of two uniform draws,
+// which looks like film grain) to each colour channel of the pixels of
+// img in r. It is the costliest step after encoding, so it draws its
+// numbers from a xorshift generator seeded by rng, eight bytes a step,
+// rather than one ChaCha8 draw per pixel: the grain only has to look
+// random, the answer is drawn from rng itself.
 func addNoise(img *image.RGBA, rng *rand.Rand, r image.Rectangle, amp int) {
-	span := uint64(2*amp + 1)
+	var table [256]int16 // a random byte -> a noise value
+	for i := range table {
+		table[i] = int16((i&15)*(amp+1)/16 + (i>>4)*(amp+1)/16 - amp)
+	}
+	s := rng.Uint64() | 1
+	var bits uint64
+	left := 0
 	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			i := img.PixOffset(x, y)
-			bits := rng.Uint64() // one draw, split in three, for speed
+		row := img.Pix[img.PixOffset(r.Min.X, y) : img.PixOffset(r.Max.X-1, y)+4]
+		for i := 0; i+3 < len(row); i += 4 {
 			for ch := range 3 {
-				n := int((bits>>(16*ch))&0xffff%span) - amp
-				img.Pix[i+ch] = uint8(min(max(int(img.Pix[i+ch])+n, 0), 255))
+				if left == 0 {
+					s ^= s << 13
+					s ^= s >> 7
+					s ^= s << 17
+					bits, left = s, 8
+				}
+				v := int16(row[i+ch]) + table[bits&0xff]
+				bits >>= 8
+				left--
+				row[i+ch] = uint8(min(max(v, 0), 255))
 			}
 		}
 	}

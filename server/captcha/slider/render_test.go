@@ -145,3 +145,20 @@ func TestEncodePNGRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkRender compares, in one run, drawing and encoding a puzzle with
+// the renderer of before issue 10 ("before") and today's ("today").
+func BenchmarkRender(b *testing.B) {
+	for _, r := range []struct {
+		name   string
+		render func(w, h, p int) (rendered, error)
+	}{{"before", oldRender}, {"today", render}} {
+		b.Run(r.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := r.render(DefaultWidth, DefaultHeight, DefaultPieceSize); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

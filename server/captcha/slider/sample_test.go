@@ -14,9 +14,10 @@ import (
 // TestWriteSample saves puzzles as PNGs for a person to look at: each file
 // shows the background, then the piece on its own, then the piece dropped
 // into its hole. It runs only when SLIDER_SAMPLE_DIR names a directory
-// ("-" for a fresh temporary one):
+// ("-" for a fresh temporary one). The README's samples are made so, from
+// fixed seeds (SLIDER_SAMPLE_SEEDED=1), so that they can be made again:
 //
-//	SLIDER_SAMPLE_DIR=- go test -run TestWriteSample -v ./server/captcha/slider/
+//	SLIDER_SAMPLE_DIR=docs/slider SLIDER_SAMPLE_SEEDED=1 go test -run TestWriteSample ./server/captcha/slider/
 func TestWriteSample(t *testing.T) {
 	dir := os.Getenv("SLIDER_SAMPLE_DIR")
 	if dir == "" {
@@ -30,6 +31,9 @@ func TestWriteSample(t *testing.T) {
 	}
 	for i := range 4 {
 		r, err := render(DefaultWidth, DefaultHeight, DefaultPieceSize)
+		if os.Getenv("SLIDER_SAMPLE_SEEDED") == "1" {
+			r, err = renderSeeded([32]byte{'s', 'a', 'm', 'p', 'l', 'e', byte(i)}, DefaultWidth, DefaultHeight, DefaultPieceSize)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -57,6 +57,16 @@ const (
 	DefaultHeight = 155
 	// DefaultPieceSize is the side of the square piece image in pixels.
 	DefaultPieceSize = 47
+	// DefaultPuzzlesPerSecond is the global budget of puzzles drawn per
+	// second by one server instance, all clients together: at about 2 ms
+	// of CPU each, 50 a second is a tenth of one core at most, whatever a
+	// flood from rotating addresses asks for.
+	DefaultPuzzlesPerSecond = 50
+	// DefaultPuzzleBurst is how many puzzles may be drawn at once above
+	// the rate, after a quiet spell.
+	DefaultPuzzleBurst = 50
+	// DefaultMaxDrawing is how many puzzles may be drawn at the same time.
+	DefaultMaxDrawing = 2
 )
 
 // expiredGrace is how much longer than its lifetime a record stays in the
@@ -88,7 +98,23 @@ type Config struct {
 	// PieceSize is the side, in pixels, of the square piece image (knobs
 	// included). The default value is DefaultPieceSize (47).
 	PieceSize int
-	// Now is the clock. The default value is time.Now.
+	// PuzzlesPerSecond is the budget of puzzles that Issue draws per
+	// second, all callers together (a token bucket); beyond it Issue
+	// answers CAPTCHA.0007 with a Retry-After. The per-IP limit of the send
+	// pipeline does not bound a client that rotates its source address;
+	// this does. The default value is DefaultPuzzlesPerSecond (50).
+	PuzzlesPerSecond float64
+	// PuzzleBurst is the bucket's size. The default value is
+	// DefaultPuzzleBurst (50).
+	PuzzleBurst int
+	// MaxDrawing is how many puzzles may be drawn at the same time; a call
+	// beyond it is answered CAPTCHA.0007 at once rather than queued, so
+	// that a flood never holds more than this many cores. The default
+	// value is DefaultMaxDrawing (2).
+	MaxDrawing int
+	// Now is the clock of the puzzles' and tokens' lifetimes. The default
+	// value is time.Now. The budget always runs on time.Now, so that a
+	// test clock that stands still does not stop it refilling.
 	Now func() time.Time
 }
 
@@ -113,10 +139,23 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.PieceSize == 0 {
 		cfg.PieceSize = DefaultPieceSize
 	}
+	if cfg.PuzzlesPerSecond == 0 {
+		cfg.PuzzlesPerSecond = DefaultPuzzlesPerSecond
+	}
+	if cfg.PuzzleBurst == 0 {
+		cfg.PuzzleBurst = DefaultPuzzleBurst
+	}
+	if cfg.MaxDrawing == 0 {
+		cfg.MaxDrawing = DefaultMaxDrawing
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	switch {
+	case cfg.PuzzlesPerSecond < 0 || math.IsNaN(cfg.PuzzlesPerSecond) || math.IsInf(cfg.PuzzlesPerSecond, 0):
+		return cfg, errors.New("slider: PuzzlesPerSecond must be a finite positive number")
+	case cfg.PuzzleBurst < 0 || cfg.MaxDrawing < 0:
+		return cfg, errors.New("slider: PuzzleBurst and MaxDrawing must not be negative")
 	case cfg.PuzzleTTL < 0 || cfg.TokenTTL < 0:
 		return cfg, errors.New("slider: PuzzleTTL and TokenTTL must not be negative")
 	case cfg.Tolerance < 0 || math.IsNaN(cfg.Tolerance) || math.IsInf(cfg.Tolerance, 0):
@@ -145,8 +184,11 @@ func xRange(width, piece int) (lo, hi int) {
 
 // Slider issues and checks block puzzles. It is safe for concurrent use.
 type Slider struct {
-	cfg  Config
-	keep Keeper
+	cfg    Config
+	keep   Keeper
+	budget *bucket
+	// drawing holds a token per puzzle being drawn (MaxDrawing).
+	drawing chan struct{}
 	// draw draws a puzzle; tests that do not look at the pictures swap
 	// in a cheaper one.
 	draw func(w, h, piece int) (rendered, error)
@@ -164,7 +206,11 @@ func New(cfg Config, k Keeper) (*Slider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Slider{cfg: cfg, keep: k, draw: render}, nil
+	return &Slider{
+		cfg: cfg, keep: k, draw: render,
+		budget:  newBucket(cfg.PuzzlesPerSecond, cfg.PuzzleBurst, time.Now),
+		drawing: make(chan struct{}, cfg.MaxDrawing),
+	}, nil
 }
 
 // Puzzle is a slider challenge as the client receives it. It never holds
@@ -209,8 +255,20 @@ func VerifiedKey(scope, token string) string {
 }
 
 // Issue draws a new puzzle for the application of scope (see Scope) and
-// stores its answer. It fails with SYS.0002 when the store cannot answer.
+// stores its answer. It fails with CAPTCHA.0007 (and a Retry-After) when
+// the global budget of puzzles is spent or MaxDrawing puzzles are being
+// drawn, and with SYS.0002 when the store cannot answer.
 func (s *Slider) Issue(ctx context.Context, scope string) (Puzzle, error) {
+	if wait, ok := s.budget.take(); !ok {
+		return Puzzle{}, apierr.Retry(gen.ErrorCodeCaptchaTooMany, wait)
+	}
+	select {
+	case s.drawing <- struct{}{}:
+		defer func() { <-s.drawing }()
+	default:
+		// A puzzle takes about 2 ms: a second is a generous wait.
+		return Puzzle{}, apierr.Retry(gen.ErrorCodeCaptchaTooMany, time.Second)
+	}
 	token, err := newToken()
 	if err != nil {
 		return Puzzle{}, apierr.Wrap(gen.ErrorCodeInternal, err)

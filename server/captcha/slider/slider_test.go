@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	mrand "math/rand/v2"
 	"reflect"
 	"strings"
@@ -31,7 +32,9 @@ func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	c := newClock()
 	k := newMemKeeper(c.Now)
-	s, err := New(Config{Now: c.Now}, k)
+	// The global budget is TestBudget's: the other tests and the
+	// benchmarks draw as fast as they like.
+	s, err := New(Config{Now: c.Now, PuzzlesPerSecond: 1e9, PuzzleBurst: 1 << 30}, k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,4 +407,64 @@ func BenchmarkCheck(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// The global budget: PuzzleBurst puzzles at once, then CAPTCHA.0007 with a
+// Retry-After until the bucket refills at PuzzlesPerSecond; and no more
+// than MaxDrawing puzzles drawn at the same time.
+func TestBudget(t *testing.T) {
+	ctx := context.Background()
+	t.Run("rate", func(t *testing.T) {
+		k := newMemKeeper(time.Now)
+		s, err := New(Config{PuzzlesPerSecond: 2, PuzzleBurst: 3}, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.draw = func(w, h, p int) (rendered, error) { return rendered{x: 100, y: 4}, nil }
+		for i := range 3 {
+			if _, err := s.Issue(ctx, testScope); err != nil {
+				t.Fatalf("puzzle %d of the burst: %v", i+1, err)
+			}
+		}
+		_, err = s.Issue(ctx, testScope)
+		var e *apierr.Error
+		if !errors.As(err, &e) || e.Code != gen.ErrorCodeCaptchaTooMany || e.RetryAfter <= 0 || e.RetryAfter > 500*time.Millisecond {
+			t.Fatalf("beyond the burst: %v, want CAPTCHA.0007 with a Retry-After of at most 0.5 s", err)
+		}
+		time.Sleep(e.RetryAfter + 10*time.Millisecond)
+		if _, err := s.Issue(ctx, testScope); err != nil {
+			t.Fatalf("after Retry-After: %v", err)
+		}
+	})
+	t.Run("drawing", func(t *testing.T) {
+		k := newMemKeeper(time.Now)
+		s, err := New(Config{MaxDrawing: 1}, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		started, release := make(chan struct{}), make(chan struct{})
+		s.draw = func(w, h, p int) (rendered, error) {
+			close(started)
+			<-release
+			return rendered{x: 100, y: 4}, nil
+		}
+		done := make(chan error, 1)
+		go func() { _, err := s.Issue(ctx, testScope); done <- err }()
+		<-started
+		_, err = s.Issue(ctx, testScope)
+		close(release)
+		if !errors.Is(err, apierr.New(gen.ErrorCodeCaptchaTooMany)) {
+			t.Errorf("while one is drawn: %v, want CAPTCHA.0007", err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("the one drawn: %v", err)
+		}
+	})
+	t.Run("config", func(t *testing.T) {
+		for _, cfg := range []Config{{PuzzlesPerSecond: -1}, {PuzzlesPerSecond: math.NaN()}, {PuzzleBurst: -1}, {MaxDrawing: -1}} {
+			if _, err := New(cfg, newMemKeeper(time.Now)); err == nil {
+				t.Errorf("New(%+v) accepted", cfg)
+			}
+		}
+	})
 }
