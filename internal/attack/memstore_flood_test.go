@@ -3,6 +3,7 @@ package attack
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"sync"
@@ -65,6 +66,22 @@ func TestMemstoreFloodStopsAtCap(t *testing.T) {
 	if n := f.tg.Outbox.Count() - before; n != 0 {
 		t.Errorf("%d SMS sent by a full store, want 0", n)
 	}
+	// So does a puzzle from a new address: its per-IP counter is refused
+	// before any puzzle is drawn or stored.
+	req, err := http.NewRequest(http.MethodGet, f.tg.URL+"/api/v2/sdk/captcha", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = headers(map[string]string{"X-Forwarded-For": "127.254.0.2", "Content-Type": ""})
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	r = reply{Status: res.StatusCode, Body: b, Code: codeOf(b)}
+	checkErrorBody(t, r)
+	want(t, r, http.StatusServiceUnavailable, gen.ErrorCodeStoreUnavailable)
 }
 
 const (
@@ -110,7 +127,7 @@ func flood(t *testing.T, maxEntries int) floodResult {
 	answers := map[string]int{}
 	var firstBad string
 	deadline := time.Now().Add(budget)
-	start := time.Now()
+	began := time.Now()
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
@@ -139,7 +156,7 @@ func flood(t *testing.T, maxEntries int) floodResult {
 		})
 	}
 	wg.Wait()
-	took := time.Since(start)
+	took := time.Since(began)
 	entries1, heap1 := mem.Len(), heapInUse()
 	growth := int64(heap1) - int64(heap0)
 
