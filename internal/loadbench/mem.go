@@ -72,7 +72,9 @@ func measureMemory(n int, w io.Writer) (memFigures, error) {
 		{perEntry: &f.CodesHeapPerCode, rss: &f.CodesRSS, gc: &f.CodesGC, description: "pending codes (code only)"},
 		{withLimits: true, perEntry: &f.SendsHeapPerSend, rss: &f.SendsRSS, gc: &f.SendsGC, description: "sends (code + 6 limit counters, new device and IP each)"},
 	} {
-		mem := memstore.New(memstore.Config{})
+		// A cap above what the phase stores (a send: a code and 6
+		// counters), so that the default's million does not refuse.
+		mem := memstore.New(memstore.Config{MaxEntries: 8 * n})
 		rt, err := buildOnStore(mem)
 		if err != nil {
 			mem.Close()

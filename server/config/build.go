@@ -160,7 +160,7 @@ func buildStore(cfg Config, o Overrides, rt *Runtime) (store.Store, error) {
 		rt.closers = append(rt.closers, client.Close)
 		return redisstore.New(client, redisstore.Config{}), nil
 	}
-	s := memstore.New(memstore.Config{})
+	s := memstore.New(memstore.Config{MaxEntries: cfg.Store.Memory.MaxEntries})
 	rt.closers = append(rt.closers, func() error { s.Close(); return nil })
 	return s, nil
 }

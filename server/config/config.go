@@ -104,8 +104,18 @@ type LogConfig struct {
 type StoreConfig struct {
 	// Kind is "memory" (one process; the default) or "redis" (several
 	// instances share state).
-	Kind  string             `yaml:"kind"`
-	Redis redisstore.Options `yaml:"redis"`
+	Kind   string             `yaml:"kind"`
+	Memory MemoryOptions      `yaml:"memory"`
+	Redis  redisstore.Options `yaml:"redis"`
+}
+
+// MemoryOptions configures the memory store.
+type MemoryOptions struct {
+	// MaxEntries bounds the entries it holds (limit counters, codes, used
+	// tokens, puzzles): a full store refuses new ones, and the requests
+	// that need them get 503 SYS.0002. 0: memstore.DefaultMaxEntries
+	// (1,000,000, about 60-110 MB).
+	MaxEntries int `yaml:"max_entries"`
 }
 
 // Default returns the embedded defaults: dev mode, memory store, log
@@ -198,6 +208,9 @@ func (c *Config) Validate() error {
 	case "", "memory", "redis":
 	default:
 		errs = append(errs, fmt.Errorf("store.kind %q: want memory or redis", c.Store.Kind))
+	}
+	if c.Store.Memory.MaxEntries < 0 {
+		errs = append(errs, fmt.Errorf("store.memory.max_entries %d: want 0 (the default) or more", c.Store.Memory.MaxEntries))
 	}
 	if c.Secret == "" && !c.DevMode {
 		errs = append(errs, fmt.Errorf("secret is required outside dev mode (set it, or %s)", EnvSecret))

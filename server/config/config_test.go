@@ -1,11 +1,17 @@
 package config
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/smscode/smscode/server/store"
 )
 
 func TestDefaultsServeTheOneAccessExample(t *testing.T) {
@@ -87,6 +93,12 @@ store: {kind: etcd}
 providers: [{name: p, kind: log}]
 apps: [{client_id: a}]
 `, "store.kind"},
+		{"negative memory store cap", `
+dev_mode: true
+store: {memory: {max_entries: -1}}
+providers: [{name: p, kind: log}]
+apps: [{client_id: a}]
+`, "store.memory.max_entries"},
 		{"no apps", "dev_mode: true\nproviders: [{name: p, kind: log}]\n", "at least one application"},
 	}
 	for _, tt := range tests {
@@ -150,5 +162,41 @@ func write(t *testing.T, path, s string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// store.memory.max_entries reaches the memory store: past it, new entries
+// are refused with store.ErrFull.
+func TestMemoryStoreMaxEntries(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	write(t, path, `
+dev_mode: true
+store: {kind: memory, memory: {max_entries: 64}}
+providers: [{name: p, kind: log}]
+apps: [{client_id: a}]
+`)
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.SecretFile = filepath.Join(t.TempDir(), "secret")
+	rt, err := Build(cfg, slog.New(slog.DiscardHandler), Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	stored := 0
+	for i := range 100 {
+		_, err := rt.Store.UseOnce(context.Background(), fmt.Sprintf("{%d}:u", i), time.Minute)
+		if errors.Is(err, store.ErrFull) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored++
+	}
+	if stored != 64 {
+		t.Fatalf("%d entries stored before ErrFull, want 64", stored)
 	}
 }

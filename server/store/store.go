@@ -21,6 +21,13 @@ import (
 // cannot be reached; callers fail closed on it (503, nothing sent).
 var ErrUnavailable = errors.New("store unavailable")
 
+// ErrFull is wrapped (together with ErrUnavailable) by the error of a call
+// that would add entries to a store that holds as many as it may (memstore's
+// MaxEntries). The store refuses new work rather than evict live limit
+// counters, which would let a flood reset the limits; callers fail closed on
+// it as on any unavailable store (503 SYS.0002, nothing sent).
+var ErrFull = errors.New("store full")
+
 // Limit is one rate limit: at most Max events per Window under Key. The
 // window starts at the first event and ends Window later (a fixed window
 // anchored at its first event), so Max 1 per 60 s is an exact 60 s cooldown.

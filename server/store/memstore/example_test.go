@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,4 +37,24 @@ func Example() {
 	// first send allowed: true
 	// second send allowed: false retry within a minute: true
 	// verified: true
+}
+
+// A store with a cap refuses new entries once full, with an error that
+// wraps store.ErrFull (and store.ErrUnavailable, on which callers fail
+// closed); what is already there can still be used.
+func Example_maxEntries() {
+	s := memstore.New(memstore.Config{MaxEntries: 2})
+	defer s.Close()
+	ctx := context.Background()
+	for _, token := range []string{"a", "b", "c"} {
+		_, err := s.UseOnce(ctx, "{app}:captcha:"+token, time.Minute)
+		fmt.Printf("token %s: full %v\n", token, errors.Is(err, store.ErrFull))
+	}
+	first, err := s.UseOnce(ctx, "{app}:captcha:a", time.Minute)
+	fmt.Println("token a again: first use", first, "error", err)
+	// Output:
+	// token a: full false
+	// token b: full false
+	// token c: full true
+	// token a again: first use false error <nil>
 }

@@ -6,6 +6,29 @@
 // keys of one call (which share a tag) are normally under one mutex, calls
 // for different numbers rarely contend, and the sweeper that evicts expired
 // entries holds any one lock only briefly.
+//
+// The store holds at most Config.MaxEntries entries (limit counters, pending
+// codes, used tokens, Put values). Each shard counts its own entries under
+// its own lock, and a call adds what it changed to an atomic total as it
+// unlocks; there is no global lock. (The sender's keys all share their
+// application's hash tag, so one application's entries are in one shard: a
+// cap per shard would be a 32nd of the cap.) Calls in flight on other shards
+// may take the total past the cap by their own entries, a few each. A call
+// that would add entries to a full store first evicts expired entries (each
+// shard at most once a second, so that a flood against a full store costs a
+// scan a second, not one per request) and is refused with an error wrapping
+// store.ErrFull and store.ErrUnavailable when there is still no room. Calls
+// that only update existing entries (a counter's next event, a Take, a
+// verify that matches) go on as before.
+//
+// The trade-off: a full store refuses new work (callers fail closed: 503
+// SYS.0002, nothing sent) rather than evict live entries, since evicting a
+// live limit counter would hand whoever filled the store a fresh limit.
+// Entries are keyed by values a client controls (its address, its device
+// fingerprint), so a flood from rotating addresses can fill the store, and
+// then deny service until its entries expire; it cannot grow memory past
+// the cap nor reset a limit. A Redis deployment gets the same behaviour from
+// maxmemory with the noeviction policy, under which Redis refuses writes.
 package memstore
 
 import (
@@ -34,6 +57,9 @@ type Config struct {
 	// background (they are also dropped whenever they are touched). The
 	// default is one minute; a negative value disables the sweeper.
 	SweepInterval time.Duration
+	// MaxEntries bounds the entries the store holds (see the package
+	// doc). Zero or less: DefaultMaxEntries.
+	MaxEntries int
 }
 
 // shardCount is well above the core counts this runs on, so that unrelated
@@ -47,6 +73,10 @@ type Store struct {
 	now  func() time.Time
 	base time.Time // instants are kept as nanoseconds since base
 	res  atomic.Uint64
+	// total is how many entries the shards hold (each call adds its
+	// change as it unlocks); max is MaxEntries.
+	total atomic.Int64
+	max   int64
 
 	shards [shardCount]shard
 
@@ -64,6 +94,9 @@ type shard struct {
 	codes    map[digest]code
 	used     map[digest]int64 // UseOnce key -> expiry
 	values   map[digest]value // Put/Take
+	// fullSweptAt is when the shard was last swept because it was full
+	// (see room).
+	fullSweptAt int64
 }
 
 // digest stands for a key in the maps: the first 128 bits of its SHA-256,
@@ -152,10 +185,19 @@ func New(cfg Config) *Store {
 	if cfg.SweepInterval == 0 {
 		cfg.SweepInterval = time.Minute
 	}
-	s := &Store{now: cfg.Now, stop: make(chan struct{}), done: make(chan struct{})}
+	if cfg.MaxEntries <= 0 {
+		cfg.MaxEntries = DefaultMaxEntries
+	}
+	s := &Store{
+		now: cfg.Now, max: int64(cfg.MaxEntries),
+		stop: make(chan struct{}), done: make(chan struct{}),
+	}
 	s.base = s.now()
 	for i := range s.shards {
-		s.shards[i] = shard{counters: map[digest]counter{}, codes: map[digest]code{}, used: map[digest]int64{}, values: map[digest]value{}}
+		s.shards[i] = shard{
+			counters: map[digest]counter{}, codes: map[digest]code{}, used: map[digest]int64{}, values: map[digest]value{},
+			fullSweptAt: -fullSweepGap,
+		}
 	}
 	if cfg.SweepInterval > 0 {
 		go s.sweepEvery(cfg.SweepInterval)
@@ -191,17 +233,37 @@ func (s *Store) Reserve(ctx context.Context, req store.SendRequest) (store.SendR
 	if res := s.check(locked, req.Limits, keys, now); !res.Allowed {
 		return res, nil
 	}
+	if !s.fits(locked, len(req.Limits)+1, now, func() (n int) {
+		for i, l := range req.Limits {
+			if !has(s.in(locked.set, l.Key).counters, keys[i]) {
+				n++
+			}
+		}
+		if k := req.Code.Key; k != "" && !has(s.in(locked.set, k).codes, digestOf(k)) {
+			n++
+		}
+		return n
+	}) {
+		return store.SendResult{}, full("reserve")
+	}
 	return s.charge(locked, req, keys, now), nil
+}
+
+// has reports whether m holds an entry under d, expired or not: a key
+// whose entry is still there is no new entry.
+func has[V any](m map[digest]V, d digest) bool {
+	_, ok := m[d]
+	return ok
 }
 
 // check looks at every limit before any is charged, since a refused request
 // must charge none. Every refusing limit applies its Block (each guards
 // something of its own, e.g. a number prefix under attack); the first one is
 // reported. A result with Allowed set means none refused.
-func (s *Store) check(locked shardSet, limits []store.Limit, keys []digest, now int64) store.SendResult {
+func (s *Store) check(locked held, limits []store.Limit, keys []digest, now int64) store.SendResult {
 	res := store.SendResult{Refused: -1}
 	for i, l := range limits {
-		sh := s.in(locked, l.Key)
+		sh := s.in(locked.set, l.Key)
 		c, ok := sh.counters[keys[i]]
 		if !ok || c.expires <= now || c.count < l.Max {
 			continue
@@ -221,9 +283,9 @@ func (s *Store) check(locked shardSet, limits []store.Limit, keys []digest, now 
 
 // charge counts an allowed send against each limit, starting a window where
 // none is running, and stores its code under a new reservation.
-func (s *Store) charge(locked shardSet, req store.SendRequest, keys []digest, now int64) store.SendResult {
+func (s *Store) charge(locked held, req store.SendRequest, keys []digest, now int64) store.SendResult {
 	for i, l := range req.Limits {
-		sh := s.in(locked, l.Key)
+		sh := s.in(locked.set, l.Key)
 		c, ok := sh.counters[keys[i]]
 		if !ok || c.expires <= now {
 			c = counter{expires: now + int64(l.Window)}
@@ -233,7 +295,7 @@ func (s *Store) charge(locked shardSet, req store.SendRequest, keys []digest, no
 	}
 	id := s.res.Add(1)
 	if k := req.Code.Key; k != "" {
-		s.in(locked, k).codes[digestOf(k)] = code{
+		s.in(locked.set, k).codes[digestOf(k)] = code{
 			hash:        hashOf(req.Code.Hash),
 			expires:     now + int64(req.Code.TTL),
 			reservation: id,
@@ -262,7 +324,7 @@ func (s *Store) Release(ctx context.Context, req store.SendRequest, res store.Se
 	defer s.unlock(locked)
 	now := s.clock()
 	for i, l := range req.Limits {
-		sh := s.in(locked, l.Key)
+		sh := s.in(locked.set, l.Key)
 		c, ok := sh.counters[keys[i]]
 		switch {
 		case !ok || c.blocked || c.count > l.Max:
@@ -279,7 +341,7 @@ func (s *Store) Release(ctx context.Context, req store.SendRequest, res store.Se
 	}
 	if k := req.Code.Key; k != "" {
 		id, err := strconv.ParseUint(res.Reservation, 36, 64)
-		sh, d := s.in(locked, k), digestOf(k)
+		sh, d := s.in(locked.set, k), digestOf(k)
 		if c, ok := sh.codes[d]; ok && err == nil && c.reservation == id {
 			delete(sh.codes, d)
 		}
@@ -310,13 +372,43 @@ func (s *Store) Verify(ctx context.Context, req store.VerifyRequest) (store.Veri
 	if res := s.check(locked, limits, keys, now); !res.Allowed {
 		return store.VerifyResult{Outcome: store.VerifyRefused, Refused: res.Refused, RetryAfter: res.RetryAfter}, nil
 	}
-	out := s.verifyCode(locked, req, now)
-	if out != store.VerifyOK {
+	var sbuf [store.MaxSources]digest
+	v := s.verifyCode(locked, req, now, sbuf[:0])
+	if v.out != store.VerifyOK && !s.fits(locked, len(limits)+len(v.srcs), now, func() (n int) {
 		for i, l := range req.Limits {
-			if out != store.VerifyWrong && !l.AnyFailure {
+			if (v.out == store.VerifyWrong || l.AnyFailure) && !has(s.in(locked.set, l.Key).counters, keys[i]) {
+				n++
+			}
+		}
+		for _, sd := range v.srcs {
+			if !has(s.in(locked.set, req.Key).counters, sd) {
+				n++
+			}
+		}
+		return n
+	}) {
+		return store.VerifyResult{}, full("verify")
+	}
+	sh := s.in(locked.set, req.Key)
+	switch v.out {
+	case store.VerifyOK:
+		delete(sh.codes, digestOf(req.Key))
+	case store.VerifyWrong:
+		for _, sd := range v.srcs {
+			a, ok := sh.counters[sd]
+			if !ok || a.expires <= now {
+				a = counter{expires: v.expires}
+			}
+			a.count++
+			sh.counters[sd] = a
+		}
+	}
+	if v.out != store.VerifyOK {
+		for i, l := range req.Limits {
+			if v.out != store.VerifyWrong && !l.AnyFailure {
 				continue
 			}
-			sh := s.in(locked, l.Key)
+			sh := s.in(locked.set, l.Key)
 			c, ok := sh.counters[keys[i]]
 			if !ok || c.expires <= now {
 				c = counter{expires: now + int64(l.Window)}
@@ -325,54 +417,53 @@ func (s *Store) Verify(ctx context.Context, req store.VerifyRequest) (store.Veri
 			sh.counters[keys[i]] = c
 		}
 	}
-	return store.VerifyResult{Outcome: out, Refused: -1}, nil
+	return store.VerifyResult{Outcome: v.out, Refused: -1}, nil
 }
 
 // anonymous is the source of a VerifyRequest that names none.
 var anonymous = []string{""}
 
+// verdict is what verifyCode found: the outcome, and for a wrong guess the
+// digests of the caller's attempt counts and the code's expiry, which
+// Verify charges once it knows the store has room.
+type verdict struct {
+	out     store.VerifyOutcome
+	srcs    []digest
+	expires int64
+}
+
 // verifyCode compares req's hash with the code under req.Key, the shards
 // being locked: a dead code for the caller when one of its sources has spent
-// the code's attempts, else a match consumes the code and a miss counts
-// against every source.
-func (s *Store) verifyCode(locked shardSet, req store.VerifyRequest, now int64) store.VerifyOutcome {
-	sh, d := s.in(locked, req.Key), digestOf(req.Key)
+// the code's attempts, else a match (which Verify consumes) or a miss (which
+// Verify counts against every source). It changes nothing but dropping an
+// expired code.
+func (s *Store) verifyCode(locked held, req store.VerifyRequest, now int64, srcs []digest) verdict {
+	sh, d := s.in(locked.set, req.Key), digestOf(req.Key)
 	c, ok := sh.codes[d]
 	if ok && c.expires <= now {
 		delete(sh.codes, d)
 		ok = false
 	}
 	if !ok {
-		return store.VerifyNotFound
+		return verdict{out: store.VerifyNotFound}
 	}
 	sources := req.Sources
 	if len(sources) == 0 {
 		sources = anonymous
 	}
-	var sbuf [store.MaxSources]digest
-	srcs := sbuf[:0]
 	for _, src := range sources {
 		sd := sourceDigest(req.Key, c.reservation, src)
 		srcs = append(srcs, sd)
 		// Kept until the code expires, so that this caller keeps getting
 		// this answer rather than NotFound.
 		if a, ok := sh.counters[sd]; ok && a.expires > now && a.count >= int64(c.maxAttempts) {
-			return store.VerifyTooManyAttempts
+			return verdict{out: store.VerifyTooManyAttempts}
 		}
 	}
 	if c.hash.matches(hashOf(req.Hash)) {
-		delete(sh.codes, d)
-		return store.VerifyOK
+		return verdict{out: store.VerifyOK}
 	}
-	for _, sd := range srcs {
-		a, ok := sh.counters[sd]
-		if !ok || a.expires <= now {
-			a = counter{expires: c.expires}
-		}
-		a.count++
-		sh.counters[sd] = a
-	}
-	return store.VerifyWrong
+	return verdict{out: store.VerifyWrong, srcs: srcs, expires: c.expires}
 }
 
 // sourceDigest names the count of one source's wrong guesses at the code
@@ -397,12 +488,15 @@ func (s *Store) UseOnce(ctx context.Context, key string, ttl time.Duration) (boo
 	if key == "" || ttl < time.Millisecond {
 		return false, fmt.Errorf("memstore: %w: UseOnce needs a key and a ttl of at least 1ms", store.ErrInvalid)
 	}
-	sh, d := s.shard(key), digestOf(key)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	now := s.clock()
-	if exp, ok := sh.used[d]; ok && exp > now {
+	h, sh := s.lockKey(key)
+	defer s.unlock(h)
+	d, now := digestOf(key), s.clock()
+	exp, ok := sh.used[d]
+	if ok && exp > now {
 		return false, nil
+	}
+	if !ok && !s.room(h, 1, now) {
+		return false, full("use once")
 	}
 	sh.used[d] = now + int64(ttl)
 	return true, nil

@@ -31,10 +31,17 @@ func (s *Store) shard(key string) *shard { return &s.shards[shardIndex(key)] }
 // shardSet is a set of shard indices, one bit each.
 type shardSet uint32
 
+// held is a set of locked shards and how many entries they held when
+// locked, so that unlock can add what the call changed to the store's total.
+type held struct {
+	set    shardSet
+	before int
+}
+
 // lock locks the shards of every key req touches and returns them for
 // unlock. Shards are locked in ascending order, so two calls whose keys span
 // the same shards cannot deadlock. With tagged keys there is just one.
-func (s *Store) lock(req store.SendRequest) shardSet {
+func (s *Store) lock(req store.SendRequest) held {
 	var set shardSet
 	for _, l := range req.Limits {
 		set |= 1 << shardIndex(l.Key)
@@ -43,23 +50,43 @@ func (s *Store) lock(req store.SendRequest) shardSet {
 		set |= 1 << shardIndex(req.Code.Key)
 	}
 	for m := set; m != 0; m &= m - 1 {
-		s.shards[bits.TrailingZeros32(uint32(m))].mu.Lock()
+		s.shards[lowest(m)].mu.Lock()
 	}
-	return set
+	return held{set: set, before: s.sizeOf(set)}
+}
+
+// lockKey locks key's shard.
+func (s *Store) lockKey(key string) (held, *shard) {
+	i := shardIndex(key)
+	sh := &s.shards[i]
+	sh.mu.Lock()
+	return held{set: 1 << i, before: sh.size()}, sh
+}
+
+// sizeOf is how many entries the shards in set hold; they are locked.
+func (s *Store) sizeOf(set shardSet) (n int) {
+	for m := set; m != 0; m &= m - 1 {
+		n += s.shards[lowest(m)].size()
+	}
+	return n
 }
 
 // in returns key's shard, knowing that it is in set: when set holds one
 // shard (keys sharing a tag, the usual case), without hashing key again.
 func (s *Store) in(set shardSet, key string) *shard {
 	if set&(set-1) == 0 {
-		return &s.shards[bits.TrailingZeros32(uint32(set))]
+		return &s.shards[lowest(set)]
 	}
 	return s.shard(key)
 }
 
-func (s *Store) unlock(set shardSet) {
-	for m := set; m != 0; m &= m - 1 {
-		s.shards[bits.TrailingZeros32(uint32(m))].mu.Unlock()
+// unlock adds what the call changed to the store's total and unlocks.
+func (s *Store) unlock(h held) {
+	if d := s.sizeOf(h.set) - h.before; d != 0 {
+		s.total.Add(int64(d))
+	}
+	for m := h.set; m != 0; m &= m - 1 {
+		s.shards[lowest(m)].mu.Unlock()
 	}
 }
 
@@ -83,38 +110,15 @@ func (s *Store) sweep() {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		now := s.clock()
-		for k, c := range sh.counters {
-			if c.expires <= now {
-				delete(sh.counters, k)
-			}
-		}
-		for k, c := range sh.codes {
-			if c.expires <= now {
-				delete(sh.codes, k)
-			}
-		}
-		for k, exp := range sh.used {
-			if exp <= now {
-				delete(sh.used, k)
-			}
-		}
-		for k, v := range sh.values {
-			if v.expires <= now {
-				delete(sh.values, k)
-			}
-		}
+		before := sh.size()
+		sh.evictExpired(s.clock())
+		s.total.Add(int64(sh.size() - before))
 		sh.mu.Unlock()
 	}
 }
 
+// lowest is the index of the lowest shard in a non-empty set.
+func lowest(set shardSet) int { return bits.TrailingZeros32(uint32(set)) }
+
 // len reports how many entries the store holds, expired or not (tests).
-func (s *Store) len() (n int) {
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
-		n += len(sh.counters) + len(sh.codes) + len(sh.used)
-		sh.mu.Unlock()
-	}
-	return n
-}
+func (s *Store) len() int { return s.Len() }

@@ -17,11 +17,14 @@ func (s *Store) Put(ctx context.Context, key string, val []byte, ttl time.Durati
 	if key == "" || ttl < time.Millisecond {
 		return fmt.Errorf("memstore: %w: Put needs a key and a ttl of at least 1ms", store.ErrInvalid)
 	}
-	sh, d := s.shard(key), digestOf(key)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
+	h, sh := s.lockKey(key)
+	defer s.unlock(h)
+	d, now := digestOf(key), s.clock()
+	if !has(sh.values, d) && !s.room(h, 1, now) {
+		return full("put")
+	}
 	// A copy, so that the caller may reuse its buffer.
-	sh.values[d] = value{data: bytes.Clone(val), expires: s.clock() + int64(ttl)}
+	sh.values[d] = value{data: bytes.Clone(val), expires: now + int64(ttl)}
 	return nil
 }
 
@@ -30,9 +33,9 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, fmt.Errorf("memstore: take: %w", err)
 	}
-	sh, d := s.shard(key), digestOf(key)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
+	h, sh := s.lockKey(key)
+	defer s.unlock(h)
+	d := digestOf(key)
 	v, ok := sh.values[d]
 	if !ok {
 		return nil, false, nil
