@@ -125,7 +125,7 @@ func buildOnStore(st store.Store) (*config.Runtime, error) {
 // key shapes are repeated here; a change there should be mirrored).
 func fill(st store.Store, h *otp.Hasher, n int, withLimits bool) error {
 	ctx := context.Background()
-	tag := "{" + apps.Scope(seedClientID, seedTenantID) + "}"
+	tag := apps.Tag(apps.Scope(seedClientID, seedTenantID))
 	code := "123456"
 	for i := range n {
 		e164 := "+86" + mobile("13", uint64(i))
