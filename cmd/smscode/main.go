@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/smscode/smscode/server/config"
+	"github.com/smscode/smscode/server/wire"
 )
 
 // shutdownTimeout is how long in-flight requests get to finish after a
@@ -63,7 +64,7 @@ func run(ctx context.Context, args []string, listening func(api, metrics net.Add
 		cfg.MetricsAddr = *metricsAddr
 	}
 	log := newLogger(cfg.Log.Level)
-	rt, err := config.Build(cfg, log, config.Overrides{})
+	rt, err := wire.Build(cfg, log, wire.Overrides{})
 	if err != nil {
 		return err
 	}

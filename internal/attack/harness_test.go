@@ -21,6 +21,7 @@ import (
 	"github.com/smscode/smscode/server/sms"
 	"github.com/smscode/smscode/server/sms/failover"
 	"github.com/smscode/smscode/server/store/memstore"
+	"github.com/smscode/smscode/server/wire"
 )
 
 const (
@@ -34,7 +35,7 @@ const (
 // port, its runtime and its store's clock.
 type target struct {
 	URL   string
-	RT    *config.Runtime
+	RT    *wire.Runtime
 	Clock *servertest.Clock
 	// HTTP is the running http.Server, for the shutdown test.
 	HTTP *http.Server
@@ -76,7 +77,7 @@ func startChain(t *testing.T, primary, secondary sms.Provider, edit func(*config
 	clock := servertest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	st := memstore.New(memstore.Config{Now: clock.Now})
 	t.Cleanup(st.Close)
-	rt, err := config.Build(cfg, slog.New(slog.DiscardHandler), config.Overrides{
+	rt, err := wire.Build(cfg, slog.New(slog.DiscardHandler), wire.Overrides{
 		Store:     st,
 		Providers: map[string]sms.Provider{"primary": primary, "secondary": secondary},
 		Now:       clock.Now,
@@ -92,7 +93,7 @@ func startChain(t *testing.T, primary, secondary sms.Provider, edit func(*config
 
 // serve runs rt's http.Server (HTTPServer: the configured timeouts and
 // header limit) on a loopback port until the test ends.
-func serve(t *testing.T, rt *config.Runtime) (string, *http.Server) {
+func serve(t *testing.T, rt *wire.Runtime) (string, *http.Server) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/smscode/smscode/server/apps"
-	"github.com/smscode/smscode/server/config"
 	"github.com/smscode/smscode/server/otp"
 	"github.com/smscode/smscode/server/store"
 	"github.com/smscode/smscode/server/store/memstore"
+	"github.com/smscode/smscode/server/wire"
 )
 
 // memFigures are the memory figures of -mem.
@@ -112,12 +112,12 @@ func measureMemory(n int, w io.Writer) (memFigures, error) {
 }
 
 // buildOnStore assembles the real server (as the load scenarios do) on st.
-func buildOnStore(st store.Store) (*config.Runtime, error) {
+func buildOnStore(st store.Store) (*wire.Runtime, error) {
 	cfg, err := benchConfig(serverOptions{})
 	if err != nil {
 		return nil, err
 	}
-	return config.Build(cfg, slog.New(slog.DiscardHandler), config.Overrides{Store: st})
+	return wire.Build(cfg, slog.New(slog.DiscardHandler), wire.Overrides{Store: st})
 }
 
 // fill reserves n sends to distinct numbers: the code key and, withLimits,
@@ -125,7 +125,7 @@ func buildOnStore(st store.Store) (*config.Runtime, error) {
 // key shapes are repeated here; a change there should be mirrored).
 func fill(st store.Store, h *otp.Hasher, n int, withLimits bool) error {
 	ctx := context.Background()
-	tag := "{" + apps.Scope(seedClientID, seedTenantID) + "}"
+	tag := apps.Tag(apps.Scope(seedClientID, seedTenantID))
 	code := "123456"
 	for i := range n {
 		e164 := "+86" + mobile("13", uint64(i))

@@ -19,6 +19,7 @@ import (
 	"github.com/smscode/smscode/server/sender"
 	"github.com/smscode/smscode/server/sms"
 	"github.com/smscode/smscode/server/store/redisstore"
+	"github.com/smscode/smscode/server/wire"
 )
 
 // The API paths the scenarios call.
@@ -139,11 +140,11 @@ func benchConfig(o serverOptions) (config.Config, error) {
 	return cfg, nil
 }
 
-// realServer is the smscode server, assembled by config.Build as
+// realServer is the smscode server, assembled by wire.Build as
 // cmd/smscode does, and listening on loopback.
 type realServer struct {
 	*listening
-	rt *config.Runtime
+	rt *wire.Runtime
 }
 
 // startReal builds the real server and serves it with the http.Server that
@@ -157,11 +158,11 @@ func startReal(o serverOptions) (*realServer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	var ov config.Overrides
+	var ov wire.Overrides
 	if o.Provider != nil {
 		ov.Providers = map[string]sms.Provider{"null": o.Provider}
 	}
-	rt, err := config.Build(cfg, log, ov)
+	rt, err := wire.Build(cfg, log, ov)
 	if err != nil {
 		return nil, err
 	}

@@ -239,6 +239,17 @@ func Scope(clientID, tenantID string) string {
 	return clientID + "/" + tenantID
 }
 
+// Tag is the Redis Cluster hash tag of scope's store keys: the scope in
+// braces. Every store key of one application starts with it (the code,
+// limit, captcha, slider and altcha keys alike), so that Cluster puts them
+// on one node and the sender's multi-key scripts stay within one slot. It
+// is the one place that spells the tag; key builders prefix it.
+func Tag(scope string) string { return "{" + scope + "}" }
+
+// Tag is the hash tag of the application's store keys (see the function
+// Tag).
+func (a *App) Tag() string { return Tag(a.Scope()) }
+
 // Preferred is the application's preferred region: PreferredRegion, or
 // "CN" when unset.
 func (a *App) Preferred() string {

@@ -32,7 +32,7 @@ type UseOncer interface {
 //
 // A used token is remembered under the key
 //
-//	"{" + scope + "}:captcha:" + hex(sha256(token))
+//	apps.Tag(scope) + ":captcha:" + hex(sha256(token))
 //
 // where scope is the application, ClientID, followed by "/" and TenantID
 // when a tenant is given ("/" cannot occur in either: the API admits only
@@ -82,5 +82,5 @@ func (s *SingleUse) Verify(ctx context.Context, req Request) error {
 // (see SingleUse for its shape).
 func SingleUseKey(req Request) string {
 	sum := sha256.Sum256([]byte(req.Token))
-	return "{" + apps.Scope(req.ClientID, req.TenantID) + "}:captcha:" + hex.EncodeToString(sum[:])
+	return apps.Tag(apps.Scope(req.ClientID, req.TenantID)) + ":captcha:" + hex.EncodeToString(sum[:])
 }

@@ -1,7 +1,7 @@
 // Package config loads the server's configuration (a YAML file, environment
-// overrides, and the embedded defaults that `make run` serves) and assembles
-// the running service from it: store, SMS providers, captcha verifiers,
-// application registry, send pipeline and HTTP server.
+// overrides, and the embedded defaults that `make run` serves) and validates
+// it. It builds nothing: package wire assembles the running service from a
+// Config.
 package config
 
 import (

@@ -16,12 +16,13 @@ import (
 	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/captcha/altcha"
 	"github.com/smscode/smscode/server/config"
+	"github.com/smscode/smscode/server/wire"
 )
 
 // startAltchaServer runs the real server as startServer does, with the
 // demo application's captcha kind switched to altcha at the default
 // difficulty, so that the figure the test prints is what a person pays.
-func startAltchaServer(t *testing.T) (*httptest.Server, *config.Runtime) {
+func startAltchaServer(t *testing.T) (*httptest.Server, *wire.Runtime) {
 	t.Helper()
 	cfg, err := config.Default()
 	if err != nil {
@@ -30,7 +31,7 @@ func startAltchaServer(t *testing.T) (*httptest.Server, *config.Runtime) {
 	cfg.SecretFile = filepath.Join(t.TempDir(), "secret")
 	cfg.Apps[0].Captcha = apps.CaptchaSettings{Kind: apps.CaptchaAltcha}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rt, err := config.Build(cfg, log, config.Overrides{})
+	rt, err := wire.Build(cfg, log, wire.Overrides{})
 	if err != nil {
 		t.Fatal(err)
 	}

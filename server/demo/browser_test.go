@@ -22,6 +22,7 @@ import (
 	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/captcha/slider"
 	"github.com/smscode/smscode/server/config"
+	"github.com/smscode/smscode/server/wire"
 )
 
 // Environment variables of the browser test.
@@ -62,7 +63,7 @@ func chromium(t *testing.T) string {
 // startServer runs the real server, as `make run` assembles it from the
 // embedded defaults (dev mode, log SMS provider, the slider captcha), on a
 // loopback port, so that /demo and its dev outbox are served.
-func startServer(t *testing.T) (*httptest.Server, *config.Runtime) {
+func startServer(t *testing.T) (*httptest.Server, *wire.Runtime) {
 	t.Helper()
 	cfg, err := config.Default()
 	if err != nil {
@@ -73,7 +74,7 @@ func startServer(t *testing.T) (*httptest.Server, *config.Runtime) {
 	// The log provider writes each SMS at warning level: show those, so a
 	// failing run's output holds the messages the page should have shown.
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rt, err := config.Build(cfg, log, config.Overrides{})
+	rt, err := wire.Build(cfg, log, wire.Overrides{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ type Service struct {
 
 // appInfo is what Service keeps per application.
 type appInfo struct {
-	tag string // "{" + scope + "}", the hash tag of the application's keys
+	tag string // apps.Tag(scope), the hash tag of the application's keys
 	ch  Channel
 }
 
@@ -81,7 +81,7 @@ func New(d Deps) (*Service, error) {
 		if !ok || ch.Captcha == nil || ch.Provider == nil || ch.Templates == nil {
 			return nil, fmt.Errorf("sender: application %q has no complete channel", a.ClientID)
 		}
-		infos[a] = &appInfo{tag: "{" + a.Scope() + "}", ch: ch}
+		infos[a] = &appInfo{tag: a.Tag(), ch: ch}
 	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
@@ -255,7 +255,7 @@ func (s *Service) info(app *apps.App) *appInfo {
 		return info
 	}
 	scope := app.Scope()
-	return &appInfo{tag: "{" + scope + "}", ch: s.d.Channels[scope]}
+	return &appInfo{tag: apps.Tag(scope), ch: s.d.Channels[scope]}
 }
 
 // refuse logs and counts a send that ended without an SMS, and returns err.

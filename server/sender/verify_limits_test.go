@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/config"
 	"github.com/smscode/smscode/server/sender"
 	"github.com/smscode/smscode/server/servertest"
@@ -114,11 +115,13 @@ func TestVerifyBound(t *testing.T) {
 	}
 }
 
-// recorder is a store that records every key and value it is given.
+// recorder is a store that records every key and value it is given, and
+// the keys alone in keys.
 type recorder struct {
 	store.Store
 	mu   sync.Mutex
 	seen []string
+	keys []string
 }
 
 func (r *recorder) note(s ...string) {
@@ -127,35 +130,50 @@ func (r *recorder) note(s ...string) {
 	r.mu.Unlock()
 }
 
+func (r *recorder) key(k string) {
+	r.mu.Lock()
+	r.keys = append(r.keys, k)
+	r.mu.Unlock()
+}
+
 func (r *recorder) Reserve(ctx context.Context, req store.SendRequest) (store.SendResult, error) {
 	for _, l := range req.Limits {
 		r.note(l.Key)
+		r.key(l.Key)
 	}
 	r.note(req.Code.Key, string(req.Code.Hash))
+	if req.Code.Key != "" { // a reservation of limits alone has no code
+		r.key(req.Code.Key)
+	}
 	return r.Store.Reserve(ctx, req)
 }
 
 func (r *recorder) Verify(ctx context.Context, req store.VerifyRequest) (store.VerifyResult, error) {
 	for _, l := range req.Limits {
 		r.note(l.Key)
+		r.key(l.Key)
 	}
 	r.note(req.Key, string(req.Hash))
+	r.key(req.Key)
 	r.note(req.Sources...)
 	return r.Store.Verify(ctx, req)
 }
 
 func (r *recorder) UseOnce(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	r.note(key)
+	r.key(key)
 	return r.Store.UseOnce(ctx, key, ttl)
 }
 
 func (r *recorder) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	r.note(key, string(value))
+	r.key(key)
 	return r.Store.Put(ctx, key, value, ttl)
 }
 
 func (r *recorder) Take(ctx context.Context, key string) ([]byte, bool, error) {
 	r.note(key)
+	r.key(key)
 	return r.Store.Take(ctx, key)
 }
 
@@ -191,4 +209,39 @@ func TestStoreSeesNoNumber(t *testing.T) {
 		}
 	}
 	t.Logf("%d keys and values reached the store; none holds the number, its prefix or the device fingerprint", len(rec.seen))
+}
+
+// Every key that one application's requests give the store (the slider's,
+// the captcha token's, the send's and the verification's limits and code)
+// carries apps.Tag of its scope as its Redis Cluster hash tag: the text
+// between its first "{" and the next "}" is the scope, so Cluster puts all
+// of them on one node.
+func TestStoreKeysShareTheAppTag(t *testing.T) {
+	rec := &recorder{}
+	env := servertest.New(t, func(s *servertest.Setup) {
+		s.WrapStore = func(st store.Store) store.Store { rec.Store = st; return rec }
+	})
+	token, x := puzzle(t, env)
+	ct := captchaToken(t, solve(t, env, token, x, seedMobile))
+	wantOK(t, sendWith(t, env, seedMobile, ct))
+	msg, _ := env.Outbox.Last(seedE164)
+	wantError(t, verify(t, env, seedMobile, login, wrongCode(msg.Code), nil), http.StatusBadRequest, "VERIFY.0001")
+	wantOK(t, verify(t, env, seedMobile, login, msg.Code, nil))
+	scope := apps.Scope(servertest.ClientID, servertest.TenantID)
+	tag := apps.Tag(scope)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.keys) < 10 {
+		t.Fatalf("only %d keys recorded", len(rec.keys))
+	}
+	for _, k := range rec.keys {
+		open := strings.IndexByte(k, '{')
+		end := strings.IndexByte(k[open+1:], '}')
+		if open != 0 || end < 0 || k[1:1+end] != scope || !strings.HasPrefix(k, tag+":") {
+			t.Errorf("key %q does not start with the application's tag %q", k, tag)
+		}
+	}
+	if !t.Failed() {
+		t.Logf("%d keys reached the store, all with the hash tag %s", len(rec.keys), tag)
+	}
 }

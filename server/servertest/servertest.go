@@ -17,6 +17,7 @@ import (
 	"github.com/smscode/smscode/server/sms"
 	"github.com/smscode/smscode/server/store"
 	"github.com/smscode/smscode/server/store/memstore"
+	"github.com/smscode/smscode/server/wire"
 )
 
 // The OneAccess example application, registered by default.
@@ -34,7 +35,7 @@ type Env struct {
 	Outbox *sms.Memory
 	// Clock is the store's clock; Advance moves limits and code expiry.
 	Clock   *Clock
-	Runtime *config.Runtime
+	Runtime *wire.Runtime
 	HTTP    *httptest.Server
 }
 
@@ -78,7 +79,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	outbox := sms.NewNamedMemory("primary")
 	log := slog.New(slog.DiscardHandler)
-	rt, err := config.Build(cfg, log, config.Overrides{
+	rt, err := wire.Build(cfg, log, wire.Overrides{
 		Store:     st,
 		Providers: map[string]sms.Provider{"primary": outbox},
 		Now:       clock.Now,

@@ -185,7 +185,7 @@ func hashHex(salt string, number int64) string {
 // SpentKey is the store key that marks the challenge of scope as spent.
 // The challenge is a SHA-256 digest already: the key reveals nothing.
 func SpentKey(scope, challenge string) string {
-	return "{" + scope + "}:altcha:spent:" + challenge
+	return apps.Tag(scope) + ":altcha:spent:" + challenge
 }
 
 // Verify checks the widget's payload in req.Token for the application of

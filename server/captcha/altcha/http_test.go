@@ -15,6 +15,7 @@ import (
 	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/captcha/altcha"
 	"github.com/smscode/smscode/server/config"
+	"github.com/smscode/smscode/server/wire"
 )
 
 // The application the HTTP tests register, with a low difficulty so that
@@ -24,11 +25,11 @@ const (
 	testMaxNum = 2000
 )
 
-// instance is one real server (config.Build, as cmd/smscode assembles it)
+// instance is one real server (wire.Build, as cmd/smscode assembles it)
 // on a loopback port.
 type instance struct {
 	url string
-	rt  *config.Runtime
+	rt  *wire.Runtime
 }
 
 // startInstances runs n servers that share one store (real Redis when
@@ -56,7 +57,7 @@ func startInstances(t *testing.T, n int, redis bool, now func() time.Time) []ins
 			ClientID: appID, Name: "altcha test",
 			Captcha: apps.CaptchaSettings{Kind: apps.CaptchaAltcha, MaxNumber: testMaxNum},
 		}, apps.App{ClientID: "slider-app", Captcha: apps.CaptchaSettings{Kind: apps.CaptchaSlider}})
-		rt, err := config.Build(cfg, slog.New(slog.DiscardHandler), config.Overrides{Now: now})
+		rt, err := wire.Build(cfg, slog.New(slog.DiscardHandler), wire.Overrides{Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}

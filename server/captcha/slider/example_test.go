@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smscode/smscode/server/apierr"
+	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/captcha"
 	"github.com/smscode/smscode/server/captcha/slider"
 )
@@ -52,7 +53,7 @@ func Example() {
 		panic(err)
 	}
 	ctx := context.Background()
-	scope := slider.Scope("DRrYIqauawN0I8my", "") // X-client-id, X-tenant-id
+	scope := apps.Scope("DRrYIqauawN0I8my", "") // X-client-id, X-tenant-id
 
 	p, err := s.Issue(ctx, scope)
 	if err != nil {

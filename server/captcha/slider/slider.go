@@ -26,6 +26,7 @@ import (
 
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/server/apierr"
+	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/captcha"
 )
 
@@ -233,28 +234,17 @@ type Puzzle struct {
 	Width, Height int
 }
 
-// Scope is the scope of an application's keys: its client ID, followed by
-// "/" and the tenant ID when there is one. It is the same scope that
-// captcha.SingleUseKey uses, so that one application's keys share a Redis
-// Cluster hash tag.
-func Scope(clientID, tenantID string) string {
-	if tenantID == "" {
-		return clientID
-	}
-	return clientID + "/" + tenantID
-}
-
 // PuzzleKey is the store key of a puzzle's answer.
 func PuzzleKey(scope, token string) string {
-	return "{" + scope + "}:slider:puzzle:" + token
+	return apps.Tag(scope) + ":slider:puzzle:" + token
 }
 
 // VerifiedKey is the store key of a verified captcha_token's record.
 func VerifiedKey(scope, token string) string {
-	return "{" + scope + "}:slider:verified:" + token
+	return apps.Tag(scope) + ":slider:verified:" + token
 }
 
-// Issue draws a new puzzle for the application of scope (see Scope) and
+// Issue draws a new puzzle for the application of scope (see apps.Scope) and
 // stores its answer. It fails with CAPTCHA.0007 (and a Retry-After) when
 // the global budget of puzzles is spent or MaxDrawing puzzles are being
 // drawn, and with SYS.0002 when the store cannot answer.
@@ -362,7 +352,7 @@ func (s *Slider) Verify(ctx context.Context, req captcha.Request) error {
 	if !found || !validToken(token) || point == "" {
 		return apierr.New(gen.ErrorCodeCaptchaInvalid)
 	}
-	raw, ok, err := s.keep.Take(ctx, VerifiedKey(Scope(req.ClientID, req.TenantID), token))
+	raw, ok, err := s.keep.Take(ctx, VerifiedKey(apps.Scope(req.ClientID, req.TenantID), token))
 	if err != nil {
 		return apierr.Wrap(gen.ErrorCodeStoreUnavailable, err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/server/apierr"
+	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/captcha"
 )
 
@@ -264,7 +265,7 @@ func TestCheckSpendsPuzzle(t *testing.T) {
 func TestCheckScoped(t *testing.T) {
 	f := newQuickFixture(t)
 	p, rec := f.issue(t)
-	_, err := f.s.Check(context.Background(), Scope(testScope, "tenant1"), p.Token, point(float64(rec.X)), testMobile)
+	_, err := f.s.Check(context.Background(), apps.Scope(testScope, "tenant1"), p.Token, point(float64(rec.X)), testMobile)
 	if code := codeOf(t, err); code != gen.ErrorCodeCaptchaInvalid {
 		t.Errorf("Check in another scope = %v, want CAPTCHA.0004", err)
 	}
@@ -294,7 +295,7 @@ func TestVerify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newQuickFixture(t)
-			scope := Scope(testScope, "t1")
+			scope := apps.Scope(testScope, "t1")
 			p, err := f.s.Issue(context.Background(), scope)
 			if err != nil {
 				t.Fatal(err)
@@ -367,10 +368,10 @@ func TestStoreFailure(t *testing.T) {
 func TestKeys(t *testing.T) {
 	single := captcha.SingleUseKey(captcha.Request{ClientID: "c", TenantID: "t", Token: "x"})
 	prefix := single[:strings.Index(single, "}")+1]
-	if got := PuzzleKey(Scope("c", "t"), "tok"); got != prefix+":slider:puzzle:tok" {
+	if got := PuzzleKey(apps.Scope("c", "t"), "tok"); got != prefix+":slider:puzzle:tok" {
 		t.Errorf("PuzzleKey = %q, want prefix %q", got, prefix)
 	}
-	if got := VerifiedKey(Scope("c", ""), "tok"); got != "{c}:slider:verified:tok" {
+	if got := VerifiedKey(apps.Scope("c", ""), "tok"); got != "{c}:slider:verified:tok" {
 		t.Errorf("VerifiedKey = %q", got)
 	}
 }

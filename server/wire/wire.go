@@ -1,4 +1,9 @@
-package config
+// Package wire assembles the running service from a loaded, validated
+// configuration (package config): store, SMS providers and their failover
+// chains, captcha verifiers, application registry, send pipeline, HTTP
+// server and the demo page. cmd/smscode calls Build; tests call it with
+// Overrides to inject a store, a clock or recording providers.
+package wire
 
 import (
 	"context"
@@ -13,6 +18,7 @@ import (
 	"github.com/smscode/smscode/server/captcha"
 	"github.com/smscode/smscode/server/captcha/altcha"
 	"github.com/smscode/smscode/server/captcha/slider"
+	"github.com/smscode/smscode/server/config"
 	"github.com/smscode/smscode/server/metrics"
 	"github.com/smscode/smscode/server/otp"
 	"github.com/smscode/smscode/server/sender"
@@ -38,7 +44,7 @@ type Overrides struct {
 
 // Runtime is the assembled service.
 type Runtime struct {
-	Config  Config
+	Config  config.Config
 	Server  *server.Server
 	Service *sender.Service
 	Store   store.Store
@@ -66,7 +72,7 @@ func (r *Runtime) Close() error {
 const captchaTokenTTL = 10 * time.Minute
 
 // Build assembles the service from a validated configuration.
-func Build(cfg Config, log *slog.Logger, o Overrides) (rt *Runtime, err error) {
+func Build(cfg config.Config, log *slog.Logger, o Overrides) (rt *Runtime, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -148,7 +154,7 @@ func Build(cfg Config, log *slog.Logger, o Overrides) (rt *Runtime, err error) {
 	return rt, nil
 }
 
-func buildStore(cfg Config, o Overrides, rt *Runtime) (store.Store, error) {
+func buildStore(cfg config.Config, o Overrides, rt *Runtime) (store.Store, error) {
 	if o.Store != nil {
 		return o.Store, nil
 	}
@@ -165,7 +171,7 @@ func buildStore(cfg Config, o Overrides, rt *Runtime) (store.Store, error) {
 	return s, nil
 }
 
-func buildHasher(cfg Config) (*otp.Hasher, error) {
+func buildHasher(cfg config.Config) (*otp.Hasher, error) {
 	var secret []byte
 	var err error
 	switch {
@@ -184,7 +190,7 @@ func buildHasher(cfg Config) (*otp.Hasher, error) {
 	return otp.NewHasher(secret)
 }
 
-func buildChannel(cfg Config, a *apps.App, rt *Runtime, log *slog.Logger) (sender.Channel, error) {
+func buildChannel(cfg config.Config, a *apps.App, rt *Runtime, log *slog.Logger) (sender.Channel, error) {
 	verifier, err := buildCaptcha(a, rt)
 	if err != nil {
 		return sender.Channel{}, err

@@ -1,10 +1,11 @@
-package config
+package wire
 
 import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/smscode/smscode/server/config"
 	"github.com/smscode/smscode/server/demo"
 	"github.com/smscode/smscode/server/phone"
 	"github.com/smscode/smscode/server/sms"
@@ -15,7 +16,7 @@ import (
 // last message sent to a number (GET /demo/outbox?mobile=...), so that the
 // flow can be tried without a phone. Outside dev mode there is no outbox:
 // codes never leave the server except by SMS.
-func mountDemo(cfg Config, rt *Runtime) {
+func mountDemo(cfg config.Config, rt *Runtime) {
 	enabled := cfg.DevMode
 	if cfg.Demo != nil {
 		enabled = *cfg.Demo
