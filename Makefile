@@ -46,7 +46,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
-.PHONY: help generate check-generated lint lint-spec test fuzz bench run docs breaking tools ci
+.PHONY: help generate check-generated lint lint-spec check-samples test fuzz bench run docs breaking tools ci
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -78,6 +78,9 @@ lint: ## gofmt -l (must list nothing), go vet, staticcheck
 lint-spec: $(NODE_STAMP) ## Validate openapi.yaml (kin-openapi + conventions) and lint it with Spectral
 	$(GO) run ./internal/tools/speclint $(SPEC)
 	$(NPX) spectral lint $(SPEC) --ruleset .spectral.yaml --fail-severity error
+
+check-samples: ## Type-check the spec's TypeScript code samples (examples/samples/*/sample.ts) with openapi-typescript + tsc (pinned in examples/samples/ts)
+	scripts/check-ts-samples.sh $(SPEC)
 
 test: ## Run every test with the race detector, shuffled (TESTFLAGS adds flags)
 	$(GO) test -race -count=1 -shuffle=on $(TESTFLAGS) $(PKGS)
@@ -122,6 +125,7 @@ ci: ## What CI runs, in order (.ci/run also installs Redis and the tools first)
 	$(MAKE) --no-print-directory check-generated
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory lint-spec
+	$(MAKE) --no-print-directory check-samples
 	$(MAKE) --no-print-directory breaking
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 	$(MAKE) --no-print-directory test

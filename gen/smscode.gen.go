@@ -820,24 +820,8 @@ type ClientInterface interface {
 	// also holds decoy holes of the same shape; the piece shows what the picture shows
 	// around the true one.
 	//
-	// | HTTP | error_code | meaning |
-	// |---|---|---|
-	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-	// | 400 | APP.0003 | The application is disabled. |
-	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 404 | REQ.0005 | No such path. |
-	// | 405 | REQ.0006 | The path does not take this method. |
-	// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles, or this server instance has drawn all the puzzles its global budget allows for now (`slider.puzzles_per_second`, all clients together, so that a flood from rotating addresses cannot take its CPU); see `Retry-After`. |
-	// | 500 | SYS.0001 | An unexpected error. |
-	// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+	// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0005`, `REQ.0006`, `CAPTCHA.0007`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+	// [Error codes](#section/Error-codes).
 	//
 	// Corresponds with GET /api/v2/sdk/captcha (the `GetCaptcha` operationId).
 	GetCaptcha(ctx context.Context, params *GetCaptchaParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -858,22 +842,8 @@ type ClientInterface interface {
 	// its challenge was already tried. Issuing a challenge writes nothing to the store; `maxnumber`
 	// (the difficulty: a solver tries `maxnumber / 2` hashes on average) is set per application.
 	//
-	// | HTTP | error_code | meaning |
-	// |---|---|---|
-	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-	// | 400 | APP.0003 | The application is disabled. |
-	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
-	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 404 | REQ.0005 | No such path, or the application's captcha kind is not `altcha`. |
-	// | 405 | REQ.0006 | The path does not take this method. |
-	// | 500 | SYS.0001 | An unexpected error. |
+	// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0005`, `REQ.0006`, `SYS.0001`. Each one's HTTP status and meaning for this operation are in
+	// [Error codes](#section/Error-codes).
 	//
 	// Corresponds with GET /api/v2/sdk/captcha/altcha (the `GetAltchaChallenge` operationId).
 	GetAltchaChallenge(ctx context.Context, params *GetAltchaChallengeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -886,35 +856,8 @@ type ClientInterface interface {
 	// 3 minutes, once, and only for a send to `sender` (configurable). A slide within 5 px
 	// of the hole passes; each puzzle takes one try, whatever the result.
 	//
-	// | HTTP | error_code | meaning |
-	// |---|---|---|
-	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-	// | 400 | APP.0003 | The application is disabled. |
-	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
-	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
-	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
-	// | 400 | REQ.0004 | The body has a field that the API does not define. |
-	// | 404 | REQ.0005 | No such path. |
-	// | 405 | REQ.0006 | The path does not take this method. |
-	// | 400 | PARAM.0001 | `sender` is missing. |
-	// | 400 | PARAM.0004 | `point_json` is missing, empty or not a point such as `{"x":237.0,"y":5.0}`. |
-	// | 400 | PARAM.0005 | `token` is missing or empty. |
-	// | 400 | CAPTCHA.0002 | The piece is not where the hole is. |
-	// | 400 | CAPTCHA.0003 | The puzzle has expired; get a new one. |
-	// | 400 | CAPTCHA.0004 | The puzzle `token` is unknown, malformed or was already tried. |
-	// | 400 | USER.0038 | `sender` is not a valid mobile number. |
-	// | 400 | USER.0039 | The application does not send SMS to the sender's country or region. |
-	// | 500 | SYS.0001 | An unexpected error. |
-	// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+	// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`, `PARAM.0004`, `PARAM.0005`, `CAPTCHA.0002`-`CAPTCHA.0004`, `USER.0038`, `USER.0039`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+	// [Error codes](#section/Error-codes).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -929,35 +872,8 @@ type ClientInterface interface {
 	// 3 minutes, once, and only for a send to `sender` (configurable). A slide within 5 px
 	// of the hole passes; each puzzle takes one try, whatever the result.
 	//
-	// | HTTP | error_code | meaning |
-	// |---|---|---|
-	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-	// | 400 | APP.0003 | The application is disabled. |
-	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
-	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
-	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
-	// | 400 | REQ.0004 | The body has a field that the API does not define. |
-	// | 404 | REQ.0005 | No such path. |
-	// | 405 | REQ.0006 | The path does not take this method. |
-	// | 400 | PARAM.0001 | `sender` is missing. |
-	// | 400 | PARAM.0004 | `point_json` is missing, empty or not a point such as `{"x":237.0,"y":5.0}`. |
-	// | 400 | PARAM.0005 | `token` is missing or empty. |
-	// | 400 | CAPTCHA.0002 | The piece is not where the hole is. |
-	// | 400 | CAPTCHA.0003 | The puzzle has expired; get a new one. |
-	// | 400 | CAPTCHA.0004 | The puzzle `token` is unknown, malformed or was already tried. |
-	// | 400 | USER.0038 | `sender` is not a valid mobile number. |
-	// | 400 | USER.0039 | The application does not send SMS to the sender's country or region. |
-	// | 500 | SYS.0001 | An unexpected error. |
-	// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+	// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`, `PARAM.0004`, `PARAM.0005`, `CAPTCHA.0002`-`CAPTCHA.0004`, `USER.0038`, `USER.0039`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+	// [Error codes](#section/Error-codes).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -969,22 +885,8 @@ type ClientInterface interface {
 	// The country calling codes an application can send SMS to (its phone policy's allow and
 	// deny lists applied) and its preferred one, as OneAccess's "Obtaining Country Codes" does.
 	//
-	// | HTTP | error_code | meaning |
-	// |---|---|---|
-	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-	// | 400 | APP.0003 | The application is disabled. |
-	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 404 | REQ.0005 | No such path. |
-	// | 405 | REQ.0006 | The path does not take this method. |
-	// | 500 | SYS.0001 | An unexpected error. |
+	// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0005`, `REQ.0006`, `SYS.0001`. Each one's HTTP status and meaning for this operation are in
+	// [Error codes](#section/Error-codes).
 	//
 	// Corresponds with GET /api/v2/sdk/country-codes (the `GetCountryCodes` operationId).
 	GetCountryCodes(ctx context.Context, params *GetCountryCodesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1001,45 +903,8 @@ type ClientInterface interface {
 	//
 	// A new send for the same number and scenario replaces the code sent before.
 	//
-	// | HTTP | error_code | meaning |
-	// |---|---|---|
-	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-	// | 400 | APP.0003 | The application is disabled. |
-	// | 400 | APP.0004 | Extension: `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | APP.0005 | Extension: `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | HEADER.0001 | Extension: `X-operating-sys-version` is missing, empty or too long. |
-	// | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-	// | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
-	// | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-	// | 431 | HEADER.0006 | Extension: the request headers are too large. |
-	// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
-	// | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
-	// | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
-	// | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
-	// | 404 | REQ.0005 | Extension: no such path. |
-	// | 405 | REQ.0006 | Extension: the path does not take this method. |
-	// | 400 | PARAM.0001 | Extension: `mobile` is missing. |
-	// | 400 | PARAM.0002 | Extension: `type` is missing. |
-	// | 400 | PARAM.0005 | `captcha_token` is missing or empty. |
-	// | 400 | CAPTCHA.0002 | The CAPTCHA credential is wrong (the puzzle was not solved, or not for this number). |
-	// | 400 | CAPTCHA.0003 | The CAPTCHA credential has expired; solve a new CAPTCHA. |
-	// | 400 | CAPTCHA.0004 | The CAPTCHA credential is unknown, malformed or was already used. |
-	// | 400 | CAPTCHA.0005 | `type` is not one of the six scenarios, or the application does not allow it. |
-	// | 503 | CAPTCHA.0006 | Extension: the CAPTCHA verification service could not be reached; nothing was sent. |
-	// | 400 | USER.0038 | `mobile` is not a valid mobile number. |
-	// | 400 | USER.0039 | Extension: the application does not send SMS to the number's country or region. |
-	// | 429 | SMS.0001 | Extension: a code was sent to this number for this scenario too recently; see `Retry-After`. |
-	// | 429 | SMS.0002 | Extension: this number has had its daily number of codes. |
-	// | 429 | SMS.0003 | Extension: this device has asked for too many codes. |
-	// | 429 | SMS.0004 | Extension: this client IP address has asked for too many codes. |
-	// | 429 | SMS.0005 | Extension: the application has used its daily SMS quota. |
-	// | 429 | SMS.0006 | Extension: sending to this number's prefix is blocked for a while (SMS-pumping defence). |
-	// | 503 | SMS.0007 | Extension: no SMS provider accepted the message; no code was left valid. |
-	// | 400 | SMS.0008 | Extension: the SMS provider refused the message for good (such as a number it cannot reach); no code was left valid. |
-	// | 500 | SYS.0001 | Extension: an unexpected error; nothing was sent. |
-	// | 503 | SYS.0002 | Extension: a dependency (the store) is unavailable; nothing was sent. |
+	// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`, `PARAM.0002`, `PARAM.0005`, `CAPTCHA.0002`-`CAPTCHA.0006`, `USER.0038`, `USER.0039`, `SMS.0001`-`SMS.0008`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+	// [Error codes](#section/Error-codes).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1058,45 +923,8 @@ type ClientInterface interface {
 	//
 	// A new send for the same number and scenario replaces the code sent before.
 	//
-	// | HTTP | error_code | meaning |
-	// |---|---|---|
-	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-	// | 400 | APP.0003 | The application is disabled. |
-	// | 400 | APP.0004 | Extension: `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | APP.0005 | Extension: `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | HEADER.0001 | Extension: `X-operating-sys-version` is missing, empty or too long. |
-	// | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-	// | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
-	// | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-	// | 431 | HEADER.0006 | Extension: the request headers are too large. |
-	// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
-	// | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
-	// | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
-	// | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
-	// | 404 | REQ.0005 | Extension: no such path. |
-	// | 405 | REQ.0006 | Extension: the path does not take this method. |
-	// | 400 | PARAM.0001 | Extension: `mobile` is missing. |
-	// | 400 | PARAM.0002 | Extension: `type` is missing. |
-	// | 400 | PARAM.0005 | `captcha_token` is missing or empty. |
-	// | 400 | CAPTCHA.0002 | The CAPTCHA credential is wrong (the puzzle was not solved, or not for this number). |
-	// | 400 | CAPTCHA.0003 | The CAPTCHA credential has expired; solve a new CAPTCHA. |
-	// | 400 | CAPTCHA.0004 | The CAPTCHA credential is unknown, malformed or was already used. |
-	// | 400 | CAPTCHA.0005 | `type` is not one of the six scenarios, or the application does not allow it. |
-	// | 503 | CAPTCHA.0006 | Extension: the CAPTCHA verification service could not be reached; nothing was sent. |
-	// | 400 | USER.0038 | `mobile` is not a valid mobile number. |
-	// | 400 | USER.0039 | Extension: the application does not send SMS to the number's country or region. |
-	// | 429 | SMS.0001 | Extension: a code was sent to this number for this scenario too recently; see `Retry-After`. |
-	// | 429 | SMS.0002 | Extension: this number has had its daily number of codes. |
-	// | 429 | SMS.0003 | Extension: this device has asked for too many codes. |
-	// | 429 | SMS.0004 | Extension: this client IP address has asked for too many codes. |
-	// | 429 | SMS.0005 | Extension: the application has used its daily SMS quota. |
-	// | 429 | SMS.0006 | Extension: sending to this number's prefix is blocked for a while (SMS-pumping defence). |
-	// | 503 | SMS.0007 | Extension: no SMS provider accepted the message; no code was left valid. |
-	// | 400 | SMS.0008 | Extension: the SMS provider refused the message for good (such as a number it cannot reach); no code was left valid. |
-	// | 500 | SYS.0001 | Extension: an unexpected error; nothing was sent. |
-	// | 503 | SYS.0002 | Extension: a dependency (the store) is unavailable; nothing was sent. |
+	// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`, `PARAM.0002`, `PARAM.0005`, `CAPTCHA.0002`-`CAPTCHA.0006`, `USER.0038`, `USER.0039`, `SMS.0001`-`SMS.0008`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+	// [Error codes](#section/Error-codes).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1149,41 +977,8 @@ type ClientInterface interface {
 	// day). Because at most 50 failed attempts per client address per hour are counted (a
 	// refused attempt writes nothing), the state one address can create is bounded per hour.
 	//
-	// | HTTP | error_code | meaning |
-	// |---|---|---|
-	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-	// | 400 | APP.0003 | The application is disabled. |
-	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
-	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
-	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
-	// | 400 | REQ.0004 | The body has a field that the API does not define. |
-	// | 404 | REQ.0005 | No such path. |
-	// | 405 | REQ.0006 | The path does not take this method. |
-	// | 400 | PARAM.0001 | `mobile` is missing. |
-	// | 400 | PARAM.0002 | `type` is missing. |
-	// | 400 | PARAM.0003 | `verify_code` is missing. |
-	// | 400 | CAPTCHA.0005 | `type` is not one of the six scenarios, or the application does not allow it. |
-	// | 400 | USER.0038 | `mobile` is not a valid mobile number. |
-	// | 400 | USER.0039 | The application does not send SMS to the number's country or region. |
-	// | 400 | VERIFY.0001 | The code is wrong; the attempt was counted. |
-	// | 400 | VERIFY.0002 | No code is pending for this number and scenario, or it has expired or was already used. |
-	// | 400 | VERIFY.0003 | This client IP or device made too many wrong attempts at this code, which is dead for it; send a new one. |
-	// | 400 | VERIFY.0004 | `verify_code` is not 4 to 10 digits. |
-	// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
-	// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
-	// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
-	// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
-	// | 500 | SYS.0001 | An unexpected error. |
-	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
+	// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`-`PARAM.0003`, `CAPTCHA.0005`, `USER.0038`, `USER.0039`, `VERIFY.0001`-`VERIFY.0008`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+	// [Error codes](#section/Error-codes).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1236,41 +1031,8 @@ type ClientInterface interface {
 	// day). Because at most 50 failed attempts per client address per hour are counted (a
 	// refused attempt writes nothing), the state one address can create is bounded per hour.
 	//
-	// | HTTP | error_code | meaning |
-	// |---|---|---|
-	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-	// | 400 | APP.0003 | The application is disabled. |
-	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
-	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
-	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
-	// | 400 | REQ.0004 | The body has a field that the API does not define. |
-	// | 404 | REQ.0005 | No such path. |
-	// | 405 | REQ.0006 | The path does not take this method. |
-	// | 400 | PARAM.0001 | `mobile` is missing. |
-	// | 400 | PARAM.0002 | `type` is missing. |
-	// | 400 | PARAM.0003 | `verify_code` is missing. |
-	// | 400 | CAPTCHA.0005 | `type` is not one of the six scenarios, or the application does not allow it. |
-	// | 400 | USER.0038 | `mobile` is not a valid mobile number. |
-	// | 400 | USER.0039 | The application does not send SMS to the number's country or region. |
-	// | 400 | VERIFY.0001 | The code is wrong; the attempt was counted. |
-	// | 400 | VERIFY.0002 | No code is pending for this number and scenario, or it has expired or was already used. |
-	// | 400 | VERIFY.0003 | This client IP or device made too many wrong attempts at this code, which is dead for it; send a new one. |
-	// | 400 | VERIFY.0004 | `verify_code` is not 4 to 10 digits. |
-	// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
-	// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
-	// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
-	// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
-	// | 500 | SYS.0001 | An unexpected error. |
-	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
+	// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`-`PARAM.0003`, `CAPTCHA.0005`, `USER.0038`, `USER.0039`, `VERIFY.0001`-`VERIFY.0008`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+	// [Error codes](#section/Error-codes).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1288,24 +1050,8 @@ type ClientInterface interface {
 // also holds decoy holes of the same shape; the piece shows what the picture shows
 // around the true one.
 //
-// | HTTP | error_code | meaning |
-// |---|---|---|
-// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-// | 400 | APP.0003 | The application is disabled. |
-// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-// | 431 | HEADER.0006 | The request headers are too large. |
-// | 404 | REQ.0005 | No such path. |
-// | 405 | REQ.0006 | The path does not take this method. |
-// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles, or this server instance has drawn all the puzzles its global budget allows for now (`slider.puzzles_per_second`, all clients together, so that a flood from rotating addresses cannot take its CPU); see `Retry-After`. |
-// | 500 | SYS.0001 | An unexpected error. |
-// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0005`, `REQ.0006`, `CAPTCHA.0007`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+// [Error codes](#section/Error-codes).
 //
 // Corresponds with GET /api/v2/sdk/captcha (the `GetCaptcha` operationId).
 func (c *Client) GetCaptcha(ctx context.Context, params *GetCaptchaParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1336,22 +1082,8 @@ func (c *Client) GetCaptcha(ctx context.Context, params *GetCaptchaParams, reqEd
 // its challenge was already tried. Issuing a challenge writes nothing to the store; `maxnumber`
 // (the difficulty: a solver tries `maxnumber / 2` hashes on average) is set per application.
 //
-// | HTTP | error_code | meaning |
-// |---|---|---|
-// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-// | 400 | APP.0003 | The application is disabled. |
-// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
-// | 431 | HEADER.0006 | The request headers are too large. |
-// | 404 | REQ.0005 | No such path, or the application's captcha kind is not `altcha`. |
-// | 405 | REQ.0006 | The path does not take this method. |
-// | 500 | SYS.0001 | An unexpected error. |
+// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0005`, `REQ.0006`, `SYS.0001`. Each one's HTTP status and meaning for this operation are in
+// [Error codes](#section/Error-codes).
 //
 // Corresponds with GET /api/v2/sdk/captcha/altcha (the `GetAltchaChallenge` operationId).
 func (c *Client) GetAltchaChallenge(ctx context.Context, params *GetAltchaChallengeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1374,35 +1106,8 @@ func (c *Client) GetAltchaChallenge(ctx context.Context, params *GetAltchaChalle
 // 3 minutes, once, and only for a send to `sender` (configurable). A slide within 5 px
 // of the hole passes; each puzzle takes one try, whatever the result.
 //
-// | HTTP | error_code | meaning |
-// |---|---|---|
-// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-// | 400 | APP.0003 | The application is disabled. |
-// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-// | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
-// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
-// | 415 | REQ.0003 | `Content-Type` is not JSON. |
-// | 400 | REQ.0004 | The body has a field that the API does not define. |
-// | 404 | REQ.0005 | No such path. |
-// | 405 | REQ.0006 | The path does not take this method. |
-// | 400 | PARAM.0001 | `sender` is missing. |
-// | 400 | PARAM.0004 | `point_json` is missing, empty or not a point such as `{"x":237.0,"y":5.0}`. |
-// | 400 | PARAM.0005 | `token` is missing or empty. |
-// | 400 | CAPTCHA.0002 | The piece is not where the hole is. |
-// | 400 | CAPTCHA.0003 | The puzzle has expired; get a new one. |
-// | 400 | CAPTCHA.0004 | The puzzle `token` is unknown, malformed or was already tried. |
-// | 400 | USER.0038 | `sender` is not a valid mobile number. |
-// | 400 | USER.0039 | The application does not send SMS to the sender's country or region. |
-// | 500 | SYS.0001 | An unexpected error. |
-// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`, `PARAM.0004`, `PARAM.0005`, `CAPTCHA.0002`-`CAPTCHA.0004`, `USER.0038`, `USER.0039`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+// [Error codes](#section/Error-codes).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1427,35 +1132,8 @@ func (c *Client) VerifyCaptchaWithBody(ctx context.Context, params *VerifyCaptch
 // 3 minutes, once, and only for a send to `sender` (configurable). A slide within 5 px
 // of the hole passes; each puzzle takes one try, whatever the result.
 //
-// | HTTP | error_code | meaning |
-// |---|---|---|
-// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-// | 400 | APP.0003 | The application is disabled. |
-// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-// | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
-// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
-// | 415 | REQ.0003 | `Content-Type` is not JSON. |
-// | 400 | REQ.0004 | The body has a field that the API does not define. |
-// | 404 | REQ.0005 | No such path. |
-// | 405 | REQ.0006 | The path does not take this method. |
-// | 400 | PARAM.0001 | `sender` is missing. |
-// | 400 | PARAM.0004 | `point_json` is missing, empty or not a point such as `{"x":237.0,"y":5.0}`. |
-// | 400 | PARAM.0005 | `token` is missing or empty. |
-// | 400 | CAPTCHA.0002 | The piece is not where the hole is. |
-// | 400 | CAPTCHA.0003 | The puzzle has expired; get a new one. |
-// | 400 | CAPTCHA.0004 | The puzzle `token` is unknown, malformed or was already tried. |
-// | 400 | USER.0038 | `sender` is not a valid mobile number. |
-// | 400 | USER.0039 | The application does not send SMS to the sender's country or region. |
-// | 500 | SYS.0001 | An unexpected error. |
-// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`, `PARAM.0004`, `PARAM.0005`, `CAPTCHA.0002`-`CAPTCHA.0004`, `USER.0038`, `USER.0039`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+// [Error codes](#section/Error-codes).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1477,22 +1155,8 @@ func (c *Client) VerifyCaptcha(ctx context.Context, params *VerifyCaptchaParams,
 // The country calling codes an application can send SMS to (its phone policy's allow and
 // deny lists applied) and its preferred one, as OneAccess's "Obtaining Country Codes" does.
 //
-// | HTTP | error_code | meaning |
-// |---|---|---|
-// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-// | 400 | APP.0003 | The application is disabled. |
-// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-// | 431 | HEADER.0006 | The request headers are too large. |
-// | 404 | REQ.0005 | No such path. |
-// | 405 | REQ.0006 | The path does not take this method. |
-// | 500 | SYS.0001 | An unexpected error. |
+// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0005`, `REQ.0006`, `SYS.0001`. Each one's HTTP status and meaning for this operation are in
+// [Error codes](#section/Error-codes).
 //
 // Corresponds with GET /api/v2/sdk/country-codes (the `GetCountryCodes` operationId).
 func (c *Client) GetCountryCodes(ctx context.Context, params *GetCountryCodesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1519,45 +1183,8 @@ func (c *Client) GetCountryCodes(ctx context.Context, params *GetCountryCodesPar
 //
 // A new send for the same number and scenario replaces the code sent before.
 //
-// | HTTP | error_code | meaning |
-// |---|---|---|
-// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-// | 400 | APP.0003 | The application is disabled. |
-// | 400 | APP.0004 | Extension: `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | APP.0005 | Extension: `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | HEADER.0001 | Extension: `X-operating-sys-version` is missing, empty or too long. |
-// | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-// | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
-// | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-// | 431 | HEADER.0006 | Extension: the request headers are too large. |
-// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
-// | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
-// | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
-// | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
-// | 404 | REQ.0005 | Extension: no such path. |
-// | 405 | REQ.0006 | Extension: the path does not take this method. |
-// | 400 | PARAM.0001 | Extension: `mobile` is missing. |
-// | 400 | PARAM.0002 | Extension: `type` is missing. |
-// | 400 | PARAM.0005 | `captcha_token` is missing or empty. |
-// | 400 | CAPTCHA.0002 | The CAPTCHA credential is wrong (the puzzle was not solved, or not for this number). |
-// | 400 | CAPTCHA.0003 | The CAPTCHA credential has expired; solve a new CAPTCHA. |
-// | 400 | CAPTCHA.0004 | The CAPTCHA credential is unknown, malformed or was already used. |
-// | 400 | CAPTCHA.0005 | `type` is not one of the six scenarios, or the application does not allow it. |
-// | 503 | CAPTCHA.0006 | Extension: the CAPTCHA verification service could not be reached; nothing was sent. |
-// | 400 | USER.0038 | `mobile` is not a valid mobile number. |
-// | 400 | USER.0039 | Extension: the application does not send SMS to the number's country or region. |
-// | 429 | SMS.0001 | Extension: a code was sent to this number for this scenario too recently; see `Retry-After`. |
-// | 429 | SMS.0002 | Extension: this number has had its daily number of codes. |
-// | 429 | SMS.0003 | Extension: this device has asked for too many codes. |
-// | 429 | SMS.0004 | Extension: this client IP address has asked for too many codes. |
-// | 429 | SMS.0005 | Extension: the application has used its daily SMS quota. |
-// | 429 | SMS.0006 | Extension: sending to this number's prefix is blocked for a while (SMS-pumping defence). |
-// | 503 | SMS.0007 | Extension: no SMS provider accepted the message; no code was left valid. |
-// | 400 | SMS.0008 | Extension: the SMS provider refused the message for good (such as a number it cannot reach); no code was left valid. |
-// | 500 | SYS.0001 | Extension: an unexpected error; nothing was sent. |
-// | 503 | SYS.0002 | Extension: a dependency (the store) is unavailable; nothing was sent. |
+// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`, `PARAM.0002`, `PARAM.0005`, `CAPTCHA.0002`-`CAPTCHA.0006`, `USER.0038`, `USER.0039`, `SMS.0001`-`SMS.0008`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+// [Error codes](#section/Error-codes).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1586,45 +1213,8 @@ func (c *Client) SendSmsWithBody(ctx context.Context, params *SendSmsParams, con
 //
 // A new send for the same number and scenario replaces the code sent before.
 //
-// | HTTP | error_code | meaning |
-// |---|---|---|
-// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-// | 400 | APP.0003 | The application is disabled. |
-// | 400 | APP.0004 | Extension: `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | APP.0005 | Extension: `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | HEADER.0001 | Extension: `X-operating-sys-version` is missing, empty or too long. |
-// | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-// | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
-// | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-// | 431 | HEADER.0006 | Extension: the request headers are too large. |
-// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
-// | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
-// | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
-// | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
-// | 404 | REQ.0005 | Extension: no such path. |
-// | 405 | REQ.0006 | Extension: the path does not take this method. |
-// | 400 | PARAM.0001 | Extension: `mobile` is missing. |
-// | 400 | PARAM.0002 | Extension: `type` is missing. |
-// | 400 | PARAM.0005 | `captcha_token` is missing or empty. |
-// | 400 | CAPTCHA.0002 | The CAPTCHA credential is wrong (the puzzle was not solved, or not for this number). |
-// | 400 | CAPTCHA.0003 | The CAPTCHA credential has expired; solve a new CAPTCHA. |
-// | 400 | CAPTCHA.0004 | The CAPTCHA credential is unknown, malformed or was already used. |
-// | 400 | CAPTCHA.0005 | `type` is not one of the six scenarios, or the application does not allow it. |
-// | 503 | CAPTCHA.0006 | Extension: the CAPTCHA verification service could not be reached; nothing was sent. |
-// | 400 | USER.0038 | `mobile` is not a valid mobile number. |
-// | 400 | USER.0039 | Extension: the application does not send SMS to the number's country or region. |
-// | 429 | SMS.0001 | Extension: a code was sent to this number for this scenario too recently; see `Retry-After`. |
-// | 429 | SMS.0002 | Extension: this number has had its daily number of codes. |
-// | 429 | SMS.0003 | Extension: this device has asked for too many codes. |
-// | 429 | SMS.0004 | Extension: this client IP address has asked for too many codes. |
-// | 429 | SMS.0005 | Extension: the application has used its daily SMS quota. |
-// | 429 | SMS.0006 | Extension: sending to this number's prefix is blocked for a while (SMS-pumping defence). |
-// | 503 | SMS.0007 | Extension: no SMS provider accepted the message; no code was left valid. |
-// | 400 | SMS.0008 | Extension: the SMS provider refused the message for good (such as a number it cannot reach); no code was left valid. |
-// | 500 | SYS.0001 | Extension: an unexpected error; nothing was sent. |
-// | 503 | SYS.0002 | Extension: a dependency (the store) is unavailable; nothing was sent. |
+// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`, `PARAM.0002`, `PARAM.0005`, `CAPTCHA.0002`-`CAPTCHA.0006`, `USER.0038`, `USER.0039`, `SMS.0001`-`SMS.0008`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+// [Error codes](#section/Error-codes).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1687,41 +1277,8 @@ func (c *Client) SendSms(ctx context.Context, params *SendSmsParams, body SendSm
 // day). Because at most 50 failed attempts per client address per hour are counted (a
 // refused attempt writes nothing), the state one address can create is bounded per hour.
 //
-// | HTTP | error_code | meaning |
-// |---|---|---|
-// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-// | 400 | APP.0003 | The application is disabled. |
-// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-// | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
-// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
-// | 415 | REQ.0003 | `Content-Type` is not JSON. |
-// | 400 | REQ.0004 | The body has a field that the API does not define. |
-// | 404 | REQ.0005 | No such path. |
-// | 405 | REQ.0006 | The path does not take this method. |
-// | 400 | PARAM.0001 | `mobile` is missing. |
-// | 400 | PARAM.0002 | `type` is missing. |
-// | 400 | PARAM.0003 | `verify_code` is missing. |
-// | 400 | CAPTCHA.0005 | `type` is not one of the six scenarios, or the application does not allow it. |
-// | 400 | USER.0038 | `mobile` is not a valid mobile number. |
-// | 400 | USER.0039 | The application does not send SMS to the number's country or region. |
-// | 400 | VERIFY.0001 | The code is wrong; the attempt was counted. |
-// | 400 | VERIFY.0002 | No code is pending for this number and scenario, or it has expired or was already used. |
-// | 400 | VERIFY.0003 | This client IP or device made too many wrong attempts at this code, which is dead for it; send a new one. |
-// | 400 | VERIFY.0004 | `verify_code` is not 4 to 10 digits. |
-// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
-// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
-// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
-// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
-// | 500 | SYS.0001 | An unexpected error. |
-// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
+// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`-`PARAM.0003`, `CAPTCHA.0005`, `USER.0038`, `USER.0039`, `VERIFY.0001`-`VERIFY.0008`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+// [Error codes](#section/Error-codes).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1784,41 +1341,8 @@ func (c *Client) VerifySmsWithBody(ctx context.Context, params *VerifySmsParams,
 // day). Because at most 50 failed attempts per client address per hour are counted (a
 // refused attempt writes nothing), the state one address can create is bounded per hour.
 //
-// | HTTP | error_code | meaning |
-// |---|---|---|
-// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-// | 400 | APP.0003 | The application is disabled. |
-// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-// | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
-// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
-// | 415 | REQ.0003 | `Content-Type` is not JSON. |
-// | 400 | REQ.0004 | The body has a field that the API does not define. |
-// | 404 | REQ.0005 | No such path. |
-// | 405 | REQ.0006 | The path does not take this method. |
-// | 400 | PARAM.0001 | `mobile` is missing. |
-// | 400 | PARAM.0002 | `type` is missing. |
-// | 400 | PARAM.0003 | `verify_code` is missing. |
-// | 400 | CAPTCHA.0005 | `type` is not one of the six scenarios, or the application does not allow it. |
-// | 400 | USER.0038 | `mobile` is not a valid mobile number. |
-// | 400 | USER.0039 | The application does not send SMS to the number's country or region. |
-// | 400 | VERIFY.0001 | The code is wrong; the attempt was counted. |
-// | 400 | VERIFY.0002 | No code is pending for this number and scenario, or it has expired or was already used. |
-// | 400 | VERIFY.0003 | This client IP or device made too many wrong attempts at this code, which is dead for it; send a new one. |
-// | 400 | VERIFY.0004 | `verify_code` is not 4 to 10 digits. |
-// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
-// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
-// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
-// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
-// | 500 | SYS.0001 | An unexpected error. |
-// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
+// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`-`PARAM.0003`, `CAPTCHA.0005`, `USER.0038`, `USER.0039`, `VERIFY.0001`-`VERIFY.0008`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+// [Error codes](#section/Error-codes).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2528,24 +2052,8 @@ type ClientWithResponsesInterface interface {
 	// also holds decoy holes of the same shape; the piece shows what the picture shows
 	// around the true one.
 	//
-	// | HTTP | error_code | meaning |
-	// |---|---|---|
-	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-	// | 400 | APP.0003 | The application is disabled. |
-	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 404 | REQ.0005 | No such path. |
-	// | 405 | REQ.0006 | The path does not take this method. |
-	// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles, or this server instance has drawn all the puzzles its global budget allows for now (`slider.puzzles_per_second`, all clients together, so that a flood from rotating addresses cannot take its CPU); see `Retry-After`. |
-	// | 500 | SYS.0001 | An unexpected error. |
-	// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+	// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0005`, `REQ.0006`, `CAPTCHA.0007`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+	// [Error codes](#section/Error-codes).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2568,22 +2076,8 @@ type ClientWithResponsesInterface interface {
 	// its challenge was already tried. Issuing a challenge writes nothing to the store; `maxnumber`
 	// (the difficulty: a solver tries `maxnumber / 2` hashes on average) is set per application.
 	//
-	// | HTTP | error_code | meaning |
-	// |---|---|---|
-	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-	// | 400 | APP.0003 | The application is disabled. |
-	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
-	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 404 | REQ.0005 | No such path, or the application's captcha kind is not `altcha`. |
-	// | 405 | REQ.0006 | The path does not take this method. |
-	// | 500 | SYS.0001 | An unexpected error. |
+	// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0005`, `REQ.0006`, `SYS.0001`. Each one's HTTP status and meaning for this operation are in
+	// [Error codes](#section/Error-codes).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2598,35 +2092,8 @@ type ClientWithResponsesInterface interface {
 	// 3 minutes, once, and only for a send to `sender` (configurable). A slide within 5 px
 	// of the hole passes; each puzzle takes one try, whatever the result.
 	//
-	// | HTTP | error_code | meaning |
-	// |---|---|---|
-	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-	// | 400 | APP.0003 | The application is disabled. |
-	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
-	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
-	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
-	// | 400 | REQ.0004 | The body has a field that the API does not define. |
-	// | 404 | REQ.0005 | No such path. |
-	// | 405 | REQ.0006 | The path does not take this method. |
-	// | 400 | PARAM.0001 | `sender` is missing. |
-	// | 400 | PARAM.0004 | `point_json` is missing, empty or not a point such as `{"x":237.0,"y":5.0}`. |
-	// | 400 | PARAM.0005 | `token` is missing or empty. |
-	// | 400 | CAPTCHA.0002 | The piece is not where the hole is. |
-	// | 400 | CAPTCHA.0003 | The puzzle has expired; get a new one. |
-	// | 400 | CAPTCHA.0004 | The puzzle `token` is unknown, malformed or was already tried. |
-	// | 400 | USER.0038 | `sender` is not a valid mobile number. |
-	// | 400 | USER.0039 | The application does not send SMS to the sender's country or region. |
-	// | 500 | SYS.0001 | An unexpected error. |
-	// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+	// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`, `PARAM.0004`, `PARAM.0005`, `CAPTCHA.0002`-`CAPTCHA.0004`, `USER.0038`, `USER.0039`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+	// [Error codes](#section/Error-codes).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2641,35 +2108,8 @@ type ClientWithResponsesInterface interface {
 	// 3 minutes, once, and only for a send to `sender` (configurable). A slide within 5 px
 	// of the hole passes; each puzzle takes one try, whatever the result.
 	//
-	// | HTTP | error_code | meaning |
-	// |---|---|---|
-	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-	// | 400 | APP.0003 | The application is disabled. |
-	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
-	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
-	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
-	// | 400 | REQ.0004 | The body has a field that the API does not define. |
-	// | 404 | REQ.0005 | No such path. |
-	// | 405 | REQ.0006 | The path does not take this method. |
-	// | 400 | PARAM.0001 | `sender` is missing. |
-	// | 400 | PARAM.0004 | `point_json` is missing, empty or not a point such as `{"x":237.0,"y":5.0}`. |
-	// | 400 | PARAM.0005 | `token` is missing or empty. |
-	// | 400 | CAPTCHA.0002 | The piece is not where the hole is. |
-	// | 400 | CAPTCHA.0003 | The puzzle has expired; get a new one. |
-	// | 400 | CAPTCHA.0004 | The puzzle `token` is unknown, malformed or was already tried. |
-	// | 400 | USER.0038 | `sender` is not a valid mobile number. |
-	// | 400 | USER.0039 | The application does not send SMS to the sender's country or region. |
-	// | 500 | SYS.0001 | An unexpected error. |
-	// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+	// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`, `PARAM.0004`, `PARAM.0005`, `CAPTCHA.0002`-`CAPTCHA.0004`, `USER.0038`, `USER.0039`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+	// [Error codes](#section/Error-codes).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2681,22 +2121,8 @@ type ClientWithResponsesInterface interface {
 	// The country calling codes an application can send SMS to (its phone policy's allow and
 	// deny lists applied) and its preferred one, as OneAccess's "Obtaining Country Codes" does.
 	//
-	// | HTTP | error_code | meaning |
-	// |---|---|---|
-	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-	// | 400 | APP.0003 | The application is disabled. |
-	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 404 | REQ.0005 | No such path. |
-	// | 405 | REQ.0006 | The path does not take this method. |
-	// | 500 | SYS.0001 | An unexpected error. |
+	// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0005`, `REQ.0006`, `SYS.0001`. Each one's HTTP status and meaning for this operation are in
+	// [Error codes](#section/Error-codes).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2715,45 +2141,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// A new send for the same number and scenario replaces the code sent before.
 	//
-	// | HTTP | error_code | meaning |
-	// |---|---|---|
-	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-	// | 400 | APP.0003 | The application is disabled. |
-	// | 400 | APP.0004 | Extension: `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | APP.0005 | Extension: `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | HEADER.0001 | Extension: `X-operating-sys-version` is missing, empty or too long. |
-	// | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-	// | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
-	// | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-	// | 431 | HEADER.0006 | Extension: the request headers are too large. |
-	// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
-	// | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
-	// | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
-	// | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
-	// | 404 | REQ.0005 | Extension: no such path. |
-	// | 405 | REQ.0006 | Extension: the path does not take this method. |
-	// | 400 | PARAM.0001 | Extension: `mobile` is missing. |
-	// | 400 | PARAM.0002 | Extension: `type` is missing. |
-	// | 400 | PARAM.0005 | `captcha_token` is missing or empty. |
-	// | 400 | CAPTCHA.0002 | The CAPTCHA credential is wrong (the puzzle was not solved, or not for this number). |
-	// | 400 | CAPTCHA.0003 | The CAPTCHA credential has expired; solve a new CAPTCHA. |
-	// | 400 | CAPTCHA.0004 | The CAPTCHA credential is unknown, malformed or was already used. |
-	// | 400 | CAPTCHA.0005 | `type` is not one of the six scenarios, or the application does not allow it. |
-	// | 503 | CAPTCHA.0006 | Extension: the CAPTCHA verification service could not be reached; nothing was sent. |
-	// | 400 | USER.0038 | `mobile` is not a valid mobile number. |
-	// | 400 | USER.0039 | Extension: the application does not send SMS to the number's country or region. |
-	// | 429 | SMS.0001 | Extension: a code was sent to this number for this scenario too recently; see `Retry-After`. |
-	// | 429 | SMS.0002 | Extension: this number has had its daily number of codes. |
-	// | 429 | SMS.0003 | Extension: this device has asked for too many codes. |
-	// | 429 | SMS.0004 | Extension: this client IP address has asked for too many codes. |
-	// | 429 | SMS.0005 | Extension: the application has used its daily SMS quota. |
-	// | 429 | SMS.0006 | Extension: sending to this number's prefix is blocked for a while (SMS-pumping defence). |
-	// | 503 | SMS.0007 | Extension: no SMS provider accepted the message; no code was left valid. |
-	// | 400 | SMS.0008 | Extension: the SMS provider refused the message for good (such as a number it cannot reach); no code was left valid. |
-	// | 500 | SYS.0001 | Extension: an unexpected error; nothing was sent. |
-	// | 503 | SYS.0002 | Extension: a dependency (the store) is unavailable; nothing was sent. |
+	// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`, `PARAM.0002`, `PARAM.0005`, `CAPTCHA.0002`-`CAPTCHA.0006`, `USER.0038`, `USER.0039`, `SMS.0001`-`SMS.0008`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+	// [Error codes](#section/Error-codes).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2772,45 +2161,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// A new send for the same number and scenario replaces the code sent before.
 	//
-	// | HTTP | error_code | meaning |
-	// |---|---|---|
-	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-	// | 400 | APP.0003 | The application is disabled. |
-	// | 400 | APP.0004 | Extension: `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | APP.0005 | Extension: `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | HEADER.0001 | Extension: `X-operating-sys-version` is missing, empty or too long. |
-	// | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-	// | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
-	// | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-	// | 431 | HEADER.0006 | Extension: the request headers are too large. |
-	// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
-	// | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
-	// | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
-	// | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
-	// | 404 | REQ.0005 | Extension: no such path. |
-	// | 405 | REQ.0006 | Extension: the path does not take this method. |
-	// | 400 | PARAM.0001 | Extension: `mobile` is missing. |
-	// | 400 | PARAM.0002 | Extension: `type` is missing. |
-	// | 400 | PARAM.0005 | `captcha_token` is missing or empty. |
-	// | 400 | CAPTCHA.0002 | The CAPTCHA credential is wrong (the puzzle was not solved, or not for this number). |
-	// | 400 | CAPTCHA.0003 | The CAPTCHA credential has expired; solve a new CAPTCHA. |
-	// | 400 | CAPTCHA.0004 | The CAPTCHA credential is unknown, malformed or was already used. |
-	// | 400 | CAPTCHA.0005 | `type` is not one of the six scenarios, or the application does not allow it. |
-	// | 503 | CAPTCHA.0006 | Extension: the CAPTCHA verification service could not be reached; nothing was sent. |
-	// | 400 | USER.0038 | `mobile` is not a valid mobile number. |
-	// | 400 | USER.0039 | Extension: the application does not send SMS to the number's country or region. |
-	// | 429 | SMS.0001 | Extension: a code was sent to this number for this scenario too recently; see `Retry-After`. |
-	// | 429 | SMS.0002 | Extension: this number has had its daily number of codes. |
-	// | 429 | SMS.0003 | Extension: this device has asked for too many codes. |
-	// | 429 | SMS.0004 | Extension: this client IP address has asked for too many codes. |
-	// | 429 | SMS.0005 | Extension: the application has used its daily SMS quota. |
-	// | 429 | SMS.0006 | Extension: sending to this number's prefix is blocked for a while (SMS-pumping defence). |
-	// | 503 | SMS.0007 | Extension: no SMS provider accepted the message; no code was left valid. |
-	// | 400 | SMS.0008 | Extension: the SMS provider refused the message for good (such as a number it cannot reach); no code was left valid. |
-	// | 500 | SYS.0001 | Extension: an unexpected error; nothing was sent. |
-	// | 503 | SYS.0002 | Extension: a dependency (the store) is unavailable; nothing was sent. |
+	// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`, `PARAM.0002`, `PARAM.0005`, `CAPTCHA.0002`-`CAPTCHA.0006`, `USER.0038`, `USER.0039`, `SMS.0001`-`SMS.0008`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+	// [Error codes](#section/Error-codes).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2863,41 +2215,8 @@ type ClientWithResponsesInterface interface {
 	// day). Because at most 50 failed attempts per client address per hour are counted (a
 	// refused attempt writes nothing), the state one address can create is bounded per hour.
 	//
-	// | HTTP | error_code | meaning |
-	// |---|---|---|
-	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-	// | 400 | APP.0003 | The application is disabled. |
-	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
-	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
-	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
-	// | 400 | REQ.0004 | The body has a field that the API does not define. |
-	// | 404 | REQ.0005 | No such path. |
-	// | 405 | REQ.0006 | The path does not take this method. |
-	// | 400 | PARAM.0001 | `mobile` is missing. |
-	// | 400 | PARAM.0002 | `type` is missing. |
-	// | 400 | PARAM.0003 | `verify_code` is missing. |
-	// | 400 | CAPTCHA.0005 | `type` is not one of the six scenarios, or the application does not allow it. |
-	// | 400 | USER.0038 | `mobile` is not a valid mobile number. |
-	// | 400 | USER.0039 | The application does not send SMS to the number's country or region. |
-	// | 400 | VERIFY.0001 | The code is wrong; the attempt was counted. |
-	// | 400 | VERIFY.0002 | No code is pending for this number and scenario, or it has expired or was already used. |
-	// | 400 | VERIFY.0003 | This client IP or device made too many wrong attempts at this code, which is dead for it; send a new one. |
-	// | 400 | VERIFY.0004 | `verify_code` is not 4 to 10 digits. |
-	// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
-	// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
-	// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
-	// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
-	// | 500 | SYS.0001 | An unexpected error. |
-	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
+	// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`-`PARAM.0003`, `CAPTCHA.0005`, `USER.0038`, `USER.0039`, `VERIFY.0001`-`VERIFY.0008`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+	// [Error codes](#section/Error-codes).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2950,41 +2269,8 @@ type ClientWithResponsesInterface interface {
 	// day). Because at most 50 failed attempts per client address per hour are counted (a
 	// refused attempt writes nothing), the state one address can create is bounded per hour.
 	//
-	// | HTTP | error_code | meaning |
-	// |---|---|---|
-	// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-	// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-	// | 400 | APP.0003 | The application is disabled. |
-	// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-	// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-	// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-	// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-	// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-	// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-	// | 431 | HEADER.0006 | The request headers are too large. |
-	// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
-	// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
-	// | 415 | REQ.0003 | `Content-Type` is not JSON. |
-	// | 400 | REQ.0004 | The body has a field that the API does not define. |
-	// | 404 | REQ.0005 | No such path. |
-	// | 405 | REQ.0006 | The path does not take this method. |
-	// | 400 | PARAM.0001 | `mobile` is missing. |
-	// | 400 | PARAM.0002 | `type` is missing. |
-	// | 400 | PARAM.0003 | `verify_code` is missing. |
-	// | 400 | CAPTCHA.0005 | `type` is not one of the six scenarios, or the application does not allow it. |
-	// | 400 | USER.0038 | `mobile` is not a valid mobile number. |
-	// | 400 | USER.0039 | The application does not send SMS to the number's country or region. |
-	// | 400 | VERIFY.0001 | The code is wrong; the attempt was counted. |
-	// | 400 | VERIFY.0002 | No code is pending for this number and scenario, or it has expired or was already used. |
-	// | 400 | VERIFY.0003 | This client IP or device made too many wrong attempts at this code, which is dead for it; send a new one. |
-	// | 400 | VERIFY.0004 | `verify_code` is not 4 to 10 digits. |
-	// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
-	// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
-	// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
-	// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
-	// | 500 | SYS.0001 | An unexpected error. |
-	// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
+	// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`-`PARAM.0003`, `CAPTCHA.0005`, `USER.0038`, `USER.0039`, `VERIFY.0001`-`VERIFY.0008`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+	// [Error codes](#section/Error-codes).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3953,24 +3239,8 @@ func (r VerifySmsResponse) ContentType() string {
 // also holds decoy holes of the same shape; the piece shows what the picture shows
 // around the true one.
 //
-// | HTTP | error_code | meaning |
-// |---|---|---|
-// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-// | 400 | APP.0003 | The application is disabled. |
-// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-// | 431 | HEADER.0006 | The request headers are too large. |
-// | 404 | REQ.0005 | No such path. |
-// | 405 | REQ.0006 | The path does not take this method. |
-// | 429 | CAPTCHA.0007 | Extension: this client IP address has asked for too many puzzles, or this server instance has drawn all the puzzles its global budget allows for now (`slider.puzzles_per_second`, all clients together, so that a flood from rotating addresses cannot take its CPU); see `Retry-After`. |
-// | 500 | SYS.0001 | An unexpected error. |
-// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0005`, `REQ.0006`, `CAPTCHA.0007`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+// [Error codes](#section/Error-codes).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -3999,22 +3269,8 @@ func (c *ClientWithResponses) GetCaptchaWithResponse(ctx context.Context, params
 // its challenge was already tried. Issuing a challenge writes nothing to the store; `maxnumber`
 // (the difficulty: a solver tries `maxnumber / 2` hashes on average) is set per application.
 //
-// | HTTP | error_code | meaning |
-// |---|---|---|
-// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-// | 400 | APP.0003 | The application is disabled. |
-// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language tag such as `zh` or `en-US`. |
-// | 431 | HEADER.0006 | The request headers are too large. |
-// | 404 | REQ.0005 | No such path, or the application's captcha kind is not `altcha`. |
-// | 405 | REQ.0006 | The path does not take this method. |
-// | 500 | SYS.0001 | An unexpected error. |
+// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0005`, `REQ.0006`, `SYS.0001`. Each one's HTTP status and meaning for this operation are in
+// [Error codes](#section/Error-codes).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4035,35 +3291,8 @@ func (c *ClientWithResponses) GetAltchaChallengeWithResponse(ctx context.Context
 // 3 minutes, once, and only for a send to `sender` (configurable). A slide within 5 px
 // of the hole passes; each puzzle takes one try, whatever the result.
 //
-// | HTTP | error_code | meaning |
-// |---|---|---|
-// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-// | 400 | APP.0003 | The application is disabled. |
-// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-// | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
-// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
-// | 415 | REQ.0003 | `Content-Type` is not JSON. |
-// | 400 | REQ.0004 | The body has a field that the API does not define. |
-// | 404 | REQ.0005 | No such path. |
-// | 405 | REQ.0006 | The path does not take this method. |
-// | 400 | PARAM.0001 | `sender` is missing. |
-// | 400 | PARAM.0004 | `point_json` is missing, empty or not a point such as `{"x":237.0,"y":5.0}`. |
-// | 400 | PARAM.0005 | `token` is missing or empty. |
-// | 400 | CAPTCHA.0002 | The piece is not where the hole is. |
-// | 400 | CAPTCHA.0003 | The puzzle has expired; get a new one. |
-// | 400 | CAPTCHA.0004 | The puzzle `token` is unknown, malformed or was already tried. |
-// | 400 | USER.0038 | `sender` is not a valid mobile number. |
-// | 400 | USER.0039 | The application does not send SMS to the sender's country or region. |
-// | 500 | SYS.0001 | An unexpected error. |
-// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`, `PARAM.0004`, `PARAM.0005`, `CAPTCHA.0002`-`CAPTCHA.0004`, `USER.0038`, `USER.0039`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+// [Error codes](#section/Error-codes).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4084,35 +3313,8 @@ func (c *ClientWithResponses) VerifyCaptchaWithBodyWithResponse(ctx context.Cont
 // 3 minutes, once, and only for a send to `sender` (configurable). A slide within 5 px
 // of the hole passes; each puzzle takes one try, whatever the result.
 //
-// | HTTP | error_code | meaning |
-// |---|---|---|
-// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-// | 400 | APP.0003 | The application is disabled. |
-// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-// | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
-// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
-// | 415 | REQ.0003 | `Content-Type` is not JSON. |
-// | 400 | REQ.0004 | The body has a field that the API does not define. |
-// | 404 | REQ.0005 | No such path. |
-// | 405 | REQ.0006 | The path does not take this method. |
-// | 400 | PARAM.0001 | `sender` is missing. |
-// | 400 | PARAM.0004 | `point_json` is missing, empty or not a point such as `{"x":237.0,"y":5.0}`. |
-// | 400 | PARAM.0005 | `token` is missing or empty. |
-// | 400 | CAPTCHA.0002 | The piece is not where the hole is. |
-// | 400 | CAPTCHA.0003 | The puzzle has expired; get a new one. |
-// | 400 | CAPTCHA.0004 | The puzzle `token` is unknown, malformed or was already tried. |
-// | 400 | USER.0038 | `sender` is not a valid mobile number. |
-// | 400 | USER.0039 | The application does not send SMS to the sender's country or region. |
-// | 500 | SYS.0001 | An unexpected error. |
-// | 503 | SYS.0002 | A dependency (the store) is unavailable. |
+// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`, `PARAM.0004`, `PARAM.0005`, `CAPTCHA.0002`-`CAPTCHA.0004`, `USER.0038`, `USER.0039`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+// [Error codes](#section/Error-codes).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4130,22 +3332,8 @@ func (c *ClientWithResponses) VerifyCaptchaWithResponse(ctx context.Context, par
 // The country calling codes an application can send SMS to (its phone policy's allow and
 // deny lists applied) and its preferred one, as OneAccess's "Obtaining Country Codes" does.
 //
-// | HTTP | error_code | meaning |
-// |---|---|---|
-// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-// | 400 | APP.0003 | The application is disabled. |
-// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-// | 431 | HEADER.0006 | The request headers are too large. |
-// | 404 | REQ.0005 | No such path. |
-// | 405 | REQ.0006 | The path does not take this method. |
-// | 500 | SYS.0001 | An unexpected error. |
+// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0005`, `REQ.0006`, `SYS.0001`. Each one's HTTP status and meaning for this operation are in
+// [Error codes](#section/Error-codes).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4170,45 +3358,8 @@ func (c *ClientWithResponses) GetCountryCodesWithResponse(ctx context.Context, p
 //
 // A new send for the same number and scenario replaces the code sent before.
 //
-// | HTTP | error_code | meaning |
-// |---|---|---|
-// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-// | 400 | APP.0003 | The application is disabled. |
-// | 400 | APP.0004 | Extension: `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | APP.0005 | Extension: `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | HEADER.0001 | Extension: `X-operating-sys-version` is missing, empty or too long. |
-// | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-// | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
-// | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-// | 431 | HEADER.0006 | Extension: the request headers are too large. |
-// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
-// | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
-// | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
-// | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
-// | 404 | REQ.0005 | Extension: no such path. |
-// | 405 | REQ.0006 | Extension: the path does not take this method. |
-// | 400 | PARAM.0001 | Extension: `mobile` is missing. |
-// | 400 | PARAM.0002 | Extension: `type` is missing. |
-// | 400 | PARAM.0005 | `captcha_token` is missing or empty. |
-// | 400 | CAPTCHA.0002 | The CAPTCHA credential is wrong (the puzzle was not solved, or not for this number). |
-// | 400 | CAPTCHA.0003 | The CAPTCHA credential has expired; solve a new CAPTCHA. |
-// | 400 | CAPTCHA.0004 | The CAPTCHA credential is unknown, malformed or was already used. |
-// | 400 | CAPTCHA.0005 | `type` is not one of the six scenarios, or the application does not allow it. |
-// | 503 | CAPTCHA.0006 | Extension: the CAPTCHA verification service could not be reached; nothing was sent. |
-// | 400 | USER.0038 | `mobile` is not a valid mobile number. |
-// | 400 | USER.0039 | Extension: the application does not send SMS to the number's country or region. |
-// | 429 | SMS.0001 | Extension: a code was sent to this number for this scenario too recently; see `Retry-After`. |
-// | 429 | SMS.0002 | Extension: this number has had its daily number of codes. |
-// | 429 | SMS.0003 | Extension: this device has asked for too many codes. |
-// | 429 | SMS.0004 | Extension: this client IP address has asked for too many codes. |
-// | 429 | SMS.0005 | Extension: the application has used its daily SMS quota. |
-// | 429 | SMS.0006 | Extension: sending to this number's prefix is blocked for a while (SMS-pumping defence). |
-// | 503 | SMS.0007 | Extension: no SMS provider accepted the message; no code was left valid. |
-// | 400 | SMS.0008 | Extension: the SMS provider refused the message for good (such as a number it cannot reach); no code was left valid. |
-// | 500 | SYS.0001 | Extension: an unexpected error; nothing was sent. |
-// | 503 | SYS.0002 | Extension: a dependency (the store) is unavailable; nothing was sent. |
+// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`, `PARAM.0002`, `PARAM.0005`, `CAPTCHA.0002`-`CAPTCHA.0006`, `USER.0038`, `USER.0039`, `SMS.0001`-`SMS.0008`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+// [Error codes](#section/Error-codes).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4233,45 +3384,8 @@ func (c *ClientWithResponses) SendSmsWithBodyWithResponse(ctx context.Context, p
 //
 // A new send for the same number and scenario replaces the code sent before.
 //
-// | HTTP | error_code | meaning |
-// |---|---|---|
-// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-// | 400 | APP.0003 | The application is disabled. |
-// | 400 | APP.0004 | Extension: `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | APP.0005 | Extension: `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | HEADER.0001 | Extension: `X-operating-sys-version` is missing, empty or too long. |
-// | 400 | HEADER.0002 | Extension: `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-// | 400 | HEADER.0003 | Extension: `X-agent` is missing, empty or too long. |
-// | 400 | HEADER.0004 | Extension: `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | Extension: `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-// | 431 | HEADER.0006 | Extension: the request headers are too large. |
-// | 400 | REQ.0001 | Extension: the body is not a JSON object, or names a member twice. |
-// | 413 | REQ.0002 | Extension: the body is larger than the server accepts (8 KiB by default). |
-// | 415 | REQ.0003 | Extension: `Content-Type` is not JSON. |
-// | 400 | REQ.0004 | Extension: the body has a field that the API does not define. |
-// | 404 | REQ.0005 | Extension: no such path. |
-// | 405 | REQ.0006 | Extension: the path does not take this method. |
-// | 400 | PARAM.0001 | Extension: `mobile` is missing. |
-// | 400 | PARAM.0002 | Extension: `type` is missing. |
-// | 400 | PARAM.0005 | `captcha_token` is missing or empty. |
-// | 400 | CAPTCHA.0002 | The CAPTCHA credential is wrong (the puzzle was not solved, or not for this number). |
-// | 400 | CAPTCHA.0003 | The CAPTCHA credential has expired; solve a new CAPTCHA. |
-// | 400 | CAPTCHA.0004 | The CAPTCHA credential is unknown, malformed or was already used. |
-// | 400 | CAPTCHA.0005 | `type` is not one of the six scenarios, or the application does not allow it. |
-// | 503 | CAPTCHA.0006 | Extension: the CAPTCHA verification service could not be reached; nothing was sent. |
-// | 400 | USER.0038 | `mobile` is not a valid mobile number. |
-// | 400 | USER.0039 | Extension: the application does not send SMS to the number's country or region. |
-// | 429 | SMS.0001 | Extension: a code was sent to this number for this scenario too recently; see `Retry-After`. |
-// | 429 | SMS.0002 | Extension: this number has had its daily number of codes. |
-// | 429 | SMS.0003 | Extension: this device has asked for too many codes. |
-// | 429 | SMS.0004 | Extension: this client IP address has asked for too many codes. |
-// | 429 | SMS.0005 | Extension: the application has used its daily SMS quota. |
-// | 429 | SMS.0006 | Extension: sending to this number's prefix is blocked for a while (SMS-pumping defence). |
-// | 503 | SMS.0007 | Extension: no SMS provider accepted the message; no code was left valid. |
-// | 400 | SMS.0008 | Extension: the SMS provider refused the message for good (such as a number it cannot reach); no code was left valid. |
-// | 500 | SYS.0001 | Extension: an unexpected error; nothing was sent. |
-// | 503 | SYS.0002 | Extension: a dependency (the store) is unavailable; nothing was sent. |
+// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`, `PARAM.0002`, `PARAM.0005`, `CAPTCHA.0002`-`CAPTCHA.0006`, `USER.0038`, `USER.0039`, `SMS.0001`-`SMS.0008`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+// [Error codes](#section/Error-codes).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4330,41 +3444,8 @@ func (c *ClientWithResponses) SendSmsWithResponse(ctx context.Context, params *S
 // day). Because at most 50 failed attempts per client address per hour are counted (a
 // refused attempt writes nothing), the state one address can create is bounded per hour.
 //
-// | HTTP | error_code | meaning |
-// |---|---|---|
-// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-// | 400 | APP.0003 | The application is disabled. |
-// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-// | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
-// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
-// | 415 | REQ.0003 | `Content-Type` is not JSON. |
-// | 400 | REQ.0004 | The body has a field that the API does not define. |
-// | 404 | REQ.0005 | No such path. |
-// | 405 | REQ.0006 | The path does not take this method. |
-// | 400 | PARAM.0001 | `mobile` is missing. |
-// | 400 | PARAM.0002 | `type` is missing. |
-// | 400 | PARAM.0003 | `verify_code` is missing. |
-// | 400 | CAPTCHA.0005 | `type` is not one of the six scenarios, or the application does not allow it. |
-// | 400 | USER.0038 | `mobile` is not a valid mobile number. |
-// | 400 | USER.0039 | The application does not send SMS to the number's country or region. |
-// | 400 | VERIFY.0001 | The code is wrong; the attempt was counted. |
-// | 400 | VERIFY.0002 | No code is pending for this number and scenario, or it has expired or was already used. |
-// | 400 | VERIFY.0003 | This client IP or device made too many wrong attempts at this code, which is dead for it; send a new one. |
-// | 400 | VERIFY.0004 | `verify_code` is not 4 to 10 digits. |
-// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
-// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
-// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
-// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
-// | 500 | SYS.0001 | An unexpected error. |
-// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
+// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`-`PARAM.0003`, `CAPTCHA.0005`, `USER.0038`, `USER.0039`, `VERIFY.0001`-`VERIFY.0008`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+// [Error codes](#section/Error-codes).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4423,41 +3504,8 @@ func (c *ClientWithResponses) VerifySmsWithBodyWithResponse(ctx context.Context,
 // day). Because at most 50 failed attempts per client address per hour are counted (a
 // refused attempt writes nothing), the state one address can create is bounded per hour.
 //
-// | HTTP | error_code | meaning |
-// |---|---|---|
-// | 400 | APP.0001 | No application has this `X-client-id` (within `X-tenant-id`, if given). |
-// | 400 | APP.0002 | `X-client-id` is missing or empty. |
-// | 400 | APP.0003 | The application is disabled. |
-// | 400 | APP.0004 | `X-client-id` is too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | APP.0005 | `X-tenant-id` is empty, too long or has characters other than letters, digits, `-` and `_`. |
-// | 400 | HEADER.0001 | `X-operating-sys-version` is missing, empty or too long. |
-// | 400 | HEADER.0002 | `X-device-fingerprint` is missing, empty, too long or not printable ASCII. |
-// | 400 | HEADER.0003 | `X-agent` is missing, empty or too long. |
-// | 400 | HEADER.0004 | `X-device-ip` is not an IPv4 or IPv6 address. |
-// | 400 | HEADER.0005 | `X-L` is not a language list such as `zh`, `en-US` or `en-US,zh;q=0.9`, or is too long. |
-// | 431 | HEADER.0006 | The request headers are too large. |
-// | 400 | REQ.0001 | The body is not a JSON object, or names a member twice. |
-// | 413 | REQ.0002 | The body is larger than the server accepts (8 KiB by default). |
-// | 415 | REQ.0003 | `Content-Type` is not JSON. |
-// | 400 | REQ.0004 | The body has a field that the API does not define. |
-// | 404 | REQ.0005 | No such path. |
-// | 405 | REQ.0006 | The path does not take this method. |
-// | 400 | PARAM.0001 | `mobile` is missing. |
-// | 400 | PARAM.0002 | `type` is missing. |
-// | 400 | PARAM.0003 | `verify_code` is missing. |
-// | 400 | CAPTCHA.0005 | `type` is not one of the six scenarios, or the application does not allow it. |
-// | 400 | USER.0038 | `mobile` is not a valid mobile number. |
-// | 400 | USER.0039 | The application does not send SMS to the number's country or region. |
-// | 400 | VERIFY.0001 | The code is wrong; the attempt was counted. |
-// | 400 | VERIFY.0002 | No code is pending for this number and scenario, or it has expired or was already used. |
-// | 400 | VERIFY.0003 | This client IP or device made too many wrong attempts at this code, which is dead for it; send a new one. |
-// | 400 | VERIFY.0004 | `verify_code` is not 4 to 10 digits. |
-// | 429 | VERIFY.0005 | Too many failed attempts from this client IP; try after `Retry-After`. |
-// | 429 | VERIFY.0006 | Too many failed attempts from this device fingerprint; try after `Retry-After`. |
-// | 429 | VERIFY.0007 | Too many wrong codes for this number today; try after `Retry-After`. |
-// | 429 | VERIFY.0008 | This client IP or device tried too many wrong codes for this number today; try after `Retry-After`. |
-// | 500 | SYS.0001 | An unexpected error. |
-// | 503 | SYS.0002 | A dependency (the store) is unavailable; the attempt was not counted (fail closed: nothing is compared). |
+// **Errors:** `APP.0001`-`APP.0005`, `HEADER.0001`-`HEADER.0006`, `REQ.0001`-`REQ.0006`, `PARAM.0001`-`PARAM.0003`, `CAPTCHA.0005`, `USER.0038`, `USER.0039`, `VERIFY.0001`-`VERIFY.0008`, `SYS.0001`, `SYS.0002`. Each one's HTTP status and meaning for this operation are in
+// [Error codes](#section/Error-codes).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -1,0 +1,8 @@
+curl -X GET 'https://api.example.com/api/v2/sdk/country-codes' \
+  -H 'X-operating-sys-version: Android 10' \
+  -H 'X-device-fingerprint: 156aysdna213sac' \
+  -H 'X-device-ip: 10.10.10.1' \
+  -H 'X-agent: Mozilla/5.0 (Linux; Android 10; Redmi K30 Build/QKQ1.190825.002; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/80.0.3987.99 Mobile Safari/537.36' \
+  -H 'X-L: zh' \
+  -H 'X-client-id: DRrYIqauawN0I8myTMoDTPys6ezGZxnm' \
+  -H 'X-tenant-id: 08f770f51f80d2f40f38c00cb199fd21'
