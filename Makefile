@@ -106,9 +106,12 @@ docs: $(NODE_STAMP) ## Render the spec to one self-contained HTML page, build/do
 	fi
 	@echo "docs: $(DOCS_OUT) is self-contained"
 
-# api/oasdiff-levels.txt lowers one oasdiff check to a warning: a new value in a
-# response enum. The only growing one is error_code, which the spec declares open
-# (clients handle an unknown code by its HTTP status), so a new code is no break.
+# api/oasdiff-levels.txt lowers two oasdiff checks to warnings, both for error_code,
+# which the spec declares open (clients handle an unknown code by its HTTP status):
+# a new value in a response enum (a new code), and anyOf added to a response
+# property (1.0.0's closed ErrorCode enum became anyOf [ErrorCode, string], so that
+# strict-enum generators accept a new code). Drop the second once a release after
+# 1.0.0 is in api/released/.
 breaking: ## Fail on breaking changes against the released spec; self-test that oasdiff catches one
 	@if [ -z "$(RELEASED_SPEC)" ]; then echo "breaking: no api/released/openapi-*.yaml" >&2; exit 1; fi
 	$(OASDIFF) breaking $(RELEASED_SPEC) $(SPEC) --fail-on ERR --severity-levels api/oasdiff-levels.txt --allow-external-refs=false --color never

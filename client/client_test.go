@@ -294,6 +294,63 @@ func TestNonSmscodeErrorAnswers(t *testing.T) {
 	}
 }
 
+// A code the client does not know (one added to the spec after it was
+// built) is still an *Error with that code, its message and status: the
+// spec's error_code is open, and the caller goes by the status (Temporary,
+// IsRateLimited) where it has no case for the code. It matches no sentinel.
+func TestUnknownErrorCode(t *testing.T) {
+	tests := []struct {
+		name               string
+		status             int
+		code               client.ErrorCode
+		temporary, limited bool
+	}{
+		{"400 NEW.0001", http.StatusBadRequest, "NEW.0001", false, false},
+		{"403 of a new area", http.StatusForbidden, "ZZZZ.9999", false, false},
+		{"429 new limit", http.StatusTooManyRequests, "SMS.0099", true, true},
+		{"503 new dependency", http.StatusServiceUnavailable, "SYS.0099", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("X-Request-Id", "req-1")
+				w.WriteHeader(tt.status)
+				_, _ = w.Write([]byte(`{"error_code":"` + string(tt.code) + `","error_msg":"x"}`))
+			}))
+			defer hs.Close()
+			c, rec := newClient(t, hs.URL, client.WithRetry(client.RetryPolicy{}))
+			client.SetSleep(c, (&fakeSleep{}).sleep)
+			for _, call := range []struct {
+				op string
+				do func() error
+			}{
+				{"send", func() error { _, err := send(t, c); return err }},
+				{"verify", func() error {
+					return c.VerifySMS(context.Background(), seedMobile, client.ScenarioBindMobile, "123456")
+				}},
+			} {
+				err := call.do()
+				ce := wantAPIError(t, err, tt.status, tt.code)
+				if ce.Message != "x" || ce.RequestID != "req-1" || client.CodeOf(err) != tt.code {
+					t.Errorf("%s: %+v, want message x, request id req-1, CodeOf %s", call.op, ce, tt.code)
+				}
+				if ce.Temporary() != tt.temporary || client.IsRateLimited(err) != tt.limited {
+					t.Errorf("%s: Temporary %v IsRateLimited %v, want %v %v", call.op, ce.Temporary(), client.IsRateLimited(err), tt.temporary, tt.limited)
+				}
+				for _, s := range []error{client.ErrTooFrequent, client.ErrInternal, client.ErrStoreUnavailable, client.ErrAppNotFound} {
+					if errors.Is(err, s) {
+						t.Errorf("%s: %s matched sentinel %v", call.op, tt.code, s)
+					}
+				}
+			}
+			if rec.count() != 2 {
+				t.Errorf("%d requests for two calls, want 2 (no retry)", rec.count())
+			}
+		})
+	}
+}
+
 // A 200 from verify counts only with "verified": true in its body.
 func TestVerifyNeedsVerifiedTrue(t *testing.T) {
 	for _, body := range []string{`{"verified":false}`, `{}`, `OK`, ``} {

@@ -25,7 +25,9 @@ const (
 
 // ErrorCode is a stable, machine-readable error code such as "SMS.0001"
 // (the error_code of an error answer). openapi.yaml lists each with its
-// HTTP status and messages.
+// HTTP status and messages. The list grows: an answer may carry a code
+// that is none of the constants below, and a caller handles it by the
+// status (see Error.Temporary and IsRateLimited).
 type ErrorCode = gen.ErrorCode
 
 // Every error code of the API. The names are those of the spec's

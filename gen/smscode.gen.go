@@ -339,12 +339,9 @@ type CountryCodes struct {
 
 // Error The body of every answer that is not 2xx.
 type Error struct {
-	// ErrorCode A stable, machine-readable error code. `x-error-codes` lists, for each, the HTTP
-	// status it comes with and its message in English and Chinese; codes in OneAccess's
-	// table are marked `oneaccess: true`, the others are this API's extensions.
-	// The list grows: a client must handle a code it does not know by its HTTP status.
-	// `SYS.0003` (501) is for servers built from this spec that do not offer every
-	// operation (the stub kit's `kit.Unimplemented`); smscode itself implements them all.
+	// ErrorCode A stable, machine-readable error code: one of `ErrorCode` (the catalog,
+	// `x-error-codes`) or a code added since. A client handles a code it does
+	// not know by its HTTP status.
 	//
 	//
 	// Example: USER.0038

@@ -25,7 +25,13 @@ for f in "$root"/examples/samples/*/sample.ts; do
 	cp "$f" "$out/$op.ts"
 	n=$((n + 1))
 done
+# Type-level tests of the generated types (error-codes.ts: the known error codes
+# are named, an unknown one still type-checks as a response's error_code).
+for f in "$root"/examples/samples/ts/*.ts; do
+	cp "$f" "$out/"
+	n=$((n + 1))
+done
 cd "$out"
 "${npx[@]}" openapi-typescript "$spec" -o smscode.d.ts
 "${npx[@]}" tsc -p .
-echo "check-ts-samples: $n TypeScript samples type-check against $(basename "$spec")"
+echo "check-ts-samples: $n TypeScript files (samples and type tests) type-check against $(basename "$spec")"
