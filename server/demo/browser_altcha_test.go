@@ -3,10 +3,7 @@ package demo_test
 import (
 	"encoding/base64"
 	"encoding/json"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,34 +13,7 @@ import (
 	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/captcha/altcha"
 	"github.com/smscode/smscode/server/config"
-	"github.com/smscode/smscode/server/wire"
 )
-
-// startAltchaServer runs the real server as startServer does, with the
-// demo application's captcha kind switched to altcha at the default
-// difficulty, so that the figure the test prints is what a person pays.
-func startAltchaServer(t *testing.T) (*httptest.Server, *wire.Runtime) {
-	t.Helper()
-	cfg, err := config.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.SecretFile = filepath.Join(t.TempDir(), "secret")
-	cfg.Apps[0].Captcha = apps.CaptchaSettings{Kind: apps.CaptchaAltcha}
-	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rt, err := wire.Build(cfg, log, wire.Overrides{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(rt.Server.Handler())
-	t.Cleanup(func() {
-		if err := rt.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	t.Cleanup(srv.Close)
-	return srv, rt
-}
 
 // The demo page with an altcha application, in a real browser: the real
 // ALTCHA widget (vendored 2.3.0) fetches a challenge from the API, solves
@@ -51,7 +21,11 @@ func startAltchaServer(t *testing.T) (*httptest.Server, *wire.Runtime) {
 // payload succeeds; the same payload sent again is refused.
 func TestBrowserAltcha(t *testing.T) {
 	execPath := chromium(t)
-	srv, rt := startAltchaServer(t)
+	// The demo application's captcha kind switched to altcha at the default
+	// difficulty, so that the figure the test prints is what a person pays.
+	srv, rt := startServer(t, func(cfg *config.Config) {
+		cfg.Apps[0].Captcha = apps.CaptchaSettings{Kind: apps.CaptchaAltcha}
+	})
 	b := newBrowser(t, execPath)
 	defer b.watchConsole()()
 	start := time.Now()

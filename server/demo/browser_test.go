@@ -62,8 +62,9 @@ func chromium(t *testing.T) string {
 
 // startServer runs the real server, as `make run` assembles it from the
 // embedded defaults (dev mode, log SMS provider, the slider captcha), on a
-// loopback port, so that /demo and its dev outbox are served.
-func startServer(t *testing.T) (*httptest.Server, *wire.Runtime) {
+// loopback port, so that /demo and its dev outbox are served. Each change
+// edits that configuration first (another captcha kind, say).
+func startServer(t *testing.T, changes ...func(*config.Config)) (*httptest.Server, *wire.Runtime) {
 	t.Helper()
 	cfg, err := config.Default()
 	if err != nil {
@@ -71,6 +72,9 @@ func startServer(t *testing.T) (*httptest.Server, *wire.Runtime) {
 	}
 	// Dev mode generates its secret into a file: keep it out of the tree.
 	cfg.SecretFile = filepath.Join(t.TempDir(), "secret")
+	for _, change := range changes {
+		change(&cfg)
+	}
 	// The log provider writes each SMS at warning level: show those, so a
 	// failing run's output holds the messages the page should have shown.
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
