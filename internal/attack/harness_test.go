@@ -1,10 +1,12 @@
 package attack
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -198,6 +200,44 @@ func (tg *target) try(path string, h http.Header, raw []byte) (reply, error) {
 		}
 	}
 	return r, nil
+}
+
+// rawHead starts a raw POST to sendPath on addr with the example's
+// headers, less the one named except (none when ""), for tests that write
+// bytes net/http's client would refuse to; the caller adds its own header
+// lines and the body.
+func rawHead(addr, except string) *bytes.Buffer {
+	var req bytes.Buffer
+	fmt.Fprintf(&req, "POST %s HTTP/1.1\r\nHost: %s\r\n", sendPath, addr)
+	for k, vs := range headers(nil) {
+		if except == "" || http.CanonicalHeaderKey(k) != http.CanonicalHeaderKey(except) {
+			fmt.Fprintf(&req, "%s: %s\r\n", k, vs[0])
+		}
+	}
+	return &req
+}
+
+// rawExchange writes req on a new connection to addr and reads one answer,
+// reporting whether the server closed the connection after it. The write
+// runs beside the read: the server may answer and close before it has
+// read all of an oversized request, and the answer is still there to read.
+func rawExchange(t *testing.T, addr string, req []byte) (r reply, closed bool) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	writeErr := make(chan error, 1)
+	go func() { _, err := conn.Write(req); writeErr <- err }()
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("reading the answer: %v (write: %v)", err, <-writeErr)
+	}
+	got, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return reply{Status: res.StatusCode, Header: res.Header, Body: got}, res.Close
 }
 
 // checkErrorBody fails the test unless r, when not 2xx, has the Error body

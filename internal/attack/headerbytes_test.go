@@ -1,16 +1,11 @@
 package attack
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/smscode/smscode/gen"
 )
@@ -44,40 +39,20 @@ func TestHeaderControlCharacters(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			conn, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-			var req bytes.Buffer
-			fmt.Fprintf(&req, "POST %s HTTP/1.1\r\nHost: %s\r\n", sendPath, addr)
-			for k, vs := range headers(nil) {
-				if http.CanonicalHeaderKey(k) != http.CanonicalHeaderKey(tt.replaces) {
-					fmt.Fprintf(&req, "%s: %s\r\n", k, vs[0])
-				}
-			}
-			fmt.Fprintf(&req, "%s\r\nContent-Length: %d\r\n\r\n%s", tt.line, len(body), body)
-			if _, err := conn.Write(req.Bytes()); err != nil {
-				t.Fatal(err)
-			}
-			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-			if err != nil {
-				t.Fatalf("reading the answer: %v", err)
-			}
-			got, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			r := reply{Status: res.StatusCode, Header: res.Header, Body: got}
-			t.Logf("%q → %d %s %q", tt.line, res.StatusCode, res.Header.Get("Content-Type"), got)
-			if res.StatusCode != http.StatusBadRequest {
+			req := rawHead(addr, tt.replaces)
+			fmt.Fprintf(req, "%s\r\nContent-Length: %d\r\n\r\n%s", tt.line, len(body), body)
+			r, closed := rawExchange(t, addr, req.Bytes())
+			got := r.Body
+			t.Logf("%q → %d %s %q", tt.line, r.Status, r.Header.Get("Content-Type"), got)
+			if r.Status != http.StatusBadRequest {
 				t.Fatalf("got %s, want 400", r)
 			}
 			if tt.goPlainText {
 				var e gen.Error
-				if json.Unmarshal(got, &e) == nil || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/plain") ||
-					!strings.HasPrefix(string(got), "400 Bad Request") || !res.Close {
+				if json.Unmarshal(got, &e) == nil || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") ||
+					!strings.HasPrefix(string(got), "400 Bad Request") || !closed {
 					t.Errorf("got %s (Content-Type %q, close %v), want Go's plain-text 400 and a closed connection, as documented",
-						r, res.Header.Get("Content-Type"), res.Close)
+						r, r.Header.Get("Content-Type"), closed)
 				}
 			} else {
 				checkErrorBody(t, r)

@@ -55,50 +55,28 @@ func TestOversizedRequests(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			conn, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-			var req bytes.Buffer
-			fmt.Fprintf(&req, "POST %s HTTP/1.1\r\nHost: %s\r\n", sendPath, addr)
-			for k, vs := range headers(nil) {
-				fmt.Fprintf(&req, "%s: %s\r\n", k, vs[0])
-			}
+			req := rawHead(addr, "")
 			if tt.extra > 0 {
-				fmt.Fprintf(&req, "X-Padding: %s\r\n", strings.Repeat("a", tt.extra))
+				fmt.Fprintf(req, "X-Padding: %s\r\n", strings.Repeat("a", tt.extra))
 			}
 			if tt.chunked {
-				fmt.Fprintf(&req, "Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(tt.body), tt.body)
+				fmt.Fprintf(req, "Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(tt.body), tt.body)
 			} else {
-				fmt.Fprintf(&req, "Content-Length: %d\r\n\r\n%s", len(tt.body), tt.body)
+				fmt.Fprintf(req, "Content-Length: %d\r\n\r\n%s", len(tt.body), tt.body)
 			}
-			// The server may answer and close before it has read all of
-			// an oversized request; a failed write is then expected, and
-			// the answer is still there to read.
-			writeErr := make(chan error, 1)
-			go func() { _, err := conn.Write(req.Bytes()); writeErr <- err }()
-
-			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-			if err != nil {
-				t.Fatalf("reading the answer: %v (write: %v)", err, <-writeErr)
-			}
-			got, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			r := reply{Status: res.StatusCode, Header: res.Header, Body: got}
-			if res.StatusCode != tt.status {
+			r, closed := rawExchange(t, addr, req.Bytes())
+			if r.Status != tt.status {
 				t.Fatalf("got %s, want %d", r, tt.status)
 			}
 			if tt.code != "" {
 				checkErrorBody(t, r)
 				var e gen.Error
-				_ = json.Unmarshal(got, &e)
+				_ = json.Unmarshal(r.Body, &e)
 				if e.ErrorCode != tt.code {
 					t.Fatalf("got %s, want %s", r, tt.code)
 				}
 			}
-			if tt.closed && !res.Close {
+			if tt.closed && !closed {
 				t.Errorf("the connection was left open after %s", r)
 			}
 			// The server keeps serving.
