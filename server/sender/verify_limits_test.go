@@ -177,10 +177,11 @@ func (r *recorder) Take(ctx context.Context, key string) ([]byte, bool, error) {
 	return r.Store.Take(ctx, key)
 }
 
-// No key or value that reaches the store holds the number, in any
-// spelling, nor its pumping prefix: through the slider, a send, a wrong
-// and a right verification.
-func TestStoreSeesNoNumber(t *testing.T) {
+// recordFlow runs one application's whole flow (a slider puzzle and its
+// check, a send, a wrong and a right verification) on a server whose store
+// records every key and value it is given, and returns the recording.
+func recordFlow(t *testing.T) *recorder {
+	t.Helper()
 	rec := &recorder{}
 	env := servertest.New(t, func(s *servertest.Setup) {
 		s.WrapStore = func(st store.Store) store.Store { rec.Store = st; return rec }
@@ -191,6 +192,14 @@ func TestStoreSeesNoNumber(t *testing.T) {
 	msg, _ := env.Outbox.Last(seedE164)
 	wantError(t, verify(t, env, seedMobile, login, wrongCode(msg.Code), nil), http.StatusBadRequest, "VERIFY.0001")
 	wantOK(t, verify(t, env, seedMobile, login, msg.Code, nil))
+	return rec
+}
+
+// No key or value that reaches the store holds the number, in any
+// spelling, nor its pumping prefix: through the slider, a send, a wrong
+// and a right verification.
+func TestStoreSeesNoNumber(t *testing.T) {
+	rec := recordFlow(t)
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if len(rec.seen) < 20 {
@@ -217,16 +226,7 @@ func TestStoreSeesNoNumber(t *testing.T) {
 // between its first "{" and the next "}" is the scope, so Cluster puts all
 // of them on one node.
 func TestStoreKeysShareTheAppTag(t *testing.T) {
-	rec := &recorder{}
-	env := servertest.New(t, func(s *servertest.Setup) {
-		s.WrapStore = func(st store.Store) store.Store { rec.Store = st; return rec }
-	})
-	token, x := puzzle(t, env)
-	ct := captchaToken(t, solve(t, env, token, x, seedMobile))
-	wantOK(t, sendWith(t, env, seedMobile, ct))
-	msg, _ := env.Outbox.Last(seedE164)
-	wantError(t, verify(t, env, seedMobile, login, wrongCode(msg.Code), nil), http.StatusBadRequest, "VERIFY.0001")
-	wantOK(t, verify(t, env, seedMobile, login, msg.Code, nil))
+	rec := recordFlow(t)
 	scope := apps.Scope(servertest.ClientID, servertest.TenantID)
 	tag := apps.Tag(scope)
 	rec.mu.Lock()
