@@ -281,17 +281,23 @@ func (s *Store) check(locked held, limits []store.Limit, keys []digest, now int6
 	return res
 }
 
+// count adds one to limit l's counter (key is the digest of l.Key),
+// starting a window where none is running.
+func (s *Store) count(locked held, l store.Limit, key digest, now int64) {
+	sh := s.in(locked.set, l.Key)
+	c, ok := sh.counters[key]
+	if !ok || c.expires <= now {
+		c = counter{expires: now + int64(l.Window)}
+	}
+	c.count++
+	sh.counters[key] = c
+}
+
 // charge counts an allowed send against each limit, starting a window where
 // none is running, and stores its code under a new reservation.
 func (s *Store) charge(locked held, req store.SendRequest, keys []digest, now int64) store.SendResult {
 	for i, l := range req.Limits {
-		sh := s.in(locked.set, l.Key)
-		c, ok := sh.counters[keys[i]]
-		if !ok || c.expires <= now {
-			c = counter{expires: now + int64(l.Window)}
-		}
-		c.count++
-		sh.counters[keys[i]] = c
+		s.count(locked, l, keys[i], now)
 	}
 	id := s.res.Add(1)
 	if k := req.Code.Key; k != "" {
@@ -408,13 +414,7 @@ func (s *Store) Verify(ctx context.Context, req store.VerifyRequest) (store.Veri
 			if v.out != store.VerifyWrong && !l.AnyFailure {
 				continue
 			}
-			sh := s.in(locked.set, l.Key)
-			c, ok := sh.counters[keys[i]]
-			if !ok || c.expires <= now {
-				c = counter{expires: now + int64(l.Window)}
-			}
-			c.count++
-			sh.counters[keys[i]] = c
+			s.count(locked, l.Limit, keys[i], now)
 		}
 	}
 	return store.VerifyResult{Outcome: v.out, Refused: -1}, nil
