@@ -67,11 +67,7 @@ func New(cfg Config, svc Service, log *slog.Logger, m *metrics.Metrics) (*Server
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = ipExtractor(proxies)
-	var counter kit.ErrorCounter
-	if m != nil {
-		counter = m
-	}
-	e.HTTPErrorHandler = kit.ErrorHandler(log, counter)
+	e.HTTPErrorHandler = kit.ErrorHandler(log, m)
 	// The order matters: the request id first, so every answer and log line
 	// has it; the access log around everything that can fail, so it sees
 	// the final status; the size limits before anything reads the request.
@@ -120,9 +116,15 @@ func (s *Server) Echo() *echo.Echo { return s.echo }
 // little over the limit reach HeaderLimit, which answers with the JSON
 // error body, rather than Go's plain-text 431.
 func (s *Server) HTTPServer(addr string) *http.Server {
+	return s.httpServer(addr, s.echo)
+}
+
+// httpServer is an http.Server for addr serving h, with the configured
+// timeouts and header limit: the API's and the metrics listener's alike.
+func (s *Server) httpServer(addr string, h http.Handler) *http.Server {
 	return &http.Server{
 		Addr:              addr,
-		Handler:           s.echo,
+		Handler:           h,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      s.cfg.WriteTimeout,
@@ -143,16 +145,7 @@ func (s *Server) MetricsHTTPServer(addr string) *http.Server {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.metrics.Handler())
-	return &http.Server{
-		Addr:              addr,
-		Handler:           mux,
-		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
-		ReadTimeout:       s.cfg.ReadTimeout,
-		WriteTimeout:      s.cfg.WriteTimeout,
-		IdleTimeout:       s.cfg.IdleTimeout,
-		MaxHeaderBytes:    2 * s.cfg.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
+	return s.httpServer(addr, mux)
 }
 
 // ipExtractor is how the client address (sender.Caller.RemoteIP) is found:
