@@ -83,11 +83,15 @@ func (r *Registry) Lookup(clientID, tenantID string) (*App, error) {
 // under another tenant: the usual mistake with ISV applications is a
 // missing or extra X-tenant-id.
 func (r *Registry) notFoundCause(clientID, tenantID string) error {
-	if r.clients[clientID] {
+	if r.HasClient(clientID) {
 		return fmt.Errorf("client id %q is not registered with tenant id %q, only with others", clientID, tenantID)
 	}
 	return fmt.Errorf("client id %q is not registered", clientID)
 }
+
+// HasClient reports whether clientID is registered, under any tenant and
+// enabled or not: the bounded set of client ids that metrics may name.
+func (r *Registry) HasClient(clientID string) bool { return r.clients[clientID] }
 
 // Apps returns the applications in configuration order, for start-up
 // checks such as provider names. They must not be modified.

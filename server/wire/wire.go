@@ -83,11 +83,7 @@ func Build(cfg config.Config, log *slog.Logger, o Overrides) (rt *Runtime, err e
 	// Only registered client ids become client_id label values: any other
 	// X-client-id is counted as metrics.Unknown, so requests cannot grow
 	// the metrics.
-	clientIDs := make(map[string]bool, len(cfg.Apps))
-	for _, a := range reg.Apps() {
-		clientIDs[a.ClientID] = true
-	}
-	m := metrics.New(metrics.WithClientIDs(func(id string) bool { return clientIDs[id] }))
+	m := metrics.New(metrics.WithClientIDs(reg.HasClient))
 	rt = &Runtime{Config: cfg, Metrics: m, Providers: map[string]sms.Provider{}, chains: map[string]sms.Provider{}}
 	defer func() {
 		if err != nil {
