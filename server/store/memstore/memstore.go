@@ -379,7 +379,8 @@ func (s *Store) Verify(ctx context.Context, req store.VerifyRequest) (store.Veri
 		return store.VerifyResult{Outcome: store.VerifyRefused, Refused: res.Refused, RetryAfter: res.RetryAfter}, nil
 	}
 	var sbuf [store.MaxSources]digest
-	v := s.verifyCode(locked, req, now, sbuf[:0])
+	cd := digestOf(req.Key)
+	v := s.verifyCode(locked, req, cd, now, sbuf[:0])
 	if v.out != store.VerifyOK && !s.fits(locked, len(limits)+len(v.srcs), now, func() (n int) {
 		for i, l := range req.Limits {
 			if (v.out == store.VerifyWrong || l.AnyFailure) && !has(s.in(locked.set, l.Key).counters, keys[i]) {
@@ -398,7 +399,7 @@ func (s *Store) Verify(ctx context.Context, req store.VerifyRequest) (store.Veri
 	sh := s.in(locked.set, req.Key)
 	switch v.out {
 	case store.VerifyOK:
-		delete(sh.codes, digestOf(req.Key))
+		delete(sh.codes, cd)
 	case store.VerifyWrong:
 		for _, sd := range v.srcs {
 			a, ok := sh.counters[sd]
@@ -432,13 +433,13 @@ type verdict struct {
 	expires int64
 }
 
-// verifyCode compares req's hash with the code under req.Key, the shards
+// verifyCode compares req's hash with the code under req.Key (its digest d), the shards
 // being locked: a dead code for the caller when one of its sources has spent
 // the code's attempts, else a match (which Verify consumes) or a miss (which
 // Verify counts against every source). It changes nothing but dropping an
 // expired code.
-func (s *Store) verifyCode(locked held, req store.VerifyRequest, now int64, srcs []digest) verdict {
-	sh, d := s.in(locked.set, req.Key), digestOf(req.Key)
+func (s *Store) verifyCode(locked held, req store.VerifyRequest, d digest, now int64, srcs []digest) verdict {
+	sh := s.in(locked.set, req.Key)
 	c, ok := sh.codes[d]
 	if ok && c.expires <= now {
 		delete(sh.codes, d)
