@@ -40,7 +40,7 @@ func (s *Service) Puzzle(ctx context.Context, c Caller) (slider.Puzzle, error) {
 	if err != nil {
 		return slider.Puzzle{}, err
 	}
-	tag := app.Tag()
+	tag := s.info(app).tag
 	if ip := clientIP(c.RemoteIP); ip != "" {
 		res, err := s.d.Store.Reserve(ctx, store.SendRequest{Limits: []store.Limit{
 			{Key: tag + ":pz:ip:" + ip, Max: PuzzlesPerMinute, Window: time.Minute},
