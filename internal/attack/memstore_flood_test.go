@@ -1,7 +1,6 @@
 package attack
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -68,7 +67,7 @@ func TestMemstoreFloodStopsAtCap(t *testing.T) {
 	}
 	// So does a puzzle from a new address: its per-IP counter is refused
 	// before any puzzle is drawn or stored.
-	req, err := http.NewRequest(http.MethodGet, f.tg.URL+"/api/v2/sdk/captcha", nil)
+	req, err := http.NewRequest(http.MethodGet, f.tg.URL+captchaPath, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +139,7 @@ func flood(t *testing.T, maxEntries int) floodResult {
 				// A new client address, device and number per request.
 				h.Set("X-Forwarded-For", fmt.Sprintf("127.%d.%d.%d", i>>16&255, i>>8&255, i&255))
 				h.Set("X-device-fingerprint", fmt.Sprintf("bot-device-%d", i))
-				body, _ := json.Marshal(verifyBody(fmt.Sprintf("139%08d", i), login, "123456"))
+				body := mustJSON(verifyBody(loadNumber(int(i)), login, "123456"))
 				r, err := tg.try(verifyPath, h, body)
 				key := fmt.Sprintf("%d %s", r.Status, r.Code)
 				if err != nil {
