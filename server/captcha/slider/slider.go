@@ -24,6 +24,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/server/apierr"
 	"github.com/smscode/smscode/server/apps"
@@ -187,7 +189,7 @@ func xRange(width, piece int) (lo, hi int) {
 type Slider struct {
 	cfg    Config
 	keep   Keeper
-	budget *bucket
+	budget *rate.Limiter
 	// drawing holds a token per puzzle being drawn (MaxDrawing).
 	drawing chan struct{}
 	// draw draws a puzzle; tests that do not look at the pictures swap
@@ -209,7 +211,7 @@ func New(cfg Config, k Keeper) (*Slider, error) {
 	}
 	return &Slider{
 		cfg: cfg, keep: k, draw: render,
-		budget:  newBucket(cfg.PuzzlesPerSecond, cfg.PuzzleBurst, time.Now),
+		budget:  rate.NewLimiter(rate.Limit(cfg.PuzzlesPerSecond), cfg.PuzzleBurst),
 		drawing: make(chan struct{}, cfg.MaxDrawing),
 	}, nil
 }
@@ -249,7 +251,11 @@ func VerifiedKey(scope, token string) string {
 // the global budget of puzzles is spent or MaxDrawing puzzles are being
 // drawn, and with SYS.0002 when the store cannot answer.
 func (s *Slider) Issue(ctx context.Context, scope string) (Puzzle, error) {
-	if wait, ok := s.budget.take(); !ok {
+	// A reservation that would have to wait is handed back: a puzzle is
+	// drawn now or refused, never queued.
+	if r := s.budget.Reserve(); !r.OK() || r.Delay() > 0 {
+		wait := r.Delay()
+		r.Cancel()
 		return Puzzle{}, apierr.Retry(gen.ErrorCodeCaptchaTooMany, wait)
 	}
 	select {
