@@ -61,10 +61,12 @@ func newBodyCheck(doc *openapi3.T, mt *openapi3.MediaType) (*bodyCheck, error) {
 
 // pass decodes data as kin-openapi's JSON body decoder does and reports
 // whether the value passes the schema, returning it if so. dup reports a
-// body that names a member twice, which is refused whatever the schema.
+// body that names a member twice, which is refused whatever the schema,
+// and is only ever reported for valid JSON; a nil bodyCheck (a schema it
+// does not handle) checks for duplicates alone.
 func (bc *bodyCheck) pass(data []byte) (value any, ok, dup bool) {
 	if bc == nil {
-		return nil, false, false
+		return nil, false, duplicateMembers(data)
 	}
 	obj, flat, dup := scanFlat(data, len(bc.members))
 	switch {

@@ -252,15 +252,14 @@ func (v *validator) check(c echo.Context, op *operation) (failure, error) {
 			// The fast path: a body that passes our compiled schema needs
 			// nothing from kin-openapi.
 			keepValidated(req, data, value)
+		} else if dup {
+			// A member named twice: encoding/json (so kin-openapi and the
+			// handler) would keep the last, a gateway may read the first.
+			consider(failure{ruleBody, gen.ErrorCodeBodyMalformed, "duplicate"})
 		} else if !json.Valid(data) {
 			// json.Valid also refuses trailing data after the value, which
 			// kin-openapi's decoder would ignore.
 			consider(failure{ruleBody, gen.ErrorCodeBodyMalformed, "json"})
-		} else if dup || (op.bodyCheck == nil && duplicateMembers(data)) {
-			// A member named twice: encoding/json (so kin-openapi and the
-			// handler) would keep the last, a gateway may read the first.
-			// pass has checked already when there is a bodyCheck.
-			consider(failure{ruleBody, gen.ErrorCodeBodyMalformed, "duplicate"})
 		} else {
 			// kin-openapi, below, tells what is wrong with it.
 			kinBody = true
