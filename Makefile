@@ -11,6 +11,12 @@ SPEC      ?= openapi.yaml
 # any breaking change against it. Releasing = copying openapi.yaml there.
 RELEASED_SPEC ?= $(shell ls api/released/openapi-*.yaml 2>/dev/null | sort -V | tail -n 1)
 
+# Version stamped into binaries (internal/buildinfo): `smscode -version`, smscode_build_info,
+# the image's labels. Outside a git checkout both fall back to what Go records.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS   ?= -s -w -X github.com/smscode/smscode/internal/buildinfo.version=$(VERSION) -X github.com/smscode/smscode/internal/buildinfo.revision=$(REVISION)
+
 # `make run`: listen address and optional config file (-config only when CONFIG is set).
 ADDR      ?= 127.0.0.1:8080
 CONFIG    ?=
