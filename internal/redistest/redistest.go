@@ -46,10 +46,7 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		if os.Getenv(RequireEnv) == "1" {
-			t.Fatalf("redistest: redis-server not found and %s=1: %v", RequireEnv, err)
-		}
-		t.Skipf("redistest: redis-server not installed (%v); set %s=1 to make this fatal", err, RequireEnv)
+		testutil.SkipGroup(t, "real Redis", RequireEnv, "apt-get install redis-server", "redis-server is not in PATH")
 	}
 	s := &Server{t: t, bin: bin, dir: t.TempDir()}
 	// A port picked by listening on :0 can be taken by another process

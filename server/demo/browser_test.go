@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
+	"github.com/smscode/smscode/internal/testutil"
 	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/captcha/slider"
 	"github.com/smscode/smscode/server/config"
@@ -53,10 +54,8 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
-	if os.Getenv(envRequireBrowser) == "1" {
-		t.Fatalf("no Chromium (/usr/bin/chromium or chromium in PATH), and %s=1", envRequireBrowser)
-	}
-	t.Skipf("no Chromium: install Debian's chromium package, or set %s=1 to fail instead", envRequireBrowser)
+	testutil.SkipGroup(t, "Chromium (demo browser tests)", envRequireBrowser, "apt-get install chromium",
+		"no /usr/bin/chromium, nor chromium in PATH")
 	return ""
 }
 
