@@ -53,6 +53,7 @@ type deploymentSpec struct {
 type podSpec struct {
 	TerminationGracePeriodSeconds *int            `yaml:"terminationGracePeriodSeconds"`
 	AutomountServiceAccountToken  *bool           `yaml:"automountServiceAccountToken"`
+	EnableServiceLinks            *bool           `yaml:"enableServiceLinks"`
 	SecurityContext               securityContext `yaml:"securityContext"`
 	Containers                    []container     `yaml:"containers"`
 	Volumes                       []struct {
@@ -292,6 +293,11 @@ func TestChartRenders(t *testing.T) {
 				if ps.AutomountServiceAccountToken == nil || *ps.AutomountServiceAccountToken {
 					t.Errorf("%s: the service account token is mounted; nothing here calls the Kubernetes API", d.Metadata.Name)
 				}
+			}
+			// Kubernetes would set SMSCODE_PORT and the like from the Service
+			// names, in the namespace the server reads its SMSCODE_* overrides from.
+			if pod.EnableServiceLinks == nil || *pod.EnableServiceLinks {
+				t.Error("enableServiceLinks is not false")
 			}
 			if u := pod.SecurityContext.RunAsUser; u == nil || *u != image.UID {
 				t.Errorf("server pod runAsUser %v, want the image's %d", u, image.UID)
