@@ -145,6 +145,7 @@ image: ## Build the static linux binary and the OCI image tarball build/smscode-
 
 chart: ## helm lint --strict and helm template the chart with each ci/NAME-values.yaml into deploy/helm/rendered/NAME.yaml (commit them)
 	@mkdir -p $(CHART_RENDERED)
+	@rm -f $(CHART_RENDERED)/*.yaml # a render whose values file is gone must go too
 	@for values in $(CHART)/ci/*-values.yaml; do \
 		name=$$(basename "$$values" -values.yaml); \
 		echo "chart: $$values -> $(CHART_RENDERED)/$$name.yaml"; \
