@@ -457,8 +457,10 @@ func runFromRoot(t *testing.T, root string, c v1.Config) {
 	}
 	// Dev mode (the embedded defaults) kept its generated secret in the
 	// working directory: the image's user can write there.
-	if _, err := os.Stat(secretFile); err != nil {
+	if fi, err := os.Stat(secretFile); err != nil {
 		t.Errorf("dev-mode secret in the working directory: %v", err)
+	} else if st, ok := fi.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 && st.Uid != image.UID {
+		t.Errorf("the secret file is owned by uid %d: the server did not run as the image's user %d", st.Uid, image.UID)
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
