@@ -17,6 +17,13 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS   ?= -s -w -X github.com/smscode/smscode/internal/buildinfo.version=$(VERSION) -X github.com/smscode/smscode/internal/buildinfo.revision=$(REVISION)
 
+# `make image`: the OCI image tarball (internal/image), for linux/IMAGE_ARCH, tagged
+# IMAGE_TAG; SOURCE_DATE_EPOCH (the commit's time) fixes every timestamp in it.
+IMAGE_ARCH ?= $(shell $(GO) env GOARCH)
+IMAGE_TAR  ?= build/smscode-image.tar
+IMAGE_TAG  ?= smscode:$(VERSION)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+
 # `make run`: listen address and optional config file (-config only when CONFIG is set).
 ADDR      ?= 127.0.0.1:8080
 CONFIG    ?=
@@ -37,6 +44,13 @@ FUZZTIME  ?= 10s
 # Pinned Go tools, run with `go run module@version` so that go.mod stays the app's.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 OASDIFF     ?= $(GO) run github.com/oasdiff/oasdiff@v1.37.0
+# The first run compiles Helm (about 2 minutes on 2 cores); later runs start at once.
+HELM        ?= $(GO) run helm.sh/helm/v3/cmd/helm@v3.22.0
+
+# `make chart`: the Helm chart, and where its renders (one per ci/NAME-values.yaml) are
+# committed for internal/chart's test, which cannot run Helm itself.
+CHART          ?= deploy/helm/smscode
+CHART_RENDERED ?= deploy/helm/rendered
 
 # node_modules is installed from package-lock.json on demand; this stamp records it.
 NODE_STAMP := node_modules/.smscode-npm-ci.stamp
@@ -52,7 +66,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
-.PHONY: help generate check-generated lint lint-spec check-samples test fuzz bench run docs breaking tools ci
+.PHONY: help generate check-generated lint lint-spec check-samples test fuzz bench run docs breaking tools image chart check-chart ci
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -135,6 +149,34 @@ breaking: ## Fail on breaking changes against the released spec; self-test that 
 	$(OASDIFF) breaking $(RELEASED_SPEC) $(SPEC) --fail-on ERR --severity-levels api/oasdiff-levels.txt --allow-external-refs=false --color never
 	OASDIFF='$(OASDIFF)' scripts/breaking-selftest.sh $(SPEC)
 
+image: ## Build the static linux binary and the OCI image tarball build/smscode-image.tar, without Docker (internal/image)
+	@mkdir -p build
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o build/smscode-linux-$(IMAGE_ARCH) ./cmd/smscode
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./internal/tools/mkimage -binary build/smscode-linux-$(IMAGE_ARCH) \
+		-arch $(IMAGE_ARCH) -version '$(VERSION)' -revision '$(REVISION)' -tag '$(IMAGE_TAG)' -out $(IMAGE_TAR)
+
+chart: ## helm lint --strict and helm template the chart with each ci/NAME-values.yaml into deploy/helm/rendered/NAME.yaml (commit them)
+	@mkdir -p $(CHART_RENDERED)
+	@rm -f $(CHART_RENDERED)/*.yaml # a render whose values file is gone must go too
+	@for values in $(CHART)/ci/*-values.yaml; do \
+		name=$$(basename "$$values" -values.yaml); \
+		echo "chart: $$values -> $(CHART_RENDERED)/$$name.yaml"; \
+		$(HELM) lint --strict $(CHART) -f "$$values"; \
+		$(HELM) template smscode $(CHART) --namespace smscode -f "$$values" > $(CHART_RENDERED)/$$name.yaml; \
+	done
+
+check-chart: chart ## make chart, then fail if deploy/helm/rendered/ differs from what is committed
+	@if ! git diff --exit-code --stat -- $(CHART_RENDERED); then \
+		echo "check-chart: $(CHART_RENDERED) is out of date with $(CHART): run 'make chart' and commit it" >&2; \
+		exit 1; \
+	fi
+	@untracked=$$(git ls-files --others --exclude-standard -- $(CHART_RENDERED)); \
+	if [ -n "$$untracked" ]; then \
+		echo "check-chart: untracked files in $(CHART_RENDERED) (commit them):" >&2; echo "$$untracked" >&2; \
+		exit 1; \
+	fi
+	@echo "check-chart: $(CHART_RENDERED) matches $(CHART)"
+
 tools: $(NODE_STAMP) ## Install the pinned Node tools (npm ci) into node_modules
 
 $(NODE_STAMP): package.json package-lock.json
@@ -150,4 +192,6 @@ ci: ## What CI runs, in order (.ci/run also installs Redis and the tools first)
 	$(MAKE) --no-print-directory check-samples
 	$(MAKE) --no-print-directory breaking
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+	$(MAKE) --no-print-directory check-chart
+	$(MAKE) --no-print-directory image
 	$(MAKE) --no-print-directory test
