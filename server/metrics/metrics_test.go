@@ -20,7 +20,8 @@ func TestLabelsAreBounded(t *testing.T) {
 	m.Error("NOPE.9999")
 	m.Verification("EVIL\nSCENARIO", "wrong")
 	m.Refusal(strings.Repeat("x", 100))
-	m.ProviderSend("prov\x00ider", "accepted", 0)
+	m.CaptchaCheck("slider", "answer", "passed")
+	m.CaptchaCheck("slid\x00er", "token", "failed")
 
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -36,7 +37,8 @@ func TestLabelsAreBounded(t *testing.T) {
 		{"unknown code", `smscode_errors_total{code="unknown"} 1`},
 		{"scenario with a control character", `smscode_verifications_total{outcome="wrong",scenario="unknown"} 1`},
 		{"overlong limit name", `smscode_limit_refusals_total{limit="unknown"} 1`},
-		{"provider with a NUL", `smscode_provider_send_seconds_count{outcome="accepted",provider="unknown"} 1`},
+		{"captcha check", `smscode_captcha_checks_total{kind="slider",outcome="passed",step="answer"} 1`},
+		{"captcha kind with a NUL", `smscode_captcha_checks_total{kind="unknown",outcome="failed",step="token"} 1`},
 	} {
 		if !strings.Contains(out, tc.line+"\n") {
 			t.Errorf("%s: /metrics lacks %s", tc.name, tc.line)
