@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/smscode/smscode/server"
+	"github.com/smscode/smscode/server/metrics"
 )
 
 // scrape parses the server's /metrics.
@@ -131,4 +133,38 @@ func TestHTTPMetrics(t *testing.T) {
 			t.Errorf("/metrics holds %q", leak)
 		}
 	}
+}
+
+// A server rebuilt on the same Metrics (a config reload) registers nothing
+// twice and counts into the same series.
+func TestHTTPMetricsSurviveRebuild(t *testing.T) {
+	m := metrics.New()
+	for i := range 2 {
+		srv, err := server.New(server.Config{}, newFake(), nil, m)
+		if err != nil {
+			t.Fatalf("build %d: %v", i+1, err)
+		}
+		hs := httptest.NewServer(srv.Handler())
+		res, err := http.Get(hs.URL + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		hs.Close()
+	}
+	ts := &testServer{Server: httptest.NewServer(echoOf(t, m)), m: m}
+	t.Cleanup(ts.Close)
+	if got := requestCount(scrape(t, ts), "200", "GET", "/healthz"); got != 2 {
+		t.Errorf("GET /healthz counted %v times over two builds, want 2", got)
+	}
+}
+
+// echoOf is a third server on m, to scrape it.
+func echoOf(t *testing.T, m *metrics.Metrics) http.Handler {
+	t.Helper()
+	srv, err := server.New(server.Config{}, newFake(), nil, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv.Handler()
 }

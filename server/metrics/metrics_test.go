@@ -1,11 +1,13 @@
 package metrics_test
 
 import (
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/smscode/smscode/internal/buildinfo"
 	"github.com/smscode/smscode/server/metrics"
 )
 
@@ -56,5 +58,23 @@ func TestLabelsAreBounded(t *testing.T) {
 	m2.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if b, _ := io.ReadAll(rec.Body); strings.Contains(string(b), `client_id="app1"`) {
 		t.Error("metrics.New() without WithClientIDs labelled an id")
+	}
+}
+
+// smscode_build_info is 1, labelled with what internal/buildinfo reports,
+// beside the Go and process collectors.
+func TestBuildInfo(t *testing.T) {
+	bi := buildinfo.Get()
+	rec := httptest.NewRecorder()
+	metrics.New().Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	out := rec.Body.String()
+	want := fmt.Sprintf("smscode_build_info{goversion=%q,revision=%q,version=%q} 1\n", bi.GoVersion, bi.Revision, bi.Version)
+	if !strings.Contains(out, want) {
+		t.Errorf("/metrics lacks %s", want)
+	}
+	for _, name := range []string{"go_goroutines ", "process_resident_memory_bytes ", "smscode_http_requests_in_flight 0\n"} {
+		if !strings.Contains(out, "\n"+name) {
+			t.Errorf("/metrics lacks %q", name)
+		}
 	}
 }
