@@ -160,8 +160,8 @@ func TestDashboardShape(t *testing.T) {
 // seen for each.
 type series map[string]map[string]bool
 
-// scrape parses /metrics into sample names.
-func scrape(t *testing.T, url string) map[string]series {
+// scrape parses /metrics into sample names, and returns the family names.
+func scrape(t *testing.T, url string) (map[string]series, []string) {
 	t.Helper()
 	res, err := http.Get(url + "/metrics")
 	if err != nil {
@@ -178,6 +178,7 @@ func scrape(t *testing.T, url string) map[string]series {
 		t.Fatalf("/metrics does not parse: %v", err)
 	}
 	out := map[string]series{}
+	var names []string
 	add := func(name string, m *dto.Metric, extra ...string) {
 		s := out[name]
 		if s == nil {
@@ -197,6 +198,7 @@ func scrape(t *testing.T, url string) map[string]series {
 		}
 	}
 	for name, mf := range families {
+		names = append(names, name)
 		for _, m := range mf.GetMetric() {
 			switch mf.GetType() {
 			case dto.MetricType_HISTOGRAM:
@@ -212,7 +214,8 @@ func scrape(t *testing.T, url string) map[string]series {
 			}
 		}
 	}
-	return out
+	slices.Sort(names)
+	return out, names
 }
 
 // check returns what expr names that the scrape does not have: a metric, a
@@ -398,7 +401,8 @@ func TestDashboardMetricsExist(t *testing.T) {
 		t.Fatalf("a wrong code: %d %s", status, b)
 	}
 
-	have := scrape(t, env.URL)
+	have, families := scrape(t, env.URL)
+	checkREADME(t, families)
 	d := load(t)
 	var checked int
 	for _, p := range allPanels(d.Panels) {
@@ -427,6 +431,46 @@ func TestDashboardMetricsExist(t *testing.T) {
 	} {
 		if len(check(bad, have)) == 0 {
 			t.Errorf("check(%s) found nothing wrong", bad)
+		}
+	}
+}
+
+// checkREADME keeps README's metrics table equal to what the server
+// serves: every smscode_ family on /metrics has a row, and every smscode_
+// name in the table's first column is served.
+func checkREADME(t *testing.T, families []string) {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(b), "\n## Metrics and the Grafana dashboard\n")
+	if !ok {
+		t.Fatal("README.md has no section Metrics and the Grafana dashboard")
+	}
+	section, _, _ := strings.Cut(after, "\n## ")
+	documented := map[string]bool{}
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "| `smscode_") {
+			continue
+		}
+		first := strings.Split(line, "|")[1]
+		for _, f := range strings.Split(first, ",") {
+			documented[strings.Trim(strings.TrimSpace(f), "`")] = true
+		}
+	}
+	served := map[string]bool{}
+	for _, f := range families {
+		if strings.HasPrefix(f, "smscode_") {
+			served[f] = true
+			if !documented[f] {
+				t.Errorf("README's metrics table lacks %s, which /metrics serves", f)
+			}
+		}
+	}
+	for f := range documented {
+		if !served[f] {
+			t.Errorf("README's metrics table names %s, which /metrics does not serve", f)
 		}
 	}
 }
