@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"net/http"
+	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,7 +36,21 @@ type Option func(*Metrics)
 // one. Every other id is counted as Unknown. Without this option every
 // client id is Unknown.
 func WithClientIDs(known func(clientID string) bool) Option {
-	return func(m *Metrics) { m.knownClient = known }
+	return func(m *Metrics) { m.SetClientIDs(known) }
+}
+
+// SetClientIDs replaces the test of WithClientIDs, for a reload that
+// registers other applications on the same Metrics; nil makes every id
+// Unknown. Series of ids counted before stay.
+func (m *Metrics) SetClientIDs(known func(clientID string) bool) {
+	if m == nil {
+		return
+	}
+	if known == nil {
+		m.knownClient.Store(nil)
+		return
+	}
+	m.knownClient.Store(&known)
 }
 
 // Metrics holds the service's collectors. A nil *Metrics records nothing, so
@@ -49,7 +64,7 @@ type Metrics struct {
 	captchaChecks *prometheus.CounterVec
 	inFlight      prometheus.Gauge
 	http          echo.MiddlewareFunc
-	knownClient   func(string) bool
+	knownClient   atomic.Pointer[func(string) bool]
 }
 
 // New returns metrics registered on a fresh registry, with the Go runtime and
@@ -105,7 +120,7 @@ func New(opts ...Option) *Metrics {
 }
 
 func (m *Metrics) clientLabel(id string) string {
-	if m.knownClient != nil && id != "" && len(id) <= maxLabelLen && m.knownClient(id) {
+	if known := m.knownClient.Load(); known != nil && id != "" && len(id) <= maxLabelLen && (*known)(id) {
 		return id
 	}
 	return Unknown
