@@ -27,7 +27,8 @@ type Server struct {
 }
 
 // New builds the server for svc. log receives the access log, refusals and
-// the causes of 5xx answers (nil: discarded); m counts error answers and is
+// the causes of 5xx answers (nil: discarded); m counts error answers and
+// the RED metrics of every request (Metrics.HTTP) and is
 // served on /metrics (nil: no metrics, no /metrics route; with
 // cfg.MetricsElsewhere only by MetricsHTTPServer). cfg's zero
 // fields take their defaults; New fails on a negative limit or an invalid
@@ -70,9 +71,11 @@ func New(cfg Config, svc Service, log *slog.Logger, m *metrics.Metrics) (*Server
 	e.HTTPErrorHandler = kit.ErrorHandler(log, m)
 	// The order matters: the request id first, so every answer and log line
 	// has it; the access log around everything that can fail, so it sees
-	// the final status; the size limits before anything reads the request.
+	// the final status, and the HTTP metrics around the access log, which
+	// answers errors; the size limits before anything reads the request.
 	e.Use(
 		kit.RequestContext(cfg.RequestTimeout),
+		m.HTTP(),
 		kit.AccessLog(log),
 		kit.Recover(log),
 		kit.HeaderLimit(cfg.MaxHeaderBytes),

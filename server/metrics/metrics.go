@@ -4,13 +4,15 @@ package metrics
 
 import (
 	"net/http"
-	"time"
+	"sync/atomic"
 
+	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/internal/buildinfo"
 )
 
 // Unknown is the label value that stands for any value outside a label's
@@ -34,24 +36,45 @@ type Option func(*Metrics)
 // one. Every other id is counted as Unknown. Without this option every
 // client id is Unknown.
 func WithClientIDs(known func(clientID string) bool) Option {
-	return func(m *Metrics) { m.knownClient = known }
+	return func(m *Metrics) { m.SetClientIDs(known) }
+}
+
+// SetClientIDs replaces the test of WithClientIDs, for a reload that
+// registers other applications on the same Metrics; nil makes every id
+// Unknown. Series of ids counted before stay.
+func (m *Metrics) SetClientIDs(known func(clientID string) bool) {
+	if m == nil {
+		return
+	}
+	if known == nil {
+		m.knownClient.Store(nil)
+		return
+	}
+	m.knownClient.Store(&known)
 }
 
 // Metrics holds the service's collectors. A nil *Metrics records nothing, so
 // packages can be used without metrics.
 type Metrics struct {
-	registry        *prometheus.Registry
-	sends           *prometheus.CounterVec
-	refusals        *prometheus.CounterVec
-	errors          *prometheus.CounterVec
-	verifications   *prometheus.CounterVec
-	providerLatency *prometheus.HistogramVec
-	knownClient     func(string) bool
+	registry      *prometheus.Registry
+	sends         *prometheus.CounterVec
+	refusals      *prometheus.CounterVec
+	errors        *prometheus.CounterVec
+	verifications *prometheus.CounterVec
+	captchaChecks *prometheus.CounterVec
+	inFlight      prometheus.Gauge
+	http          echo.MiddlewareFunc
+	knownClient   atomic.Pointer[func(string) bool]
 }
 
 // New returns metrics registered on a fresh registry, with the Go runtime and
-// process collectors. Every label value is bounded: see Unknown and
-// WithClientIDs.
+// process collectors and smscode_build_info. Every label value is bounded:
+// see Unknown and WithClientIDs.
+//
+// Everything is registered here, once per Metrics, so that a service
+// rebuilt on the same Metrics (a config reload) registers nothing twice:
+// the HTTP middleware (HTTP) is made here too and shared by every server
+// built on m.
 func New(opts ...Option) *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
@@ -71,14 +94,25 @@ func New(opts ...Option) *Metrics {
 			Name: "smscode_verifications_total",
 			Help: "Code checks, by scenario and outcome (ok, wrong, not_found, too_many_attempts).",
 		}, []string{"scenario", "outcome"}),
-		providerLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "smscode_provider_send_seconds",
-			Help:    "Time an SMS provider took to accept or refuse a message, by provider and outcome.",
-			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}, []string{"provider", "outcome"}),
+		captchaChecks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smscode_captcha_checks_total",
+			Help: "Captcha checks, by captcha kind (slider, altcha, turnstile, hcaptcha, none, default), step (answer: a slider puzzle answer; token: the captcha_token of a send) and outcome (passed, failed, error).",
+		}, []string{"kind", "step", "outcome"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "smscode_http_requests_in_flight",
+			Help: "HTTP requests being served by the API listener.",
+		}),
 	}
-	m.registry.MustRegister(m.sends, m.refusals, m.errors, m.verifications, m.providerLatency,
+	bi := buildinfo.Get()
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "smscode_build_info",
+		Help:        "Always 1; its labels say which build is running (internal/buildinfo).",
+		ConstLabels: prometheus.Labels{"version": bi.Version, "revision": bi.Revision, "goversion": bi.GoVersion},
+	})
+	build.Set(1)
+	m.registry.MustRegister(m.sends, m.refusals, m.errors, m.verifications, m.captchaChecks, m.inFlight, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.http = m.newHTTPMiddleware()
 	for _, o := range opts {
 		o(m)
 	}
@@ -86,7 +120,7 @@ func New(opts ...Option) *Metrics {
 }
 
 func (m *Metrics) clientLabel(id string) string {
-	if m.knownClient != nil && id != "" && len(id) <= maxLabelLen && m.knownClient(id) {
+	if known := m.knownClient.Load(); known != nil && id != "" && len(id) <= maxLabelLen && (*known)(id) {
 		return id
 	}
 	return Unknown
@@ -162,9 +196,19 @@ func (m *Metrics) Verification(scenario, outcome string) {
 	}
 }
 
-// ProviderSend observes how long a provider took to answer.
-func (m *Metrics) ProviderSend(provider, outcome string, d time.Duration) {
+// Steps and outcomes of CaptchaCheck.
+const (
+	CaptchaStepAnswer  = "answer" // a slider puzzle answer (captcha verify API)
+	CaptchaStepToken   = "token"  // the captcha_token of a send
+	CaptchaPassed      = "passed"
+	CaptchaFailed      = "failed" // refused: a wrong, expired or replayed token or answer
+	CaptchaCheckFailed = "error"  // could not be checked (store or siteverify unreachable)
+)
+
+// CaptchaCheck counts a captcha check of an application's captcha kind
+// (from configuration) at a step, by outcome.
+func (m *Metrics) CaptchaCheck(kind, step, outcome string) {
 	if m != nil {
-		m.providerLatency.WithLabelValues(nameLabel(provider), nameLabel(outcome)).Observe(d.Seconds())
+		m.captchaChecks.WithLabelValues(nameLabel(kind), nameLabel(step), nameLabel(outcome)).Inc()
 	}
 }

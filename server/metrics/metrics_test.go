@@ -1,11 +1,13 @@
 package metrics_test
 
 import (
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/smscode/smscode/internal/buildinfo"
 	"github.com/smscode/smscode/server/metrics"
 )
 
@@ -20,7 +22,8 @@ func TestLabelsAreBounded(t *testing.T) {
 	m.Error("NOPE.9999")
 	m.Verification("EVIL\nSCENARIO", "wrong")
 	m.Refusal(strings.Repeat("x", 100))
-	m.ProviderSend("prov\x00ider", "accepted", 0)
+	m.CaptchaCheck("slider", "answer", "passed")
+	m.CaptchaCheck("slid\x00er", "token", "failed")
 
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -36,7 +39,8 @@ func TestLabelsAreBounded(t *testing.T) {
 		{"unknown code", `smscode_errors_total{code="unknown"} 1`},
 		{"scenario with a control character", `smscode_verifications_total{outcome="wrong",scenario="unknown"} 1`},
 		{"overlong limit name", `smscode_limit_refusals_total{limit="unknown"} 1`},
-		{"provider with a NUL", `smscode_provider_send_seconds_count{outcome="accepted",provider="unknown"} 1`},
+		{"captcha check", `smscode_captcha_checks_total{kind="slider",outcome="passed",step="answer"} 1`},
+		{"captcha kind with a NUL", `smscode_captcha_checks_total{kind="unknown",outcome="failed",step="token"} 1`},
 	} {
 		if !strings.Contains(out, tc.line+"\n") {
 			t.Errorf("%s: /metrics lacks %s", tc.name, tc.line)
@@ -54,5 +58,49 @@ func TestLabelsAreBounded(t *testing.T) {
 	m2.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if b, _ := io.ReadAll(rec.Body); strings.Contains(string(b), `client_id="app1"`) {
 		t.Error("metrics.New() without WithClientIDs labelled an id")
+	}
+}
+
+// smscode_build_info is 1, labelled with what internal/buildinfo reports,
+// beside the Go and process collectors.
+func TestBuildInfo(t *testing.T) {
+	bi := buildinfo.Get()
+	rec := httptest.NewRecorder()
+	metrics.New().Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	out := rec.Body.String()
+	want := fmt.Sprintf("smscode_build_info{goversion=%q,revision=%q,version=%q} 1\n", bi.GoVersion, bi.Revision, bi.Version)
+	if !strings.Contains(out, want) {
+		t.Errorf("/metrics lacks %s", want)
+	}
+	for _, name := range []string{"go_goroutines ", "process_resident_memory_bytes ", "smscode_http_requests_in_flight 0\n"} {
+		if !strings.Contains(out, "\n"+name) {
+			t.Errorf("/metrics lacks %q", name)
+		}
+	}
+}
+
+// SetClientIDs swaps the registered ids (a reload): a newly registered id
+// gets its own label value, one no longer registered is unknown again.
+func TestSetClientIDs(t *testing.T) {
+	m := metrics.New(metrics.WithClientIDs(func(id string) bool { return id == "old" }))
+	m.SetClientIDs(func(id string) bool { return id == "new" })
+	m.Send("old", "LOGIN_SMS", "sent", "p")
+	m.Send("new", "LOGIN_SMS", "sent", "p")
+	m.SetClientIDs(nil)
+	m.Send("new", "LOGIN_SMS", "refused", "")
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	out := rec.Body.String()
+	for _, want := range []string{
+		`smscode_sends_total{client_id="new",outcome="sent",provider="p",scenario="LOGIN_SMS"} 1`,
+		`smscode_sends_total{client_id="unknown",outcome="sent",provider="p",scenario="LOGIN_SMS"} 1`,
+		`smscode_sends_total{client_id="unknown",outcome="refused",provider="",scenario="LOGIN_SMS"} 1`,
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(out, `client_id="old"`) {
+		t.Error("an id no longer registered got its own series")
 	}
 }

@@ -2,11 +2,14 @@ package sender
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/server/apierr"
+	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/captcha/slider"
+	"github.com/smscode/smscode/server/metrics"
 	"github.com/smscode/smscode/server/phone"
 	"github.com/smscode/smscode/server/store"
 )
@@ -72,7 +75,31 @@ func (s *Service) CheckCaptcha(ctx context.Context, req CaptchaCheck) (string, e
 	}
 	// Bound to the number's keyed id, not the number, so that the puzzle
 	// record in the store holds no number; Send checks the same id.
-	return s.d.Slider.Check(ctx, app.Scope(), req.Token, req.PointJSON, s.keyIDs(num).binding())
+	token, err := s.d.Slider.Check(ctx, app.Scope(), req.Token, req.PointJSON, s.keyIDs(num).binding())
+	s.d.Metrics.CaptchaCheck(apps.CaptchaSlider, metrics.CaptchaStepAnswer, captchaOutcome(err))
+	return token, err
+}
+
+// countCaptcha counts the check of a send's captcha_token under the
+// application's captcha kind (configuration, so a bounded label).
+func (s *Service) countCaptcha(app *apps.App, step string, err error) {
+	kind := strings.ToLower(app.Captcha.Kind)
+	if kind == apps.CaptchaDefault {
+		kind = "default"
+	}
+	s.d.Metrics.CaptchaCheck(kind, step, captchaOutcome(err))
+}
+
+// captchaOutcome is a check's outcome label: passed, failed (a 4xx
+// refusal) or error (the check could not be made: 5xx).
+func captchaOutcome(err error) string {
+	switch {
+	case err == nil:
+		return metrics.CaptchaPassed
+	case apierr.From(err).Status() >= 500:
+		return metrics.CaptchaCheckFailed
+	}
+	return metrics.CaptchaFailed
 }
 
 // CountryCodes lists the calling codes the caller's application sends to.

@@ -106,6 +106,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 		Token: req.CaptchaToken, Mobile: ids.binding(), RemoteIP: req.RemoteIP,
 		ClientID: req.ClientID, TenantID: req.TenantID,
 	})
+	s.countCaptcha(app, metrics.CaptchaStepToken, err)
 	if err != nil {
 		return SendResult{}, s.refuse(req, "", err)
 	}
@@ -151,10 +152,10 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 		TTLMinutes: sms.Minutes(settings.TTL), Scenario: string(req.Scenario), Lang: lang,
 		ClientID: req.ClientID, TenantID: req.TenantID,
 	}
-	start := time.Now()
+	// The provider's latency is observed per attempt by the failover
+	// chain (smscode_sms_provider_attempt_seconds), not here.
 	receipt, err := ch.Provider.Send(ctx, msg)
 	if err != nil {
-		s.d.Metrics.ProviderSend(ch.Provider.Name(), "failed", time.Since(start))
 		s.release(sreq, res)
 		code := gen.ErrorCodeProviderUnavailable
 		if errors.Is(err, sms.ErrPermanent) {
@@ -162,7 +163,6 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 		}
 		return SendResult{}, s.refuse(req, ch.Provider.Name(), apierr.Wrap(code, err))
 	}
-	s.d.Metrics.ProviderSend(receipt.Provider, "accepted", time.Since(start))
 	s.d.Metrics.Send(req.ClientID, string(req.Scenario), "sent", receipt.Provider)
 	if s.d.Log.Enabled(ctx, slog.LevelInfo) {
 		s.d.Log.LogAttrs(ctx, slog.LevelInfo, "sms sent",

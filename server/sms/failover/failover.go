@@ -113,7 +113,7 @@ func New(providers []sms.Provider, cfg Config, reg prometheus.Registerer, log *s
 		}, []string{"provider", "outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "smscode_sms_provider_attempt_seconds",
-			Help:    "Duration of an attempt to send through an SMS provider, by provider and outcome.",
+			Help:    "Duration of an attempt to send through an SMS provider, by provider and outcome (accepted, permanent, temporary): the service's one provider-latency histogram.",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"provider", "outcome"}),
 	}
@@ -124,6 +124,17 @@ func New(providers []sms.Provider, cfg Config, reg prometheus.Registerer, log *s
 			return nil, fmt.Errorf("failover: provider name %q is empty or repeated", name)
 		}
 		seen[name] = true
+	}
+	// Registered before the members look up their series, since
+	// registerVecs may swap in the collectors of an earlier build of the
+	// chain; the breaker gauge after, since it reads the members.
+	if reg != nil {
+		if err := f.registerVecs(reg); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range providers {
+		name := p.Name()
 		for _, o := range []string{OutcomeAccepted, OutcomePermanent, OutcomeTemporary, OutcomeSkippedOpen} {
 			f.attempts.WithLabelValues(name, o)
 		}
@@ -137,13 +148,53 @@ func New(providers []sms.Provider, cfg Config, reg prometheus.Registerer, log *s
 		})
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{f.attempts, f.latency, breakerCollector{f}} {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("failover: register metrics: %w", err)
-			}
+		if err := f.registerBreakers(reg); err != nil {
+			return nil, err
 		}
 	}
 	return f, nil
+}
+
+// registerVecs and registerBreakers put f's collectors on reg. A chain
+// built again on the same registry (a config reload keeps the service's
+// registry) finds its collectors there already: it takes over the counter
+// and histogram, so that they keep counting rather than fail or reset, and
+// replaces the breaker gauge, so that it shows the breakers that new sends
+// go through.
+func (f *Failover) registerVecs(reg prometheus.Registerer) error {
+	var are prometheus.AlreadyRegisteredError
+	if err := reg.Register(f.attempts); errors.As(err, &are) {
+		existing, ok := are.ExistingCollector.(*prometheus.CounterVec)
+		if !ok {
+			return fmt.Errorf("failover: register metrics: %w", err)
+		}
+		f.attempts = existing
+	} else if err != nil {
+		return fmt.Errorf("failover: register metrics: %w", err)
+	}
+	if err := reg.Register(f.latency); errors.As(err, &are) {
+		existing, ok := are.ExistingCollector.(*prometheus.HistogramVec)
+		if !ok {
+			return fmt.Errorf("failover: register metrics: %w", err)
+		}
+		f.latency = existing
+	} else if err != nil {
+		return fmt.Errorf("failover: register metrics: %w", err)
+	}
+	return nil
+}
+
+func (f *Failover) registerBreakers(reg prometheus.Registerer) error {
+	var are prometheus.AlreadyRegisteredError
+	err := reg.Register(breakerCollector{f})
+	if errors.As(err, &are) {
+		reg.Unregister(are.ExistingCollector)
+		err = reg.Register(breakerCollector{f})
+	}
+	if err != nil {
+		return fmt.Errorf("failover: register metrics: %w", err)
+	}
+	return nil
 }
 
 func (f *Failover) breaker(name string) *gobreaker.CircuitBreaker[sms.Receipt] {
