@@ -112,7 +112,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 	}
 	ch := &info.ch
 	ids := s.keyIDs(num)
-	cctx, span := s.tracer.Start(ctx, spanCaptcha)
+	cctx, span := s.startSpan(ctx, spanCaptcha)
 	err = ch.Captcha.Verify(cctx, captcha.Request{
 		Token: req.CaptchaToken, Mobile: ids.binding(), RemoteIP: req.RemoteIP,
 		ClientID: req.ClientID, TenantID: req.TenantID,
@@ -145,7 +145,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 		Code: store.Code{Key: key, Hash: s.d.Hasher.Hash(key, code),
 			TTL: settings.TTL, MaxAttempts: settings.MaxAttempts},
 	}
-	sctx, span := s.tracer.Start(ctx, spanReserve)
+	sctx, span := s.startSpan(ctx, spanReserve)
 	res, err := s.d.Store.Reserve(sctx, sreq)
 	if err != nil {
 		err = apierr.Wrap(gen.ErrorCodeStoreUnavailable, err)
@@ -156,7 +156,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 		kind := kinds[res.Refused]
 		s.d.Metrics.Refusal(kind.name)
 		err = apierr.Retry(kind.code, res.RetryAfter)
-		span.SetAttributes(AttrLimit.String(kind.name))
+		setLimit(span, kind.name)
 		endSpan(span, "refused", err)
 		return SendResult{}, s.refuse(ctx, req, "", err)
 	}
@@ -220,7 +220,7 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) error {
 	key := codeKey(info.tag, req.Scenario, ids)
 	ip, dev := clientIP(req.RemoteIP), ids.device(req.Fingerprint)
 	limits, kinds := verifyLimitsFor(info.tag, info.ch.Limits, ids, ip, dev, app.CodeFor(req.Scenario).MaxAttempts)
-	vctx, span := s.tracer.Start(ctx, spanVerify)
+	vctx, span := s.startSpan(ctx, spanVerify)
 	res, err := s.d.Store.Verify(vctx, store.VerifyRequest{
 		Key: key, Hash: s.d.Hasher.Hash(key, req.Code),
 		Sources: verifySources(ip, dev), Limits: limits,
@@ -236,7 +236,7 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) error {
 	case store.VerifyRefused:
 		kind := kinds[res.Refused]
 		s.d.Metrics.Refusal(kind.name)
-		span.SetAttributes(AttrLimit.String(kind.name))
+		setLimit(span, kind.name)
 		name, err = "refused", apierr.Retry(kind.code, res.RetryAfter)
 	case store.VerifyOK:
 		name = "ok"

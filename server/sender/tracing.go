@@ -1,6 +1,8 @@
 package sender
 
 import (
+	"context"
+
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -33,11 +35,35 @@ const (
 // tracerScope is the instrumentation scope of the pipeline's spans.
 const tracerScope = "github.com/smscode/smscode/server/sender"
 
+// newTracer is tp's tracer, or nil when tp records nothing (nil or the
+// no-op provider): startSpan then costs nothing, not even the context
+// that a no-op tracer would allocate.
 func newTracer(tp trace.TracerProvider) trace.Tracer {
-	if tp == nil {
-		tp = noop.NewTracerProvider()
+	if _, isNoop := tp.(noop.TracerProvider); tp == nil || isNoop {
+		return nil
 	}
 	return tp.Tracer(tracerScope)
+}
+
+// noSpan is what startSpan returns without a tracer: a span of its own (not
+// the caller's, which ending it would end), boxed once.
+var noSpan trace.Span = noop.Span{}
+
+// startSpan starts a span named name under ctx's, when tracing is on.
+func (s *Service) startSpan(ctx context.Context, name string) (context.Context, trace.Span) {
+	if s.tracer == nil {
+		return ctx, noSpan
+	}
+	return s.tracer.Start(ctx, name)
+}
+
+// setLimit records the name of the limit that refused. (Guarded: the
+// attributes of a call through the Span interface escape, even to a
+// span that records nothing.)
+func setLimit(span trace.Span, name string) {
+	if span.IsRecording() {
+		span.SetAttributes(AttrLimit.String(name))
+	}
 }
 
 // endSpan records outcome and, when err is not nil, its error code (an

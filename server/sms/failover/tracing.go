@@ -27,15 +27,25 @@ const (
 
 const tracerScope = "github.com/smscode/smscode/server/sms/failover"
 
+// newTracer is tp's tracer, or nil when tp records nothing (nil or the
+// no-op provider): startAttempt then costs nothing, not even the context
+// that a no-op tracer would allocate.
 func newTracer(tp trace.TracerProvider) trace.Tracer {
-	if tp == nil {
-		tp = noop.NewTracerProvider()
+	if _, isNoop := tp.(noop.TracerProvider); tp == nil || isNoop {
+		return nil
 	}
 	return tp.Tracer(tracerScope)
 }
 
+// noSpan is what startAttempt returns without a tracer: a span of its own (not
+// the caller's, which ending it would end), boxed once.
+var noSpan trace.Span = noop.Span{}
+
 // startAttempt starts the span of attempt n (from 1) through provider.
 func (f *Failover) startAttempt(ctx context.Context, provider string, n int) (context.Context, trace.Span) {
+	if f.tracer == nil {
+		return ctx, noSpan
+	}
 	return f.tracer.Start(ctx, SpanAttempt, trace.WithAttributes(AttrProvider.String(provider), AttrAttempt.Int(n)))
 }
 
