@@ -34,8 +34,9 @@
 // NewEcho installs, in this order: RequestContext (X-Request-Id echoed or
 // generated, and a deadline of Config.RequestTimeout), AccessLog (one JSON
 // line: request id, method, route, status, error_code, latency; no bodies,
-// no header values), Recover (a panic is a 500 SYS.0001, its stack is logged
-// only), HeaderLimit (431 HEADER.0006), BodyLimit (413 REQ.0002) and the
+// no header values; /healthz, /readyz, /livez and /metrics at debug level),
+// Recover (a panic is a 500 SYS.0001, its stack is logged only),
+// HeaderLimit (431 HEADER.0006), BodyLimit (413 REQ.0002) and the
 // validator, then the generated strict handler; ErrorHandler is Echo's
 // HTTPErrorHandler. A team that builds its own Echo can use each piece
 // alone (see the package example).

@@ -55,6 +55,18 @@ func RemoteIPFromContext(ctx context.Context) string {
 	return ""
 }
 
+// ErrorCodeFromContext returns the error_code that the answer to ctx's
+// request carries, once ErrorHandler (or WriteError) wrote it, or "" when
+// the answer is not an error or ctx belongs to no request. Middleware that
+// runs around the error handler reads it after the handler returns, from
+// the Echo context's current request (c.Request().Context()).
+func ErrorCodeFromContext(ctx context.Context) gen.ErrorCode {
+	if info := infoFrom(ctx); info != nil {
+		return info.code
+	}
+	return ""
+}
+
 // RequestID returns middleware that gives each request an id: the caller's
 // X-Request-Id when it is 1 to 64 of [A-Za-z0-9._-] (so a gateway's id
 // carries through), a new random one otherwise. The id is set on every
@@ -113,6 +125,13 @@ func newRequestID() string { return rand.Text() }
 // matches no route it masks digit runs, so that a number put in the URL is
 // not logged whole. It answers errors itself (through the Echo error
 // handler) so that the line has the final status.
+//
+// The line is at info level, except for the probes (the routes /healthz,
+// /readyz, /livez and /metrics: a load balancer's or Kubernetes' health
+// checks and the metrics scrape, every few seconds each), which are at
+// debug unless they answer 5xx (a failing readiness probe is worth
+// seeing). It is logged with the request's context, so that a handler
+// that reads the context (one adding trace ids) can.
 func AccessLog(log *slog.Logger) echo.MiddlewareFunc {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -124,11 +143,18 @@ func AccessLog(log *slog.Logger) echo.MiddlewareFunc {
 				c.Error(err)
 			}
 			req := c.Request()
-			path := c.Path()
-			if path == "" || c.Response().Status == http.StatusNotFound {
+			ctx := req.Context()
+			path, status := c.Path(), c.Response().Status
+			level := slog.LevelInfo
+			if probeRoutes[path] && status < 500 && status != http.StatusNotFound {
+				level = slog.LevelDebug
+			}
+			if !log.Enabled(ctx, level) {
+				return nil
+			}
+			if path == "" || status == http.StatusNotFound {
 				path = maskPath(req.URL.Path)
 			}
-			ctx := req.Context()
 			info := infoFrom(ctx)
 			var id string
 			if info != nil {
@@ -140,17 +166,22 @@ func AccessLog(log *slog.Logger) echo.MiddlewareFunc {
 				slog.String("request_id", id),
 				slog.String("method", req.Method),
 				slog.String("path", path),
-				slog.Int("status", c.Response().Status),
+				slog.Int("status", status),
 				slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
 			)
 			if info != nil && info.code != "" {
 				attrs = append(attrs, slog.String("error_code", string(info.code)))
 			}
-			log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+			log.LogAttrs(ctx, level, "request", attrs...)
 			return nil
 		}
 	}
 }
+
+// probeRoutes are the routes whose access log lines are at debug level
+// (see AccessLog), by their registered route: a path that matches no route
+// is never a probe.
+var probeRoutes = map[string]bool{"/healthz": true, "/readyz": true, "/livez": true, "/metrics": true}
 
 // maskPath replaces each run of 4 or more digits with "****" and cuts the
 // path to 128 bytes: unknown paths are logged for debugging, but a phone

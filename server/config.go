@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config is the HTTP layer's configuration. A zero value of any field means
@@ -47,6 +49,10 @@ type Config struct {
 	// (Server.MetricsHTTPServer; config's metrics_addr sets it). Default
 	// false: /metrics is served with the API.
 	MetricsElsewhere bool `yaml:"-"`
+	// TracerProvider records a server span per request (package tracing's
+	// Middleware), when it is not nil and not a no-op provider. Default
+	// nil: no tracing, nothing on the request path.
+	TracerProvider trace.TracerProvider `yaml:"-"`
 }
 
 // The defaults that Config's zero values stand for.

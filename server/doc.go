@@ -5,9 +5,12 @@
 //
 // # What a request goes through
 //
-// RequestID (X-Request-Id echoed or generated, and a deadline of
+// When tracing is on (Config.TracerProvider), tracing.Middleware first
+// (the server span, a child of the caller's traceparent). Then RequestID
+// (X-Request-Id echoed or generated, and a deadline of
 // Config.RequestTimeout), AccessLog (one JSON line: request id, method,
-// route, status, error_code, latency; no bodies, no header values),
+// route, status, error_code, latency; no bodies, no header values; the
+// probes at debug),
 // Recover (a panic is a 500 SYS.0001, its stack is logged only),
 // HeaderLimit (431 HEADER.0006), BodyLimit (413 REQ.0002) and the
 // validator, then the generated handler.

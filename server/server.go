@@ -15,6 +15,7 @@ import (
 	"github.com/smscode/smscode/kit"
 	"github.com/smscode/smscode/server/apierr"
 	"github.com/smscode/smscode/server/metrics"
+	"github.com/smscode/smscode/server/tracing"
 )
 
 // Server is the HTTP API: the generated routes on Echo, behind the
@@ -69,6 +70,11 @@ func New(cfg Config, svc Service, log *slog.Logger, m *metrics.Metrics) (*Server
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = ipExtractor(proxies)
 	e.HTTPErrorHandler = kit.ErrorHandler(log, m)
+	// Tracing, when on, before the rest: the server span then covers all
+	// of it, and every later layer's context holds the span.
+	if tracing.Enabled(cfg.TracerProvider) {
+		e.Use(tracing.Middleware(cfg.TracerProvider))
+	}
 	// The order matters: the request id first, so every answer and log line
 	// has it; the access log around everything that can fail, so it sees
 	// the final status, and the HTTP metrics around the access log, which

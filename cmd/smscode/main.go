@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/smscode/smscode/server/config"
+	"github.com/smscode/smscode/server/tracing"
 	"github.com/smscode/smscode/server/wire"
 )
 
@@ -64,7 +65,17 @@ func run(ctx context.Context, args []string, listening func(api, metrics net.Add
 		cfg.MetricsAddr = *metricsAddr
 	}
 	log := newLogger(cfg.Log.Level)
-	rt, err := wire.Build(cfg, log, wire.Overrides{})
+	// Tracing is off unless OTEL_* variables configure it (README, Tracing).
+	tp, stopTracing, err := tracing.Setup(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer func() { // flushes the last spans, within tracing.ShutdownTimeout
+		if err := stopTracing(context.Background()); err != nil {
+			log.Warn(err.Error())
+		}
+	}()
+	rt, err := wire.Build(cfg, log, wire.Overrides{TracerProvider: tp})
 	if err != nil {
 		return err
 	}

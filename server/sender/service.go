@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/server/apierr"
 	"github.com/smscode/smscode/server/apps"
@@ -52,11 +54,15 @@ type Deps struct {
 	// Altcha issues the proof-of-work challenges of applications whose
 	// captcha kind is altcha; nil turns their challenge API off (404).
 	Altcha *altcha.Altcha
+	// TracerProvider records the captcha check's and the store's spans
+	// (see tracing.go); nil: none.
+	TracerProvider trace.TracerProvider
 }
 
 // Service is the send pipeline. It is safe for concurrent use.
 type Service struct {
-	d Deps
+	d      Deps
+	tracer trace.Tracer
 	// apps holds, for each registered application, what every request
 	// needs and would otherwise rebuild: its store hash tag and its Channel.
 	apps map[*apps.App]*appInfo
@@ -86,7 +92,7 @@ func New(d Deps) (*Service, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{d: d, apps: infos}, nil
+	return &Service{d: d, tracer: newTracer(d.TracerProvider), apps: infos}, nil
 }
 
 // releaseTimeout bounds the clean-up after a failed delivery; it runs even
@@ -98,18 +104,25 @@ const releaseTimeout = 3 * time.Second
 func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error) {
 	app, info, num, err := s.resolve(req.Caller, req.Mobile, req.Scenario)
 	if err != nil {
-		return SendResult{}, s.refuse(req, "", err)
+		return SendResult{}, s.refuse(ctx, req, "", err)
+	}
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		// Both bounded: a registered client id, the spec's scenario enum.
+		span.SetAttributes(AttrClientID.String(req.ClientID), AttrScenario.String(string(req.Scenario)))
 	}
 	ch := &info.ch
 	ids := s.keyIDs(num)
-	err = ch.Captcha.Verify(ctx, captcha.Request{
+	cctx, span := s.startSpan(ctx, spanCaptcha)
+	err = ch.Captcha.Verify(cctx, captcha.Request{
 		Token: req.CaptchaToken, Mobile: ids.binding(), RemoteIP: req.RemoteIP,
 		ClientID: req.ClientID, TenantID: req.TenantID,
 	})
 	s.countCaptcha(app, metrics.CaptchaStepToken, err)
 	if err != nil {
-		return SendResult{}, s.refuse(req, "", err)
+		endSpan(span, "refused", err)
+		return SendResult{}, s.refuse(ctx, req, "", err)
 	}
+	endSpan(span, "passed", nil)
 
 	settings := app.CodeFor(req.Scenario)
 	if _, ok := app.TestCode(num.E164); ok {
@@ -123,7 +136,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 	}
 	code, err := otp.Generate(settings.Length)
 	if err != nil {
-		return SendResult{}, s.refuse(req, "", err)
+		return SendResult{}, s.refuse(ctx, req, "", err)
 	}
 	tag := info.tag
 	key := codeKey(tag, req.Scenario, ids)
@@ -133,15 +146,22 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 		Code: store.Code{Key: key, Hash: s.d.Hasher.Hash(key, code),
 			TTL: settings.TTL, MaxAttempts: settings.MaxAttempts},
 	}
-	res, err := s.d.Store.Reserve(ctx, sreq)
+	sctx, span := s.startSpan(ctx, spanReserve)
+	res, err := s.d.Store.Reserve(sctx, sreq)
 	if err != nil {
-		return SendResult{}, s.refuse(req, "", apierr.Wrap(gen.ErrorCodeStoreUnavailable, err))
+		err = apierr.Wrap(gen.ErrorCodeStoreUnavailable, err)
+		endSpan(span, "error", err)
+		return SendResult{}, s.refuse(ctx, req, "", err)
 	}
 	if !res.Allowed {
 		kind := kinds[res.Refused]
 		s.d.Metrics.Refusal(kind.name)
-		return SendResult{}, s.refuse(req, "", apierr.Retry(kind.code, res.RetryAfter))
+		err = apierr.Retry(kind.code, res.RetryAfter)
+		setLimit(span, kind.name)
+		endSpan(span, "refused", err)
+		return SendResult{}, s.refuse(ctx, req, "", err)
 	}
+	endSpan(span, "reserved", nil)
 
 	text, lang := ch.Templates.Render(sms.RenderInput{
 		Scenario: string(req.Scenario), Lang: req.Lang, DefaultLang: app.DefaultLang,
@@ -161,7 +181,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 		if errors.Is(err, sms.ErrPermanent) {
 			code = gen.ErrorCodeProviderRejected
 		}
-		return SendResult{}, s.refuse(req, ch.Provider.Name(), apierr.Wrap(code, err))
+		return SendResult{}, s.refuse(ctx, req, ch.Provider.Name(), apierr.Wrap(code, err))
 	}
 	s.d.Metrics.Send(req.ClientID, string(req.Scenario), "sent", receipt.Provider)
 	if s.d.Log.Enabled(ctx, slog.LevelInfo) {
@@ -200,19 +220,23 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) error {
 	key := codeKey(info.tag, req.Scenario, ids)
 	ip, dev := clientIP(req.RemoteIP), ids.device(req.Fingerprint)
 	limits, kinds := verifyLimitsFor(info.tag, info.ch.Limits, ids, ip, dev, app.CodeFor(req.Scenario).MaxAttempts)
-	res, err := s.d.Store.Verify(ctx, store.VerifyRequest{
+	vctx, span := s.startSpan(ctx, spanVerify)
+	res, err := s.d.Store.Verify(vctx, store.VerifyRequest{
 		Key: key, Hash: s.d.Hasher.Hash(key, req.Code),
 		Sources: verifySources(ip, dev), Limits: limits,
 	})
 	if err != nil {
 		// Fail closed: nothing was compared, so nothing can be verified.
-		return apierr.Wrap(gen.ErrorCodeStoreUnavailable, err)
+		err = apierr.Wrap(gen.ErrorCodeStoreUnavailable, err)
+		endSpan(span, "error", err)
+		return err
 	}
 	var name string
 	switch res.Outcome {
 	case store.VerifyRefused:
 		kind := kinds[res.Refused]
 		s.d.Metrics.Refusal(kind.name)
+		setLimit(span, kind.name)
 		name, err = "refused", apierr.Retry(kind.code, res.RetryAfter)
 	case store.VerifyOK:
 		name = "ok"
@@ -223,6 +247,7 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) error {
 	default:
 		name, err = "not_found", apierr.New(gen.ErrorCodeCodeExpired)
 	}
+	endSpan(span, name, err)
 	s.d.Metrics.Verification(string(req.Scenario), name)
 	return err
 }
@@ -259,7 +284,8 @@ func (s *Service) info(app *apps.App) *appInfo {
 }
 
 // refuse logs and counts a send that ended without an SMS, and returns err.
-func (s *Service) refuse(req SendRequest, provider string, err error) error {
+// The line is logged with the request's ctx (trace ids, when tracing).
+func (s *Service) refuse(ctx context.Context, req SendRequest, provider string, err error) error {
 	e := apierr.From(err)
 	outcome := "refused"
 	if e.Status() >= 500 {
@@ -272,7 +298,7 @@ func (s *Service) refuse(req SendRequest, provider string, err error) error {
 	}
 	// The cause may name a provider or store problem; it never holds the
 	// code or a secret (providers and stores keep those out of errors).
-	s.d.Log.LogAttrs(context.Background(), level, "sms not sent",
+	s.d.Log.LogAttrs(ctx, level, "sms not sent",
 		slog.String("request_id", req.RequestID), slog.String("client_id", req.ClientID),
 		slog.String("scenario", string(req.Scenario)), slog.String("error_code", string(e.Code)),
 		slog.String("cause", causeOf(e)))

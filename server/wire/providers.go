@@ -69,7 +69,9 @@ func chain(names []string, cfg config.Config, rt *Runtime, log *slog.Logger) (sm
 	// Each chain's collectors carry a chain label, so that several chains
 	// can share one registry.
 	reg := prometheus.WrapRegistererWith(prometheus.Labels{"chain": key}, rt.Metrics.Registry())
-	f, err := failover.New(providers, cfg.Failover, reg, log)
+	fcfg := cfg.Failover
+	fcfg.TracerProvider = rt.tracer
+	f, err := failover.New(providers, fcfg, reg, log)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/smscode/smscode/server"
 	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/captcha"
@@ -26,6 +28,7 @@ import (
 	"github.com/smscode/smscode/server/store"
 	"github.com/smscode/smscode/server/store/memstore"
 	"github.com/smscode/smscode/server/store/redisstore"
+	"github.com/smscode/smscode/server/tracing"
 )
 
 // Overrides replace parts that Build would otherwise make from the
@@ -40,6 +43,11 @@ type Overrides struct {
 	// Now, when set, is the slider's and the altcha CAPTCHA's clock (tests
 	// move it).
 	Now func() time.Time
+	// TracerProvider, when it records (tracing.Enabled), traces requests:
+	// the server span, the captcha check, the store decision and each
+	// provider attempt, and log lines of a request get its trace_id and
+	// span_id. cmd/smscode passes tracing.Setup's. Nil: no tracing.
+	TracerProvider trace.TracerProvider
 }
 
 // Runtime is the assembled service.
@@ -55,6 +63,7 @@ type Runtime struct {
 	Providers map[string]sms.Provider
 	chains    map[string]sms.Provider
 	closers   []func() error
+	tracer    trace.TracerProvider // Overrides.TracerProvider; nil: off
 }
 
 // Close releases what Build opened (store connections, sweepers).
@@ -76,6 +85,11 @@ func Build(cfg config.Config, log *slog.Logger, o Overrides) (rt *Runtime, err e
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if !tracing.Enabled(o.TracerProvider) {
+		o.TracerProvider = nil // and nothing traced on the request path
+	} else if log != nil {
+		log = slog.New(tracing.LogHandler(log.Handler()))
+	}
 	reg, err := apps.NewRegistry(cfg.Apps)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -84,7 +98,8 @@ func Build(cfg config.Config, log *slog.Logger, o Overrides) (rt *Runtime, err e
 	// X-client-id is counted as metrics.Unknown, so requests cannot grow
 	// the metrics.
 	m := metrics.New(metrics.WithClientIDs(reg.HasClient))
-	rt = &Runtime{Config: cfg, Metrics: m, Providers: map[string]sms.Provider{}, chains: map[string]sms.Provider{}}
+	rt = &Runtime{Config: cfg, Metrics: m, Providers: map[string]sms.Provider{}, chains: map[string]sms.Provider{},
+		tracer: o.TracerProvider}
 	defer func() {
 		if err != nil {
 			_ = rt.Close()
@@ -134,6 +149,7 @@ func Build(cfg config.Config, log *slog.Logger, o Overrides) (rt *Runtime, err e
 	rt.Service, err = sender.New(sender.Deps{
 		Apps: reg, Store: rt.Store, Hasher: hasher, Channels: channels,
 		Log: log, Metrics: rt.Metrics, Slider: rt.Slider, Altcha: rt.Altcha,
+		TracerProvider: o.TracerProvider,
 	})
 	if err != nil {
 		return nil, err
@@ -142,6 +158,7 @@ func Build(cfg config.Config, log *slog.Logger, o Overrides) (rt *Runtime, err e
 	httpCfg.DevMode = httpCfg.DevMode || cfg.DevMode
 	// With a metrics listener, /metrics is not on the API's.
 	httpCfg.MetricsElsewhere = cfg.MetricsAddr != ""
+	httpCfg.TracerProvider = o.TracerProvider
 	rt.Server, err = server.New(httpCfg, rt.Service, log, rt.Metrics)
 	if err != nil {
 		return nil, err

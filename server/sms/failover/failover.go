@@ -25,6 +25,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/smscode/smscode/server/sms"
 )
@@ -57,6 +58,8 @@ type Config struct {
 	// OpenFor is how long an open breaker skips its provider before one
 	// probe is let through. The default is 30 seconds.
 	OpenFor time.Duration `yaml:"open_for"`
+	// TracerProvider records a span per attempt (SpanAttempt); nil: none.
+	TracerProvider trace.TracerProvider `yaml:"-"`
 }
 
 // Outcomes of an attempt, the values of the "outcome" metric label.
@@ -81,6 +84,7 @@ type Failover struct {
 	members  []member
 	cfg      Config
 	log      *slog.Logger
+	tracer   trace.Tracer
 	attempts *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 }
@@ -105,8 +109,9 @@ func New(providers []sms.Provider, cfg Config, reg prometheus.Registerer, log *s
 		log = slog.New(slog.DiscardHandler)
 	}
 	f := &Failover{
-		cfg: cfg,
-		log: log,
+		cfg:    cfg,
+		log:    log,
+		tracer: newTracer(cfg.TracerProvider),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smscode_sms_provider_attempts_total",
 			Help: "Attempts to send through an SMS provider, by provider and outcome (accepted, permanent, temporary, skipped_open).",
@@ -232,14 +237,17 @@ func (f *Failover) Send(ctx context.Context, msg sms.Message) (sms.Receipt, erro
 			break
 		}
 		name := m.p.Name()
+		actx, span := f.startAttempt(ctx, name, i+1)
 		start := time.Now()
-		rec, err := m.cb.Execute(func() (sms.Receipt, error) { return f.attempt(ctx, m.p, msg) })
+		rec, err := m.cb.Execute(func() (sms.Receipt, error) { return f.attempt(actx, m.p, msg) })
 		elapsed := time.Since(start)
 		switch {
 		case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
+			endAttempt(span, OutcomeSkippedOpen)
 			f.attempts.WithLabelValues(name, OutcomeSkippedOpen).Inc()
 			errs = append(errs, fmt.Errorf("%s: skipped, circuit breaker open", name))
 		case err == nil:
+			endAttempt(span, OutcomeAccepted)
 			m.accepted.Inc()
 			m.acceptedLatency().Observe(elapsed.Seconds())
 			if rec.Provider == "" {
@@ -248,18 +256,20 @@ func (f *Failover) Send(ctx context.Context, msg sms.Message) (sms.Receipt, erro
 			// At debug: the sender logs the accepted send ("sms sent", with
 			// the provider and its message id) at info already.
 			if f.log.Enabled(ctx, slog.LevelDebug) {
-				f.log.LogAttrs(ctx, slog.LevelDebug, "sms accepted", slog.String("provider", name),
+				f.log.LogAttrs(actx, slog.LevelDebug, "sms accepted", slog.String("provider", name),
 					slog.String("provider_message_id", rec.MessageID), slog.String("message_id", msg.ID),
 					slog.Int("attempt", i+1), slog.Duration("duration", elapsed))
 			}
 			return rec, nil
 		case errors.Is(err, sms.ErrPermanent):
+			endAttempt(span, OutcomePermanent)
 			f.observe(name, OutcomePermanent, elapsed)
-			f.log.Warn("sms refused for good", "provider", name, "message_id", msg.ID, "error", err)
+			f.log.WarnContext(actx, "sms refused for good", "provider", name, "message_id", msg.ID, "error", err)
 			return sms.Receipt{}, fmt.Errorf("failover: %w", err)
 		default:
+			endAttempt(span, OutcomeTemporary)
 			f.observe(name, OutcomeTemporary, elapsed)
-			f.log.Warn("sms provider failed, trying the next", "provider", name, "message_id", msg.ID,
+			f.log.WarnContext(actx, "sms provider failed, trying the next", "provider", name, "message_id", msg.ID,
 				"attempt", i+1, "duration", elapsed, "error", err)
 			errs = append(errs, err)
 		}

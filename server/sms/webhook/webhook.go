@@ -11,6 +11,9 @@
 // treated as temporary so that a failover can try another provider; any
 // other 4xx is the endpoint refusing this message for good (sms.ErrPermanent).
 //
+// When the context given to Send holds a span (tracing is on), the request
+// carries its W3C traceparent header.
+//
 // Verify is the receiving side's check, for teams that implement endpoints.
 package webhook
 
@@ -25,6 +28,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/smscode/smscode/server/sms"
 	"github.com/smscode/smscode/server/sms/internal/gateway"
@@ -138,6 +143,11 @@ func (p *Provider) Send(ctx context.Context, msg sms.Message) (sms.Receipt, erro
 	req.Header.Set(HeaderID, msg.ID)
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
 	req.Header.Set(HeaderSignature, sig)
+	// W3C traceparent (and tracestate) of the span in ctx, the failover's
+	// attempt span when tracing is on, so that the operator's endpoint can
+	// join the trace; nothing when ctx has no span. Not signed: the
+	// signature covers the id, the timestamp and the body.
+	propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
 
 	// The host only: the URL's path and query may carry a token.
 	status, answer, err := p.gw.Do(req, "POST "+p.host)
