@@ -94,6 +94,7 @@ func Build(cfg config.Config, log *slog.Logger, o Overrides) (rt *Runtime, err e
 		log = slog.New(slog.DiscardHandler)
 	}
 	rt = &Runtime{Config: cfg, log: log, o: o}
+	built := rt // rt is nil by the time a failed Build's deferred Close runs
 	// Only registered client ids become client_id label values: any other
 	// X-client-id is counted as metrics.Unknown, so requests cannot grow
 	// the metrics. The live generation answers, so that a reloaded app gets
@@ -101,7 +102,7 @@ func Build(cfg config.Config, log *slog.Logger, o Overrides) (rt *Runtime, err e
 	rt.Metrics = metrics.New(metrics.WithClientIDs(rt.hasClient))
 	defer func() {
 		if err != nil {
-			_ = rt.Close()
+			_ = built.Close()
 		}
 	}()
 
