@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
 
@@ -25,6 +26,8 @@ type Server struct {
 	echo    *echo.Echo
 	log     *slog.Logger
 	metrics *metrics.Metrics
+	// draining turns /readyz to 503 for the shutdown drain (Drain).
+	draining atomic.Bool
 }
 
 // New builds the server for svc. log receives the access log, refusals and
@@ -89,6 +92,7 @@ func New(cfg Config, svc Service, log *slog.Logger, m *metrics.Metrics) (*Server
 		validate,
 	)
 
+	s := &Server{cfg: cfg, echo: e, log: log, metrics: m}
 	genserver.RegisterHandlers(e, genserver.NewStrictHandler(&handlers{svc: svc}, nil))
 	e.GET("/openapi.json", blob(echo.MIMEApplicationJSON, specJSON))
 	e.GET("/openapi.yaml", blob("application/yaml", specYAML))
@@ -96,6 +100,11 @@ func New(cfg Config, svc Service, log *slog.Logger, m *metrics.Metrics) (*Server
 		return c.JSON(http.StatusOK, status{Status: "ok"})
 	})
 	e.GET("/readyz", func(c echo.Context) error {
+		if s.draining.Load() {
+			// Written here, not returned: a drain is not a fault, so it is
+			// neither logged at error level nor counted as SYS.0002.
+			return kit.WriteError(c, apierr.New(gen.ErrorCodeStoreUnavailable))
+		}
 		if err := svc.Ready(c.Request().Context()); err != nil {
 			return apierr.Wrap(gen.ErrorCodeStoreUnavailable, err)
 		}
@@ -104,8 +113,13 @@ func New(cfg Config, svc Service, log *slog.Logger, m *metrics.Metrics) (*Server
 	if m != nil && !cfg.MetricsElsewhere {
 		e.GET("/metrics", echo.WrapHandler(m.Handler()))
 	}
-	return &Server{cfg: cfg, echo: e, log: log, metrics: m}, nil
+	return s, nil
 }
+
+// Drain makes /readyz answer 503 SYS.0002 from now on, while every other
+// route is served as before: the first step of a graceful shutdown, so that
+// load balancers stop sending before the listener closes.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // status is the body of /healthz and /readyz when all is well.
 type status struct {

@@ -51,7 +51,7 @@ func TestMetricsAddr(t *testing.T) {
 			ready := make(chan addrs, 1)
 			done := make(chan error, 1)
 			go func() {
-				done <- run(ctx, args, func(api, metrics net.Addr) { ready <- addrs{api, metrics} })
+				done <- run(ctx, args, env{listening: func(api, metrics net.Addr) { ready <- addrs{api, metrics} }})
 			}()
 			var a addrs
 			select {

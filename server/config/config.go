@@ -72,6 +72,40 @@ type Config struct {
 	DefaultProviders []string `yaml:"default_providers"`
 	// Apps are the registered applications.
 	Apps []apps.App `yaml:"apps"`
+	// Shutdown sets what happens on SIGTERM: how long /readyz answers 503
+	// before the listeners close, and how long in-flight requests then get.
+	Shutdown ShutdownConfig `yaml:"shutdown"`
+}
+
+// ShutdownConfig is the termination sequence: on SIGTERM (or SIGINT) /readyz
+// answers 503 at once while everything else is still served for DrainDelay,
+// so that a load balancer stops sending new requests first; then the
+// listeners close and in-flight requests get Timeout to finish.
+type ShutdownConfig struct {
+	// DrainDelay is how long the server keeps serving after the signal,
+	// with /readyz answering 503. Default 5s when the key is absent (a
+	// file that does not mention it); 0 closes the listeners at once. The
+	// embedded development defaults (make run) set 0, so Ctrl-C is
+	// immediate. Keep it above the load balancer's readiness period
+	// (Kubernetes: periodSeconds × failureThreshold of the readiness probe).
+	DrainDelay time.Duration `yaml:"drain_delay"`
+	// Timeout is how long in-flight requests get to finish once the
+	// listeners are closed. 0: the default, 15s.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// The shutdown defaults.
+const (
+	DefaultDrainDelay      = 5 * time.Second
+	DefaultShutdownTimeout = 15 * time.Second
+)
+
+// GraceTimeout is Timeout, or its default when zero.
+func (s ShutdownConfig) GraceTimeout() time.Duration {
+	if s.Timeout == 0 {
+		return DefaultShutdownTimeout
+	}
+	return s.Timeout
 }
 
 // SliderConfig configures the slider CAPTCHA; zero values take the
@@ -152,7 +186,9 @@ func Load(path string) (Config, error) {
 // parse decodes YAML strictly: an unknown key is an error, not a silently
 // ignored typo.
 func parse(raw []byte) (Config, error) {
-	var cfg Config
+	// Decoding into a Config that holds the defaults whose zero value means
+	// something else: an absent key keeps the default, an explicit 0 is 0.
+	cfg := Config{Shutdown: ShutdownConfig{DrainDelay: DefaultDrainDelay}}
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	// An empty file (io.EOF) is the zero Config.
@@ -251,6 +287,9 @@ func (c *Config) Validate() error {
 		c.Limits.IPPerHour < 0 || c.Limits.AppDaily < 0 ||
 		c.Limits.VerifyIPPerHour < 0 || c.Limits.VerifyDevicePerHour < 0 || c.Limits.VerifyNumberDaily < 0 {
 		errs = append(errs, errors.New("limits: values must not be negative"))
+	}
+	if c.Shutdown.DrainDelay < 0 || c.Shutdown.Timeout < 0 {
+		errs = append(errs, errors.New("shutdown: drain_delay and timeout must not be negative"))
 	}
 	if c.Pumping.Max < 0 || c.Pumping.Window < 0 || c.Pumping.BlockFor < 0 || c.Pumping.PrefixDigits < 0 {
 		errs = append(errs, errors.New("pumping: values must not be negative"))

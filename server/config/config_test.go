@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDefaultsServeTheOneAccessExample(t *testing.T) {
@@ -93,6 +94,8 @@ providers: [{name: p, kind: log}]
 apps: [{client_id: a}]
 `, "store.memory.max_entries"},
 		{"no apps", "dev_mode: true\nproviders: [{name: p, kind: log}]\n", "at least one application"},
+		{"negative drain delay", "dev_mode: true\nproviders: [{name: p, kind: log}]\napps: [{client_id: a}]\nshutdown: {drain_delay: -1s}\n", "shutdown: drain_delay"},
+		{"negative shutdown timeout", "dev_mode: true\nproviders: [{name: p, kind: log}]\napps: [{client_id: a}]\nshutdown: {timeout: -1s}\n", "shutdown: drain_delay and timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,6 +104,38 @@ apps: [{client_id: a}]
 			_, err := Load(path)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// shutdown.drain_delay is 5s when a file does not mention it and what it
+// says when it does, 0 included; the embedded dev defaults drain for 0s.
+// shutdown.timeout 0 is the 15s default.
+func TestShutdownDefaults(t *testing.T) {
+	const base = "dev_mode: true\nproviders: [{name: p, kind: log}]\napps: [{client_id: a}]\n"
+	for _, tc := range []struct {
+		name, yaml   string
+		drain, grace time.Duration
+	}{
+		{"absent", base, DefaultDrainDelay, DefaultShutdownTimeout},
+		{"explicit 0", base + "shutdown: {drain_delay: 0s}\n", 0, DefaultShutdownTimeout},
+		{"set", base + "shutdown: {drain_delay: 20s, timeout: 40s}\n", 20 * time.Second, 40 * time.Second},
+		{"timeout only", base + "shutdown: {timeout: 3s}\n", DefaultDrainDelay, 3 * time.Second},
+		{"the embedded defaults", "", 0, DefaultShutdownTimeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := ""
+			if tc.yaml != "" {
+				path = filepath.Join(t.TempDir(), "c.yaml")
+				write(t, path, tc.yaml)
+			}
+			cfg, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Shutdown.DrainDelay != tc.drain || cfg.Shutdown.GraceTimeout() != tc.grace {
+				t.Errorf("drain_delay %v, timeout %v; want %v, %v", cfg.Shutdown.DrainDelay, cfg.Shutdown.GraceTimeout(), tc.drain, tc.grace)
 			}
 		})
 	}

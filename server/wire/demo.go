@@ -11,39 +11,66 @@ import (
 	"github.com/smscode/smscode/server/sms"
 )
 
-// mountDemo serves the demo page at /demo for the first application, and in
-// dev mode, when a log provider is configured, the outbox that shows the
-// last message sent to a number (GET /demo/outbox?mobile=...), so that the
-// flow can be tried without a phone. Outside dev mode there is no outbox:
-// codes never leave the server except by SMS.
-func mountDemo(cfg config.Config, rt *Runtime) {
-	enabled := cfg.DevMode
+// demoEnabled reports whether /demo is served: demo, else dev mode.
+func demoEnabled(cfg config.Config) bool {
 	if cfg.Demo != nil {
-		enabled = *cfg.Demo
+		return *cfg.Demo
 	}
-	if !enabled || len(cfg.Apps) == 0 {
-		return
+	return cfg.DevMode
+}
+
+// demoPage makes a generation's demo page, for its first application, and
+// finds, in dev mode, the log provider whose last message /demo/outbox
+// shows; nil, nil without a demo.
+func demoPage(cfg config.Config, g *generation) (http.Handler, *sms.Log) {
+	if !demoEnabled(cfg) || len(cfg.Apps) == 0 {
+		return nil, nil
 	}
 	var outbox *sms.Log
 	if cfg.DevMode {
-		for _, p := range rt.Providers {
-			if l, ok := p.(*sms.Log); ok {
+		for _, p := range cfg.Providers {
+			if l, ok := g.providers[p.Name].(*sms.Log); ok {
 				outbox = l
 				break
 			}
 		}
 	}
-	e := rt.Server.Echo()
-	page := echo.WrapHandler(demo.Handler(demo.Config{
+	return demo.Handler(demo.Config{
 		ClientID: cfg.Apps[0].ClientID, TenantID: cfg.Apps[0].TenantID, DevMode: outbox != nil,
 		Captcha: cfg.Apps[0].Captcha.Kind,
-	}))
+	}), outbox
+}
+
+// mountDemo serves the demo page at /demo for the first application, and in
+// dev mode, when a log provider is configured, the outbox that shows the
+// last message sent to a number (GET /demo/outbox?mobile=...), so that the
+// flow can be tried without a phone. Outside dev mode there is no outbox:
+// codes never leave the server except by SMS. The routes exist when the
+// demo is on at start (demo and dev_mode need a restart); what they serve
+// is the live generation's.
+func mountDemo(cfg config.Config, rt *Runtime) {
+	if !demoEnabled(cfg) || len(cfg.Apps) == 0 {
+		return
+	}
+	e := rt.Server.Echo()
+	page := func(c echo.Context) error {
+		h := rt.live.Load().demo
+		if h == nil {
+			return echo.ErrNotFound
+		}
+		h.ServeHTTP(c.Response(), c.Request())
+		return nil
+	}
 	e.GET(demo.Prefix, page)
 	e.GET(demo.Prefix+"/*", page)
-	if outbox == nil {
+	if !cfg.DevMode {
 		return
 	}
 	e.GET(demo.Prefix+"/outbox", func(c echo.Context) error {
+		outbox := rt.live.Load().outbox
+		if outbox == nil { // no log provider: the page's own answer
+			return page(c)
+		}
 		num, err := phone.Policy{}.Parse(c.QueryParam("mobile"))
 		if err != nil {
 			return err

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/smscode/smscode/server/config"
 	"github.com/smscode/smscode/server/sms"
@@ -52,29 +55,64 @@ func buildProvider(p config.ProviderConfig, log *slog.Logger) (sms.Provider, err
 }
 
 // chain returns the failover chain for a list of provider names, making
-// each distinct chain once. Even a chain of one goes through the failover,
-// for its per-provider timeout, circuit breaker and metrics.
-func chain(names []string, cfg config.Config, rt *Runtime, log *slog.Logger) (sms.Provider, error) {
+// each distinct chain once per generation, or reusing prev's when its
+// members are the same providers and the failover settings are unchanged
+// (so that a reload keeps its breakers' state). Even a chain of one goes
+// through the failover, for its per-provider timeout, circuit breaker and
+// metrics.
+func (g *generation) chain(names []string, cfg config.Config, prev *generation, log *slog.Logger, tp trace.TracerProvider) (sms.Provider, error) {
 	if len(names) == 0 {
 		return nil, errors.New("no SMS provider")
 	}
 	key := strings.Join(names, ",")
-	if f, ok := rt.chains[key]; ok {
-		return f, nil
+	if c, ok := g.chains[key]; ok {
+		return c.provider, nil
 	}
 	providers := make([]sms.Provider, len(names))
 	for i, n := range names {
-		providers[i] = rt.Providers[n]
+		providers[i] = g.providers[n]
+	}
+	if prev != nil && reflect.DeepEqual(prev.cfg.Failover, cfg.Failover) {
+		if c, ok := prev.chains[key]; ok && slices.Equal(c.members, providers) {
+			g.chains[key] = c
+			return c.provider, nil
+		}
 	}
 	// Each chain's collectors carry a chain label, so that several chains
-	// can share one registry.
-	reg := prometheus.WrapRegistererWith(prometheus.Labels{"chain": key}, rt.Metrics.Registry())
+	// can share one registry. They are recorded here and registered by
+	// install, once the whole generation is built: a chain that replaces
+	// one of the same name can only register after the old one is gone.
+	rec := &recorder{}
+	reg := prometheus.WrapRegistererWith(prometheus.Labels{"chain": key}, rec)
 	fcfg := cfg.Failover
-	fcfg.TracerProvider = rt.tracer
+	fcfg.TracerProvider = tp
 	f, err := failover.New(providers, fcfg, reg, log)
 	if err != nil {
 		return nil, err
 	}
-	rt.chains[key] = f
+	g.chains[key] = &chainEntry{provider: f, members: providers, collectors: rec.collectors}
 	return f, nil
+}
+
+// recorder is a prometheus.Registerer that keeps what is registered on it,
+// for install to register on the real registry later.
+type recorder struct{ collectors []prometheus.Collector }
+
+func (r *recorder) Register(c prometheus.Collector) error {
+	r.collectors = append(r.collectors, c)
+	return nil
+}
+
+func (r *recorder) MustRegister(cs ...prometheus.Collector) {
+	r.collectors = append(r.collectors, cs...)
+}
+
+func (r *recorder) Unregister(c prometheus.Collector) bool {
+	for i, x := range r.collectors {
+		if x == c {
+			r.collectors = slices.Delete(r.collectors, i, i+1)
+			return true
+		}
+	}
+	return false
 }

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -50,8 +52,14 @@ type Overrides struct {
 	TracerProvider trace.TracerProvider
 }
 
-// Runtime is the assembled service.
+// Runtime is the assembled service. What a reload may change (apps,
+// tenants, templates, limits, providers and their failover chains) lives in
+// a generation that Reload replaces atomically; the rest (store, secret,
+// metrics registry, HTTP server) is made once by Build.
 type Runtime struct {
+	// Config, Service, Slider and Providers are what Build made (the first
+	// generation); Reload does not change these fields. LiveConfig is the
+	// configuration being served.
 	Config  config.Config
 	Server  *server.Server
 	Service *sender.Service
@@ -61,9 +69,14 @@ type Runtime struct {
 	Metrics *metrics.Metrics
 	// Providers are the SMS providers by configured name.
 	Providers map[string]sms.Provider
-	chains    map[string]sms.Provider
-	closers   []func() error
-	tracer    trace.TracerProvider // Overrides.TracerProvider; nil: off
+
+	log     *slog.Logger
+	o       Overrides
+	hasher  *otp.Hasher
+	closers []func() error
+
+	reloadMu sync.Mutex // one Reload at a time
+	live     atomic.Pointer[generation]
 }
 
 // Close releases what Build opened (store connections, sweepers).
@@ -85,86 +98,72 @@ func Build(cfg config.Config, log *slog.Logger, o Overrides) (rt *Runtime, err e
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if !tracing.Enabled(o.TracerProvider) {
 		o.TracerProvider = nil // and nothing traced on the request path
-	} else if log != nil {
+	} else {
 		log = slog.New(tracing.LogHandler(log.Handler()))
 	}
-	reg, err := apps.NewRegistry(cfg.Apps)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
+	rt = &Runtime{Config: cfg, log: log, o: o}
+	built := rt // rt is nil by the time a failed Build's deferred Close runs
 	// Only registered client ids become client_id label values: any other
 	// X-client-id is counted as metrics.Unknown, so requests cannot grow
-	// the metrics.
-	m := metrics.New(metrics.WithClientIDs(reg.HasClient))
-	rt = &Runtime{Config: cfg, Metrics: m, Providers: map[string]sms.Provider{}, chains: map[string]sms.Provider{},
-		tracer: o.TracerProvider}
+	// the metrics. The live generation answers, so that a reloaded app gets
+	// its own label value.
+	rt.Metrics = metrics.New(metrics.WithClientIDs(rt.hasClient))
 	defer func() {
 		if err != nil {
-			_ = rt.Close()
+			_ = built.Close()
 		}
 	}()
 
 	if rt.Store, err = buildStore(cfg, o, rt); err != nil {
 		return nil, err
 	}
-	hasher, err := buildHasher(cfg)
-	if err != nil {
+	if rt.hasher, err = buildHasher(cfg); err != nil {
 		return nil, err
-	}
-	for _, p := range cfg.Providers {
-		prov, ok := o.Providers[p.Name]
-		if !ok {
-			if prov, err = buildProvider(p, log); err != nil {
-				return nil, err
-			}
-		}
-		rt.Providers[p.Name] = prov
-	}
-	rt.Slider, err = slider.New(slider.Config{
-		PuzzleTTL: cfg.Slider.PuzzleTTL, TokenTTL: cfg.Slider.TokenTTL,
-		Tolerance: cfg.Slider.Tolerance, Now: o.Now,
-		PuzzlesPerSecond: cfg.Slider.PuzzlesPerSecond, PuzzleBurst: cfg.Slider.PuzzleBurst,
-		MaxDrawing: cfg.Slider.MaxDrawing,
-	}, rt.Store)
-	if err != nil {
-		return nil, fmt.Errorf("config: slider: %w", err)
 	}
 	// The altcha key is a keyed hash under the server secret, so that
 	// every instance sharing the secret signs alike; the name cannot be a
 	// code's store key (those start with "{"), so the two never collide.
-	rt.Altcha, err = altcha.New(altcha.Config{Key: hasher.Hash("smscode/altcha", "key"), Now: o.Now}, rt.Store)
+	rt.Altcha, err = altcha.New(altcha.Config{Key: rt.hasher.Hash("smscode/altcha", "key"), Now: o.Now}, rt.Store)
 	if err != nil {
 		return nil, fmt.Errorf("config: altcha: %w", err)
 	}
-	channels := make(map[string]sender.Channel, len(cfg.Apps))
-	for _, a := range reg.Apps() {
-		ch, err := buildChannel(cfg, a, rt, log)
-		if err != nil {
-			return nil, fmt.Errorf("config: app %s: %w", a.ClientID, err)
-		}
-		channels[a.Scope()] = ch
-	}
-	rt.Service, err = sender.New(sender.Deps{
-		Apps: reg, Store: rt.Store, Hasher: hasher, Channels: channels,
-		Log: log, Metrics: rt.Metrics, Slider: rt.Slider, Altcha: rt.Altcha,
-		TracerProvider: o.TracerProvider,
-	})
+	g, err := rt.newGeneration(cfg, nil)
 	if err != nil {
 		return nil, err
 	}
+	if err := rt.install(nil, g); err != nil {
+		return nil, err
+	}
+	rt.Service, rt.Slider, rt.Providers = g.svc, g.slider, g.providers
+
 	httpCfg := cfg.HTTP
 	httpCfg.DevMode = httpCfg.DevMode || cfg.DevMode
 	// With a metrics listener, /metrics is not on the API's.
 	httpCfg.MetricsElsewhere = cfg.MetricsAddr != ""
+	// One HTTP server for the life of the process: its routes, middleware
+	// and their collectors are made once, and each call goes to the live
+	// generation's Service (liveService).
 	httpCfg.TracerProvider = o.TracerProvider
-	rt.Server, err = server.New(httpCfg, rt.Service, log, rt.Metrics)
+	rt.Server, err = server.New(httpCfg, liveService{rt}, log, rt.Metrics)
 	if err != nil {
 		return nil, err
 	}
 	mountDemo(cfg, rt)
 	return rt, nil
+}
+
+// LiveConfig is the configuration being served: Build's, or the last one
+// Reload accepted.
+func (r *Runtime) LiveConfig() config.Config { return r.live.Load().cfg }
+
+func (r *Runtime) hasClient(id string) bool {
+	g := r.live.Load()
+	return g != nil && g.reg.HasClient(id)
 }
 
 func buildStore(cfg config.Config, o Overrides, rt *Runtime) (store.Store, error) {
@@ -182,6 +181,16 @@ func buildStore(cfg config.Config, o Overrides, rt *Runtime) (store.Store, error
 	s := memstore.New(memstore.Config{MaxEntries: cfg.Store.Memory.MaxEntries})
 	rt.closers = append(rt.closers, func() error { s.Close(); return nil })
 	return s, nil
+}
+
+// checkRedis reports whether the Redis options make a client, without
+// connecting (NewClient does not).
+func checkRedis(cfg config.Config) error {
+	client, err := redisstore.NewClient(cfg.Store.Redis)
+	if err != nil {
+		return fmt.Errorf("config: store.redis: %w", err)
+	}
+	return client.Close()
 }
 
 func buildHasher(cfg config.Config) (*otp.Hasher, error) {
@@ -203,8 +212,8 @@ func buildHasher(cfg config.Config) (*otp.Hasher, error) {
 	return otp.NewHasher(secret)
 }
 
-func buildChannel(cfg config.Config, a *apps.App, rt *Runtime, log *slog.Logger) (sender.Channel, error) {
-	verifier, err := buildCaptcha(a, rt)
+func buildChannel(cfg config.Config, a *apps.App, rt *Runtime, g *generation, prev *generation) (sender.Channel, error) {
+	verifier, err := buildCaptcha(a, rt, g)
 	if err != nil {
 		return sender.Channel{}, err
 	}
@@ -221,7 +230,7 @@ func buildChannel(cfg config.Config, a *apps.App, rt *Runtime, log *slog.Logger)
 			names = append(names, p.Name)
 		}
 	}
-	provider, err := chain(names, cfg, rt, log)
+	provider, err := g.chain(names, cfg, prev, rt.log, rt.o.TracerProvider)
 	if err != nil {
 		return sender.Channel{}, err
 	}
@@ -236,7 +245,7 @@ func buildChannel(cfg config.Config, a *apps.App, rt *Runtime, log *slog.Logger)
 
 // buildCaptcha makes an app's captcha check: its test tokens (dev mode
 // only, reusable) in front of its real verifier, which sees each token once.
-func buildCaptcha(a *apps.App, rt *Runtime) (captcha.Verifier, error) {
+func buildCaptcha(a *apps.App, rt *Runtime, g *generation) (captcha.Verifier, error) {
 	var real captcha.Verifier
 	switch strings.ToLower(a.Captcha.Kind) {
 	case apps.CaptchaNone:
@@ -259,7 +268,7 @@ func buildCaptcha(a *apps.App, rt *Runtime) (captcha.Verifier, error) {
 		real = captcha.NewSingleUse(rt.Store, captchaTokenTTL, sv)
 	case apps.CaptchaSlider:
 		// Single use by itself: a verified token is taken from the store.
-		real = rt.Slider
+		real = g.slider
 	case apps.CaptchaAltcha:
 		// Single use by itself: a solution is marked spent in the store.
 		real = rt.Altcha

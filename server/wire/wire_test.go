@@ -29,6 +29,13 @@ func TestExampleConfigLoads(t *testing.T) {
 	if len(cfg.Apps) == 0 || len(cfg.Providers) != 4 {
 		t.Fatalf("example: %+v", cfg)
 	}
+	// It states the shutdown defaults.
+	if cfg.Shutdown.DrainDelay != config.DefaultDrainDelay || cfg.Shutdown.GraceTimeout() != config.DefaultShutdownTimeout {
+		t.Errorf("example shutdown: %+v, want the defaults", cfg.Shutdown)
+	}
+	if err := wire.Check(cfg); err != nil {
+		t.Errorf("Check: %v", err)
+	}
 	// It also builds: every provider and the app's captcha are valid.
 	rt, err := wire.Build(cfg, slog.New(slog.DiscardHandler), wire.Overrides{})
 	if err != nil {
