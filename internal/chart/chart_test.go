@@ -201,14 +201,6 @@ func selects(selector, labels map[string]string) bool {
 	return true
 }
 
-// The drain before the listener closes (shutdown.drain_delay, when the
-// configuration sets it; else its default) and the in-flight timeout after
-// it (cmd/smscode's shutdownTimeout).
-const (
-	defaultDrainDelay = 5 * time.Second
-	inFlightTimeout   = 15 * time.Second
-)
-
 // TestChartRenders checks each committed render of the chart for what a
 // safe deployment of the server needs: probes on /healthz and /readyz, a
 // non-root read-only security context with the image's user, resources, a
@@ -425,11 +417,12 @@ func TestChartRenders(t *testing.T) {
 			}
 
 			// The grace period outlasts the drain and the in-flight requests.
-			drain := drainDelay(t, text)
+			// config.Load has filled in the defaults of what the file omits.
+			drain, inFlight := cfg.Shutdown.DrainDelay, cfg.Shutdown.GraceTimeout()
 			if pod.TerminationGracePeriodSeconds == nil {
 				t.Error("no terminationGracePeriodSeconds")
-			} else if grace := time.Duration(*pod.TerminationGracePeriodSeconds) * time.Second; grace <= drain+inFlightTimeout {
-				t.Errorf("terminationGracePeriodSeconds %s, not longer than the drain %s + in-flight %s", grace, drain, inFlightTimeout)
+			} else if grace := time.Duration(*pod.TerminationGracePeriodSeconds) * time.Second; grace <= drain+inFlight {
+				t.Errorf("terminationGracePeriodSeconds %s, not longer than the drain %s + in-flight %s", grace, drain, inFlight)
 			}
 
 			// The Service and the PodDisruptionBudget select the server's pods.
@@ -561,26 +554,4 @@ func loadConfig(t *testing.T, text string, env map[string]string) config.Config 
 		t.Fatalf("the server refuses the chart's configuration: %v", err)
 	}
 	return cfg
-}
-
-// drainDelay is shutdown.drain_delay of the configuration text, or its
-// default when the file does not set it.
-func drainDelay(t *testing.T, text string) time.Duration {
-	t.Helper()
-	var doc struct {
-		Shutdown struct {
-			DrainDelay string `yaml:"drain_delay"`
-		} `yaml:"shutdown"`
-	}
-	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
-		t.Fatal(err)
-	}
-	if doc.Shutdown.DrainDelay == "" {
-		return defaultDrainDelay
-	}
-	d, err := time.ParseDuration(doc.Shutdown.DrainDelay)
-	if err != nil {
-		t.Fatalf("shutdown.drain_delay %q: %v", doc.Shutdown.DrainDelay, err)
-	}
-	return d
 }
