@@ -89,6 +89,7 @@ func TestCommandLine(t *testing.T) {
 			"ALIYUN_ACCESS_KEY_ID": "i", "ALIYUN_ACCESS_KEY_SECRET": "s",
 			"TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000000", "TWILIO_AUTH_TOKEN": "t",
 			"SMS_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "TURNSTILE_SECRET": "t",
+			"AUDIT_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 		}, nil, ": ok", ""},
 		{"missing file", []string{"check-config", "-config", filepath.Join(dir, "none.yaml")}, nil, errAny, "", "no such file"},
 		{"bad YAML", []string{"check-config", "-config", file("bad.yaml", "apps: [\n")}, nil, errAny, "", "yaml:"},

@@ -18,6 +18,7 @@ package audit
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"log/slog"
 	"sync"
@@ -31,6 +32,12 @@ const (
 	TypeSend   = "send"
 	TypeVerify = "verify"
 )
+
+// Schema is event.schema.json, the JSON Schema (draft 2020-12) of an Event
+// as the sinks write it, for a SIEM's parser and for tests.
+//
+//go:embed event.schema.json
+var Schema []byte
 
 // Event is one audit record. Its JSON form is documented by
 // event.schema.json (kept equal by a test).
@@ -87,6 +94,9 @@ type Config struct {
 	MaxBatch int
 	// WriteTimeout bounds one Write. Default 10s.
 	WriteTimeout time.Duration
+	// FlushTimeout bounds Close: what is still queued then is dropped
+	// (counted), so that a down sink cannot hold a shutdown. Default 5s.
+	FlushTimeout time.Duration
 }
 
 // Defaults of Config.
@@ -94,6 +104,7 @@ const (
 	DefaultQueueSize    = 10000
 	DefaultMaxBatch     = 100
 	DefaultWriteTimeout = 10 * time.Second
+	DefaultFlushTimeout = 5 * time.Second
 )
 
 // dropLogEvery bounds the log lines about dropped events: one per sink per
@@ -109,6 +120,10 @@ type Trail struct {
 	wg     sync.WaitGroup
 	closed chan struct{}
 	once   sync.Once
+	// life is every write's parent: cancelled FlushTimeout after Close
+	// began, which ends a stalled write and drops what is left.
+	life   context.Context
+	cancel context.CancelFunc
 }
 
 // queue is one sink with its bounded queue and counters.
@@ -120,9 +135,9 @@ type queue struct {
 	dropped prometheus.Counter
 	failed  prometheus.Counter
 
-	mu        sync.Mutex
-	drops     int // since the last log line
-	lastDrop  time.Time
+	mu       sync.Mutex
+	drops    int // since the last log line
+	lastDrop time.Time
 }
 
 // Named is a sink with the name it is counted and logged under (from
@@ -141,8 +156,8 @@ var eventsDesc = prometheus.CounterOpts{
 // smscode_audit_events_total; log receives drop and failure lines (nil:
 // discarded). Close flushes and stops it.
 func New(cfg Config, sinks []Named, reg prometheus.Registerer, log *slog.Logger) (*Trail, error) {
-	if cfg.QueueSize < 0 || cfg.MaxBatch < 0 || cfg.WriteTimeout < 0 {
-		return nil, errors.New("audit: queue_size, max_batch and write_timeout must not be negative")
+	if cfg.QueueSize < 0 || cfg.MaxBatch < 0 || cfg.WriteTimeout < 0 || cfg.FlushTimeout < 0 {
+		return nil, errors.New("audit: queue_size, max_batch, write_timeout and flush_timeout must not be negative")
 	}
 	if cfg.QueueSize == 0 {
 		cfg.QueueSize = DefaultQueueSize
@@ -152,6 +167,9 @@ func New(cfg Config, sinks []Named, reg prometheus.Registerer, log *slog.Logger)
 	}
 	if cfg.WriteTimeout == 0 {
 		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.FlushTimeout == 0 {
+		cfg.FlushTimeout = DefaultFlushTimeout
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -168,6 +186,7 @@ func New(cfg Config, sinks []Named, reg prometheus.Registerer, log *slog.Logger)
 		}
 	}
 	t := &Trail{cfg: cfg, log: log, closed: make(chan struct{})}
+	t.life, t.cancel = context.WithCancel(context.Background())
 	seen := map[string]bool{}
 	for _, n := range sinks {
 		if n.Sink == nil || n.Name == "" || seen[n.Name] {
@@ -236,7 +255,7 @@ func (t *Trail) drain(q *queue) {
 		select {
 		case e = <-q.ch:
 		case <-t.closed:
-			// Flush what is queued, then stop.
+			// Flush what is queued, until Close's deadline; then stop.
 			for {
 				select {
 				case e := <-q.ch:
@@ -269,8 +288,14 @@ func (t *Trail) drain(q *queue) {
 	}
 }
 
+// write hands batch to q's sink within WriteTimeout, or drops it (counted)
+// once Close's flush deadline has passed.
 func (t *Trail) write(q *queue, batch []Event) {
-	ctx, cancel := context.WithTimeout(context.Background(), t.cfg.WriteTimeout)
+	if t.life.Err() != nil {
+		q.dropped.Add(float64(len(batch)))
+		return
+	}
+	ctx, cancel := context.WithTimeout(t.life, t.cfg.WriteTimeout)
 	defer cancel()
 	if err := q.sink.Write(ctx, batch); err != nil {
 		q.failed.Add(float64(len(batch)))
@@ -280,16 +305,19 @@ func (t *Trail) write(q *queue, batch []Event) {
 	q.written.Add(float64(len(batch)))
 }
 
-// Close stops taking events, writes what is queued (each write bounded by
-// WriteTimeout) and closes the sinks.
+// Close stops taking events, writes what is queued (within FlushTimeout in
+// all; the rest is dropped and counted) and closes the sinks.
 func (t *Trail) Close() error {
 	if t == nil {
 		return nil
 	}
 	var errs []error
 	t.once.Do(func() {
+		deadline := time.AfterFunc(t.cfg.FlushTimeout, t.cancel)
 		close(t.closed)
 		t.wg.Wait()
+		deadline.Stop()
+		t.cancel()
 		for _, q := range t.sinks {
 			errs = append(errs, q.sink.Close())
 		}

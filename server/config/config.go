@@ -19,6 +19,7 @@ import (
 
 	"github.com/smscode/smscode/server"
 	"github.com/smscode/smscode/server/apps"
+	"github.com/smscode/smscode/server/audit"
 	"github.com/smscode/smscode/server/sender"
 	"github.com/smscode/smscode/server/sms/failover"
 	"github.com/smscode/smscode/server/store/redisstore"
@@ -75,6 +76,21 @@ type Config struct {
 	// Shutdown sets what happens on SIGTERM: how long /readyz answers 503
 	// before the listeners close, and how long in-flight requests then get.
 	Shutdown ShutdownConfig `yaml:"shutdown"`
+	// Audit is the audit trail: one event per send and verify decision,
+	// to a JSON Lines file and/or a signed webhook. Default: off.
+	Audit AuditConfig `yaml:"audit"`
+}
+
+// AuditConfig configures the audit trail's sinks (package audit). With
+// neither sink set, there is no audit trail.
+type AuditConfig struct {
+	// QueueSize is how many events may wait for each sink before new ones
+	// are dropped (counted in smscode_audit_events_total). Default 10000.
+	QueueSize int `yaml:"queue_size"`
+	// File writes JSON Lines, rotated by size.
+	File *audit.FileConfig `yaml:"file"`
+	// Webhook posts batches signed as Standard Webhooks sign, for a SIEM.
+	Webhook *audit.WebhookConfig `yaml:"webhook"`
 }
 
 // ShutdownConfig is the termination sequence: on SIGTERM (or SIGINT) /readyz

@@ -15,6 +15,7 @@ import (
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/server/apierr"
 	"github.com/smscode/smscode/server/apps"
+	"github.com/smscode/smscode/server/audit"
 	"github.com/smscode/smscode/server/captcha"
 	"github.com/smscode/smscode/server/captcha/altcha"
 	"github.com/smscode/smscode/server/captcha/slider"
@@ -57,6 +58,9 @@ type Deps struct {
 	// TracerProvider records the captcha check's and the store's spans
 	// (see tracing.go); nil: none.
 	TracerProvider trace.TracerProvider
+	// Audit receives one event per send and verify decision (audit.Trail);
+	// nil: no audit trail.
+	Audit Auditor
 }
 
 // Service is the send pipeline. It is safe for concurrent use.
@@ -101,11 +105,14 @@ const releaseTimeout = 3 * time.Second
 
 // Send sends a code to req.Mobile, or returns an *apierr.Error saying why
 // nothing was sent. It returns only once a provider accepted the message.
-func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error) {
+func (s *Service) Send(ctx context.Context, req SendRequest) (_ SendResult, err error) {
+	trail := auditEntry{typ: audit.TypeSend, caller: &req.Caller, scenario: req.Scenario}
+	defer func() { s.record(&trail, err) }()
 	app, info, num, err := s.resolve(req.Caller, req.Mobile, req.Scenario)
 	if err != nil {
 		return SendResult{}, s.refuse(ctx, req, "", err)
 	}
+	trail.num = num
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		// Both bounded: a registered client id, the spec's scenario enum.
 		span.SetAttributes(AttrClientID.String(req.ClientID), AttrScenario.String(string(req.Scenario)))
@@ -128,6 +135,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 	if _, ok := app.TestCode(num.E164); ok {
 		// A test number: answered as sent, with nothing sent, charged or
 		// stored (Verify knows its fixed code).
+		trail.outcome = "test"
 		s.d.Metrics.Send(req.ClientID, string(req.Scenario), "test", "")
 		s.d.Log.LogAttrs(ctx, slog.LevelInfo, "sms not sent: test number",
 			slog.String("request_id", req.RequestID), slog.String("client_id", req.ClientID),
@@ -176,6 +184,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 	// chain (smscode_sms_provider_attempt_seconds), not here.
 	receipt, err := ch.Provider.Send(ctx, msg)
 	if err != nil {
+		trail.provider = ch.Provider.Name()
 		s.release(sreq, res)
 		code := gen.ErrorCodeProviderUnavailable
 		if errors.Is(err, sms.ErrPermanent) {
@@ -183,6 +192,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 		}
 		return SendResult{}, s.refuse(ctx, req, ch.Provider.Name(), apierr.Wrap(code, err))
 	}
+	trail.provider, trail.msgID = receipt.Provider, receipt.MessageID
 	s.d.Metrics.Send(req.ClientID, string(req.Scenario), "sent", receipt.Provider)
 	if s.d.Log.Enabled(ctx, slog.LevelInfo) {
 		s.d.Log.LogAttrs(ctx, slog.LevelInfo, "sms sent",
@@ -202,17 +212,21 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 // and an *apierr.Error otherwise. The verification limits are checked in
 // the same atomic store step as the code (see verifyLimitsFor): a full one
 // refuses with 429 before the code is compared.
-func (s *Service) Verify(ctx context.Context, req VerifyRequest) error {
+func (s *Service) Verify(ctx context.Context, req VerifyRequest) (err error) {
+	trail := auditEntry{typ: audit.TypeVerify, caller: &req.Caller, scenario: req.Scenario}
+	defer func() { s.record(&trail, err) }()
 	app, info, num, err := s.resolve(req.Caller, req.Mobile, req.Scenario)
 	if err != nil {
 		return err
 	}
+	trail.num = num
 	if want, ok := app.TestCode(num.E164); ok {
 		// A test number's fixed code verifies as often as asked.
 		name := "ok"
 		if subtle.ConstantTimeCompare([]byte(want), []byte(req.Code)) != 1 {
 			name, err = "wrong", apierr.New(gen.ErrorCodeCodeWrong)
 		}
+		trail.outcome = name
 		s.d.Metrics.Verification(string(req.Scenario), name)
 		return err
 	}
@@ -248,6 +262,7 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) error {
 		name, err = "not_found", apierr.New(gen.ErrorCodeCodeExpired)
 	}
 	endSpan(span, name, err)
+	trail.outcome = name
 	s.d.Metrics.Verification(string(req.Scenario), name)
 	return err
 }

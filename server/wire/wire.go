@@ -19,6 +19,7 @@ import (
 
 	"github.com/smscode/smscode/server"
 	"github.com/smscode/smscode/server/apps"
+	"github.com/smscode/smscode/server/audit"
 	"github.com/smscode/smscode/server/captcha"
 	"github.com/smscode/smscode/server/captcha/altcha"
 	"github.com/smscode/smscode/server/captcha/slider"
@@ -67,6 +68,9 @@ type Runtime struct {
 	Slider  *slider.Slider
 	Altcha  *altcha.Altcha
 	Metrics *metrics.Metrics
+	// Audit is the audit trail (nil when the configuration sets no sink);
+	// made once, every generation's pipeline records to it.
+	Audit *audit.Trail
 	// Providers are the SMS providers by configured name.
 	Providers map[string]sms.Provider
 
@@ -131,6 +135,9 @@ func Build(cfg config.Config, log *slog.Logger, o Overrides) (rt *Runtime, err e
 	rt.Altcha, err = altcha.New(altcha.Config{Key: rt.hasher.Hash("smscode/altcha", "key"), Now: o.Now}, rt.Store)
 	if err != nil {
 		return nil, fmt.Errorf("config: altcha: %w", err)
+	}
+	if rt.Audit, err = buildAudit(cfg.Audit, rt); err != nil {
+		return nil, fmt.Errorf("config: audit: %w", err)
 	}
 	g, err := rt.newGeneration(cfg, nil)
 	if err != nil {
@@ -297,3 +304,43 @@ func templateOverrides(a *apps.App) map[string]map[string]string {
 // Ping is used by callers that want to fail fast at start-up when the store
 // is unreachable.
 func (r *Runtime) Ping(ctx context.Context) error { return r.Store.Ping(ctx) }
+
+// buildAudit makes the audit trail from its sinks' configuration; nil when
+// none is set. Its drops and failures are counted on the service's
+// registry and logged.
+func buildAudit(cfg config.AuditConfig, rt *Runtime) (*audit.Trail, error) {
+	var sinks []audit.Named
+	if cfg.File != nil {
+		f, err := audit.NewFile(*cfg.File)
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, audit.Named{Name: "file", Sink: f})
+	}
+	if cfg.Webhook != nil {
+		w, err := audit.NewWebhook(*cfg.Webhook, nil)
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, audit.Named{Name: "webhook", Sink: w})
+	}
+	if len(sinks) == 0 {
+		return nil, nil
+	}
+	t, err := audit.New(audit.Config{QueueSize: cfg.QueueSize}, sinks, rt.Metrics.Registry(), rt.log)
+	if err != nil {
+		return nil, err
+	}
+	rt.closers = append(rt.closers, t.Close)
+	return t, nil
+}
+
+// auditor is the audit trail as the pipeline takes it: a nil interface, not
+// a nil *audit.Trail, when there is none, so the pipeline skips building
+// events.
+func (r *Runtime) auditor() sender.Auditor {
+	if r.Audit == nil {
+		return nil
+	}
+	return r.Audit
+}
