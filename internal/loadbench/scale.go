@@ -74,6 +74,9 @@ type scaleCase struct {
 	// added per pending code or per application (0 when not measured).
 	setup   time.Duration
 	perItem float64
+	// entries is the store's entry count (codes and limit counters), nil
+	// for the baseline.
+	entries func() int
 	close   func() error
 }
 
@@ -88,12 +91,16 @@ type scaleRound struct {
 
 // scaleRow is a case's rounds and their medians.
 type scaleRow struct {
-	Series   string       `json:"series"`
-	Label    string       `json:"label"`
-	N        int          `json:"n"`
-	Expect   int          `json:"expect_status"`
-	SetupNs  int64        `json:"setup_ns"`
-	PerItem  float64      `json:"heap_bytes_per_item,omitempty"`
+	Series  string  `json:"series"`
+	Label   string  `json:"label"`
+	N       int     `json:"n"`
+	Expect  int     `json:"expect_status"`
+	SetupNs int64   `json:"setup_ns"`
+	PerItem float64 `json:"heap_bytes_per_item,omitempty"`
+	// Entries is the store's entry count after the last round: every
+	// accepted send measured adds a pending code and limit counters, so
+	// the "0 pending codes" case does not stay empty.
+	Entries  int          `json:"store_entries_at_end,omitempty"`
 	Rounds   []scaleRound `json:"rounds"`
 	NsPerOp  float64      `json:"ns_per_op"`
 	CPUPerOp float64      `json:"cpu_ns_per_op"`
@@ -133,12 +140,17 @@ func runScale(ctx context.Context, o scaleOptions, out string, w io.Writer) erro
 	if err != nil {
 		return err
 	}
-	printScale(w, rows)
+	floor, err := harnessFloor()
+	if err != nil {
+		return err
+	}
+	printScale(w, rows, floor)
 	return writeJSON(out, struct {
 		Machine machine      `json:"machine"`
 		Options scaleOptions `json:"options"`
 		Rows    []scaleRow   `json:"rows"`
-	}{m, o, rows})
+		Harness scaleRound   `json:"harness"`
+	}{m, o, rows, floor})
 }
 
 // buildScaleCases makes every case's server. On error, the cases made so
@@ -155,7 +167,7 @@ func buildScaleCases(o scaleOptions, log *slog.Logger, w io.Writer) ([]*scaleCas
 		return cases, err
 	}
 	cases = append(cases, &scaleCase{series: "requests", label: "accepted send", h: srv.h,
-		tr: sendsTo("", "14", 0), want: http.StatusOK, close: srv.close})
+		tr: sendsTo("", "14", 0), want: http.StatusOK, entries: srv.entries, close: srv.close})
 	refused := mobile("18", 0)
 	if got := serveStatus(srv.h, sameNumber("", refused), 0); got != http.StatusOK {
 		return cases, fmt.Errorf("priming the cooldown: status %d", got)
@@ -172,7 +184,7 @@ func buildScaleCases(o scaleOptions, log *slog.Logger, w io.Writer) ([]*scaleCas
 			return cases, fmt.Errorf("%d pending codes: %w", n, err)
 		}
 		cases = append(cases, &scaleCase{series: "pending codes", label: count(n), n: n, h: s.h,
-			tr: sendsTo("", "14", 0), want: http.StatusOK, setup: s.setup, perItem: s.perItem, close: s.close})
+			tr: sendsTo("", "14", 0), want: http.StatusOK, setup: s.setup, perItem: s.perItem, entries: s.entries, close: s.close})
 		fmt.Fprintf(w, "  built: %d pending codes in %.1fs (%.0f B of heap each)\n", n, s.setup.Seconds(), s.perItem)
 	}
 	for _, n := range o.Apps {
@@ -181,7 +193,7 @@ func buildScaleCases(o scaleOptions, log *slog.Logger, w io.Writer) ([]*scaleCas
 			return cases, fmt.Errorf("%d apps: %w", n, err)
 		}
 		cases = append(cases, &scaleCase{series: "apps", label: count(n), n: n, h: s.h,
-			tr: spreadOverApps("", "14", n), want: http.StatusOK, setup: s.setup, perItem: s.perItem, close: s.close})
+			tr: spreadOverApps("", "14", n), want: http.StatusOK, setup: s.setup, perItem: s.perItem, entries: s.entries, close: s.close})
 		fmt.Fprintf(w, "  built: %d apps in %.1fs (%.0f B of heap each)\n", n, s.setup.Seconds(), s.perItem)
 	}
 	return cases, nil
@@ -192,6 +204,7 @@ type scaleServer struct {
 	h       http.Handler
 	setup   time.Duration
 	perItem float64
+	entries func() int
 	close   func() error
 }
 
@@ -214,7 +227,7 @@ func buildScaleServer(pending, apps int, log *slog.Logger) (*scaleServer, error)
 		st.Close()
 		return nil, err
 	}
-	s := &scaleServer{h: rt.Server.Handler(), close: func() error {
+	s := &scaleServer{h: rt.Server.Handler(), entries: st.Len, close: func() error {
 		err := rt.Close()
 		st.Close()
 		return err
@@ -357,7 +370,10 @@ func measureScale(ctx context.Context, o scaleOptions, cases []*scaleCase, w io.
 			ratio = append(ratio, x.NsPerOp/ref[r].NsPerOp)
 			cpuRatio = append(cpuRatio, x.CPUPerOp/ref[r].CPUPerOp)
 		}
-		rows[i] = scaleRow{Series: c.series, Label: c.label, N: c.n, Expect: c.want,
+		if c.entries != nil {
+			rows[i].Entries = c.entries()
+		}
+		rows[i] = scaleRow{Series: c.series, Label: c.label, N: c.n, Expect: c.want, Entries: rows[i].Entries,
 			SetupNs: int64(c.setup), PerItem: c.perItem, Rounds: rounds[i],
 			NsPerOp: median(ns), CPUPerOp: median(cpu), Allocs: median(allocs), Bytes: median(bytes),
 			Ratio: median(ratio), CPURatio: median(cpuRatio)}
@@ -407,6 +423,16 @@ func runScaleCase(c *scaleCase, d time.Duration, minimum int) (scaleRound, error
 		Allocs: float64(obj1-obj0) / f, Bytes: float64(bytes1-bytes0) / f}, nil
 }
 
+// harnessFloor measures what building and serving a request costs with a
+// handler that does nothing: the part of every row's allocations that is
+// the harness's, not the server's.
+func harnessFloor() (scaleRound, error) {
+	c := &scaleCase{series: "harness", label: "no-op handler", want: http.StatusOK,
+		h:  http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }),
+		tr: sendsTo("", "13", 0)}
+	return runScaleCase(c, 0, 10_000)
+}
+
 // serveTarget serves one request built as the handler benchmarks build it
 // (serve), and returns its status.
 func serveTarget(h http.Handler, w *discardWriter, t *vegeta.Target) int {
@@ -428,10 +454,10 @@ func serveStatus(h http.Handler, tr target, i uint64) int {
 	return serveTarget(h, &discardWriter{h: http.Header{}}, &t)
 }
 
-func printScale(w io.Writer, rows []scaleRow) {
+func printScale(w io.Writer, rows []scaleRow, floor scaleRound) {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "series\tcase\tstatus\tns/op\tCPU ns/op\tallocs/op\tB/op\tratio\tCPU ratio\tsetup\theap/item\t")
+	fmt.Fprintln(tw, "series\tcase\tstatus\tns/op\tCPU ns/op\tallocs/op\tB/op\tratio\tCPU ratio\tsetup\theap/item\tstore entries (end)\t")
 	for _, r := range rows {
 		per := "-"
 		if r.PerItem != 0 {
@@ -441,12 +467,19 @@ func printScale(w io.Writer, rows []scaleRow) {
 		if r.SetupNs > 0 {
 			setup = time.Duration(r.SetupNs).Round(10 * time.Millisecond).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.0f\t%.1f\t%.0f\t%.2f\t%.2f\t%s\t%s\t\n", r.Series, r.Label, r.Expect,
-			r.NsPerOp, r.CPUPerOp, r.Allocs, r.Bytes, r.Ratio, r.CPURatio, setup, per)
+		entries := "-"
+		if r.Entries > 0 {
+			entries = strconv.Itoa(r.Entries)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.0f\t%.1f\t%.0f\t%.2f\t%.2f\t%s\t%s\t%s\t\n", r.Series, r.Label, r.Expect,
+			r.NsPerOp, r.CPUPerOp, r.Allocs, r.Bytes, r.Ratio, r.CPURatio, setup, per, entries)
 	}
 	_ = tw.Flush()
-	fmt.Fprintln(w, "ratio: ns per request over the first case of its series, per round, median (1.00 = flat);")
-	fmt.Fprintln(w, "allocs/op and B/op count the harness's request building too (the baseline row is that floor plus Echo's bind).")
+	fmt.Fprintln(w, "ratio: ns per request over the first case of its series, per round, median (1.00 = flat).")
+	fmt.Fprintln(w, "store entries: codes and limit counters at the end; each accepted send measured adds a code and its counters, so no case stays at its starting count.")
+	fmt.Fprintf(w, "allocs/op and B/op count the harness's request building too: %.1f allocs and %.0f B per request with a no-op handler; subtract them for the server's own.\n",
+		floor.Allocs, floor.Bytes)
+	fmt.Fprintln(w, "CPU profile of the accepted send (handler only): go run ./internal/loadbench -scale -scale-pending= -scale-apps= -cpuprofile cpu.out && go tool pprof -top cpu.out")
 }
 
 // discardWriter keeps only the status, so that the benchmarks measure the
