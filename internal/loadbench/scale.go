@@ -212,15 +212,17 @@ type scaleServer struct {
 // configuration) on a memory store holding pending codes, with apps
 // registered applications: the embedded one and apps-1 copies of it
 // under client ids of their own (appClientID). perItem is the live heap
-// added per pending code, or per application when pending is 0.
+// added per pending code (the filled store against the built server), or
+// per application when pending is 0 (the built server, its configuration
+// included, against nothing).
 func buildScaleServer(pending, apps int, log *slog.Logger) (*scaleServer, error) {
+	heap0, _ := settle()
+	start := time.Now()
 	cfg, err := benchConfig(serverOptions{})
 	if err != nil {
 		return nil, err
 	}
 	cfg.Apps = manyApps(cfg, apps)
-	heap0, _ := settle()
-	start := time.Now()
 	st := memstore.New(memstore.Config{MaxEntries: cfg.Store.Memory.MaxEntries})
 	rt, err := wire.Build(cfg, log, wire.Overrides{Store: st})
 	if err != nil {
@@ -233,6 +235,7 @@ func buildScaleServer(pending, apps int, log *slog.Logger) (*scaleServer, error)
 		return err
 	}}
 	if pending > 0 {
+		heap0, _ = settle()
 		h, err := otp.NewHasher(mustHex(benchSecret))
 		if err == nil {
 			err = fill(st, h, pending, false)
