@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -29,6 +30,47 @@ func TestScale(t *testing.T) {
 			t.Errorf("no line %q:\n%s", want, out.String())
 		}
 	}
+}
+
+// TestNoPerRequestCopy sends the same accepted sends on servers with 1 and
+// 2,000 registered applications and compares the bytes allocated per
+// send: a request that copied the registry, the applications' channels or
+// their templates (Registry.Apps, Templates.With) would allocate kilobytes
+// more with 2,000. Time is left to the benchmarks: too noisy for a test.
+func TestNoPerRequestCopy(t *testing.T) {
+	log := mustLoggerT(t)
+	perSend := map[int]float64{}
+	for _, n := range []int{1, 2000} {
+		srv, err := buildScaleServer(0, n, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &scaleCase{series: "apps", label: count(n), h: srv.h, tr: spreadOverApps("", "14", n), want: http.StatusOK}
+		// One send per application first: the first makes its metric series.
+		if _, err := runScaleCase(c, 0, n); err != nil {
+			t.Fatal(err)
+		}
+		res, err := runScaleCase(c, 0, 2000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		perSend[n] = res.Bytes
+		if err := srv.close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if perSend[2000] > perSend[1]+1024 {
+		t.Errorf("an accepted send allocates %.0f B with 2,000 applications, %.0f B with one: something is copied per request", perSend[2000], perSend[1])
+	}
+	t.Logf("bytes per accepted send: %.0f with 1 application, %.0f with 2,000", perSend[1], perSend[2000])
+}
+
+func mustLoggerT(t *testing.T) *slog.Logger {
+	l, err := newLogger("info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 // TestSpreadOverApps checks that the apps cases' requests reach every
