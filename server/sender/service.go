@@ -162,6 +162,17 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 		return SendResult{}, s.refuse(ctx, req, "", err)
 	}
 	endSpan(span, "reserved", nil)
+	// The learning pumping defence (conversion.go), when on: one more
+	// store step, after every limit allowed the send, so that only sends
+	// that would go out are counted. A blocked prefix gives the
+	// reservation back (no cooldown charged) and answers 429 SMS.0006.
+	cv, learning := conversionFor(tag, ch, num, ids)
+	if learning {
+		if err := s.conversionSend(ctx, req, num, cv); err != nil {
+			s.release(sreq, res)
+			return SendResult{}, s.refuse(ctx, req, "", err)
+		}
+	}
 
 	text, lang := ch.Templates.Render(sms.RenderInput{
 		Scenario: string(req.Scenario), Lang: req.Lang, DefaultLang: app.DefaultLang,
@@ -177,6 +188,9 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 	receipt, err := ch.Provider.Send(ctx, msg)
 	if err != nil {
 		s.release(sreq, res)
+		if learning {
+			s.conversionUnsend(cv) // no SMS: not a code nobody verified
+		}
 		code := gen.ErrorCodeProviderUnavailable
 		if errors.Is(err, sms.ErrPermanent) {
 			code = gen.ErrorCodeProviderRejected
@@ -184,6 +198,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 		return SendResult{}, s.refuse(ctx, req, ch.Provider.Name(), apierr.Wrap(code, err))
 	}
 	s.d.Metrics.Send(req.ClientID, string(req.Scenario), "sent", receipt.Provider)
+	s.d.Metrics.CodeSent(req.ClientID, string(req.Scenario), num.CallingCode) // conversion's denominator
 	if s.d.Log.Enabled(ctx, slog.LevelInfo) {
 		s.d.Log.LogAttrs(ctx, slog.LevelInfo, "sms sent",
 			slog.String("request_id", req.RequestID), slog.String("client_id", req.ClientID),
@@ -249,6 +264,14 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) error {
 	}
 	endSpan(span, name, err)
 	s.d.Metrics.Verification(string(req.Scenario), name)
+	if res.Outcome == store.VerifyOK {
+		// Conversion's numerator: the metric, and the learning pumping
+		// defence's counters when it is on (conversion.go).
+		s.d.Metrics.CodeVerified(req.ClientID, string(req.Scenario), num.CallingCode)
+		if cv, ok := conversionFor(info.tag, &info.ch, num, ids); ok {
+			s.conversionVerified(ctx, cv)
+		}
+	}
 	return err
 }
 
