@@ -2,6 +2,7 @@ package sender_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/smscode/smscode/server/config"
 	"github.com/smscode/smscode/server/servertest"
 	"github.com/smscode/smscode/server/sms"
+	"github.com/smscode/smscode/server/store"
 )
 
 // counter sums the samples of a counter family whose labels include match.
@@ -194,5 +196,46 @@ func TestLearningBlockExpires(t *testing.T) {
 	}
 	if got := counter(t, env, "smscode_prefix_auto_blocks_total", nil); got != 2 {
 		t.Errorf("smscode_prefix_auto_blocks_total = %v, want 2", got)
+	}
+}
+
+// The recorder of TestStoreSeesNoNumber and TestStoreKeysShareTheAppTag
+// sees the learning rule's keys too.
+func (r *recorder) ConversionSend(ctx context.Context, req store.ConversionSendRequest) (store.ConversionSendResult, error) {
+	r.conversionKeys(req.Keys)
+	return r.Store.ConversionSend(ctx, req)
+}
+
+func (r *recorder) ConversionUnsend(ctx context.Context, k store.ConversionKeys) error {
+	r.conversionKeys(k)
+	return r.Store.ConversionUnsend(ctx, k)
+}
+
+func (r *recorder) ConversionVerified(ctx context.Context, k store.ConversionKeys) error {
+	r.conversionKeys(k)
+	return r.Store.ConversionVerified(ctx, k)
+}
+
+func (r *recorder) conversionKeys(k store.ConversionKeys) {
+	for _, key := range []string{k.Prefix, k.App, k.Block} {
+		r.note(key)
+		r.key(key)
+	}
+}
+
+// The flow those tests record reaches the learning rule's store steps on
+// the send and on the right verification, so their keys are checked.
+func TestRecordedFlowCountsConversion(t *testing.T) {
+	rec := recordFlow(t)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var n int
+	for _, k := range rec.keys {
+		if strings.Contains(k, ":cv:") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d conversion steps with a prefix key recorded, want 2 (the send, the right code)", n)
 	}
 }

@@ -88,8 +88,15 @@ func (r ConversionRule) Blocks(prefixSent, prefixVerified, appSent, appVerified 
 	if appSent > 0 {
 		norm = math.Max(norm, float64(appVerified)/float64(appSent))
 	}
-	return float64(prefixVerified) < r.MaxRatio*norm*float64(prefixSent)
+	// The bar is a count of verified codes; the epsilon keeps a prefix
+	// exactly at it (0.2 × 0.8 × 50 = 8.000000000000002 in doubles) from
+	// being blocked by rounding.
+	return float64(prefixVerified) < r.MaxRatio*norm*float64(prefixSent)-conversionEpsilon
 }
+
+// conversionEpsilon is far below one verified code and far above the
+// rounding error of the bar's two products.
+const conversionEpsilon = 1e-9
 
 // ValidateConversion checks a conversion request: keys set, a rule that can
 // be applied (windows of at least 1 ms, ratios in [0, 1]).

@@ -22,7 +22,8 @@ import (
 // state is 0 (counted), 1 (blocked before), 2 (blocked now).
 //
 // The rule is store.ConversionRule.Blocks, written again in Lua (doubles,
-// the same operations in the same order, so both stores decide alike).
+// the same operations in the same order and the same epsilon, so both
+// stores decide alike).
 var conversionSendScript = redis.NewScript(`
 local exempt = ARGV[6] == '1'
 if not exempt then
@@ -41,7 +42,7 @@ if not exempt and ps >= min and ps > 0 then
   if as > 0 and av / as > norm then
     norm = av / as
   end
-  if pv < ratio * norm * ps then
+  if pv < ratio * norm * ps - 1e-9 then
     redis.call('DEL', KEYS[1])
     redis.call('SET', KEYS[3], 1, 'PX', ARGV[5])
     return {2, tonumber(ARGV[5]), ps, pv, as, av}

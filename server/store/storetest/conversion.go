@@ -26,6 +26,7 @@ func init() {
 		{"ConversionVerifiedStartsNoWindow", testConversionVerifiedNoWindow},
 		{"ConversionWindowEnd", testConversionWindowEnd},
 		{"ConversionConcurrentSends", testConversionConcurrent},
+		{"ConversionAtTheBar", testConversionAtTheBar},
 		{"ConversionInvalid", testConversionInvalid},
 	}...)
 }
@@ -258,4 +259,23 @@ func testConversionInvalid(t *testing.T, e *env) {
 			t.Errorf("err = %v, want ErrInvalid", err)
 		}
 	}
+}
+
+func testConversionAtTheBar(t *testing.T, e *env) {
+	// 8 verified of 50 is exactly 0.2 × the floor 0.8 (8.000000000000002
+	// in doubles): not below the bar, so not blocked; 7 of 50 would be.
+	r := store.ConversionRule{MinSends: 50, MaxRatio: 0.2, Floor: 0.8, Window: time.Minute, BlockFor: time.Minute}
+	at, below := e.convReq("at", r), e.convReq("below", r)
+	for i := range 50 {
+		e.convSend(at)
+		e.convSend(below)
+		if i < 8 {
+			e.convVerified("at")
+		}
+		if i < 7 {
+			e.convVerified("below")
+		}
+	}
+	e.mustCount(at, [4]int64{50, 8, 100, 15})
+	e.mustBlock(below, true, r.BlockFor)
 }
