@@ -77,13 +77,19 @@ func conversionFor(tag string, ch *Channel, num phone.Number, ids keyIDs) (conve
 // fail closed, as Reserve does). A block this step makes is logged at warn
 // and counted.
 func (s *Service) conversionSend(ctx context.Context, req SendRequest, num phone.Number, cv conversion) error {
-	res, err := s.d.Store.ConversionSend(ctx, cv.req)
+	sctx, span := s.startSpan(ctx, spanConversion)
+	res, err := s.d.Store.ConversionSend(sctx, cv.req)
 	if err != nil {
-		return apierr.Wrap(gen.ErrorCodeStoreUnavailable, err)
+		err = apierr.Wrap(gen.ErrorCodeStoreUnavailable, err)
+		endSpan(span, "error", err)
+		return err
 	}
 	if !res.Blocked {
+		endSpan(span, "counted", nil)
 		return nil
 	}
+	setLimit(span, kindAutoBlock.name)
+	defer func() { endSpan(span, "refused", apierr.New(kindAutoBlock.code)) }()
 	if res.NewBlock {
 		s.d.Metrics.PrefixAutoBlock(req.ClientID)
 		// The prefix as its keyed id and its calling code: no digits of

@@ -1,11 +1,20 @@
 package wire_test
 
 import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/smscode/smscode/server/config"
+	"github.com/smscode/smscode/server/wire"
 )
 
 // conversionConfig is reloadConfig with the learning pumping defence on
@@ -47,4 +56,55 @@ func TestReloadLearningPumpingRule(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.want(t, "a1", "", 200, "")
+}
+
+// With the learning rule on, a send has a store.conversion span under the
+// server span: counted while the prefix converts, refused (limit
+// prefix_conversion, SMS.0006) once it is blocked.
+func TestTracedLearningRule(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	cfg := conversionConfig(t, "1", `{client_id: a1, captcha: {kind: none}}`)
+	rt, err := wire.Build(cfg, slog.New(slog.DiscardHandler), wire.Overrides{TracerProvider: tp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Close() })
+	srv := httptest.NewServer(rt.Server.Handler())
+	t.Cleanup(srv.Close)
+	e := &reloadEnv{rt: rt, url: srv.URL}
+	e.want(t, "a1", "", 200, "")
+	e.want(t, "a1", "", 429, "SMS.0006")
+
+	var got []map[attribute.Key]string
+	servers := map[trace.SpanID]bool{}
+	for _, s := range exp.GetSpans() {
+		if s.SpanKind == trace.SpanKindServer {
+			servers[s.SpanContext.SpanID()] = true
+		}
+	}
+	for _, s := range exp.GetSpans() {
+		if s.Name != "store.conversion" {
+			continue
+		}
+		if !servers[s.Parent.SpanID()] {
+			t.Errorf("store.conversion's parent %s is not a server span", s.Parent.SpanID())
+		}
+		got = append(got, spanAttrs(s))
+	}
+	want := []map[attribute.Key]string{
+		{"smscode.outcome": "counted"},
+		{"smscode.outcome": "refused", "smscode.limit": "prefix_conversion", "smscode.error_code": "SMS.0006"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d store.conversion spans, want %d: %v", len(got), len(want), got)
+	}
+	for i, attrs := range want {
+		for k, v := range attrs {
+			if got[i][k] != v {
+				t.Errorf("span %d: %s = %q, want %q", i, k, got[i][k], v)
+			}
+		}
+	}
 }
