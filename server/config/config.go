@@ -310,6 +310,9 @@ func (c *Config) Validate() error {
 	if c.Pumping.Max < 0 || c.Pumping.Window < 0 || c.Pumping.BlockFor < 0 || c.Pumping.PrefixDigits < 0 {
 		errs = append(errs, errors.New("pumping: values must not be negative"))
 	}
+	if err := c.Pumping.AutoBlock.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("pumping.%w", err))
+	}
 	for i, a := range c.Apps {
 		for _, n := range a.Providers {
 			if !names[n] {

@@ -65,6 +65,7 @@ type Metrics struct {
 	inFlight      prometheus.Gauge
 	http          echo.MiddlewareFunc
 	knownClient   atomic.Pointer[func(string) bool]
+	conv          conversionMetrics // conversion.go
 }
 
 // New returns metrics registered on a fresh registry, with the Go runtime and
@@ -102,6 +103,7 @@ func New(opts ...Option) *Metrics {
 			Name: "smscode_http_requests_in_flight",
 			Help: "HTTP requests being served by the API listener.",
 		}),
+		conv: newConversionMetrics(),
 	}
 	bi := buildinfo.Get()
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -112,6 +114,7 @@ func New(opts ...Option) *Metrics {
 	build.Set(1)
 	m.registry.MustRegister(m.sends, m.refusals, m.errors, m.verifications, m.captchaChecks, m.inFlight, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registry.MustRegister(m.conv.collectors()...)
 	m.http = m.newHTTPMiddleware()
 	for _, o := range opts {
 		o(m)

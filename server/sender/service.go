@@ -170,6 +170,17 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (_ SendResult, err 
 		return SendResult{}, s.refuse(ctx, req, "", err)
 	}
 	endSpan(span, "reserved", nil)
+	// The learning pumping defence (conversion.go), when on: one more
+	// store step, after every limit allowed the send, so that only sends
+	// that would go out are counted. A blocked prefix gives the
+	// reservation back (no cooldown charged) and answers 429 SMS.0006.
+	cv, learning := conversionFor(tag, ch, num, ids)
+	if learning {
+		if err := s.conversionSend(ctx, req, num, cv); err != nil {
+			s.release(sreq, res)
+			return SendResult{}, s.refuse(ctx, req, "", err)
+		}
+	}
 
 	text, lang := ch.Templates.Render(sms.RenderInput{
 		Scenario: string(req.Scenario), Lang: req.Lang, DefaultLang: app.DefaultLang,
@@ -186,6 +197,9 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (_ SendResult, err 
 	if err != nil {
 		trail.provider = ch.Provider.Name()
 		s.release(sreq, res)
+		if learning {
+			s.conversionUnsend(cv) // no SMS: not a code nobody verified
+		}
 		code := gen.ErrorCodeProviderUnavailable
 		if errors.Is(err, sms.ErrPermanent) {
 			code = gen.ErrorCodeProviderRejected
@@ -194,6 +208,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (_ SendResult, err 
 	}
 	trail.provider, trail.msgID = receipt.Provider, receipt.MessageID
 	s.d.Metrics.Send(req.ClientID, string(req.Scenario), "sent", receipt.Provider)
+	s.d.Metrics.CodeSent(req.ClientID, string(req.Scenario), num.CallingCode) // conversion's denominator
 	if s.d.Log.Enabled(ctx, slog.LevelInfo) {
 		s.d.Log.LogAttrs(ctx, slog.LevelInfo, "sms sent",
 			slog.String("request_id", req.RequestID), slog.String("client_id", req.ClientID),
@@ -264,6 +279,14 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (err error) {
 	endSpan(span, name, err)
 	trail.outcome = name
 	s.d.Metrics.Verification(string(req.Scenario), name)
+	if res.Outcome == store.VerifyOK {
+		// Conversion's numerator: the metric, and the learning pumping
+		// defence's counters when it is on (conversion.go).
+		s.d.Metrics.CodeVerified(req.ClientID, string(req.Scenario), num.CallingCode)
+		if cv, ok := conversionFor(info.tag, &info.ch, num, ids); ok {
+			s.conversionVerified(ctx, cv)
+		}
+	}
 	return err
 }
 

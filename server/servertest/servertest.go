@@ -53,6 +53,8 @@ type Setup struct {
 	Config config.Config
 	// WrapStore, when set, wraps the memory store (to inject store faults).
 	WrapStore func(store.Store) store.Store
+	// Log, when set, is the server's logger (default: discarded).
+	Log *slog.Logger
 }
 
 // WithConfig returns an Option that edits the configuration.
@@ -92,7 +94,10 @@ func New(t testing.TB, opts ...Option) *Env {
 		st = setup.WrapStore(mem)
 	}
 	outbox := sms.NewNamedMemory("primary")
-	log := slog.New(slog.DiscardHandler)
+	log := setup.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	rt, err := wire.Build(cfg, log, wire.Overrides{
 		Store:     st,
 		Providers: map[string]sms.Provider{"primary": outbox},

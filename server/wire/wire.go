@@ -241,12 +241,14 @@ func buildChannel(cfg config.Config, a *apps.App, rt *Runtime, g *generation, pr
 	if err != nil {
 		return sender.Channel{}, err
 	}
+	pumping := cfg.Pumping.Or(sender.DefaultPumping)
+	pumping.AutoBlock = a.AutoBlock.Over(pumping.AutoBlock) // the app's learning-rule overrides
 	return sender.Channel{
 		Captcha:   verifier,
 		Provider:  provider,
 		Templates: tpl,
 		Limits:    a.Limits.Over(cfg.Limits.Over(sender.DefaultLimits)),
-		Pumping:   cfg.Pumping.Or(sender.DefaultPumping),
+		Pumping:   pumping,
 	}, nil
 }
 
