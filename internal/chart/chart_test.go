@@ -2,6 +2,7 @@ package chart_test
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -126,6 +127,8 @@ type probe struct {
 		Path string `yaml:"path"`
 		Port any    `yaml:"port"`
 	} `yaml:"httpGet"`
+	PeriodSeconds    int `yaml:"periodSeconds"`
+	FailureThreshold int `yaml:"failureThreshold"`
 }
 
 type serviceSpec struct {
@@ -419,6 +422,15 @@ func TestChartRenders(t *testing.T) {
 			// The grace period outlasts the drain and the in-flight requests.
 			// config.Load has filled in the defaults of what the file omits.
 			drain, inFlight := cfg.Shutdown.DrainDelay, cfg.Shutdown.GraceTimeout()
+			// The drain outlasts the readiness probe's failures that take the
+			// pod out of the endpoints (Kubernetes' defaults: 10 s, 3 times),
+			// or the load balancer still sends when the listener closes.
+			if rp := c.ReadinessProbe; rp != nil {
+				period, failures := cmp.Or(rp.PeriodSeconds, 10), cmp.Or(rp.FailureThreshold, 3)
+				if notReady := time.Duration(period*failures) * time.Second; drain <= notReady {
+					t.Errorf("shutdown.drain_delay %s, not longer than the readiness probe's %d s × %d failures = %s", drain, period, failures, notReady)
+				}
+			}
 			if pod.TerminationGracePeriodSeconds == nil {
 				t.Error("no terminationGracePeriodSeconds")
 			} else if grace := time.Duration(*pod.TerminationGracePeriodSeconds) * time.Second; grace <= drain+inFlight {
