@@ -35,6 +35,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/smscode/smscode/internal/buildinfo"
+	"github.com/smscode/smscode/server/tracing/spans"
 )
 
 // ScopeName is the instrumentation scope of the server spans that
@@ -195,10 +196,4 @@ func newResource(ctx context.Context) (*resource.Resource, error) {
 // Enabled reports whether tp records spans: false for nil and for the
 // no-op provider that Setup returns when tracing is off, so that callers
 // can leave tracing off the request path altogether.
-func Enabled(tp trace.TracerProvider) bool {
-	if tp == nil {
-		return false
-	}
-	_, isNoop := tp.(noop.TracerProvider)
-	return !isNoop
-}
+func Enabled(tp trace.TracerProvider) bool { return spans.Enabled(tp) }

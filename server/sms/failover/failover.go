@@ -28,6 +28,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/smscode/smscode/server/sms"
+	"github.com/smscode/smscode/server/tracing/spans"
 )
 
 var _ sms.Provider = (*Failover)(nil)
@@ -111,7 +112,7 @@ func New(providers []sms.Provider, cfg Config, reg prometheus.Registerer, log *s
 	f := &Failover{
 		cfg:    cfg,
 		log:    log,
-		tracer: newTracer(cfg.TracerProvider),
+		tracer: spans.Tracer(cfg.TracerProvider, tracerScope),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smscode_sms_provider_attempts_total",
 			Help: "Attempts to send through an SMS provider, by provider and outcome (accepted, permanent, temporary, skipped_open).",
