@@ -366,6 +366,9 @@ func TestChartRenders(t *testing.T) {
 					t.Errorf("Service %s selects no Redis pods", u.Hostname())
 				}
 				env[config.EnvRedisURL] = redis.Value
+				// The bundled Redis has no password: a NetworkPolicy lets
+				// only the server's pods in.
+				checkRedisPolicy(t, r, ss.Selector, podLabels)
 			} else if redis.ValueFrom == nil || redis.ValueFrom.SecretKeyRef == nil || redis.ValueFrom.SecretKeyRef.Key != config.EnvRedisURL {
 				t.Errorf("%s: %+v, want the Secret's key %s", config.EnvRedisURL, redis, config.EnvRedisURL)
 			}
@@ -566,4 +569,50 @@ func loadConfig(t *testing.T, text string, env map[string]string) config.Config 
 		t.Fatalf("the server refuses the chart's configuration: %v", err)
 	}
 	return cfg
+}
+
+// networkPolicySpec is the part of a NetworkPolicy the test reads.
+type networkPolicySpec struct {
+	PodSelector struct {
+		MatchLabels map[string]string `yaml:"matchLabels"`
+	} `yaml:"podSelector"`
+	PolicyTypes []string `yaml:"policyTypes"`
+	Ingress     []struct {
+		From []struct {
+			PodSelector *struct {
+				MatchLabels map[string]string `yaml:"matchLabels"`
+			} `yaml:"podSelector"`
+		} `yaml:"from"`
+	} `yaml:"ingress"`
+}
+
+// checkRedisPolicy: one NetworkPolicy selects the Redis pods (those the
+// Redis Service selects) and admits ingress only from pods that are the
+// server's.
+func checkRedisPolicy(t *testing.T, r render, redisSelector, serverPods map[string]string) {
+	t.Helper()
+	var found int
+	for name, o := range r["NetworkPolicy"] {
+		np := decodeSpec[networkPolicySpec](t, o)
+		if !selects(np.PodSelector.MatchLabels, redisSelector) {
+			continue
+		}
+		found++
+		if !slices.Contains(np.PolicyTypes, "Ingress") || len(np.Ingress) == 0 {
+			t.Errorf("NetworkPolicy %s: no ingress rules", name)
+		}
+		for _, in := range np.Ingress {
+			if len(in.From) == 0 {
+				t.Errorf("NetworkPolicy %s: an ingress rule from anywhere", name)
+			}
+			for _, f := range in.From {
+				if f.PodSelector == nil || !selects(f.PodSelector.MatchLabels, serverPods) || selects(f.PodSelector.MatchLabels, redisSelector) {
+					t.Errorf("NetworkPolicy %s admits %+v, want only the server's pods", name, f)
+				}
+			}
+		}
+	}
+	if found != 1 {
+		t.Errorf("%d NetworkPolicies select the bundled Redis, want 1", found)
+	}
 }
