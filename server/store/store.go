@@ -159,4 +159,8 @@ type Store interface {
 	Take(ctx context.Context, key string) (value []byte, ok bool, err error)
 	// Ping reports whether the backend is reachable (/readyz).
 	Ping(ctx context.Context) error
+
+	// Deliveries: the messages waiting for their delivery receipts
+	// (delivery.go).
+	Deliveries
 }
