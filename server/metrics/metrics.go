@@ -65,6 +65,8 @@ type Metrics struct {
 	inFlight      prometheus.Gauge
 	http          echo.MiddlewareFunc
 	knownClient   atomic.Pointer[func(string) bool]
+	// receipts are the delivery receipts' collectors (receipts.go).
+	receipts receiptMetrics
 }
 
 // New returns metrics registered on a fresh registry, with the Go runtime and
@@ -113,6 +115,7 @@ func New(opts ...Option) *Metrics {
 	m.registry.MustRegister(m.sends, m.refusals, m.errors, m.verifications, m.captchaChecks, m.inFlight, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.http = m.newHTTPMiddleware()
+	m.receipts = newReceiptMetrics(m.registry)
 	for _, o := range opts {
 		o(m)
 	}
