@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -57,6 +58,16 @@ type Deps struct {
 	// TracerProvider records the captcha check's and the store's spans
 	// (see tracing.go); nil: none.
 	TracerProvider trace.TracerProvider
+	// Deliveries records each accepted message for its delivery receipt
+	// (receipts.Service); nil: none.
+	Deliveries DeliveryTracker
+}
+
+// DeliveryTracker records a message its provider accepted, keyed by the
+// provider's message id, for the delivery receipt (the tracker fills in
+// the time and status, and logs its own failures: the SMS is sent).
+type DeliveryTracker interface {
+	Track(ctx context.Context, d store.Delivery)
 }
 
 // Service is the send pipeline. It is safe for concurrent use.
@@ -184,6 +195,11 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 		return SendResult{}, s.refuse(ctx, req, ch.Provider.Name(), apierr.Wrap(code, err))
 	}
 	s.d.Metrics.Send(req.ClientID, string(req.Scenario), "sent", receipt.Provider)
+	if s.d.Deliveries != nil {
+		// No code and no number: the calling code is the parsed number's.
+		s.d.Deliveries.Track(ctx, store.Delivery{Provider: receipt.Provider, MessageID: receipt.MessageID,
+			ClientID: req.ClientID, Scenario: string(req.Scenario), CallingCode: strconv.Itoa(num.CallingCode)})
+	}
 	if s.d.Log.Enabled(ctx, slog.LevelInfo) {
 		s.d.Log.LogAttrs(ctx, slog.LevelInfo, "sms sent",
 			slog.String("request_id", req.RequestID), slog.String("client_id", req.ClientID),

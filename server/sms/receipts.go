@@ -56,6 +56,10 @@ var (
 // ReceiptReader is implemented by the providers whose gateway posts
 // delivery receipts to smscode (when configured with a receipt URL).
 type ReceiptReader interface {
+	// TakesReceipts reports whether the provider is configured for
+	// receipts (a callback URL, a receipt token): only then are its
+	// messages tracked and its receipts taken.
+	TakesReceipts() bool
 	// ReadReceipt authenticates a receipt the way its gateway signs or
 	// identifies it, then parses it. Its errors wrap ErrReceiptAuth or
 	// ErrReceiptMalformed.

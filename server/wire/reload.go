@@ -61,11 +61,12 @@ func (r *Runtime) newGeneration(cfg config.Config, prev *generation) (*generatio
 			g.providers[p.Name] = prov
 			continue
 		}
-		if prev != nil && prev.providers[p.Name] != nil && reflect.DeepEqual(providerConfig(prev.cfg, p.Name), p) {
+		if prev != nil && prev.providers[p.Name] != nil && reflect.DeepEqual(providerConfig(prev.cfg, p.Name), p) &&
+			prev.cfg.Receipts.PublicURL == cfg.Receipts.PublicURL {
 			g.providers[p.Name] = prev.providers[p.Name]
 			continue
 		}
-		prov, err := buildProvider(p, r.log)
+		prov, err := buildProvider(p, cfg.Receipts, r.log)
 		if err != nil {
 			return nil, err
 		}
@@ -95,7 +96,7 @@ func (r *Runtime) newGeneration(cfg config.Config, prev *generation) (*generatio
 	g.svc, err = sender.New(sender.Deps{
 		Apps: reg, Store: r.Store, Hasher: r.hasher, Channels: channels,
 		Log: r.log, Metrics: r.Metrics, Slider: g.slider, Altcha: r.Altcha,
-		TracerProvider: r.o.TracerProvider,
+		TracerProvider: r.o.TracerProvider, Deliveries: r.Receipts,
 	})
 	if err != nil {
 		return nil, err

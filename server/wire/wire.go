@@ -25,6 +25,7 @@ import (
 	"github.com/smscode/smscode/server/config"
 	"github.com/smscode/smscode/server/metrics"
 	"github.com/smscode/smscode/server/otp"
+	"github.com/smscode/smscode/server/receipts"
 	"github.com/smscode/smscode/server/sender"
 	"github.com/smscode/smscode/server/sms"
 	"github.com/smscode/smscode/server/store"
@@ -69,6 +70,10 @@ type Runtime struct {
 	Metrics *metrics.Metrics
 	// Providers are the SMS providers by configured name.
 	Providers map[string]sms.Provider
+	// Receipts tracks sent messages and takes their delivery receipts
+	// (made once: its store and metrics outlive reloads; it finds the
+	// live generation's providers by name).
+	Receipts *receipts.Service
 
 	log     *slog.Logger
 	o       Overrides
@@ -132,6 +137,9 @@ func Build(cfg config.Config, log *slog.Logger, o Overrides) (rt *Runtime, err e
 	if err != nil {
 		return nil, fmt.Errorf("config: altcha: %w", err)
 	}
+	if rt.Receipts, err = buildReceipts(cfg, rt); err != nil {
+		return nil, err
+	}
 	g, err := rt.newGeneration(cfg, nil)
 	if err != nil {
 		return nil, err
@@ -153,8 +161,27 @@ func Build(cfg config.Config, log *slog.Logger, o Overrides) (rt *Runtime, err e
 	if err != nil {
 		return nil, err
 	}
+	rt.Server.MountReceipts(rt.Receipts.Handler)
 	mountDemo(cfg, rt)
 	return rt, nil
+}
+
+// buildReceipts makes the receipts service and starts its sweeper, which
+// Close stops. Its settings (receipts.ttl, wait, sweep_interval) take a
+// restart; receipts.public_url is applied by a reload (the providers are
+// rebuilt).
+func buildReceipts(cfg config.Config, rt *Runtime) (*receipts.Service, error) {
+	svc, err := receipts.New(receipts.Config{
+		TTL: cfg.Receipts.TTL, Wait: cfg.Receipts.Wait, SweepInterval: cfg.Receipts.SweepInterval,
+	}, receipts.Deps{Store: rt.Store, Metrics: rt.Metrics, Log: rt.log, Provider: rt.receiptReader, Now: rt.o.Now})
+	if err != nil {
+		return nil, fmt.Errorf("config: receipts: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); svc.Run(ctx) }()
+	rt.closers = append(rt.closers, func() error { cancel(); <-done; return nil })
+	return svc, nil
 }
 
 // LiveConfig is the configuration being served: Build's, or the last one

@@ -64,3 +64,6 @@ var ackBody = []byte(`{"code":0,"msg":"接收成功"}`)
 
 // ReceiptAck implements sms.ReceiptReader.
 func (p *Provider) ReceiptAck() (string, []byte) { return "application/json", ackBody }
+
+// TakesReceipts implements sms.ReceiptReader.
+func (p *Provider) TakesReceipts() bool { return p.cfg.ReceiptToken != "" }

@@ -125,3 +125,6 @@ var callbackStatuses = map[string]sms.Status{
 
 // ReceiptAck implements sms.ReceiptReader: Twilio takes any 2xx.
 func (p *Provider) ReceiptAck() (string, []byte) { return "", nil }
+
+// TakesReceipts implements sms.ReceiptReader.
+func (p *Provider) TakesReceipts() bool { return p.cfg.StatusCallback != "" }

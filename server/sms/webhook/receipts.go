@@ -57,3 +57,6 @@ var receiptStatuses = map[string]sms.Status{
 
 // ReceiptAck implements sms.ReceiptReader: any 2xx.
 func (p *Provider) ReceiptAck() (string, []byte) { return "", nil }
+
+// TakesReceipts implements sms.ReceiptReader.
+func (p *Provider) TakesReceipts() bool { return p.receiptURL != "" }
