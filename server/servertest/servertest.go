@@ -15,6 +15,8 @@ import (
 	"github.com/smscode/smscode/internal/seed"
 	"github.com/smscode/smscode/server/config"
 	"github.com/smscode/smscode/server/sms"
+	"github.com/smscode/smscode/server/sms/webhook"
+	"github.com/smscode/smscode/server/sms/webhook/webhooktest"
 	"github.com/smscode/smscode/server/store"
 	"github.com/smscode/smscode/server/store/memstore"
 	"github.com/smscode/smscode/server/wire"
@@ -70,6 +72,14 @@ func New(t testing.TB, opts ...Option) *Env {
 		o(&setup)
 	}
 	cfg = setup.Config
+	// The listener first, so that the receipts' public URL is this
+	// server's (a gateway fake posts its receipts to the receipt_url the
+	// webhook provider sends, or a test to this URL).
+	hs := httptest.NewUnstartedServer(nil)
+	t.Cleanup(hs.Close)
+	if cfg.Receipts.PublicURL == "" {
+		cfg.Receipts.PublicURL = "http://" + hs.Listener.Addr().String()
+	}
 	clock := NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	mem := memstore.New(memstore.Config{Now: clock.Now})
 	t.Cleanup(mem.Close)
@@ -88,9 +98,24 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rt.Close() })
-	hs := httptest.NewServer(rt.Server.Handler())
-	t.Cleanup(hs.Close)
+	hs.Config.Handler = rt.Server.Handler()
+	hs.Start()
 	return &Env{URL: hs.URL, Outbox: outbox, Clock: clock, Runtime: rt, HTTP: hs}
+}
+
+// WithWebhookGateway adds a webhook provider named name that sends to gw
+// (signed with gw.Secret) and makes it every application's only
+// provider: its messages then get delivery receipts (gw.Deliver posts
+// them), and the Outbox stays empty.
+func WithWebhookGateway(gw *webhooktest.Gateway, name string) Option {
+	return func(s *Setup) {
+		s.Config.Providers = append(s.Config.Providers, config.ProviderConfig{
+			Name: name, Kind: "webhook", Webhook: &webhook.Config{URL: gw.URL, Secret: gw.Secret}})
+		for i := range s.Config.Apps {
+			s.Config.Apps[i].Providers = []string{name}
+		}
+		s.Config.DefaultProviders = []string{name}
+	}
 }
 
 // Clock is a clock that moves only when told to.
