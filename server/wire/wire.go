@@ -51,6 +51,12 @@ type Overrides struct {
 	// provider attempt, and log lines of a request get its trace_id and
 	// span_id. cmd/smscode passes tracing.Setup's. Nil: no tracing.
 	TracerProvider trace.TracerProvider
+	// OnDelivery, when set, is called with each message whose delivery
+	// status a receipt or the sweeper has just settled (the audit trail's
+	// hook: the record has the provider, its message id, the app, the
+	// scenario, the calling code, the status and its times; never a code
+	// or a number). It must not block.
+	OnDelivery receipts.Settled
 }
 
 // Runtime is the assembled service. What a reload may change (apps,
@@ -173,7 +179,7 @@ func Build(cfg config.Config, log *slog.Logger, o Overrides) (rt *Runtime, err e
 func buildReceipts(cfg config.Config, rt *Runtime) (*receipts.Service, error) {
 	svc, err := receipts.New(receipts.Config{
 		TTL: cfg.Receipts.TTL, Wait: cfg.Receipts.Wait, SweepInterval: cfg.Receipts.SweepInterval,
-	}, receipts.Deps{Store: rt.Store, Metrics: rt.Metrics, Log: rt.log, Provider: rt.receiptReader, Now: rt.o.Now})
+	}, receipts.Deps{Store: rt.Store, Metrics: rt.Metrics, Log: rt.log, Provider: rt.receiptReader, Now: rt.o.Now, OnSettled: rt.o.OnDelivery})
 	if err != nil {
 		return nil, fmt.Errorf("config: receipts: %w", err)
 	}
