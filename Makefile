@@ -35,6 +35,9 @@ BENCH     ?= .
 BENCHFLAGS ?= -benchmem -count 1
 # `make bench`: flags for the load run (go run ./internal/loadbench -h), e.g. LOADFLAGS='-rounds 5 -out bench.json'.
 LOADFLAGS ?=
+# `make bench`: flags for the scale run (loadbench -scale: allocations per request, cost
+# against pending codes and registered apps), e.g. SCALEFLAGS='-rounds 9 -cpuprofile cpu.out'.
+SCALEFLAGS ?= -rounds 5
 
 DOCS_OUT  ?= build/docs/index.html
 
@@ -115,9 +118,10 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 10s), one after anothe
 	scripts/fuzz-selftest.sh
 	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
 
-bench: ## Micro-benchmarks (benchstat format; BENCH selects, BENCHFLAGS adds flags), then the load run (ratios vs a bare Echo baseline) and memory figures
+bench: ## Micro-benchmarks (benchstat format; BENCH selects, BENCHFLAGS adds flags), the load run (ratios vs a bare Echo baseline), the scale run (allocs per request; cost vs pending codes and apps) and memory figures
 	$(GO) test -run '^$$' -bench '$(BENCH)' $(BENCHFLAGS) $(PKGS)
 	$(GO) run ./internal/loadbench $(LOADFLAGS)
+	$(GO) run ./internal/loadbench -scale $(SCALEFLAGS)
 	$(GO) run ./internal/loadbench -mem
 
 # `make run` builds first and says so (the first build compiles every dependency),

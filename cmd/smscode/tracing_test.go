@@ -53,7 +53,9 @@ func TestTracingExportsAtExit(t *testing.T) {
 	defer cancel()
 	ready := make(chan net.Addr, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, env{listening: func(api, _ net.Addr) { ready <- api }}) }()
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, env{listening: func(api, _ net.Addr) { ready <- api }})
+	}()
 	var api net.Addr
 	select {
 	case api = <-ready:

@@ -28,6 +28,7 @@ import (
 	"github.com/smscode/smscode/internal/seed"
 	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/captcha/slider"
+	"github.com/smscode/smscode/server/config"
 	"github.com/smscode/smscode/server/servertest"
 	"github.com/smscode/smscode/server/sms/webhook/webhooktest"
 )
@@ -398,7 +399,13 @@ func call(t *testing.T, env *servertest.Env, method, path string, body any) (int
 // a verify, a refused send (cooldown) and a wrong code, scrapes /metrics,
 // and checks every expression of the dashboard against it.
 func TestDashboardMetricsExist(t *testing.T) {
-	env := servertest.New(t)
+	// The learning pumping defence is on (it is off by default) with a
+	// volume of 1, so that the second unverified send to a prefix blocks it
+	// and its metrics are served.
+	on := true
+	env := servertest.New(t, servertest.WithConfig(func(c *config.Config) {
+		c.Pumping.AutoBlock = apps.AutoBlock{Enabled: &on, MinSends: 1, MaxRatioOfNorm: 0.5, Window: time.Hour, BlockFor: time.Hour}
+	}))
 	const mobile = "13800000001"
 	puzzle := func() (string, int) {
 		status, b := call(t, env, http.MethodGet, "/api/v2/sdk/captcha", nil)
@@ -449,6 +456,15 @@ func TestDashboardMetricsExist(t *testing.T) {
 	}
 	if status, b := verify("000000"); status < 400 {
 		t.Fatalf("a wrong code: %d %s", status, b)
+	}
+	// Pumping: a code to +86170 that nobody verifies, then the prefix is
+	// blocked (429 SMS.0006).
+	for i, wantStatus := range []int{http.StatusOK, http.StatusTooManyRequests} {
+		status, b := call(t, env, http.MethodPost, "/api/v2/sdk/sms/send", map[string]string{
+			"mobile": fmt.Sprintf("1700000000%d", i), "type": string(gen.ScenarioLogin), "captcha_token": servertest.CaptchaToken})
+		if status != wantStatus {
+			t.Fatalf("send %d to +86170: %d %s, want %d", i, status, b, wantStatus)
+		}
 	}
 
 	have, families := scrape(t, env.URL)

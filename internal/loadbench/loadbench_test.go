@@ -174,14 +174,3 @@ func mustLogger(b *testing.B, mode string) *slog.Logger {
 	}
 	return l
 }
-
-// discardWriter keeps only the status, so that the benchmarks measure the
-// server rather than a recorder.
-type discardWriter struct {
-	h      http.Header
-	status int
-}
-
-func (w *discardWriter) Header() http.Header         { return w.h }
-func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
-func (w *discardWriter) WriteHeader(status int)      { w.status = status }

@@ -28,9 +28,21 @@
 //	                            [-redis redis-server] [-scenarios baseline,a,b,c,d,e]
 //	                            [-out results.json] [-cpuprofile cpu.out -profile a]
 //	go run ./internal/loadbench -mem [-mem-codes 1000000] [-out mem.json]
+//	go run ./internal/loadbench -scale [-rounds 3] [-scale-duration 1s]
+//	                            [-scale-pending 0,100000,1000000] [-scale-apps 1,1000,100000]
+//	                            [-cpuprofile cpu.out] [-out scale.json]
 //
 // -mem measures memory instead: the heap bytes per pending code in the
-// memory store and the server's resident set with a million pending codes.
+// memory store and the server's resident set (VmRSS) with a million
+// pending codes.
+//
+// -scale measures the handler in process, one request at a time (no
+// sockets, no load generator): ns, CPU and allocations per accepted,
+// refused and invalid request, and how an accepted send's cost grows with
+// the pending codes in the store and the registered applications, as
+// ratios to the smallest case in the same rounds (see scale.go). With
+// -cpuprofile it profiles the accepted sends' first round: the server's
+// own cost, without the load generator's.
 //
 // The load generator shares the CPUs with the server, so the ratios are
 // those of whole-machine cost per request: a server that costs twice the
@@ -51,6 +63,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -73,8 +86,10 @@ type options struct {
 
 func main() {
 	var o options
-	var mem bool
+	var mem, scale bool
 	var memCodes int
+	var so scaleOptions
+	var pending, appCounts string
 	flag.DurationVar(&o.Duration, "duration", 3*time.Second, "how long each scenario is measured, per round")
 	flag.IntVar(&o.Rounds, "rounds", 3, "rounds: each runs every scenario once; the table shows medians")
 	flag.DurationVar(&o.Warmup, "warmup", time.Second, "how long each scenario runs, unmeasured, before")
@@ -84,18 +99,32 @@ func main() {
 	flag.StringVar(&o.Scenarios, "scenarios", "baseline,a,b,c,d,e", "comma-separated scenarios to run")
 	flag.IntVar(&o.VerifyMax, "verify-max", 300_000, "most codes prepared for scenario (e)")
 	flag.StringVar(&o.out, "out", "", "also write the results as JSON to this file")
-	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of one scenario's first measured run (whole process: server and load generator)")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of one scenario's first measured run (whole process: server and load generator); with -scale, of the accepted sends' first round (the handler alone)")
 	flag.StringVar(&o.profile, "profile", "a", "the scenario -cpuprofile profiles")
 	flag.BoolVar(&mem, "mem", false, "measure memory (bytes per pending code, RSS) instead of load")
 	flag.IntVar(&memCodes, "mem-codes", 1_000_000, "pending codes -mem stores")
+	flag.BoolVar(&scale, "scale", false, "measure the handler's cost per request (allocations included) and how it grows with pending codes and registered apps, instead of load")
+	flag.StringVar(&pending, "scale-pending", "0,100000,1000000", "-scale: pending codes in the memory store, one case each (the first is the reference)")
+	flag.StringVar(&appCounts, "scale-apps", "1,1000,100000", "-scale: registered applications, one case each (the first is the reference)")
+	flag.DurationVar(&so.Duration, "scale-duration", time.Second, "-scale: how long each case is measured, per round")
+	flag.DurationVar(&so.Warmup, "scale-warmup", 250*time.Millisecond, "-scale: how long each case runs, unmeasured, before its first round")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
-	if mem {
+	switch {
+	case mem:
 		err = runMem(memCodes, o.out, os.Stdout)
-	} else {
+	case scale:
+		so.Rounds, so.Log, so.cpuprofile = o.Rounds, o.Log, o.cpuprofile
+		if so.Pending, err = counts(pending, 0); err == nil {
+			so.Apps, err = counts(appCounts, 1)
+		}
+		if err == nil {
+			err = runScale(ctx, so, o.out, os.Stdout)
+		}
+	default:
 		err = run(ctx, o, os.Stdout)
 	}
 	if err != nil {
@@ -103,6 +132,22 @@ func main() {
 		stop()
 		os.Exit(1)
 	}
+}
+
+// counts parses a comma-separated list of counts, each at least least.
+func counts(s string, least int) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < least {
+			return nil, fmt.Errorf("%q: want counts of at least %d, comma-separated", s, least)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // report is what -out writes.

@@ -47,8 +47,9 @@ type memFigures struct {
 	PeakRSS uint64 `json:"peak_rss_bytes"`
 }
 
-// memTarget is the issue's target for one pending code in the memory store.
-const memTarget = 256
+// memTarget is the issue's target for one pending code in the memory store:
+// no more than it measured when the target was set (issue 14).
+const memTarget = 168
 
 // measureMemory builds the real server on a memory store and fills the
 // store with n pending codes through store.Reserve, with the keys and the
@@ -107,7 +108,8 @@ func measureMemory(n int, w io.Writer) (memFigures, error) {
 	if f.CodesHeapPerCode > memTarget {
 		met = "NOT met"
 	}
-	fmt.Fprintf(w, "target: <= %d B per pending code: %s; peak RSS %s\n", memTarget, met, mib(f.PeakRSS))
+	fmt.Fprintf(w, "target: <= %d B per pending code: %s (%.1f B); RSS with %d pending codes %s; peak RSS %s (RSS: VmRSS and VmHWM of /proc/self/status, after a forced GC that returns freed memory to the OS)\n",
+		memTarget, met, f.CodesHeapPerCode, n, mib(f.CodesRSS), mib(f.PeakRSS))
 	return f, nil
 }
 

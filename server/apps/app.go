@@ -56,6 +56,9 @@ type App struct {
 	Code CodeSettings `yaml:"code"`
 	// Limits overrides the server's send limits for this application.
 	Limits LimitOverrides `yaml:"limits"`
+	// AutoBlock overrides the server's learning pumping defence
+	// (pumping.auto_block) for this application.
+	AutoBlock AutoBlock `yaml:"auto_block"`
 	// Captcha sets how captcha_token is checked.
 	Captcha CaptchaSettings `yaml:"captcha"`
 	// Providers names the SMS providers to try, in failover order; empty:

@@ -76,6 +76,9 @@ func (a *App) validate() []error {
 	errs = append(errs, validateTemplates(a.Templates)...)
 	errs = append(errs, validateCode("code", a.Code, true)...)
 	errs = append(errs, validateLimits(a.Limits)...)
+	if err := a.AutoBlock.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	errs = append(errs, validateCaptcha(a.Captcha)...)
 	errs = append(errs, a.indexTestNumbers()...)
 	seen := map[string]bool{}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/smscode/smscode/server"
 	"github.com/smscode/smscode/server/apps"
+	"github.com/smscode/smscode/server/audit"
 	"github.com/smscode/smscode/server/sender"
 	"github.com/smscode/smscode/server/sms/failover"
 	"github.com/smscode/smscode/server/store/redisstore"
@@ -77,6 +78,21 @@ type Config struct {
 	Shutdown ShutdownConfig `yaml:"shutdown"`
 	// Receipts configures the delivery receipts (receipts.go).
 	Receipts ReceiptsConfig `yaml:"receipts"`
+	// Audit is the audit trail: one event per send and verify decision,
+	// to a JSON Lines file and/or a signed webhook. Default: off.
+	Audit AuditConfig `yaml:"audit"`
+}
+
+// AuditConfig configures the audit trail's sinks (package audit). With
+// neither sink set, there is no audit trail.
+type AuditConfig struct {
+	// QueueSize is how many events may wait for each sink before new ones
+	// are dropped (counted in smscode_audit_events_total). Default 10000.
+	QueueSize int `yaml:"queue_size"`
+	// File writes JSON Lines, rotated by size.
+	File *audit.FileConfig `yaml:"file"`
+	// Webhook posts batches signed as Standard Webhooks sign, for a SIEM.
+	Webhook *audit.WebhookConfig `yaml:"webhook"`
 }
 
 // ShutdownConfig is the termination sequence: on SIGTERM (or SIGINT) /readyz
@@ -295,6 +311,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Pumping.Max < 0 || c.Pumping.Window < 0 || c.Pumping.BlockFor < 0 || c.Pumping.PrefixDigits < 0 {
 		errs = append(errs, errors.New("pumping: values must not be negative"))
+	}
+	if err := c.Pumping.AutoBlock.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("pumping.%w", err))
 	}
 	for i, a := range c.Apps {
 		for _, n := range a.Providers {

@@ -96,6 +96,9 @@ apps: [{client_id: a}]
 		{"no apps", "dev_mode: true\nproviders: [{name: p, kind: log}]\n", "at least one application"},
 		{"negative drain delay", "dev_mode: true\nproviders: [{name: p, kind: log}]\napps: [{client_id: a}]\nshutdown: {drain_delay: -1s}\n", "shutdown: drain_delay"},
 		{"negative shutdown timeout", "dev_mode: true\nproviders: [{name: p, kind: log}]\napps: [{client_id: a}]\nshutdown: {timeout: -1s}\n", "shutdown: drain_delay and timeout"},
+		{"auto_block ratio above 1", "dev_mode: true\nproviders: [{name: p, kind: log}]\napps: [{client_id: a}]\npumping: {auto_block: {max_ratio_of_norm: 2}}\n", "pumping.auto_block: max_ratio_of_norm"},
+		{"app auto_block negative volume", "dev_mode: true\nproviders: [{name: p, kind: log}]\napps: [{client_id: a, auto_block: {min_sends: -5}}]\n", "auto_block: min_sends"},
+		{"auto_block unknown key", "dev_mode: true\nproviders: [{name: p, kind: log}]\napps: [{client_id: a}]\npumping: {auto_block: {min_send: 5}}\n", "min_send"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

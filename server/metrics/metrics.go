@@ -67,6 +67,7 @@ type Metrics struct {
 	knownClient   atomic.Pointer[func(string) bool]
 	// receipts are the delivery receipts' collectors (receipts.go).
 	receipts receiptMetrics
+	conv          conversionMetrics // conversion.go
 }
 
 // New returns metrics registered on a fresh registry, with the Go runtime and
@@ -104,6 +105,7 @@ func New(opts ...Option) *Metrics {
 			Name: "smscode_http_requests_in_flight",
 			Help: "HTTP requests being served by the API listener.",
 		}),
+		conv: newConversionMetrics(),
 	}
 	bi := buildinfo.Get()
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -114,6 +116,7 @@ func New(opts ...Option) *Metrics {
 	build.Set(1)
 	m.registry.MustRegister(m.sends, m.refusals, m.errors, m.verifications, m.captchaChecks, m.inFlight, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registry.MustRegister(m.conv.collectors()...)
 	m.http = m.newHTTPMiddleware()
 	m.receipts = newReceiptMetrics(m.registry)
 	for _, o := range opts {

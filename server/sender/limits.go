@@ -31,8 +31,13 @@ type Pumping struct {
 	// BlockFor is how long a prefix stays blocked once it went over.
 	// Default 1 h.
 	BlockFor time.Duration `yaml:"block_for"`
-	// Allow lists prefixes ("+86138", "+1") that are never blocked.
+	// Allow lists prefixes ("+86138", "+1") that are never blocked, by
+	// either rule.
 	Allow []string `yaml:"allow"`
+	// AutoBlock is the learning rule: prefixes whose conversion is far
+	// below the application's are blocked (see conversion.go). Off by
+	// default; applications may override it (apps.App.AutoBlock).
+	AutoBlock AutoBlock `yaml:"auto_block"`
 }
 
 // DefaultLimits are the limits used where configuration says nothing:
@@ -72,7 +77,7 @@ func VerifyBound(l Limits, digits int) (perDay int64, perYear float64) {
 }
 
 // DefaultPumping is the SMS-pumping defence used where configuration says nothing.
-var DefaultPumping = Pumping{PrefixDigits: 3, Max: 100, Window: 10 * time.Minute, BlockFor: time.Hour}
+var DefaultPumping = Pumping{PrefixDigits: 3, Max: 100, Window: 10 * time.Minute, BlockFor: time.Hour, AutoBlock: DefaultAutoBlock}
 
 // Or returns p with every zero field taken from def.
 func (p Pumping) Or(def Pumping) Pumping {
@@ -80,6 +85,7 @@ func (p Pumping) Or(def Pumping) Pumping {
 	p.Max = cmp.Or(p.Max, def.Max)
 	p.Window = cmp.Or(p.Window, def.Window)
 	p.BlockFor = cmp.Or(p.BlockFor, def.BlockFor)
+	p.AutoBlock = p.AutoBlock.Over(def.AutoBlock)
 	return p
 }
 

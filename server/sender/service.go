@@ -16,6 +16,7 @@ import (
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/server/apierr"
 	"github.com/smscode/smscode/server/apps"
+	"github.com/smscode/smscode/server/audit"
 	"github.com/smscode/smscode/server/captcha"
 	"github.com/smscode/smscode/server/captcha/altcha"
 	"github.com/smscode/smscode/server/captcha/slider"
@@ -58,6 +59,9 @@ type Deps struct {
 	// TracerProvider records the captcha check's and the store's spans
 	// (see tracing.go); nil: none.
 	TracerProvider trace.TracerProvider
+	// Audit receives one event per send and verify decision (audit.Trail);
+	// nil: no audit trail.
+	Audit Auditor
 	// Deliveries records each accepted message for its delivery receipt
 	// (receipts.Service); nil: none.
 	Deliveries DeliveryTracker
@@ -112,11 +116,14 @@ const releaseTimeout = 3 * time.Second
 
 // Send sends a code to req.Mobile, or returns an *apierr.Error saying why
 // nothing was sent. It returns only once a provider accepted the message.
-func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error) {
+func (s *Service) Send(ctx context.Context, req SendRequest) (_ SendResult, err error) {
+	trail := auditEntry{typ: audit.TypeSend, caller: &req.Caller, scenario: req.Scenario}
+	defer func() { s.record(&trail, err) }()
 	app, info, num, err := s.resolve(req.Caller, req.Mobile, req.Scenario)
 	if err != nil {
 		return SendResult{}, s.refuse(ctx, req, "", err)
 	}
+	trail.num = num
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		// Both bounded: a registered client id, the spec's scenario enum.
 		span.SetAttributes(AttrClientID.String(req.ClientID), AttrScenario.String(string(req.Scenario)))
@@ -139,6 +146,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 	if _, ok := app.TestCode(num.E164); ok {
 		// A test number: answered as sent, with nothing sent, charged or
 		// stored (Verify knows its fixed code).
+		trail.outcome = "test"
 		s.d.Metrics.Send(req.ClientID, string(req.Scenario), "test", "")
 		s.d.Log.LogAttrs(ctx, slog.LevelInfo, "sms not sent: test number",
 			slog.String("request_id", req.RequestID), slog.String("client_id", req.ClientID),
@@ -173,6 +181,17 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 		return SendResult{}, s.refuse(ctx, req, "", err)
 	}
 	endSpan(span, "reserved", nil)
+	// The learning pumping defence (conversion.go), when on: one more
+	// store step, after every limit allowed the send, so that only sends
+	// that would go out are counted. A blocked prefix gives the
+	// reservation back (no cooldown charged) and answers 429 SMS.0006.
+	cv, learning := conversionFor(tag, ch, num, ids)
+	if learning {
+		if err := s.conversionSend(ctx, req, num, cv); err != nil {
+			s.release(sreq, res)
+			return SendResult{}, s.refuse(ctx, req, "", err)
+		}
+	}
 
 	text, lang := ch.Templates.Render(sms.RenderInput{
 		Scenario: string(req.Scenario), Lang: req.Lang, DefaultLang: app.DefaultLang,
@@ -187,19 +206,25 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 	// chain (smscode_sms_provider_attempt_seconds), not here.
 	receipt, err := ch.Provider.Send(ctx, msg)
 	if err != nil {
+		trail.provider = ch.Provider.Name()
 		s.release(sreq, res)
+		if learning {
+			s.conversionUnsend(cv) // no SMS: not a code nobody verified
+		}
 		code := gen.ErrorCodeProviderUnavailable
 		if errors.Is(err, sms.ErrPermanent) {
 			code = gen.ErrorCodeProviderRejected
 		}
 		return SendResult{}, s.refuse(ctx, req, ch.Provider.Name(), apierr.Wrap(code, err))
 	}
+	trail.provider, trail.msgID = receipt.Provider, receipt.MessageID
 	s.d.Metrics.Send(req.ClientID, string(req.Scenario), "sent", receipt.Provider)
 	if s.d.Deliveries != nil {
 		// No code and no number: the calling code is the parsed number's.
 		s.d.Deliveries.Track(ctx, store.Delivery{Provider: receipt.Provider, MessageID: receipt.MessageID,
 			ClientID: req.ClientID, Scenario: string(req.Scenario), CallingCode: strconv.Itoa(num.CallingCode)})
 	}
+	s.d.Metrics.CodeSent(req.ClientID, string(req.Scenario), num.CallingCode) // conversion's denominator
 	if s.d.Log.Enabled(ctx, slog.LevelInfo) {
 		s.d.Log.LogAttrs(ctx, slog.LevelInfo, "sms sent",
 			slog.String("request_id", req.RequestID), slog.String("client_id", req.ClientID),
@@ -218,17 +243,21 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (SendResult, error)
 // and an *apierr.Error otherwise. The verification limits are checked in
 // the same atomic store step as the code (see verifyLimitsFor): a full one
 // refuses with 429 before the code is compared.
-func (s *Service) Verify(ctx context.Context, req VerifyRequest) error {
+func (s *Service) Verify(ctx context.Context, req VerifyRequest) (err error) {
+	trail := auditEntry{typ: audit.TypeVerify, caller: &req.Caller, scenario: req.Scenario}
+	defer func() { s.record(&trail, err) }()
 	app, info, num, err := s.resolve(req.Caller, req.Mobile, req.Scenario)
 	if err != nil {
 		return err
 	}
+	trail.num = num
 	if want, ok := app.TestCode(num.E164); ok {
 		// A test number's fixed code verifies as often as asked.
 		name := "ok"
 		if subtle.ConstantTimeCompare([]byte(want), []byte(req.Code)) != 1 {
 			name, err = "wrong", apierr.New(gen.ErrorCodeCodeWrong)
 		}
+		trail.outcome = name
 		s.d.Metrics.Verification(string(req.Scenario), name)
 		return err
 	}
@@ -264,7 +293,16 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) error {
 		name, err = "not_found", apierr.New(gen.ErrorCodeCodeExpired)
 	}
 	endSpan(span, name, err)
+	trail.outcome = name
 	s.d.Metrics.Verification(string(req.Scenario), name)
+	if res.Outcome == store.VerifyOK {
+		// Conversion's numerator: the metric, and the learning pumping
+		// defence's counters when it is on (conversion.go).
+		s.d.Metrics.CodeVerified(req.ClientID, string(req.Scenario), num.CallingCode)
+		if cv, ok := conversionFor(info.tag, &info.ch, num, ids); ok {
+			s.conversionVerified(ctx, cv)
+		}
+	}
 	return err
 }
 

@@ -19,6 +19,9 @@ const (
 	spanCaptcha = "captcha.verify"
 	spanReserve = "store.reserve"
 	spanVerify  = "store.verify"
+	// spanConversion is the learning pumping defence's step of a send
+	// (conversion.go), only when the rule is on.
+	spanConversion = "store.conversion"
 )
 
 // Attributes of the send pipeline's spans. The server span also gets the

@@ -185,6 +185,7 @@ func recordFlow(t *testing.T) *recorder {
 	rec := &recorder{}
 	env := servertest.New(t, func(s *servertest.Setup) {
 		s.WrapStore = func(st store.Store) store.Store { rec.Store = st; return rec }
+		learning(&s.Config) // the learning pumping defence's keys too (conversion_test.go)
 	})
 	token, x := puzzle(t, env)
 	ct := captchaToken(t, solve(t, env, token, x, seedMobile))

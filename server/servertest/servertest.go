@@ -8,11 +8,14 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/smscode/smscode/internal/audittest"
 	"github.com/smscode/smscode/internal/seed"
+	"github.com/smscode/smscode/server/audit"
 	"github.com/smscode/smscode/server/config"
 	"github.com/smscode/smscode/server/sms"
 	"github.com/smscode/smscode/server/sms/webhook"
@@ -39,6 +42,9 @@ type Env struct {
 	Clock   *Clock
 	Runtime *wire.Runtime
 	HTTP    *httptest.Server
+	// AuditFile is the audit trail's JSON Lines file ("" when the test
+	// configured its own sinks); complete once the runtime is closed.
+	AuditFile string
 }
 
 // Option changes the configuration before the server is built.
@@ -49,6 +55,8 @@ type Setup struct {
 	Config config.Config
 	// WrapStore, when set, wraps the memory store (to inject store faults).
 	WrapStore func(store.Store) store.Store
+	// Log, when set, is the server's logger (default: discarded).
+	Log *slog.Logger
 }
 
 // WithConfig returns an Option that edits the configuration.
@@ -80,6 +88,14 @@ func New(t testing.TB, opts ...Option) *Env {
 	if cfg.Receipts.PublicURL == "" {
 		cfg.Receipts.PublicURL = "http://" + hs.Listener.Addr().String()
 	}
+	// Every test server keeps an audit trail, checked when the test ends
+	// (checkAudit): the whole suite's traffic shows that no event holds a
+	// code or a full number, whatever each test sends.
+	auditPath := ""
+	if cfg.Audit.File == nil && cfg.Audit.Webhook == nil {
+		auditPath = filepath.Join(t.TempDir(), "audit.jsonl")
+		cfg.Audit.File = &audit.FileConfig{Path: auditPath}
+	}
 	clock := NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	mem := memstore.New(memstore.Config{Now: clock.Now})
 	t.Cleanup(mem.Close)
@@ -88,7 +104,10 @@ func New(t testing.TB, opts ...Option) *Env {
 		st = setup.WrapStore(mem)
 	}
 	outbox := sms.NewNamedMemory("primary")
-	log := slog.New(slog.DiscardHandler)
+	log := setup.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	rt, err := wire.Build(cfg, log, wire.Overrides{
 		Store:     st,
 		Providers: map[string]sms.Provider{"primary": outbox},
@@ -97,10 +116,37 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if auditPath != "" {
+		// Registered first, so it runs last: after Close has flushed the trail.
+		t.Cleanup(func() { checkAudit(t, auditPath, outbox) })
+	}
 	t.Cleanup(func() { _ = rt.Close() })
 	hs.Config.Handler = rt.Server.Handler()
 	hs.Start()
-	return &Env{URL: hs.URL, Outbox: outbox, Clock: clock, Runtime: rt, HTTP: hs}
+	return &Env{URL: hs.URL, Outbox: outbox, Clock: clock, Runtime: rt, HTTP: hs, AuditFile: auditPath}
+}
+
+// checkAudit fails t when an event of the audit file does not match the
+// schema, or carries the code or the number of a message the server sent.
+func checkAudit(t testing.TB, path string, outbox *sms.Memory) {
+	t.Helper()
+	events, err := audittest.ReadFile(path)
+	if err != nil {
+		t.Errorf("audit trail: %v", err)
+		return
+	}
+	var forbidden []string
+	for _, m := range outbox.Messages() {
+		// The number's last 8 digits: in any unmasked form of it (E.164,
+		// national), never in the masked one, which shows at most 4 of them.
+		digits := strings.TrimPrefix(m.To, "+")
+		forbidden = append(forbidden, m.Code, digits[max(0, len(digits)-8):])
+	}
+	for _, e := range events {
+		if leaks := audittest.Leaks(e, forbidden); len(leaks) > 0 {
+			t.Errorf("audit event %+v carries %d forbidden values (a code or a full number)", e, len(leaks))
+		}
+	}
 }
 
 // WithWebhookGateway adds a webhook provider named name that sends to gw

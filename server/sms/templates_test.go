@@ -209,3 +209,32 @@ func TestWithCopies(t *testing.T) {
 		t.Errorf("the zh default was lost: %q", zh)
 	}
 }
+
+// Applications that keep the built-in texts share one copy of them: a
+// server with many applications must not hold the texts once per
+// application (every GC cycle marks them). With an override, With copies.
+func TestDefaultsShared(t *testing.T) {
+	base := sms.DefaultTemplates()
+	if sms.DefaultTemplates() != base {
+		t.Error("DefaultTemplates made a new copy")
+	}
+	for _, none := range []map[string]map[string]string{nil, {}} {
+		same, err := base.With(none)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if same != base {
+			t.Errorf("With(%v) copied the texts", none)
+		}
+	}
+	if allocs := testing.AllocsPerRun(100, func() { _, _ = sms.DefaultTemplates().With(nil) }); allocs != 0 {
+		t.Errorf("DefaultTemplates().With(nil) allocates %.0f times", allocs)
+	}
+	custom, err := base.With(map[string]map[string]string{"en": {"LOGIN_SMS": "{signature}Sign-in code: {code}"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if custom == base {
+		t.Error("With an override returned its receiver")
+	}
+}

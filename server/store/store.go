@@ -163,4 +163,8 @@ type Store interface {
 	// Deliveries: the messages waiting for their delivery receipts
 	// (delivery.go).
 	Deliveries
+
+	// Conversion counts sends and verified codes per prefix for the
+	// learning pumping defence (conversion.go).
+	Conversion
 }

@@ -96,7 +96,7 @@ func (r *Runtime) newGeneration(cfg config.Config, prev *generation) (*generatio
 	g.svc, err = sender.New(sender.Deps{
 		Apps: reg, Store: r.Store, Hasher: r.hasher, Channels: channels,
 		Log: r.log, Metrics: r.Metrics, Slider: g.slider, Altcha: r.Altcha,
-		TracerProvider: r.o.TracerProvider, Deliveries: r.Receipts,
+		TracerProvider: r.o.TracerProvider, Deliveries: r.Receipts, Audit: r.auditor(),
 	})
 	if err != nil {
 		return nil, err
@@ -181,6 +181,7 @@ var restartOnly = []struct {
 	{"http", func(c config.Config) any { return c.HTTP }},
 	{"store", func(c config.Config) any { return c.Store }},
 	{"demo", func(c config.Config) any { return c.Demo }},
+	{"audit", func(c config.Config) any { return c.Audit }},
 }
 
 // ErrNeedsRestart is what Reload returns (wrapped, with the keys) when the

@@ -19,6 +19,7 @@ import (
 
 	"github.com/smscode/smscode/server"
 	"github.com/smscode/smscode/server/apps"
+	"github.com/smscode/smscode/server/audit"
 	"github.com/smscode/smscode/server/captcha"
 	"github.com/smscode/smscode/server/captcha/altcha"
 	"github.com/smscode/smscode/server/captcha/slider"
@@ -74,6 +75,9 @@ type Runtime struct {
 	Slider  *slider.Slider
 	Altcha  *altcha.Altcha
 	Metrics *metrics.Metrics
+	// Audit is the audit trail (nil when the configuration sets no sink);
+	// made once, every generation's pipeline records to it.
+	Audit *audit.Trail
 	// Providers are the SMS providers by configured name.
 	Providers map[string]sms.Provider
 	// Receipts tracks sent messages and takes their delivery receipts
@@ -145,6 +149,9 @@ func Build(cfg config.Config, log *slog.Logger, o Overrides) (rt *Runtime, err e
 	}
 	if rt.Receipts, err = buildReceipts(cfg, rt); err != nil {
 		return nil, err
+	}
+	if rt.Audit, err = buildAudit(cfg.Audit, rt); err != nil {
+		return nil, fmt.Errorf("config: audit: %w", err)
 	}
 	g, err := rt.newGeneration(cfg, nil)
 	if err != nil {
@@ -267,12 +274,14 @@ func buildChannel(cfg config.Config, a *apps.App, rt *Runtime, g *generation, pr
 	if err != nil {
 		return sender.Channel{}, err
 	}
+	pumping := cfg.Pumping.Or(sender.DefaultPumping)
+	pumping.AutoBlock = a.AutoBlock.Over(pumping.AutoBlock) // the app's learning-rule overrides
 	return sender.Channel{
 		Captcha:   verifier,
 		Provider:  provider,
 		Templates: tpl,
 		Limits:    a.Limits.Over(cfg.Limits.Over(sender.DefaultLimits)),
-		Pumping:   cfg.Pumping.Or(sender.DefaultPumping),
+		Pumping:   pumping,
 	}, nil
 }
 
@@ -330,3 +339,43 @@ func templateOverrides(a *apps.App) map[string]map[string]string {
 // Ping is used by callers that want to fail fast at start-up when the store
 // is unreachable.
 func (r *Runtime) Ping(ctx context.Context) error { return r.Store.Ping(ctx) }
+
+// buildAudit makes the audit trail from its sinks' configuration; nil when
+// none is set. Its drops and failures are counted on the service's
+// registry and logged.
+func buildAudit(cfg config.AuditConfig, rt *Runtime) (*audit.Trail, error) {
+	var sinks []audit.Named
+	if cfg.File != nil {
+		f, err := audit.NewFile(*cfg.File)
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, audit.Named{Name: "file", Sink: f})
+	}
+	if cfg.Webhook != nil {
+		w, err := audit.NewWebhook(*cfg.Webhook, nil)
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, audit.Named{Name: "webhook", Sink: w})
+	}
+	if len(sinks) == 0 {
+		return nil, nil
+	}
+	t, err := audit.New(audit.Config{QueueSize: cfg.QueueSize}, sinks, rt.Metrics.Registry(), rt.log)
+	if err != nil {
+		return nil, err
+	}
+	rt.closers = append(rt.closers, t.Close)
+	return t, nil
+}
+
+// auditor is the audit trail as the pipeline takes it: a nil interface, not
+// a nil *audit.Trail, when there is none, so the pipeline skips building
+// events.
+func (r *Runtime) auditor() sender.Auditor {
+	if r.Audit == nil {
+		return nil
+	}
+	return r.Audit
+}

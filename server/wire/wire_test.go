@@ -33,6 +33,9 @@ func TestExampleConfigLoads(t *testing.T) {
 	if cfg.Shutdown.DrainDelay != config.DefaultDrainDelay || cfg.Shutdown.GraceTimeout() != config.DefaultShutdownTimeout {
 		t.Errorf("example shutdown: %+v, want the defaults", cfg.Shutdown)
 	}
+	if cfg.Audit.File == nil || cfg.Audit.Webhook == nil {
+		t.Errorf("example audit: %+v, want both sinks shown", cfg.Audit)
+	}
 	if err := wire.Check(cfg); err != nil {
 		t.Errorf("Check: %v", err)
 	}
@@ -52,6 +55,7 @@ var exampleEnv = [][2]string{
 	{"TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000"}, {"TWILIO_AUTH_TOKEN", "token"},
 	{"SMS_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
 	{"TURNSTILE_SECRET", "turnstile-secret"},
+	{"AUDIT_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
 }
 
 // store.memory.max_entries reaches the memory store: past it, new entries
