@@ -67,7 +67,7 @@ type Metrics struct {
 	knownClient   atomic.Pointer[func(string) bool]
 	// receipts are the delivery receipts' collectors (receipts.go).
 	receipts receiptMetrics
-	conv          conversionMetrics // conversion.go
+	conv     conversionMetrics // conversion.go
 }
 
 // New returns metrics registered on a fresh registry, with the Go runtime and

@@ -14,9 +14,9 @@ import (
 // mutex (receipts are a few per send, not worth shards), with two heaps of
 // deadlines: when each record's wait for a receipt ends, and when it
 // expires. Heap entries of records replaced or settled since are skipped
-// when they come up, so each heap holds at most one entry per tracked
-// message, and both shrink as their deadlines pass. The map holds at most
-// Config.MaxEntries records (then TrackDelivery fails with store.ErrFull).
+// when they come up, and both shrink as their deadlines pass. The map holds
+// at most Config.MaxEntries records, each heap twice as many entries (then
+// TrackDelivery fails with store.ErrFull).
 type deliveries struct {
 	mu      sync.Mutex
 	byID    map[deliveryID]*delivery
@@ -70,7 +70,9 @@ func (s *Store) TrackDelivery(ctx context.Context, d store.Delivery, ttl, wait t
 	t.dropExpired(now)
 	id := deliveryID{d.Provider, d.MessageID}
 	old, replaced := t.byID[id]
-	if !replaced && int64(len(t.byID)) >= s.max {
+	// The heaps count too: a gateway that answers the same id for every
+	// message would otherwise add heap entries without adding records.
+	if (!replaced && int64(len(t.byID)) >= s.max) || int64(len(t.expiry)) >= 2*s.max || int64(len(t.waiting)) >= 2*s.max {
 		return full("track delivery")
 	}
 	var gen uint64
