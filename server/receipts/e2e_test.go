@@ -9,11 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/smscode/smscode/gen"
+	"github.com/smscode/smscode/internal/redistest"
 	"github.com/smscode/smscode/internal/seed"
 	"github.com/smscode/smscode/server/receipts"
 	"github.com/smscode/smscode/server/servertest"
 	"github.com/smscode/smscode/server/sms/webhook/webhooktest"
+	"github.com/smscode/smscode/server/store"
+	"github.com/smscode/smscode/server/store/redisstore"
 )
 
 // The whole path on the real server: a send through the webhook provider
@@ -24,8 +29,20 @@ import (
 // oversize and malformed bodies, unknown providers refused with the Error
 // body; and a message with no receipt in receipts.wait counted unknown.
 func TestEndToEnd(t *testing.T) {
+	t.Run("memory", func(t *testing.T) { endToEnd(t) })
+	t.Run("redis", func(t *testing.T) {
+		srv := redistest.Start(t)
+		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+		t.Cleanup(func() { _ = rdb.Close() })
+		endToEnd(t, func(s *servertest.Setup) {
+			s.WrapStore = func(store.Store) store.Store { return redisstore.New(rdb, redisstore.Config{}) }
+		})
+	})
+}
+
+func endToEnd(t *testing.T, opts ...servertest.Option) {
 	gw := webhooktest.New(t)
-	env := servertest.New(t, servertest.WithWebhookGateway(gw, "gateway"))
+	env := servertest.New(t, append(opts, servertest.WithWebhookGateway(gw, "gateway"))...)
 	send := func(mobile string) webhooktest.Sent {
 		t.Helper()
 		status, b := call(t, http.MethodPost, env.URL+"/api/v2/sdk/sms/send", seed.Headers(), mustJSON(map[string]string{
