@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -213,4 +214,45 @@ func scrape(t *testing.T, base string) map[string]string {
 		}
 	}
 	return out
+}
+
+// A flood of receipts for made-up ids and made-up providers adds no
+// series: the counters it moves were there before, and nothing is stored.
+func TestFloodAddsNoSeries(t *testing.T) {
+	gw := webhooktest.New(t)
+	env := servertest.New(t, servertest.WithWebhookGateway(gw, "gateway"))
+	// One receipt of each kind first, so that every series exists.
+	deliverTo := func(provider, id string) int {
+		status, err := gw.Deliver(env.URL+receipts.Path(provider), id, "delivered")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return status
+	}
+	deliverTo("gateway", "warm-up")
+	deliverTo("nosuch", "warm-up")
+	before := scrape(t, env.URL)
+	const n = 1000
+	for i := range n {
+		if s := deliverTo("gateway", "made-up-"+strconv.Itoa(i)); s != http.StatusNoContent {
+			t.Fatalf("receipt %d: %d", i, s)
+		}
+		if s := deliverTo("p"+strconv.Itoa(i), "x"); s != http.StatusNotFound {
+			t.Fatalf("receipt for a made-up provider: %d", s)
+		}
+	}
+	after := scrape(t, env.URL)
+	var added []string
+	for s := range after {
+		if _, ok := before[s]; !ok && strings.HasPrefix(s, "smscode_sms_") {
+			added = append(added, s)
+		}
+	}
+	if len(added) > 0 {
+		t.Errorf("%d receipts for made-up ids and providers added series %v", 2*n, added)
+	}
+	if got := after[`smscode_sms_receipts_total{outcome="unknown_id",provider="gateway"}`]; got != strconv.Itoa(n+1) {
+		t.Errorf("unknown_id = %s, want %d", got, n+1)
+	}
+	t.Logf("%d receipts for made-up ids (counted unknown_id) and %d for made-up providers (404): no smscode_sms_ series added", n, n)
 }

@@ -22,7 +22,7 @@ import (
 // reader is a provider whose receipts are "<id> <status>" lines.
 type reader struct{ takes bool }
 
-func (r reader) TakesReceipts() bool { return r.takes }
+func (r reader) TakesReceipts() bool        { return r.takes }
 func (reader) ReceiptAck() (string, []byte) { return "", nil }
 func (reader) ReadReceipt(req sms.ReceiptRequest) ([]sms.StatusReport, error) {
 	var out []sms.StatusReport
