@@ -256,3 +256,36 @@ func TestFloodAddsNoSeries(t *testing.T) {
 	}
 	t.Logf("%d receipts for made-up ids (counted unknown_id) and %d for made-up providers (404): no smscode_sms_ series added", n, n)
 }
+
+// A reload that changes receipts.public_url rebuilds the providers with
+// the new callback URL, and a message sent before the reload still gets
+// its receipt settled after it (the records are in the store).
+func TestReloadPublicURL(t *testing.T) {
+	gw := webhooktest.New(t)
+	env := servertest.New(t, servertest.WithWebhookGateway(gw, "gateway"))
+	send := func(mobile string) webhooktest.Sent {
+		t.Helper()
+		if status, b := call(t, http.MethodPost, env.URL+"/api/v2/sdk/sms/send", seed.Headers(), mustJSON(map[string]string{
+			"mobile": mobile, "type": string(gen.ScenarioLogin), "captcha_token": servertest.CaptchaToken})); status != http.StatusOK {
+			t.Fatalf("send: %d %s", status, b)
+		}
+		s, _ := gw.Last("+86" + mobile)
+		return s
+	}
+	before := send("13800000001")
+	cfg := env.Runtime.LiveConfig()
+	cfg.Receipts.PublicURL = "https://sms.example.com/prefix/"
+	if err := env.Runtime.Reload(cfg); err != nil {
+		t.Fatal(err)
+	}
+	after := send("13800000002")
+	if want := "https://sms.example.com/prefix" + receipts.Path("gateway"); after.Payload.ReceiptURL != want {
+		t.Errorf("after the reload, receipt_url %q, want %q", after.Payload.ReceiptURL, want)
+	}
+	if status, err := gw.Deliver(before.Payload.ReceiptURL, before.MessageID, "delivered"); err != nil || status != http.StatusNoContent {
+		t.Fatalf("receipt of a message sent before the reload: %d %v", status, err)
+	}
+	if got := scrape(t, env.URL)[`smscode_sms_receipts_total{outcome="settled",provider="gateway"}`]; got != "1" {
+		t.Errorf("settled = %q, want 1", got)
+	}
+}
