@@ -289,3 +289,13 @@ func TestReloadPublicURL(t *testing.T) {
 		t.Errorf("settled = %q, want 1", got)
 	}
 }
+
+// receipts.wait is made once: a reload that changes it is refused, naming it.
+func TestReloadRefusesWait(t *testing.T) {
+	env := servertest.New(t)
+	cfg := env.Runtime.LiveConfig()
+	cfg.Receipts.Wait = time.Hour
+	if err := env.Runtime.Reload(cfg); err == nil || !strings.Contains(err.Error(), "receipts.wait") {
+		t.Errorf("Reload with another receipts.wait: %v, want a refusal naming it", err)
+	}
+}

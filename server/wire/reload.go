@@ -182,6 +182,11 @@ var restartOnly = []struct {
 	{"store", func(c config.Config) any { return c.Store }},
 	{"demo", func(c config.Config) any { return c.Demo }},
 	{"audit", func(c config.Config) any { return c.Audit }},
+	// The receipts service (and its sweeper) is made once; public_url is
+	// the providers', rebuilt by a reload.
+	{"receipts.ttl", func(c config.Config) any { return c.Receipts.TTL }},
+	{"receipts.wait", func(c config.Config) any { return c.Receipts.Wait }},
+	{"receipts.sweep_interval", func(c config.Config) any { return c.Receipts.SweepInterval }},
 }
 
 // ErrNeedsRestart is what Reload returns (wrapped, with the keys) when the
