@@ -15,6 +15,11 @@
 // carries its W3C traceparent header.
 //
 // Verify is the receiving side's check, for teams that implement endpoints.
+//
+// Delivery receipts: with a ReceiptURL, each payload carries receipt_url,
+// where the endpoint posts the message's status (ReceiptPayload), signed
+// the same way with the same secret (Sign); ReadReceipt checks and parses
+// it (receipts.go).
 package webhook
 
 import (
