@@ -196,6 +196,7 @@ ci: ## What CI runs, in order (.ci/run also installs Redis and the tools first)
 	$(MAKE) --no-print-directory check-samples
 	$(MAKE) --no-print-directory breaking
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+	scripts/make-run-selftest.sh
 	$(MAKE) --no-print-directory check-chart
 	$(MAKE) --no-print-directory image
 	$(MAKE) --no-print-directory test

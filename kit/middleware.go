@@ -183,6 +183,11 @@ func AccessLog(log *slog.Logger) echo.MiddlewareFunc {
 // is never a probe.
 var probeRoutes = map[string]bool{"/healthz": true, "/readyz": true, "/livez": true, "/metrics": true}
 
+// IsProbe reports whether route (a registered route, Echo's c.Path()) is a
+// health or metrics probe: logged at debug by AccessLog, and not traced by
+// the server's tracing middleware (a span per probe per pod is noise).
+func IsProbe(route string) bool { return probeRoutes[route] }
+
 // maskPath replaces each run of 4 or more digits with "****" and cuts the
 // path to 128 bytes: unknown paths are logged for debugging, but a phone
 // number or code in them must not be.

@@ -6,7 +6,7 @@
 set -euo pipefail
 report=$1
 if [[ ! -s $report ]]; then
-	echo "make test: every test group ran (real Redis, Chromium)"
+	echo "make test: every test group ran (real Redis, Chromium, curl, root)"
 	exit 0
 fi
 echo "make test: SKIPPED test groups (these tests did not run):"

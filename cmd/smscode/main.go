@@ -315,6 +315,10 @@ func checkConfig(args []string, e env) error {
 	if err == nil {
 		err = wire.Check(cfg)
 	}
+	if err == nil {
+		// The OTEL_* variables stop start-up when Setup refuses them.
+		err = tracing.Check()
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", *path, err)
 	}

@@ -92,6 +92,8 @@ func TestCommandLine(t *testing.T) {
 			"AUDIT_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 		}, nil, ": ok", ""},
 		{"missing file", []string{"check-config", "-config", filepath.Join(dir, "none.yaml")}, nil, errAny, "", "no such file"},
+		{"tracing exporter start-up refuses", []string{"check-config", "-config", good}, map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, errAny, "", "OTEL_TRACES_EXPORTER"},
+		{"OTLP protocol start-up refuses", []string{"check-config", "-config", good}, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, errAny, "", "OTLP protocol"},
 		{"bad YAML", []string{"check-config", "-config", file("bad.yaml", "apps: [\n")}, nil, errAny, "", "yaml:"},
 		{"unknown key", []string{"check-config", "-config", file("key.yaml", opsConfig("providers: [{name: l, kind: log}]\nshutdown: {drain: 1s}", `{client_id: a1}`))}, nil, errAny, "", "field drain not found"},
 		{"invalid value", []string{"check-config", "-config", file("val.yaml", opsConfig("providers: [{name: l, kind: log}]\nshutdown: {drain_delay: -1s}", `{client_id: a1}`))}, nil, errAny, "", "shutdown: drain_delay and timeout must not be negative"},

@@ -2,6 +2,7 @@ package chart_test
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -126,6 +127,8 @@ type probe struct {
 		Path string `yaml:"path"`
 		Port any    `yaml:"port"`
 	} `yaml:"httpGet"`
+	PeriodSeconds    int `yaml:"periodSeconds"`
+	FailureThreshold int `yaml:"failureThreshold"`
 }
 
 type serviceSpec struct {
@@ -363,6 +366,9 @@ func TestChartRenders(t *testing.T) {
 					t.Errorf("Service %s selects no Redis pods", u.Hostname())
 				}
 				env[config.EnvRedisURL] = redis.Value
+				// The bundled Redis has no password: a NetworkPolicy lets
+				// only the server's pods in.
+				checkRedisPolicy(t, r, ss.Selector, podLabels)
 			} else if redis.ValueFrom == nil || redis.ValueFrom.SecretKeyRef == nil || redis.ValueFrom.SecretKeyRef.Key != config.EnvRedisURL {
 				t.Errorf("%s: %+v, want the Secret's key %s", config.EnvRedisURL, redis, config.EnvRedisURL)
 			}
@@ -419,6 +425,15 @@ func TestChartRenders(t *testing.T) {
 			// The grace period outlasts the drain and the in-flight requests.
 			// config.Load has filled in the defaults of what the file omits.
 			drain, inFlight := cfg.Shutdown.DrainDelay, cfg.Shutdown.GraceTimeout()
+			// The drain outlasts the readiness probe's failures that take the
+			// pod out of the endpoints (Kubernetes' defaults: 10 s, 3 times),
+			// or the load balancer still sends when the listener closes.
+			if rp := c.ReadinessProbe; rp != nil {
+				period, failures := cmp.Or(rp.PeriodSeconds, 10), cmp.Or(rp.FailureThreshold, 3)
+				if notReady := time.Duration(period*failures) * time.Second; drain <= notReady {
+					t.Errorf("shutdown.drain_delay %s, not longer than the readiness probe's %d s × %d failures = %s", drain, period, failures, notReady)
+				}
+			}
 			if pod.TerminationGracePeriodSeconds == nil {
 				t.Error("no terminationGracePeriodSeconds")
 			} else if grace := time.Duration(*pod.TerminationGracePeriodSeconds) * time.Second; grace <= drain+inFlight {
@@ -554,4 +569,50 @@ func loadConfig(t *testing.T, text string, env map[string]string) config.Config 
 		t.Fatalf("the server refuses the chart's configuration: %v", err)
 	}
 	return cfg
+}
+
+// networkPolicySpec is the part of a NetworkPolicy the test reads.
+type networkPolicySpec struct {
+	PodSelector struct {
+		MatchLabels map[string]string `yaml:"matchLabels"`
+	} `yaml:"podSelector"`
+	PolicyTypes []string `yaml:"policyTypes"`
+	Ingress     []struct {
+		From []struct {
+			PodSelector *struct {
+				MatchLabels map[string]string `yaml:"matchLabels"`
+			} `yaml:"podSelector"`
+		} `yaml:"from"`
+	} `yaml:"ingress"`
+}
+
+// checkRedisPolicy: one NetworkPolicy selects the Redis pods (those the
+// Redis Service selects) and admits ingress only from pods that are the
+// server's.
+func checkRedisPolicy(t *testing.T, r render, redisSelector, serverPods map[string]string) {
+	t.Helper()
+	var found int
+	for name, o := range r["NetworkPolicy"] {
+		np := decodeSpec[networkPolicySpec](t, o)
+		if !selects(np.PodSelector.MatchLabels, redisSelector) {
+			continue
+		}
+		found++
+		if !slices.Contains(np.PolicyTypes, "Ingress") || len(np.Ingress) == 0 {
+			t.Errorf("NetworkPolicy %s: no ingress rules", name)
+		}
+		for _, in := range np.Ingress {
+			if len(in.From) == 0 {
+				t.Errorf("NetworkPolicy %s: an ingress rule from anywhere", name)
+			}
+			for _, f := range in.From {
+				if f.PodSelector == nil || !selects(f.PodSelector.MatchLabels, serverPods) || selects(f.PodSelector.MatchLabels, redisSelector) {
+					t.Errorf("NetworkPolicy %s admits %+v, want only the server's pods", name, f)
+				}
+			}
+		}
+	}
+	if found != 1 {
+		t.Errorf("%d NetworkPolicies select the bundled Redis, want 1", found)
+	}
 }

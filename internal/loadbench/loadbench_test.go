@@ -49,13 +49,22 @@ func TestScenarios(t *testing.T) {
 // (a few hundred KB freed between the two readings) cannot turn negative;
 // 20,000 could.
 func TestMemory(t *testing.T) {
-	f, err := measureMemory(50_000, io.Discard)
-	if err != nil {
-		t.Fatal(err)
+	// The live-heap difference is measured in a test binary whose other
+	// tests' servers may still be winding down (their goroutines freeing
+	// memory between the two readings), which can make one reading
+	// implausible, even negative. Three tries; one plausible set passes.
+	var f memFigures
+	for try := range 3 {
+		var err error
+		if f, err = measureMemory(50_000, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if f.CodesHeapPerCode > 0 && f.CodesHeapPerCode <= 1024 && f.SendsHeapPerSend >= f.CodesHeapPerCode {
+			return
+		}
+		t.Logf("try %d: implausible figures (another test's memory freed meanwhile?): %+v", try+1, f)
 	}
-	if f.CodesHeapPerCode <= 0 || f.CodesHeapPerCode > 1024 || f.SendsHeapPerSend < f.CodesHeapPerCode {
-		t.Errorf("implausible figures: %+v", f)
-	}
+	t.Errorf("implausible figures three times: %+v", f)
 }
 
 func TestMobile(t *testing.T) {

@@ -34,23 +34,14 @@ type Option func(*Metrics)
 // WithClientIDs names the client ids that get their own client_id label
 // value (the registered applications'); known reports whether an id is
 // one. Every other id is counted as Unknown. Without this option every
-// client id is Unknown.
+// client id is Unknown. (server/wire passes a test that asks the live
+// configuration, so that a reload's applications get their own value.)
 func WithClientIDs(known func(clientID string) bool) Option {
-	return func(m *Metrics) { m.SetClientIDs(known) }
-}
-
-// SetClientIDs replaces the test of WithClientIDs, for a reload that
-// registers other applications on the same Metrics; nil makes every id
-// Unknown. Series of ids counted before stay.
-func (m *Metrics) SetClientIDs(known func(clientID string) bool) {
-	if m == nil {
-		return
+	return func(m *Metrics) {
+		if known != nil {
+			m.knownClient.Store(&known)
+		}
 	}
-	if known == nil {
-		m.knownClient.Store(nil)
-		return
-	}
-	m.knownClient.Store(&known)
 }
 
 // Metrics holds the service's collectors. A nil *Metrics records nothing, so

@@ -78,29 +78,3 @@ func TestBuildInfo(t *testing.T) {
 		}
 	}
 }
-
-// SetClientIDs swaps the registered ids (a reload): a newly registered id
-// gets its own label value, one no longer registered is unknown again.
-func TestSetClientIDs(t *testing.T) {
-	m := metrics.New(metrics.WithClientIDs(func(id string) bool { return id == "old" }))
-	m.SetClientIDs(func(id string) bool { return id == "new" })
-	m.Send("old", "LOGIN_SMS", "sent", "p")
-	m.Send("new", "LOGIN_SMS", "sent", "p")
-	m.SetClientIDs(nil)
-	m.Send("new", "LOGIN_SMS", "refused", "")
-	rec := httptest.NewRecorder()
-	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	out := rec.Body.String()
-	for _, want := range []string{
-		`smscode_sends_total{client_id="new",outcome="sent",provider="p",scenario="LOGIN_SMS"} 1`,
-		`smscode_sends_total{client_id="unknown",outcome="sent",provider="p",scenario="LOGIN_SMS"} 1`,
-		`smscode_sends_total{client_id="unknown",outcome="refused",provider="",scenario="LOGIN_SMS"} 1`,
-	} {
-		if !strings.Contains(out, want+"\n") {
-			t.Errorf("/metrics lacks %s", want)
-		}
-	}
-	if strings.Contains(out, `client_id="old"`) {
-		t.Error("an id no longer registered got its own series")
-	}
-}

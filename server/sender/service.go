@@ -25,6 +25,7 @@ import (
 	"github.com/smscode/smscode/server/phone"
 	"github.com/smscode/smscode/server/sms"
 	"github.com/smscode/smscode/server/store"
+	"github.com/smscode/smscode/server/tracing/spans"
 )
 
 // Channel is what one application sends with: its captcha check, its SMS
@@ -107,7 +108,7 @@ func New(d Deps) (*Service, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{d: d, tracer: newTracer(d.TracerProvider), apps: infos}, nil
+	return &Service{d: d, tracer: spans.Tracer(d.TracerProvider, tracerScope), apps: infos}, nil
 }
 
 // releaseTimeout bounds the clean-up after a failed delivery; it runs even

@@ -6,9 +6,9 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/smscode/smscode/server/apierr"
+	"github.com/smscode/smscode/server/tracing/spans"
 )
 
 // The send pipeline's spans, children of the request's server span: the
@@ -38,26 +38,9 @@ const (
 // tracerScope is the instrumentation scope of the pipeline's spans.
 const tracerScope = "github.com/smscode/smscode/server/sender"
 
-// newTracer is tp's tracer, or nil when tp records nothing (nil or the
-// no-op provider): startSpan then costs nothing, not even the context
-// that a no-op tracer would allocate.
-func newTracer(tp trace.TracerProvider) trace.Tracer {
-	if _, isNoop := tp.(noop.TracerProvider); tp == nil || isNoop {
-		return nil
-	}
-	return tp.Tracer(tracerScope)
-}
-
-// noSpan is what startSpan returns without a tracer: a span of its own (not
-// the caller's, which ending it would end), boxed once.
-var noSpan trace.Span = noop.Span{}
-
 // startSpan starts a span named name under ctx's, when tracing is on.
 func (s *Service) startSpan(ctx context.Context, name string) (context.Context, trace.Span) {
-	if s.tracer == nil {
-		return ctx, noSpan
-	}
-	return s.tracer.Start(ctx, name)
+	return spans.Start(s.tracer, ctx, name)
 }
 
 // setLimit records the name of the limit that refused. (Guarded: the

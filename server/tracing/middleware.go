@@ -38,6 +38,9 @@ func Middleware(tp trace.TracerProvider) echo.MiddlewareFunc {
 	prop := propagation.TraceContext{}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			if kit.IsProbe(c.Path()) {
+				return next(c) // health and metrics probes: not traced
+			}
 			req := c.Request()
 			ctx := prop.Extract(req.Context(), propagation.HeaderCarrier(req.Header))
 			method := knownMethod(req.Method)

@@ -162,3 +162,25 @@ func TestLogHandler(t *testing.T) {
 		}
 	})
 }
+
+// Health and metrics probes are not traced: a span per probe per pod is
+// noise, and during a drain every /readyz would be an error span.
+func TestMiddlewareSkipsProbes(t *testing.T) {
+	tp, exp := recorder(t)
+	e := echo.New()
+	e.Use(tracing.Middleware(tp))
+	for _, p := range []string{"/healthz", "/readyz", "/livez", "/metrics", "/items/:id"} {
+		e.GET(p, func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	}
+	for _, target := range []string{"/healthz", "/readyz", "/livez", "/metrics", "/items/1"} {
+		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", target, nil))
+	}
+	spans := exp.GetSpans()
+	if len(spans) != 1 || spans[0].Name != "GET /items/:id" {
+		var names []string
+		for _, s := range spans {
+			names = append(names, s.Name)
+		}
+		t.Fatalf("spans %v, want only GET /items/:id", names)
+	}
+}

@@ -35,6 +35,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/smscode/smscode/internal/buildinfo"
+	"github.com/smscode/smscode/server/tracing/spans"
 )
 
 // ScopeName is the instrumentation scope of the server spans that
@@ -124,23 +125,47 @@ func wanted(getenv func(string) string) (bool, error) {
 	}
 }
 
-// newExporter makes the OTLP exporter of the configured protocol; the
-// exporter reads its endpoint, headers, TLS, compression and timeout from
-// the OTEL_EXPORTER_OTLP_* variables itself.
-func newExporter(ctx context.Context, getenv func(string) string) (sdktrace.SpanExporter, error) {
+// Check reports whether the OTEL_* environment is one Setup accepts (the
+// exporter and the OTLP protocol), without making an exporter: what
+// `smscode check-config` runs, so that a pipeline catches what would stop
+// start-up.
+func Check() error {
+	on, err := wanted(os.Getenv)
+	if err != nil || !on {
+		return err
+	}
+	_, err = otlpProtocol(os.Getenv)
+	return err
+}
+
+// otlpProtocol is the configured OTLP protocol: http/protobuf (default) or grpc.
+func otlpProtocol(getenv func(string) string) (string, error) {
 	protocol := strings.TrimSpace(getenv(envTracesProtocol))
 	if protocol == "" {
 		protocol = strings.TrimSpace(getenv(envProtocol))
 	}
-	var exp sdktrace.SpanExporter
-	var err error
 	switch protocol {
 	case "", "http/protobuf":
-		exp, err = otlptracehttp.New(ctx)
+		return "http/protobuf", nil
 	case "grpc":
+		return protocol, nil
+	}
+	return "", fmt.Errorf("tracing: OTLP protocol %q: want http/protobuf or grpc", protocol)
+}
+
+// newExporter makes the OTLP exporter of the configured protocol; the
+// exporter reads its endpoint, headers, TLS, compression and timeout from
+// the OTEL_EXPORTER_OTLP_* variables itself.
+func newExporter(ctx context.Context, getenv func(string) string) (sdktrace.SpanExporter, error) {
+	protocol, err := otlpProtocol(getenv)
+	if err != nil {
+		return nil, err
+	}
+	var exp sdktrace.SpanExporter
+	if protocol == "grpc" {
 		exp, err = otlptracegrpc.New(ctx)
-	default:
-		return nil, fmt.Errorf("tracing: OTLP protocol %q: want http/protobuf or grpc", protocol)
+	} else {
+		exp, err = otlptracehttp.New(ctx)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("tracing: OTLP exporter: %w", err)
@@ -171,10 +196,4 @@ func newResource(ctx context.Context) (*resource.Resource, error) {
 // Enabled reports whether tp records spans: false for nil and for the
 // no-op provider that Setup returns when tracing is off, so that callers
 // can leave tracing off the request path altogether.
-func Enabled(tp trace.TracerProvider) bool {
-	if tp == nil {
-		return false
-	}
-	_, isNoop := tp.(noop.TracerProvider)
-	return !isNoop
-}
+func Enabled(tp trace.TracerProvider) bool { return spans.Enabled(tp) }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 
@@ -266,4 +267,54 @@ func label(m *dto.Metric, name string) string {
 		}
 	}
 	return ""
+}
+
+// A request in flight when a reload removes its application and changes
+// its chain finishes on the configuration it started with: the send held
+// in its provider is released after the reload and answers 200, its SMS
+// sent through the old chain; the next send for that application gets the
+// unknown-application error.
+func TestReloadInFlightFinishesOnOldConfig(t *testing.T) {
+	e := newReloadEnv(t, reloadConfig(t, "", `{client_id: a1, captcha: {kind: none}, providers: [p]}, {client_id: a2, captcha: {kind: none}, providers: [q]}`))
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once atomic.Bool
+	e.p.SetFailure(func(sms.Message) error {
+		if once.CompareAndSwap(false, true) {
+			close(arrived)
+			<-release
+		}
+		return nil
+	})
+	type result struct {
+		status int
+		code   string
+	}
+	done := make(chan result, 1)
+	go func() {
+		s, c := e.send(t, "a1", "")
+		done <- result{s, c}
+	}()
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the send never reached its provider")
+	}
+	// a1 removed; a2's chain changed to p (so the old chain [p] of a1 is
+	// no longer any app's).
+	if err := e.rt.Reload(reloadConfig(t, "", `{client_id: a2, captcha: {kind: none}, providers: [q, p]}`)); err != nil {
+		t.Fatal(err)
+	}
+	e.want(t, "a1", "", 400, "APP.0001")
+	close(release)
+	select {
+	case r := <-done:
+		if r.status != http.StatusOK {
+			t.Fatalf("the in-flight send answered %d %s, want 200 on the configuration it started with", r.status, r.code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the in-flight send never answered")
+	}
+	if n := len(e.p.Messages()); n != 1 {
+		t.Fatalf("provider p holds %d messages, want the in-flight send's one", n)
+	}
 }

@@ -28,6 +28,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/smscode/smscode/server/sms"
+	"github.com/smscode/smscode/server/tracing/spans"
 )
 
 var _ sms.Provider = (*Failover)(nil)
@@ -111,7 +112,7 @@ func New(providers []sms.Provider, cfg Config, reg prometheus.Registerer, log *s
 	f := &Failover{
 		cfg:    cfg,
 		log:    log,
-		tracer: newTracer(cfg.TracerProvider),
+		tracer: spans.Tracer(cfg.TracerProvider, tracerScope),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smscode_sms_provider_attempts_total",
 			Help: "Attempts to send through an SMS provider, by provider and outcome (accepted, permanent, temporary, skipped_open).",
@@ -130,14 +131,6 @@ func New(providers []sms.Provider, cfg Config, reg prometheus.Registerer, log *s
 		}
 		seen[name] = true
 	}
-	// Registered before the members look up their series, since
-	// registerVecs may swap in the collectors of an earlier build of the
-	// chain; the breaker gauge after, since it reads the members.
-	if reg != nil {
-		if err := f.registerVecs(reg); err != nil {
-			return nil, err
-		}
-	}
 	for _, p := range providers {
 		name := p.Name()
 		for _, o := range []string{OutcomeAccepted, OutcomePermanent, OutcomeTemporary, OutcomeSkippedOpen} {
@@ -153,53 +146,16 @@ func New(providers []sms.Provider, cfg Config, reg prometheus.Registerer, log *s
 		})
 	}
 	if reg != nil {
-		if err := f.registerBreakers(reg); err != nil {
-			return nil, err
+		// Once per chain and registry: a config reload registers a rebuilt
+		// chain's collectors only after the old chain's are gone
+		// (server/wire's install).
+		for _, c := range []prometheus.Collector{f.attempts, f.latency, breakerCollector{f}} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("failover: register metrics: %w", err)
+			}
 		}
 	}
 	return f, nil
-}
-
-// registerVecs and registerBreakers put f's collectors on reg. A chain
-// built again on the same registry (a config reload keeps the service's
-// registry) finds its collectors there already: it takes over the counter
-// and histogram, so that they keep counting rather than fail or reset, and
-// replaces the breaker gauge, so that it shows the breakers that new sends
-// go through.
-func (f *Failover) registerVecs(reg prometheus.Registerer) error {
-	var are prometheus.AlreadyRegisteredError
-	if err := reg.Register(f.attempts); errors.As(err, &are) {
-		existing, ok := are.ExistingCollector.(*prometheus.CounterVec)
-		if !ok {
-			return fmt.Errorf("failover: register metrics: %w", err)
-		}
-		f.attempts = existing
-	} else if err != nil {
-		return fmt.Errorf("failover: register metrics: %w", err)
-	}
-	if err := reg.Register(f.latency); errors.As(err, &are) {
-		existing, ok := are.ExistingCollector.(*prometheus.HistogramVec)
-		if !ok {
-			return fmt.Errorf("failover: register metrics: %w", err)
-		}
-		f.latency = existing
-	} else if err != nil {
-		return fmt.Errorf("failover: register metrics: %w", err)
-	}
-	return nil
-}
-
-func (f *Failover) registerBreakers(reg prometheus.Registerer) error {
-	var are prometheus.AlreadyRegisteredError
-	err := reg.Register(breakerCollector{f})
-	if errors.As(err, &are) {
-		reg.Unregister(are.ExistingCollector)
-		err = reg.Register(breakerCollector{f})
-	}
-	if err != nil {
-		return fmt.Errorf("failover: register metrics: %w", err)
-	}
-	return nil
 }
 
 func (f *Failover) breaker(name string) *gobreaker.CircuitBreaker[sms.Receipt] {

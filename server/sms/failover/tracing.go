@@ -6,7 +6,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/smscode/smscode/server/tracing/spans"
 )
 
 // SpanAttempt is the name of the span of one attempt, a child of the
@@ -27,24 +28,10 @@ const (
 
 const tracerScope = "github.com/smscode/smscode/server/sms/failover"
 
-// newTracer is tp's tracer, or nil when tp records nothing (nil or the
-// no-op provider): startAttempt then costs nothing, not even the context
-// that a no-op tracer would allocate.
-func newTracer(tp trace.TracerProvider) trace.Tracer {
-	if _, isNoop := tp.(noop.TracerProvider); tp == nil || isNoop {
-		return nil
-	}
-	return tp.Tracer(tracerScope)
-}
-
-// noSpan is what startAttempt returns without a tracer: a span of its own (not
-// the caller's, which ending it would end), boxed once.
-var noSpan trace.Span = noop.Span{}
-
 // startAttempt starts the span of attempt n (from 1) through provider.
 func (f *Failover) startAttempt(ctx context.Context, provider string, n int) (context.Context, trace.Span) {
-	if f.tracer == nil {
-		return ctx, noSpan
+	if f.tracer == nil { // tracing off: not even the attributes
+		return spans.Start(nil, ctx, SpanAttempt)
 	}
 	return f.tracer.Start(ctx, SpanAttempt, trace.WithAttributes(AttrProvider.String(provider), AttrAttempt.Int(n)))
 }
