@@ -70,6 +70,8 @@ const (
 	ErrorCodePrefixBlocked                ErrorCode = "SMS.0006"
 	ErrorCodeProviderRejected             ErrorCode = "SMS.0008"
 	ErrorCodeProviderUnavailable          ErrorCode = "SMS.0007"
+	ErrorCodeReceiptMalformed             ErrorCode = "RECEIPT.0002"
+	ErrorCodeReceiptUnauthenticated       ErrorCode = "RECEIPT.0001"
 	ErrorCodeScenarioRequired             ErrorCode = "PARAM.0002"
 	ErrorCodeScenarioUnsupported          ErrorCode = "CAPTCHA.0005"
 	ErrorCodeStoreUnavailable             ErrorCode = "SYS.0002"
@@ -160,6 +162,10 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeProviderRejected:
 		return true
 	case ErrorCodeProviderUnavailable:
+		return true
+	case ErrorCodeReceiptMalformed:
+		return true
+	case ErrorCodeReceiptUnauthenticated:
 		return true
 	case ErrorCodeScenarioRequired:
 		return true

@@ -16,6 +16,9 @@ type Config struct {
 	// BodyLimit is the largest request body accepted, in bytes; a larger
 	// one is answered 413 REQ.0002. Default 8 KiB (8192).
 	BodyLimit int64 `yaml:"body_limit"`
+	// ReceiptBodyLimit is BodyLimit for the delivery receipts that SMS
+	// gateways post (Alibaba Cloud pushes them in batches). Default 64 KiB.
+	ReceiptBodyLimit int64 `yaml:"receipt_body_limit"`
 	// MaxHeaderBytes is the largest size of the request line and headers
 	// accepted, in bytes; more is answered 431 HEADER.0006. Default 16 KiB
 	// (16384). The http.Server from HTTPServer allows twice as much, so that
@@ -58,6 +61,7 @@ type Config struct {
 // The defaults that Config's zero values stand for.
 const (
 	DefaultBodyLimit         int64 = 8 << 10
+	DefaultReceiptBodyLimit  int64 = 64 << 10
 	DefaultMaxHeaderBytes          = 16 << 10
 	DefaultReadHeaderTimeout       = 5 * time.Second
 	DefaultReadTimeout             = 10 * time.Second
@@ -69,8 +73,8 @@ const (
 // withDefaults returns cfg with its zero values replaced by the defaults,
 // or an error naming the first field that is negative.
 func (cfg Config) withDefaults() (Config, error) {
-	if cfg.BodyLimit < 0 || cfg.MaxHeaderBytes < 0 {
-		return cfg, fmt.Errorf("server: body_limit and max_header_bytes must not be negative")
+	if cfg.BodyLimit < 0 || cfg.MaxHeaderBytes < 0 || cfg.ReceiptBodyLimit < 0 {
+		return cfg, fmt.Errorf("server: body_limit, receipt_body_limit and max_header_bytes must not be negative")
 	}
 	for name, d := range map[string]time.Duration{
 		"read_header_timeout": cfg.ReadHeaderTimeout, "read_timeout": cfg.ReadTimeout,
@@ -82,6 +86,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		}
 	}
 	setDefault(&cfg.BodyLimit, DefaultBodyLimit)
+	setDefault(&cfg.ReceiptBodyLimit, DefaultReceiptBodyLimit)
 	setDefault(&cfg.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	setDefault(&cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	setDefault(&cfg.ReadTimeout, DefaultReadTimeout)

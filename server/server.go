@@ -88,7 +88,7 @@ func New(cfg Config, svc Service, log *slog.Logger, m *metrics.Metrics) (*Server
 		kit.AccessLog(log),
 		kit.Recover(log),
 		kit.HeaderLimit(cfg.MaxHeaderBytes),
-		kit.BodyLimit(cfg.BodyLimit),
+		bodyLimits(cfg),
 		validate,
 	)
 
@@ -114,6 +114,32 @@ func New(cfg Config, svc Service, log *slog.Logger, m *metrics.Metrics) (*Server
 		e.GET("/metrics", echo.WrapHandler(m.Handler()))
 	}
 	return s, nil
+}
+
+// ReceiptsRoute is the route of the delivery receipts that SMS gateways
+// post (receiveSmsReceipt in the spec, x-raw-request: the validator passes
+// them to their handler, which checks each gateway's signature on the raw
+// body).
+const ReceiptsRoute = "/api/v2/sdk/sms/receipts/:provider"
+
+// MountReceipts serves the delivery receipts (ReceiptsRoute, POST) with h,
+// behind the same middleware as the API, the body limit being
+// Config.ReceiptBodyLimit.
+func (s *Server) MountReceipts(h echo.HandlerFunc) { s.echo.POST(ReceiptsRoute, h) }
+
+// bodyLimits is kit.BodyLimit with the receipts' own limit on their route
+// (Echo has routed the request when e.Use's middleware runs).
+func bodyLimits(cfg Config) echo.MiddlewareFunc {
+	api, receipts := kit.BodyLimit(cfg.BodyLimit), kit.BodyLimit(cfg.ReceiptBodyLimit)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		a, r := api(next), receipts(next)
+		return func(c echo.Context) error {
+			if c.Path() == ReceiptsRoute {
+				return r(c)
+			}
+			return a(c)
+		}
+	}
 }
 
 // Drain makes /readyz answer 503 SYS.0002 from now on, while every other

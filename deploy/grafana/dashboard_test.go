@@ -30,6 +30,7 @@ import (
 	"github.com/smscode/smscode/server/captcha/slider"
 	"github.com/smscode/smscode/server/config"
 	"github.com/smscode/smscode/server/servertest"
+	"github.com/smscode/smscode/server/sms/webhook/webhooktest"
 )
 
 const dashboardFile = "smscode-dashboard.json"
@@ -296,6 +297,54 @@ func check(expr string, have map[string]series) []string {
 	return problems
 }
 
+// receiptsServer starts a server whose provider is a webhook gateway that
+// takes receipts, sends one code through it and posts its delivered
+// receipt, sends another that gets none and sweeps it (unknown), and
+// returns the server's URL.
+func receiptsServer(t *testing.T) string {
+	t.Helper()
+	gw := webhooktest.New(t)
+	env := servertest.New(t, servertest.WithWebhookGateway(gw, "gateway"))
+	var sent []webhooktest.Sent
+	for _, mobile := range []string{"13800000011", "13800000012"} {
+		if status, b := call(t, env, http.MethodPost, "/api/v2/sdk/sms/send", map[string]string{
+			"mobile": mobile, "type": string(gen.ScenarioLogin), "captcha_token": servertest.CaptchaToken}); status != http.StatusOK {
+			t.Fatalf("send: %d %s", status, b)
+		}
+		s, ok := gw.Last("+86" + mobile)
+		if !ok {
+			t.Fatal("the gateway got no message")
+		}
+		sent = append(sent, s)
+	}
+	env.Clock.Advance(2 * time.Second)
+	if status, err := gw.Deliver(sent[0].Payload.ReceiptURL, sent[0].MessageID, "delivered"); err != nil || status != http.StatusNoContent {
+		t.Fatalf("receipt: %d %v", status, err)
+	}
+	env.Clock.Advance(time.Hour)
+	if n, err := env.Runtime.Receipts.Sweep(t.Context()); err != nil || n != 1 {
+		t.Fatalf("sweep: %d %v", n, err)
+	}
+	return env.URL
+}
+
+// merge adds b's series to a.
+func merge(a, b map[string]series) {
+	for name, labels := range b {
+		if a[name] == nil {
+			a[name] = series{}
+		}
+		for l, values := range labels {
+			if a[name][l] == nil {
+				a[name][l] = map[string]bool{}
+			}
+			for v := range values {
+				a[name][l][v] = true
+			}
+		}
+	}
+}
+
 // rangeFuncs are the PromQL functions the dashboard may use that take a
 // range vector.
 var rangeFuncs = map[string]bool{
@@ -419,6 +468,13 @@ func TestDashboardMetricsExist(t *testing.T) {
 	}
 
 	have, families := scrape(t, env.URL)
+	// The delivery receipts' series, from a second server whose provider
+	// takes receipts (the first's recording provider does not).
+	rhave, rfamilies := scrape(t, receiptsServer(t))
+	merge(have, rhave)
+	families = append(families, rfamilies...)
+	slices.Sort(families)
+	families = slices.Compact(families)
 	checkREADME(t, families)
 	d := load(t)
 	var checked int

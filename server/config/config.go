@@ -76,6 +76,8 @@ type Config struct {
 	// Shutdown sets what happens on SIGTERM: how long /readyz answers 503
 	// before the listeners close, and how long in-flight requests then get.
 	Shutdown ShutdownConfig `yaml:"shutdown"`
+	// Receipts configures the delivery receipts (receipts.go).
+	Receipts ReceiptsConfig `yaml:"receipts"`
 	// Audit is the audit trail: one event per send and verify decision,
 	// to a JSON Lines file and/or a signed webhook. Default: off.
 	Audit AuditConfig `yaml:"audit"`
@@ -325,6 +327,9 @@ func (c *Config) Validate() error {
 		if len(a.TestNumbers) > 0 && !c.DevMode {
 			errs = append(errs, fmt.Errorf("apps[%d] (%s): test numbers are allowed only in dev mode", i, a.ClientID))
 		}
+	}
+	if err := c.Receipts.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("config: %w", errors.Join(errs...))

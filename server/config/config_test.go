@@ -98,6 +98,11 @@ apps: [{client_id: a}]
 		{"negative shutdown timeout", "dev_mode: true\nproviders: [{name: p, kind: log}]\napps: [{client_id: a}]\nshutdown: {timeout: -1s}\n", "shutdown: drain_delay and timeout"},
 		{"auto_block ratio above 1", "dev_mode: true\nproviders: [{name: p, kind: log}]\napps: [{client_id: a}]\npumping: {auto_block: {max_ratio_of_norm: 2}}\n", "pumping.auto_block: max_ratio_of_norm"},
 		{"app auto_block negative volume", "dev_mode: true\nproviders: [{name: p, kind: log}]\napps: [{client_id: a, auto_block: {min_sends: -5}}]\n", "auto_block: min_sends"},
+		{"receipts public_url with a query", "dev_mode: true\nproviders: [{name: p, kind: log}]\napps: [{client_id: a}]\nreceipts: {public_url: \"https://sms.example.com/?x=1\"}\n", "receipts.public_url"},
+		{"receipts public_url without scheme", "dev_mode: true\nproviders: [{name: p, kind: log}]\napps: [{client_id: a}]\nreceipts: {public_url: sms.example.com}\n", "receipts.public_url"},
+		{"receipts wait over ttl", "dev_mode: true\nproviders: [{name: p, kind: log}]\napps: [{client_id: a}]\nreceipts: {ttl: 1h, wait: 2h}\n", "1s <= wait <= ttl"},
+		{"receipts wait over the default ttl", "dev_mode: true\nproviders: [{name: p, kind: log}]\napps: [{client_id: a}]\nreceipts: {wait: 25h}\n", "1s <= wait <= ttl"},
+		{"receipts negative sweep", "dev_mode: true\nproviders: [{name: p, kind: log}]\napps: [{client_id: a}]\nreceipts: {sweep_interval: -1s}\n", "must not be negative"},
 		{"auto_block unknown key", "dev_mode: true\nproviders: [{name: p, kind: log}]\napps: [{client_id: a}]\npumping: {auto_block: {min_send: 5}}\n", "min_send"},
 	}
 	for _, tt := range tests {

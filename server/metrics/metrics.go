@@ -56,7 +56,9 @@ type Metrics struct {
 	inFlight      prometheus.Gauge
 	http          echo.MiddlewareFunc
 	knownClient   atomic.Pointer[func(string) bool]
-	conv          conversionMetrics // conversion.go
+	// receipts are the delivery receipts' collectors (receipts.go).
+	receipts receiptMetrics
+	conv     conversionMetrics // conversion.go
 }
 
 // New returns metrics registered on a fresh registry, with the Go runtime and
@@ -107,6 +109,7 @@ func New(opts ...Option) *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.registry.MustRegister(m.conv.collectors()...)
 	m.http = m.newHTTPMiddleware()
+	m.receipts = newReceiptMetrics(m.registry)
 	for _, o := range opts {
 		o(m)
 	}

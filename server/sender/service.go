@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -62,6 +63,16 @@ type Deps struct {
 	// Audit receives one event per send and verify decision (audit.Trail);
 	// nil: no audit trail.
 	Audit Auditor
+	// Deliveries records each accepted message for its delivery receipt
+	// (receipts.Service); nil: none.
+	Deliveries DeliveryTracker
+}
+
+// DeliveryTracker records a message its provider accepted, keyed by the
+// provider's message id, for the delivery receipt (the tracker fills in
+// the time and status, and logs its own failures: the SMS is sent).
+type DeliveryTracker interface {
+	Track(ctx context.Context, d store.Delivery)
 }
 
 // Service is the send pipeline. It is safe for concurrent use.
@@ -209,6 +220,11 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (_ SendResult, err 
 	}
 	trail.provider, trail.msgID = receipt.Provider, receipt.MessageID
 	s.d.Metrics.Send(req.ClientID, string(req.Scenario), "sent", receipt.Provider)
+	if s.d.Deliveries != nil {
+		// No code and no number: the calling code is the parsed number's.
+		s.d.Deliveries.Track(ctx, store.Delivery{Provider: receipt.Provider, MessageID: receipt.MessageID,
+			ClientID: req.ClientID, Scenario: string(req.Scenario), CallingCode: strconv.Itoa(num.CallingCode)})
+	}
 	s.d.Metrics.CodeSent(req.ClientID, string(req.Scenario), num.CallingCode) // conversion's denominator
 	if s.d.Log.Enabled(ctx, slog.LevelInfo) {
 		s.d.Log.LogAttrs(ctx, slog.LevelInfo, "sms sent",

@@ -18,6 +18,8 @@ import (
 	"github.com/smscode/smscode/server/audit"
 	"github.com/smscode/smscode/server/config"
 	"github.com/smscode/smscode/server/sms"
+	"github.com/smscode/smscode/server/sms/webhook"
+	"github.com/smscode/smscode/server/sms/webhook/webhooktest"
 	"github.com/smscode/smscode/server/store"
 	"github.com/smscode/smscode/server/store/memstore"
 	"github.com/smscode/smscode/server/wire"
@@ -78,6 +80,14 @@ func New(t testing.TB, opts ...Option) *Env {
 		o(&setup)
 	}
 	cfg = setup.Config
+	// The listener first, so that the receipts' public URL is this
+	// server's (a gateway fake posts its receipts to the receipt_url the
+	// webhook provider sends, or a test to this URL).
+	hs := httptest.NewUnstartedServer(nil)
+	t.Cleanup(hs.Close)
+	if cfg.Receipts.PublicURL == "" {
+		cfg.Receipts.PublicURL = "http://" + hs.Listener.Addr().String()
+	}
 	// Every test server keeps an audit trail, checked when the test ends
 	// (checkAudit): the whole suite's traffic shows that no event holds a
 	// code or a full number, whatever each test sends.
@@ -111,8 +121,8 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Cleanup(func() { checkAudit(t, auditPath, outbox) })
 	}
 	t.Cleanup(func() { _ = rt.Close() })
-	hs := httptest.NewServer(rt.Server.Handler())
-	t.Cleanup(hs.Close)
+	hs.Config.Handler = rt.Server.Handler()
+	hs.Start()
 	return &Env{URL: hs.URL, Outbox: outbox, Clock: clock, Runtime: rt, HTTP: hs, AuditFile: auditPath}
 }
 
@@ -136,6 +146,21 @@ func checkAudit(t testing.TB, path string, outbox *sms.Memory) {
 		if leaks := audittest.Leaks(e, forbidden); len(leaks) > 0 {
 			t.Errorf("audit event %+v carries %d forbidden values (a code or a full number)", e, len(leaks))
 		}
+	}
+}
+
+// WithWebhookGateway adds a webhook provider named name that sends to gw
+// (signed with gw.Secret) and makes it every application's only
+// provider: its messages then get delivery receipts (gw.Deliver posts
+// them), and the Outbox stays empty.
+func WithWebhookGateway(gw *webhooktest.Gateway, name string) Option {
+	return func(s *Setup) {
+		s.Config.Providers = append(s.Config.Providers, config.ProviderConfig{
+			Name: name, Kind: "webhook", Webhook: &webhook.Config{URL: gw.URL, Secret: gw.Secret}})
+		for i := range s.Config.Apps {
+			s.Config.Apps[i].Providers = []string{name}
+		}
+		s.Config.DefaultProviders = []string{name}
 	}
 }
 

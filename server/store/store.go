@@ -159,6 +159,11 @@ type Store interface {
 	Take(ctx context.Context, key string) (value []byte, ok bool, err error)
 	// Ping reports whether the backend is reachable (/readyz).
 	Ping(ctx context.Context) error
+
+	// Deliveries: the messages waiting for their delivery receipts
+	// (delivery.go).
+	Deliveries
+
 	// Conversion counts sends and verified codes per prefix for the
 	// learning pumping defence (conversion.go).
 	Conversion

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/smscode/smscode/server/config"
+	"github.com/smscode/smscode/server/receipts"
 	"github.com/smscode/smscode/server/sms"
 	"github.com/smscode/smscode/server/sms/aliyun"
 	"github.com/smscode/smscode/server/sms/failover"
@@ -20,8 +22,11 @@ import (
 	"github.com/smscode/smscode/server/sms/webhook"
 )
 
-// buildProvider makes the provider a ProviderConfig describes.
-func buildProvider(p config.ProviderConfig, log *slog.Logger) (sms.Provider, error) {
+// buildProvider makes the provider a ProviderConfig describes; with
+// rc.PublicURL set it asks its gateway for delivery receipts there
+// (receiptURL), unless its own block names a callback URL already.
+func buildProvider(p config.ProviderConfig, rc config.ReceiptsConfig, log *slog.Logger) (sms.Provider, error) {
+	callback := receiptURL(rc, p.Name)
 	var prov sms.Provider
 	var err error
 	switch p.Kind {
@@ -32,10 +37,18 @@ func buildProvider(p config.ProviderConfig, log *slog.Logger) (sms.Provider, err
 	case "webhook":
 		c := *p.Webhook
 		c.Name = p.Name
+		if c.ReceiptURL == "" {
+			c.ReceiptURL = callback
+		}
 		prov, err = webhook.New(c, webhook.WithLogger(log))
 	case "huawei":
 		c := *p.Huawei
 		c.Name = p.Name
+		if c.StatusCallback == "" && callback != "" && c.ReceiptToken != "" {
+			// Huawei Cloud does not sign its status reports: the token in
+			// the URL is what authenticates them.
+			c.StatusCallback = callback + "?" + url.Values{"token": {c.ReceiptToken}}.Encode()
+		}
 		prov, err = huawei.New(c, huawei.WithLogger(log))
 	case "aliyun":
 		c := *p.Aliyun
@@ -44,6 +57,9 @@ func buildProvider(p config.ProviderConfig, log *slog.Logger) (sms.Provider, err
 	case "twilio":
 		c := *p.Twilio
 		c.Name = p.Name
+		if c.StatusCallback == "" {
+			c.StatusCallback = callback
+		}
 		prov, err = twilio.New(c, twilio.WithLogger(log))
 	default:
 		err = fmt.Errorf("unknown kind %q", p.Kind)
@@ -52,6 +68,29 @@ func buildProvider(p config.ProviderConfig, log *slog.Logger) (sms.Provider, err
 		return nil, fmt.Errorf("config: providers: %s: %w", p.Name, err)
 	}
 	return prov, nil
+}
+
+// receiptURL is where the gateway of the provider named name posts its
+// receipts, or "" without a public URL.
+func receiptURL(rc config.ReceiptsConfig, name string) string {
+	if rc.PublicURL == "" {
+		return ""
+	}
+	return strings.TrimSuffix(rc.PublicURL, "/") + receipts.Path(url.PathEscape(name))
+}
+
+// receiptReader is the lookup of the receipts service: the live
+// generation's provider of that name, when it takes receipts.
+func (r *Runtime) receiptReader(name string) (receipts.Reader, bool) {
+	g := r.live.Load()
+	if g == nil {
+		return nil, false
+	}
+	rr, ok := g.providers[name].(sms.ReceiptReader)
+	if !ok || !rr.TakesReceipts() {
+		return nil, false
+	}
+	return rr, true
 }
 
 // chain returns the failover chain for a list of provider names, making

@@ -61,11 +61,12 @@ func (r *Runtime) newGeneration(cfg config.Config, prev *generation) (*generatio
 			g.providers[p.Name] = prov
 			continue
 		}
-		if prev != nil && prev.providers[p.Name] != nil && reflect.DeepEqual(providerConfig(prev.cfg, p.Name), p) {
+		if prev != nil && prev.providers[p.Name] != nil && reflect.DeepEqual(providerConfig(prev.cfg, p.Name), p) &&
+			prev.cfg.Receipts.PublicURL == cfg.Receipts.PublicURL {
 			g.providers[p.Name] = prev.providers[p.Name]
 			continue
 		}
-		prov, err := buildProvider(p, r.log)
+		prov, err := buildProvider(p, cfg.Receipts, r.log)
 		if err != nil {
 			return nil, err
 		}
@@ -95,7 +96,7 @@ func (r *Runtime) newGeneration(cfg config.Config, prev *generation) (*generatio
 	g.svc, err = sender.New(sender.Deps{
 		Apps: reg, Store: r.Store, Hasher: r.hasher, Channels: channels,
 		Log: r.log, Metrics: r.Metrics, Slider: g.slider, Altcha: r.Altcha,
-		TracerProvider: r.o.TracerProvider, Audit: r.auditor(),
+		TracerProvider: r.o.TracerProvider, Deliveries: r.Receipts, Audit: r.auditor(),
 	})
 	if err != nil {
 		return nil, err
@@ -181,6 +182,11 @@ var restartOnly = []struct {
 	{"store", func(c config.Config) any { return c.Store }},
 	{"demo", func(c config.Config) any { return c.Demo }},
 	{"audit", func(c config.Config) any { return c.Audit }},
+	// The receipts service (and its sweeper) is made once; public_url is
+	// the providers', rebuilt by a reload.
+	{"receipts.ttl", func(c config.Config) any { return c.Receipts.TTL }},
+	{"receipts.wait", func(c config.Config) any { return c.Receipts.Wait }},
+	{"receipts.sweep_interval", func(c config.Config) any { return c.Receipts.SweepInterval }},
 }
 
 // ErrNeedsRestart is what Reload returns (wrapped, with the keys) when the

@@ -26,6 +26,7 @@ import (
 	"github.com/smscode/smscode/server/config"
 	"github.com/smscode/smscode/server/metrics"
 	"github.com/smscode/smscode/server/otp"
+	"github.com/smscode/smscode/server/receipts"
 	"github.com/smscode/smscode/server/sender"
 	"github.com/smscode/smscode/server/sms"
 	"github.com/smscode/smscode/server/store"
@@ -51,6 +52,12 @@ type Overrides struct {
 	// provider attempt, and log lines of a request get its trace_id and
 	// span_id. cmd/smscode passes tracing.Setup's. Nil: no tracing.
 	TracerProvider trace.TracerProvider
+	// OnDelivery, when set, is called with each message whose delivery
+	// status a receipt or the sweeper has just settled (the audit trail's
+	// hook: the record has the provider, its message id, the app, the
+	// scenario, the calling code, the status and its times; never a code
+	// or a number). It must not block.
+	OnDelivery receipts.Settled
 }
 
 // Runtime is the assembled service. What a reload may change (apps,
@@ -73,6 +80,10 @@ type Runtime struct {
 	Audit *audit.Trail
 	// Providers are the SMS providers by configured name.
 	Providers map[string]sms.Provider
+	// Receipts tracks sent messages and takes their delivery receipts
+	// (made once: its store and metrics outlive reloads; it finds the
+	// live generation's providers by name).
+	Receipts *receipts.Service
 
 	log     *slog.Logger
 	o       Overrides
@@ -136,6 +147,9 @@ func Build(cfg config.Config, log *slog.Logger, o Overrides) (rt *Runtime, err e
 	if err != nil {
 		return nil, fmt.Errorf("config: altcha: %w", err)
 	}
+	if rt.Receipts, err = buildReceipts(cfg, rt); err != nil {
+		return nil, err
+	}
 	if rt.Audit, err = buildAudit(cfg.Audit, rt); err != nil {
 		return nil, fmt.Errorf("config: audit: %w", err)
 	}
@@ -160,8 +174,27 @@ func Build(cfg config.Config, log *slog.Logger, o Overrides) (rt *Runtime, err e
 	if err != nil {
 		return nil, err
 	}
+	rt.Server.MountReceipts(rt.Receipts.Handler)
 	mountDemo(cfg, rt)
 	return rt, nil
+}
+
+// buildReceipts makes the receipts service and starts its sweeper, which
+// Close stops. Its settings (receipts.ttl, wait, sweep_interval) take a
+// restart; receipts.public_url is applied by a reload (the providers are
+// rebuilt).
+func buildReceipts(cfg config.Config, rt *Runtime) (*receipts.Service, error) {
+	svc, err := receipts.New(receipts.Config{
+		TTL: cfg.Receipts.TTL, Wait: cfg.Receipts.Wait, SweepInterval: cfg.Receipts.SweepInterval,
+	}, receipts.Deps{Store: rt.Store, Metrics: rt.Metrics, Log: rt.log, Provider: rt.receiptReader, Now: rt.o.Now, OnSettled: rt.o.OnDelivery})
+	if err != nil {
+		return nil, fmt.Errorf("config: receipts: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); svc.Run(ctx) }()
+	rt.closers = append(rt.closers, func() error { cancel(); <-done; return nil })
+	return svc, nil
 }
 
 // LiveConfig is the configuration being served: Build's, or the last one

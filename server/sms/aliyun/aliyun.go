@@ -72,6 +72,12 @@ type Config struct {
 	// TemplateParams maps each template variable to its source, ParamCode
 	// or ParamMinutes. The default is {"code": "code"}.
 	TemplateParams map[string]string `yaml:"template_params"`
+	// ReceiptToken authenticates the status reports of the console's "HTTP
+	// batch push" (SmsReport), which Alibaba Cloud does not sign: the push
+	// URL configured in the console carries this unguessable token
+	// (?token=, 24 to 128 letters, digits, "-" and "_"), which smscode
+	// compares in constant time. Without it, receipts are refused.
+	ReceiptToken string `yaml:"receipt_token"`
 }
 
 // Provider sends messages through Alibaba Cloud SMS.
@@ -114,6 +120,9 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	}
 	if _, ok := gateway.ParseHTTPURL(cfg.Endpoint); !ok {
 		return nil, errors.New("aliyun: endpoint must be an absolute https URL")
+	}
+	if cfg.ReceiptToken != "" && !gateway.ValidReceiptToken(cfg.ReceiptToken) {
+		return nil, errors.New("aliyun: receipt_token must be 24 to 128 letters, digits, - and _")
 	}
 	if cfg.AccessKeyID == "" || cfg.AccessKeySecret == "" || cfg.SignName == "" || cfg.TemplateCode == "" {
 		return nil, errors.New("aliyun: access_key_id, access_key_secret, sign_name and template_code are required")

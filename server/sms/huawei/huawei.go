@@ -68,8 +68,16 @@ type Config struct {
 	// Signature is the signature name, needed with general-purpose
 	// templates of mainland China; optional.
 	Signature string `yaml:"signature"`
-	// StatusCallback is the status report URL; optional.
+	// StatusCallback is the status report URL (the statusCallback of each
+	// send); optional. With receipts.public_url and ReceiptToken set, wire
+	// sets it to smscode's receipt endpoint for this provider, the token
+	// in its query.
 	StatusCallback string `yaml:"status_callback"`
+	// ReceiptToken authenticates the status reports: Huawei Cloud does not
+	// sign them, so the callback URL carries this unguessable token
+	// (?token=, 24 to 128 letters, digits, "-" and "_"), which smscode
+	// compares in constant time. Without it, receipts are refused.
+	ReceiptToken string `yaml:"receipt_token"`
 }
 
 // Provider sends messages through Huawei Cloud SMS.
@@ -107,6 +115,9 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	}
 	if _, ok := gateway.ParseHTTPURL(cfg.Endpoint); !ok {
 		return nil, errors.New("huawei: endpoint must be an absolute https URL")
+	}
+	if cfg.ReceiptToken != "" && !gateway.ValidReceiptToken(cfg.ReceiptToken) {
+		return nil, errors.New("huawei: receipt_token must be 24 to 128 letters, digits, - and _")
 	}
 	if cfg.AppKey == "" || cfg.AppSecret == "" || cfg.Sender == "" || cfg.TemplateID == "" {
 		return nil, errors.New("huawei: app_key, app_secret, sender and template_id are required")

@@ -57,6 +57,12 @@ type Config struct {
 	// with both, Twilio uses the messaging service.
 	From                string `yaml:"from"`
 	MessagingServiceSID string `yaml:"messaging_service_sid"`
+	// StatusCallback, when set, is the URL Twilio posts the message's
+	// status changes to (the StatusCallback parameter of each message):
+	// smscode's receipt endpoint for this provider, which checks their
+	// X-Twilio-Signature against this exact URL (receipts.go). wire sets
+	// it from receipts.public_url.
+	StatusCallback string `yaml:"status_callback"`
 }
 
 // Provider sends messages through Twilio.
@@ -98,6 +104,11 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if cfg.AuthToken == "" {
 		return nil, errors.New("twilio: auth_token is required")
 	}
+	if cfg.StatusCallback != "" {
+		if _, ok := gateway.ParseHTTPURL(cfg.StatusCallback); !ok {
+			return nil, errors.New("twilio: status_callback must be an absolute http or https URL")
+		}
+	}
 	if cfg.From == "" && cfg.MessagingServiceSID == "" {
 		return nil, errors.New("twilio: from or messaging_service_sid is required")
 	}
@@ -130,6 +141,9 @@ func (p *Provider) Send(ctx context.Context, msg sms.Message) (sms.Receipt, erro
 	}
 	if p.cfg.From != "" {
 		form.Set("From", p.cfg.From)
+	}
+	if p.cfg.StatusCallback != "" {
+		form.Set("StatusCallback", p.cfg.StatusCallback)
 	}
 	req, err := p.gw.NewFormRequest(ctx, p.url, form.Encode())
 	if err != nil {

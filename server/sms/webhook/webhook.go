@@ -15,6 +15,11 @@
 // carries its W3C traceparent header.
 //
 // Verify is the receiving side's check, for teams that implement endpoints.
+//
+// Delivery receipts: with a ReceiptURL, each payload carries receipt_url,
+// where the endpoint posts the message's status (ReceiptPayload), signed
+// the same way with the same secret (Sign); ReadReceipt checks and parses
+// it (receipts.go).
 package webhook
 
 import (
@@ -47,6 +52,10 @@ type Config struct {
 	// Secret is the Standard Webhooks signing secret, "whsec_" followed by
 	// the base64 of 24 to 64 random bytes. Required.
 	Secret string `yaml:"secret"`
+	// ReceiptURL, when set, is sent in every payload (receipt_url): where
+	// the gateway posts the message's delivery receipt, signed with the
+	// same secret (see receipts.go). wire sets it from receipts.public_url.
+	ReceiptURL string `yaml:"receipt_url"`
 }
 
 // Payload is the JSON body of a webhook.
@@ -60,6 +69,10 @@ type Payload struct {
 	Lang       string `json:"lang"`
 	ClientID   string `json:"client_id"`
 	TenantID   string `json:"tenant_id"`
+	// ReceiptURL is where to post this message's delivery receipt
+	// (ReceiptPayload, Standard Webhooks signed with the same secret);
+	// absent when smscode takes no receipts from this provider.
+	ReceiptURL string `json:"receipt_url,omitempty"`
 }
 
 // Provider posts messages to a webhook endpoint.
@@ -68,6 +81,8 @@ type Provider struct {
 	host   string
 	secret string
 	gw     gateway.Base
+	// receiptURL is Config.ReceiptURL.
+	receiptURL string
 }
 
 // Option changes a Provider's defaults.
@@ -94,14 +109,20 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if _, err := DecodeSecret(cfg.Secret); err != nil {
 		return nil, err
 	}
+	if cfg.ReceiptURL != "" {
+		if _, ok := gateway.ParseHTTPURL(cfg.ReceiptURL); !ok {
+			return nil, errors.New("webhook: receipt_url must be an absolute http or https URL")
+		}
+	}
 	if cfg.Name == "" {
 		cfg.Name = "webhook"
 	}
 	p := &Provider{
-		url:    cfg.URL,
-		host:   u.Host,
-		secret: cfg.Secret,
-		gw:     gateway.NewBase(cfg.Name),
+		url:        cfg.URL,
+		host:       u.Host,
+		secret:     cfg.Secret,
+		gw:         gateway.NewBase(cfg.Name),
+		receiptURL: cfg.ReceiptURL,
 	}
 	for _, o := range opts {
 		o(p)
@@ -127,6 +148,7 @@ func (p *Provider) Send(ctx context.Context, msg sms.Message) (sms.Receipt, erro
 	body, err := json.Marshal(Payload{
 		ID: msg.ID, To: msg.To, Text: msg.Text, Code: msg.Code, TTLMinutes: msg.TTLMinutes,
 		Scenario: msg.Scenario, Lang: msg.Lang, ClientID: msg.ClientID, TenantID: msg.TenantID,
+		ReceiptURL: p.receiptURL,
 	})
 	if err != nil {
 		return sms.Receipt{}, fmt.Errorf("%s: encode: %w", p.gw.Name, err)

@@ -79,6 +79,8 @@ type Store struct {
 	max   int64
 
 	shards [shardCount]shard
+	// dlr holds the deliveries waiting for receipts (receipts.go).
+	dlr deliveries
 
 	stop      chan struct{}
 	done      chan struct{}

@@ -12,6 +12,8 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -200,4 +202,36 @@ func ParamValue(src string, msg sms.Message) string {
 		return strconv.Itoa(msg.TTLMinutes)
 	}
 	return msg.Code
+}
+
+// MinReceiptToken is the shortest receipt token accepted: 128 bits of
+// base64 or hex and more.
+const MinReceiptToken = 24
+
+// receiptTokenRE is what a receipt token may hold: characters that go in a
+// URL query unescaped.
+var receiptTokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{24,128}$`)
+
+// ValidReceiptToken reports whether tok can be a receipt token: 24 to 128
+// letters, digits, "-" and "_" (so it is unguessable and needs no
+// escaping in the callback URL).
+func ValidReceiptToken(tok string) bool { return receiptTokenRE.MatchString(tok) }
+
+// ReceiptTokenParam is the query parameter that carries a receipt token.
+const ReceiptTokenParam = "token"
+
+// CheckReceiptToken authenticates a receipt of a gateway that does not
+// sign its callbacks (Huawei Cloud, Alibaba Cloud): the callback URL
+// carries the provider's unguessable token, compared in constant time (of
+// SHA-256 digests, so that not even the length leaks).
+func CheckReceiptToken(want string, q url.Values) error {
+	got := q[ReceiptTokenParam]
+	if want == "" || len(got) != 1 {
+		return sms.ErrReceiptAuth
+	}
+	a, b := sha256.Sum256([]byte(want)), sha256.Sum256([]byte(got[0]))
+	if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+		return sms.ErrReceiptAuth
+	}
+	return nil
 }

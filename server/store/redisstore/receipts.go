@@ -1,0 +1,156 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/smscode/smscode/server/store"
+)
+
+// The deliveries (store.Deliveries) are hashes under
+// Prefix+"{dlr}:"+len(provider)+":"+provider+":"+messageID, each with the
+// record's TTL, and one sorted set Prefix+"{dlr}:waiting" of the records
+// still accepted, scored by the end of their wait (unix ms). Every key
+// shares the hash tag {dlr}, so each script's keys are on one Cluster node.
+// The set is bounded: a member leaves it when its record is settled or its
+// wait ends (ExpireDeliveries), and the set's own TTL is renewed to the
+// longest record TTL on each TrackDelivery, so that with no traffic it goes
+// with the last record.
+//
+// Hash fields: p provider, m message id, c client id, s scenario, cc
+// calling code, at sent at (unix ms), st status, sat settled at (unix ms).
+
+// trackScript: KEYS = record, waiting set. ARGV = ttl ms, wait end ms, p,
+// m, c, s, cc, at.
+var trackScript = redis.NewScript(`
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'p', ARGV[3], 'm', ARGV[4], 'c', ARGV[5], 's', ARGV[6], 'cc', ARGV[7], 'at', ARGV[8], 'st', 'accepted')
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], KEYS[1])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[1]) then
+  redis.call('PEXPIRE', KEYS[2], ARGV[1])
+end
+return 1
+`)
+
+// settleScript: KEYS = record, waiting set. ARGV = status, settled at ms.
+// Returns {outcome} for an unknown id, else {outcome, p, m, c, s, cc, at,
+// st, sat}: outcome 1 settled, 2 duplicate, 3 late.
+var settleScript = redis.NewScript(`
+local rec = redis.call('HMGET', KEYS[1], 'p', 'm', 'c', 's', 'cc', 'at', 'st', 'sat')
+if not rec[7] then return {0} end
+local outcome = 3
+if rec[7] == 'accepted' then
+  redis.call('HSET', KEYS[1], 'st', ARGV[1], 'sat', ARGV[2])
+  redis.call('ZREM', KEYS[2], KEYS[1])
+  rec[7], rec[8], outcome = ARGV[1], ARGV[2], 1
+elseif rec[7] == ARGV[1] then
+  outcome = 2
+end
+return {outcome, rec[1], rec[2], rec[3], rec[4], rec[5], rec[6], rec[7], rec[8] or ''}
+`)
+
+// expireScript: KEYS = waiting set. ARGV = now ms, max, settled at ms.
+// Settles as unknown the due records (their keys share the set's hash
+// tag) and returns {p, m, c, s, cc, at} of each, flattened.
+var expireScript = redis.NewScript(`
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for _, k in ipairs(due) do
+  redis.call('ZREM', KEYS[1], k)
+  local rec = redis.call('HMGET', k, 'p', 'm', 'c', 's', 'cc', 'at', 'st')
+  if rec[7] == 'accepted' then
+    redis.call('HSET', k, 'st', 'unknown', 'sat', ARGV[3])
+    for i = 1, 6 do out[#out+1] = rec[i] end
+  end
+end
+return out
+`)
+
+func (s *Store) deliveryKey(provider, messageID string) string {
+	return s.prefix + "{dlr}:" + strconv.Itoa(len(provider)) + ":" + provider + ":" + messageID
+}
+
+func (s *Store) waitingKey() string { return s.prefix + "{dlr}:waiting" }
+
+// TrackDelivery implements store.Deliveries.
+func (s *Store) TrackDelivery(ctx context.Context, d store.Delivery, ttl, wait time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("redisstore: track delivery: %w", err)
+	}
+	if err := store.ValidateDelivery(d, ttl, wait); err != nil {
+		return err
+	}
+	keys := []string{s.deliveryKey(d.Provider, d.MessageID), s.waitingKey()}
+	err := trackScript.Run(ctx, s.rdb, keys, ms(ttl), d.SentAt.Add(wait).UnixMilli(),
+		d.Provider, d.MessageID, d.ClientID, d.Scenario, d.CallingCode, d.SentAt.UnixMilli()).Err()
+	if err != nil {
+		return unavailable("track delivery", err)
+	}
+	return nil
+}
+
+// SettleDelivery implements store.Deliveries.
+func (s *Store) SettleDelivery(ctx context.Context, provider, messageID string, status store.DeliveryStatus, at time.Time) (store.Delivery, store.SettleOutcome, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Delivery{}, 0, fmt.Errorf("redisstore: settle delivery: %w", err)
+	}
+	if err := store.ValidateSettle(provider, messageID, status); err != nil {
+		return store.Delivery{}, 0, err
+	}
+	keys := []string{s.deliveryKey(provider, messageID), s.waitingKey()}
+	r, err := settleScript.Run(ctx, s.rdb, keys, string(status), at.UnixMilli()).Slice()
+	if err != nil {
+		return store.Delivery{}, 0, unavailable("settle delivery", err)
+	}
+	outcome, _ := r[0].(int64)
+	if outcome == 0 || len(r) != 9 {
+		return store.Delivery{}, store.SettleUnknownID, nil
+	}
+	d := deliveryOf(r[1:7])
+	d.Status = store.DeliveryStatus(str(r[7]))
+	if sat, err := strconv.ParseInt(str(r[8]), 10, 64); err == nil {
+		d.SettledAt = time.UnixMilli(sat)
+	}
+	return d, map[int64]store.SettleOutcome{1: store.Settled, 2: store.SettleDuplicate, 3: store.SettleLate}[outcome], nil
+}
+
+// ExpireDeliveries implements store.Deliveries.
+func (s *Store) ExpireDeliveries(ctx context.Context, now time.Time, max int) ([]store.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("redisstore: expire deliveries: %w", err)
+	}
+	if max <= 0 {
+		return nil, nil
+	}
+	r, err := expireScript.Run(ctx, s.rdb, []string{s.waitingKey()}, now.UnixMilli(), max, now.UnixMilli()).Slice()
+	if err != nil {
+		return nil, unavailable("expire deliveries", err)
+	}
+	var out []store.Delivery
+	for i := 0; i+6 <= len(r); i += 6 {
+		d := deliveryOf(r[i : i+6])
+		d.Status, d.SettledAt = store.DeliveryUnknown, time.UnixMilli(now.UnixMilli())
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// deliveryOf reads p, m, c, s, cc, at.
+func deliveryOf(f []any) store.Delivery {
+	d := store.Delivery{Provider: str(f[0]), MessageID: str(f[1]), ClientID: str(f[2]),
+		Scenario: str(f[3]), CallingCode: str(f[4])}
+	if at, err := strconv.ParseInt(str(f[5]), 10, 64); err == nil {
+		d.SentAt = time.UnixMilli(at)
+	}
+	return d
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
