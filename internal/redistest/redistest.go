@@ -140,6 +140,11 @@ func (s *Server) start() error {
 		"--appendonly", "no",
 		"--dir", s.dir,
 	)
+	if s.sentinelConf == "" {
+		// A replica's first sync would otherwise wait 5 s for more
+		// replicas to share the transfer.
+		argv = append(argv, "--repl-diskless-sync-delay", "0")
+	}
 	argv = append(argv, s.args...)
 	cmd := exec.Command(s.bin, argv...)
 	cmd.Stdout = out

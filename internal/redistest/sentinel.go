@@ -63,22 +63,9 @@ func StartSentinel(t testing.TB, o SentinelOptions) *Sentinel {
 	s := &Sentinel{Primary: Start(t, o.Args...)}
 	_, port, _ := net.SplitHostPort(s.Primary.Addr())
 	for range o.Replicas {
-		args := append(append([]string(nil), o.Args...), "--replicaof", "127.0.0.1", port)
-		s.Replicas = append(s.Replicas, Start(t, args...))
+		s.Replicas = append(s.Replicas, StartReplica(t, s.Primary, o.Args...))
 	}
 	deadline := time.Now().Add(readyTimeout)
-	for _, r := range s.Replicas {
-		s.waitFor(t, deadline, "replica "+r.Addr()+" in sync", func(ctx context.Context) error {
-			info, err := infoReplication(ctx, r.Addr())
-			if err != nil {
-				return err
-			}
-			if info["master_link_status"] != "up" {
-				return fmt.Errorf("master_link_status %q", info["master_link_status"])
-			}
-			return nil
-		})
-	}
 	conf := fmt.Sprintf("sentinel monitor %[1]s 127.0.0.1 %[2]s 2\n"+
 		"sentinel down-after-milliseconds %[1]s %[3]d\n"+
 		"sentinel failover-timeout %[1]s %[4]d\n"+
@@ -89,7 +76,7 @@ func StartSentinel(t testing.TB, o SentinelOptions) *Sentinel {
 		s.Sentinels = append(s.Sentinels, start(t, &Server{t: t, bin: bin, dir: t.TempDir(), sentinelConf: conf}))
 	}
 	for _, sn := range s.Sentinels {
-		s.waitFor(t, deadline, "sentinel "+sn.Addr()+" ready", func(ctx context.Context) error {
+		waitFor(t, deadline, "sentinel "+sn.Addr()+" ready", func(ctx context.Context) error {
 			c := redis.NewSentinelClient(&redis.Options{Addr: sn.Addr(), MaxRetries: -1})
 			defer c.Close()
 			if _, err := c.CkQuorum(ctx, MasterName).Result(); err != nil {
@@ -119,6 +106,25 @@ func StartSentinel(t testing.TB, o SentinelOptions) *Sentinel {
 		})
 	}
 	return s
+}
+
+// StartReplica starts a replica of primary (with args, like Start) and
+// returns once it has synced (master_link_status up).
+func StartReplica(t testing.TB, primary *Server, args ...string) *Server {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(primary.Addr())
+	r := Start(t, append(append([]string(nil), args...), "--replicaof", host, port)...)
+	waitFor(t, time.Now().Add(readyTimeout), "replica "+r.Addr()+" in sync", func(ctx context.Context) error {
+		info, err := infoReplication(ctx, r.Addr())
+		if err != nil {
+			return err
+		}
+		if info["master_link_status"] != "up" {
+			return fmt.Errorf("master_link_status %q", info["master_link_status"])
+		}
+		return nil
+	})
+	return r
 }
 
 // Addrs are the Sentinels' host:port addresses (store.redis.sentinel_addrs).
@@ -155,7 +161,7 @@ func (s *Sentinel) Server(addr string) *Server {
 	return nil
 }
 
-func (s *Sentinel) waitFor(t testing.TB, deadline time.Time, what string, ready func(context.Context) error) {
+func waitFor(t testing.TB, deadline time.Time, what string, ready func(context.Context) error) {
 	t.Helper()
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
