@@ -33,6 +33,13 @@ type waitConfig struct {
 	timeout  time.Duration
 }
 
+func (o Options) waitTimeout() time.Duration {
+	if o.WaitTimeout == 0 {
+		return DefaultWaitTimeout
+	}
+	return o.WaitTimeout
+}
+
 func newWaitConfig(cfg Config) waitConfig {
 	w := waitConfig{replicas: cfg.WaitReplicas, timeout: cfg.WaitTimeout}
 	if w.replicas > 0 && w.timeout <= 0 {
@@ -53,6 +60,10 @@ func (o Options) validateWait(m mode) error {
 		return errors.New("redis: wait_replicas and wait_timeout must not be negative")
 	case o.WaitReplicas == 0 && o.WaitTimeout != 0:
 		return errors.New("redis: wait_timeout needs wait_replicas")
+	case o.WaitReplicas > 0 && o.waitTimeout() >= o.withDefaults().ReadTimeout:
+		// The client would stop reading before WAIT answers: every
+		// send would fail.
+		return errors.New("redis: wait_timeout must be below read_timeout")
 	case o.WaitReplicas > 0 && m == modeCluster:
 		// A cluster pipeline may run WAIT on another node than the
 		// script's, where it would wait for nothing.

@@ -157,10 +157,12 @@ func TestValidateWaitOptions(t *testing.T) {
 		ok   bool
 	}{
 		{"url with wait", redisstore.Options{URL: "redis://r:6379", WaitReplicas: 1}, true},
-		{"sentinel with wait and timeout", redisstore.Options{SentinelMaster: "m", SentinelAddrs: []string{"s:26379"}, WaitReplicas: 2, WaitTimeout: time.Second}, true},
+		{"sentinel with wait and timeout", redisstore.Options{SentinelMaster: "m", SentinelAddrs: []string{"s:26379"}, WaitReplicas: 2, WaitTimeout: 200 * time.Millisecond}, true},
 		{"cluster with wait", redisstore.Options{ClusterAddrs: []string{"c:6379"}, WaitReplicas: 1}, false},
 		{"negative wait", redisstore.Options{URL: "redis://r:6379", WaitReplicas: -1}, false},
 		{"negative timeout", redisstore.Options{URL: "redis://r:6379", WaitReplicas: 1, WaitTimeout: -time.Second}, false},
+		{"timeout at the read timeout", redisstore.Options{URL: "redis://r:6379", WaitReplicas: 1, WaitTimeout: time.Second}, false},
+		{"timeout below an explicit read timeout", redisstore.Options{URL: "redis://r:6379", WaitReplicas: 1, WaitTimeout: time.Second, ReadTimeout: 2 * time.Second}, true},
 		{"timeout without wait", redisstore.Options{URL: "redis://r:6379", WaitTimeout: time.Second}, false},
 	}
 	for _, tt := range tests {
