@@ -115,7 +115,7 @@ func StartReplica(t testing.TB, primary *Server, args ...string) *Server {
 	host, port, _ := net.SplitHostPort(primary.Addr())
 	r := Start(t, append(append([]string(nil), args...), "--replicaof", host, port)...)
 	waitFor(t, time.Now().Add(readyTimeout), "replica "+r.Addr()+" in sync", func(ctx context.Context) error {
-		info, err := infoReplication(ctx, r.Addr())
+		info, err := InfoReplication(ctx, r.Addr())
 		if err != nil {
 			return err
 		}
@@ -177,8 +177,9 @@ func waitFor(t testing.TB, deadline time.Time, what string, ready func(context.C
 	}
 }
 
-// infoReplication is the replication section of INFO on addr, as fields.
-func infoReplication(ctx context.Context, addr string) (map[string]string, error) {
+// InfoReplication is the replication section of INFO on addr, as fields
+// (role, connected_slaves, master_link_status, ...).
+func InfoReplication(ctx context.Context, addr string) (map[string]string, error) {
 	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
 	defer c.Close()
 	raw, err := c.Info(ctx, "replication").Result()
@@ -192,13 +193,4 @@ func infoReplication(ctx context.Context, addr string) (map[string]string, error
 		}
 	}
 	return out, nil
-}
-
-// Role is what INFO replication says addr is ("master" or "slave").
-func Role(ctx context.Context, addr string) (string, error) {
-	info, err := infoReplication(ctx, addr)
-	if err != nil {
-		return "", err
-	}
-	return info["role"], nil
 }

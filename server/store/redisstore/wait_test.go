@@ -36,22 +36,27 @@ func sendFor(number string) store.SendRequest {
 func TestWaitReplicasAcrossPromotion(t *testing.T) {
 	tests := []struct {
 		name string
-		lag  bool // the replica gets no writes from the primary
-		wait int  // wait_replicas
+		lag     bool     // the replica gets no writes from the primary
+		wait    int      // wait_replicas
+		primary []string // the primary's redis-server options
 		// firstSent is whether the decision on the primary allowed the
 		// send; sms is how many sends were allowed in all, the one after
 		// the promotion included.
 		firstSent bool
 		sms       int
 	}{
-		{"replica behind, no wait: the cooldown is lost, a second SMS", true, 0, true, 2},
-		{"replica behind, wait_replicas 1: the send fails closed, one SMS after the promotion", true, 1, false, 1},
-		{"replica in sync, wait_replicas 1: the cooldown survives the promotion", false, 1, true, 1},
+		{"replica behind, no wait: the cooldown is lost, a second SMS", true, 0, nil, true, 2},
+		{"replica behind, wait_replicas 1: the send fails closed, one SMS after the promotion", true, 1, nil, false, 1},
+		{"replica in sync, wait_replicas 1: the cooldown survives the promotion", false, 1, nil, true, 1},
+		// Redis's own bound: the primary refuses writes (NOREPLICAS)
+		// once it has had no replica acknowledging for the lag.
+		{"replica gone, min-replicas-to-write 1 on the primary: the send fails closed", true, 0,
+			[]string{"--min-replicas-to-write", "1", "--min-replicas-max-lag", "1"}, false, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			primary := redistest.Start(t)
+			primary := redistest.Start(t, tt.primary...)
 			replica := redistest.StartReplica(t, primary)
 			onReplica := newClient(t, replica.Addr())
 			if tt.lag {
@@ -61,6 +66,20 @@ func TestWaitReplicasAcrossPromotion(t *testing.T) {
 				}
 				if err := onReplica.Do(ctx, "REPLICAOF", "127.0.0.1", strconv.Itoa(dead)).Err(); err != nil {
 					t.Fatal(err)
+				}
+				// Until the primary has seen the link close it still
+				// counts the replica (min-replicas-to-write would let
+				// the write through).
+				deadline := time.Now().Add(5 * time.Second)
+				for {
+					info, err := redistest.InfoReplication(ctx, primary.Addr())
+					if err == nil && info["connected_slaves"] == "0" {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("the primary still lists its replica: %v, %v", info, err)
+					}
+					time.Sleep(10 * time.Millisecond)
 				}
 			}
 			s := redisstore.New(newClient(t, primary.Addr()), redisstore.Config{WaitReplicas: tt.wait, WaitTimeout: 50 * time.Millisecond})
