@@ -35,7 +35,7 @@ func sendFor(number string) store.SendRequest {
 // replica or a broken link makes the same window wide.)
 func TestWaitReplicasAcrossPromotion(t *testing.T) {
 	tests := []struct {
-		name string
+		name    string
 		lag     bool     // the replica gets no writes from the primary
 		wait    int      // wait_replicas
 		primary []string // the primary's redis-server options
