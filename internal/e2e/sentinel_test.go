@@ -28,8 +28,9 @@ import (
 //
 // With one replica and no wait_replicas, a send whose counter the replica
 // had not yet received when the primary died could get a second SMS; on
-// loopback Redis writes the replication stream before the reply, so the
-// test sees none, but see README (Redis that fails over and restarts). With
+// loopback that window is microseconds and the test has never landed in it
+// (redisstore's TestWaitReplicasAcrossPromotion makes the lag certain; see
+// README, Redis that fails over and restarts). With
 // two replicas and wait_replicas 1 no allowed send lacks a copy: that is
 // guaranteed, not a matter of timing.
 func TestSentinelFailoverUnderLoad(t *testing.T) {
