@@ -82,7 +82,13 @@ func TestWaitReplicasAcrossPromotion(t *testing.T) {
 					time.Sleep(10 * time.Millisecond)
 				}
 			}
-			s := redisstore.New(newClient(t, primary.Addr()), redisstore.Config{WaitReplicas: tt.wait, WaitTimeout: 50 * time.Millisecond})
+			// Short where the wait is to time out; long where the
+			// replica must acknowledge, even on a busy machine.
+			timeout := 900 * time.Millisecond
+			if tt.lag {
+				timeout = 50 * time.Millisecond
+			}
+			s := redisstore.New(newClient(t, primary.Addr()), redisstore.Config{WaitReplicas: tt.wait, WaitTimeout: timeout})
 			req := sendFor("+8613800000001")
 			sms := 0
 			began := time.Now()
@@ -136,7 +142,9 @@ func TestWaitReplicasCost(t *testing.T) {
 	client := newClient(t, primary.Addr())
 	stores := map[int]*redisstore.Store{
 		0: redisstore.New(client, redisstore.Config{}),
-		1: redisstore.New(client, redisstore.Config{WaitReplicas: 1}),
+		// A long timeout: a busy machine may slow the replica, and this
+		// test is about the time an acknowledgement takes, not a refusal.
+		1: redisstore.New(client, redisstore.Config{WaitReplicas: 1, WaitTimeout: 900 * time.Millisecond}),
 	}
 	took := map[int][]time.Duration{}
 	n := 0
