@@ -37,9 +37,10 @@ type Config struct {
 	// applications. The default is "smscode:". It must not contain "{" or
 	// "}": a brace would change which part of the key is the hash tag.
 	Prefix string `yaml:"prefix"`
-	// WaitReplicas and WaitTimeout: see Options (Options.StoreConfig).
-	WaitReplicas int
-	WaitTimeout  time.Duration
+	// WaitReplicas and WaitTimeout: see Options, whose StoreConfig sets
+	// them from store.redis (0 or less: no wait).
+	WaitReplicas int           `yaml:"-"`
+	WaitTimeout  time.Duration `yaml:"-"`
 }
 
 // Store is a store.Store backed by Redis (single node, Sentinel or Cluster).

@@ -41,8 +41,11 @@ func (o Options) waitTimeout() time.Duration {
 }
 
 func newWaitConfig(cfg Config) waitConfig {
+	if cfg.WaitReplicas <= 0 {
+		return waitConfig{}
+	}
 	w := waitConfig{replicas: cfg.WaitReplicas, timeout: cfg.WaitTimeout}
-	if w.replicas > 0 && w.timeout <= 0 {
+	if w.timeout <= 0 {
 		w.timeout = DefaultWaitTimeout
 	}
 	return w
