@@ -130,13 +130,27 @@ type cluster struct {
 // back every gateway answer. Everything is stopped when the test ends.
 func startCluster(t *testing.T, n int, webhookDelay time.Duration) *cluster {
 	t.Helper()
+	return startClusterOn(t, n, webhookDelay, redistest.Start(t)) // skips without redis-server
+}
+
+// startClusterOn is startCluster on a Redis the test started.
+func startClusterOn(t *testing.T, n int, webhookDelay time.Duration, srv *redistest.Server) *cluster {
+	t.Helper()
+	c := &cluster{redis: srv}
+	c.startNodes(t, n, webhookDelay, func() string { return c.config() })
+	return c
+}
+
+// startNodes starts the fakes, then n instances reading the configuration
+// config returns (once the fakes' addresses are known).
+func (c *cluster) startNodes(t *testing.T, n int, webhookDelay time.Duration, config func() string) {
+	t.Helper()
 	start := time.Now()
-	c := &cluster{redis: redistest.Start(t)} // skips without redis-server
 	bin := serverBinary(t)
 	c.gw = newGateway(t, webhookDelay)
 	c.sv = newSiteverify(t)
 	cfg := filepath.Join(t.TempDir(), "smscode.yaml")
-	if err := os.WriteFile(cfg, []byte(c.config()), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(config()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for i := range n {
@@ -150,7 +164,6 @@ func startCluster(t *testing.T, n int, webhookDelay time.Duration) *cluster {
 		}
 	})
 	t.Logf("cluster of %d instances up in %v", n, time.Since(start).Round(time.Millisecond))
-	return c
 }
 
 // config is the YAML every instance of the cluster reads.
@@ -161,6 +174,13 @@ func startCluster(t *testing.T, n int, webhookDelay time.Duration) *cluster {
 // (60 s cooldown, 5 attempts). Short Redis timeouts make an outage fail
 // fast; the failover timeout stays well above the gateway's delay.
 func (c *cluster) config() string {
+	return c.configFor("url: redis://" + c.redis.Addr() + "/0")
+}
+
+// configFor is config with another way to reach Redis: redis holds the
+// store.redis lines that say it, unindented, one per line.
+func (c *cluster) configFor(redis string) string {
+	redis = strings.ReplaceAll(strings.TrimSpace(redis), "\n", "\n    ")
 	return fmt.Sprintf(`dev_mode: true
 secret: %s
 log:
@@ -168,7 +188,7 @@ log:
 store:
   kind: redis
   redis:
-    url: redis://%s/0
+    %s
     dial_timeout: 300ms
     read_timeout: 500ms
     write_timeout: 500ms
@@ -197,7 +217,7 @@ apps:
     name: e2e load app
     captcha:
       kind: none
-`, secretHex, c.redis.Addr(), c.gw.srv.URL, webhookSecret,
+`, secretHex, redis, c.gw.srv.URL, webhookSecret,
 		captchaApp, turnstileSecret, c.sv.srv.URL, loadApp)
 }
 

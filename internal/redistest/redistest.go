@@ -1,5 +1,6 @@
 // Package redistest runs a real redis-server for tests: on a free loopback
-// port, without persistence, stopped when the test ends.
+// port, without persistence unless the test asks for it, stopped when the
+// test ends. StartSentinel runs a primary, its replicas and three Sentinels.
 //
 // Tests that need Redis skip when the redis-server binary is not installed,
 // so that a plain `go test ./...` works anywhere; CI sets
@@ -12,6 +13,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -33,6 +35,13 @@ type Server struct {
 	bin  string
 	dir  string
 	port int
+	// args follow the defaults on the command line, so that a later
+	// --appendonly yes wins over the default --appendonly no.
+	args []string
+	// sentinelConf, when set, is the initial config file of a Sentinel
+	// (its monitor lines): the process runs in sentinel mode, from a copy
+	// in dir that it rewrites as it learns the topology.
+	sentinelConf string
 
 	mu     sync.Mutex
 	proc   *os.Process
@@ -42,13 +51,27 @@ type Server struct {
 // Start runs redis-server on a free 127.0.0.1 port and returns once it
 // answers PING. The server is stopped when the test and its subtests end.
 // Without the binary, Start skips the test (fails it when SMSCODE_REQUIRE_REDIS=1).
-func Start(t testing.TB) *Server {
+//
+// args are further redis-server options ("--appendonly", "yes"); they come
+// after the defaults (no RDB snapshots, no AOF), so they override them.
+func Start(t testing.TB, args ...string) *Server {
+	t.Helper()
+	return start(t, &Server{t: t, bin: binary(t), dir: t.TempDir(), args: args})
+}
+
+// binary is redis-server's path; without it the test skips (or fails).
+func binary(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		testutil.SkipGroup(t, "real Redis", RequireEnv, "apt-get install redis-server", "redis-server is not in PATH")
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
+	return bin
+}
+
+func start(t testing.TB, s *Server) *Server {
+	t.Helper()
+	var err error
 	// A port picked by listening on :0 can be taken by another process
 	// between our Close and redis-server's bind, so try a few ports.
 	for range 5 {
@@ -84,8 +107,10 @@ func (s *Server) Stop() {
 	s.proc = nil
 }
 
-// Restart stops the server and starts a fresh, empty one (nothing is
-// persisted) on the same port, as after a crash and restart.
+// Restart stops the server and starts it again on the same port and data
+// directory, as after a crash and restart: with the default options it
+// comes back empty (nothing was persisted); started with --appendonly yes
+// it loads its AOF first (Start's PING waits for the load to finish).
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.Stop()
@@ -98,13 +123,30 @@ func (s *Server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := &testutil.SyncBuffer{}
-	cmd := exec.Command(s.bin,
+	var argv []string
+	if s.sentinelConf != "" {
+		// Written afresh for each try: a Sentinel that started rewrote
+		// it, one that lost its port to another process did not matter.
+		conf := filepath.Join(s.dir, "sentinel.conf")
+		if err := os.WriteFile(conf, []byte(s.sentinelConf), 0o600); err != nil {
+			return err
+		}
+		argv = append(argv, conf, "--sentinel")
+	}
+	argv = append(argv,
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
 		"--appendonly", "no",
 		"--dir", s.dir,
 	)
+	if s.sentinelConf == "" {
+		// A replica's first sync would otherwise wait 5 s for more
+		// replicas to share the transfer.
+		argv = append(argv, "--repl-diskless-sync-delay", "0")
+	}
+	argv = append(argv, s.args...)
+	cmd := exec.Command(s.bin, argv...)
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {

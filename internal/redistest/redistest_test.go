@@ -40,6 +40,19 @@ func TestStartStopRestart(t *testing.T) {
 	}
 }
 
+// Options given to Start override the defaults: with the AOF on, a
+// restarted server has its data back.
+func TestRestartWithAppendOnlyKeepsData(t *testing.T) {
+	s := redistest.Start(t, "--appendonly", "yes", "--appendfsync", "always")
+	if got, err := roundTrip(t, s.Addr(), "SET k v"); err != nil || got != "+OK\r\n" {
+		t.Fatalf("SET: %q, %v", got, err)
+	}
+	s.Restart()
+	if got, err := roundTrip(t, s.Addr(), "GET k"); err != nil || got != "$1\r\n" {
+		t.Fatalf("GET after restart: %q, %v (want the value back)", got, err)
+	}
+}
+
 func TestTwoServersGetDifferentPorts(t *testing.T) {
 	a, b := redistest.Start(t), redistest.Start(t)
 	if a.Addr() == b.Addr() {

@@ -216,7 +216,12 @@ func buildStore(cfg config.Config, o Overrides, rt *Runtime) (store.Store, error
 			return nil, fmt.Errorf("config: store.redis: %w", err)
 		}
 		rt.closers = append(rt.closers, client.Close)
-		return redisstore.New(client, redisstore.Config{}), nil
+		// The limits are only as durable as Redis: warn of settings that
+		// forget them (eviction, no persistence), bounded, once.
+		ctx, cancel := context.WithTimeout(context.Background(), redisstore.CheckTimeout)
+		redisstore.LogSettings(ctx, client, rt.log)
+		cancel()
+		return redisstore.New(client, cfg.Store.Redis.StoreConfig()), nil
 	}
 	s := memstore.New(memstore.Config{MaxEntries: cfg.Store.Memory.MaxEntries})
 	rt.closers = append(rt.closers, func() error { s.Close(); return nil })

@@ -51,6 +51,13 @@ type Options struct {
 	// reply was lost can only err toward refusing (an extra count).
 	MaxRetries    int `yaml:"max_retries"`
 	DialerRetries int `yaml:"dialer_retries"`
+	// WaitReplicas, above 0, makes each send decision wait (Redis's WAIT)
+	// until that many replicas hold it, for at most WaitTimeout (default
+	// 100 ms); when fewer do, the send fails closed (503 SYS.0002, no
+	// SMS), so that no SMS goes out on a counter a failover could lose.
+	// For url and sentinel_* only (see wait.go).
+	WaitReplicas int           `yaml:"wait_replicas"`
+	WaitTimeout  time.Duration `yaml:"wait_timeout"`
 }
 
 // Defaults of the Options that go-redis would otherwise set.
@@ -119,6 +126,9 @@ func (o Options) mode() (mode, error) {
 		return 0, errors.New("redis: db and pool_size must not be negative")
 	case o.DialTimeout < 0 || o.ReadTimeout < 0 || o.WriteTimeout < 0:
 		return 0, errors.New("redis: timeouts must not be negative")
+	}
+	if err := o.validateWait(m); err != nil {
+		return 0, err
 	}
 	for _, a := range append(append([]string(nil), o.SentinelAddrs...), o.ClusterAddrs...) {
 		if a == "" {

@@ -37,6 +37,10 @@ type Config struct {
 	// applications. The default is "smscode:". It must not contain "{" or
 	// "}": a brace would change which part of the key is the hash tag.
 	Prefix string `yaml:"prefix"`
+	// WaitReplicas and WaitTimeout: see Options, whose StoreConfig sets
+	// them from store.redis (0 or less: no wait).
+	WaitReplicas int           `yaml:"-"`
+	WaitTimeout  time.Duration `yaml:"-"`
 }
 
 // Store is a store.Store backed by Redis (single node, Sentinel or Cluster).
@@ -44,6 +48,7 @@ type Config struct {
 type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
+	wait   waitConfig
 }
 
 // New returns a Store on client. It panics if client is nil or cfg.Prefix
@@ -58,7 +63,7 @@ func New(client redis.UniversalClient, cfg Config) *Store {
 	if strings.ContainsAny(cfg.Prefix, "{}") {
 		panic(fmt.Sprintf("redisstore: prefix %q contains a brace, which would move the hash tag", cfg.Prefix))
 	}
-	return &Store{rdb: client, prefix: cfg.Prefix}
+	return &Store{rdb: client, prefix: cfg.Prefix, wait: newWaitConfig(cfg)}
 }
 
 // Reserve implements store.Store.
@@ -79,7 +84,7 @@ func (s *Store) Reserve(ctx context.Context, req store.SendRequest) (store.SendR
 	if req.Code.Key != "" {
 		args = append(args, req.Code.Hash, ms(req.Code.TTL), req.Code.MaxAttempts, reservation)
 	}
-	r, err := reserveScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	r, err := s.runReserve(ctx, req, reservation, keys, args)
 	if err != nil {
 		return store.SendResult{}, unavailable("reserve", err)
 	}
