@@ -31,9 +31,9 @@ const captchaPath = "/api/v2/sdk/captcha"
 // honest sends' p95 under 50 ms.
 func TestPuzzleFloodFromRotatingAddresses(t *testing.T) {
 	const (
-		workers   = 8
-		floodFor  = 3 * time.Second
-		honest    = 40 // under the 50 sends per IP and hour
+		workers  = 8
+		floodFor = 3 * time.Second
+		honest   = 40 // under the 50 sends per IP and hour
 		// The bound is on p95 (of 40 sends: all but the two slowest): one
 		// or two sends stalled by another process on this 2-core machine
 		// are noise, a flood that slows honest sends shows in most of them.
