@@ -31,6 +31,10 @@ import (
 const (
 	TypeSend   = "send"
 	TypeVerify = "verify"
+	// TypeReceipt is a sent message's final delivery status (its Outcome:
+	// delivered, failed, expired, or unknown when no receipt came in
+	// time), joined to its send by Provider and MessageID.
+	TypeReceipt = "receipt"
 )
 
 // Schema is event.schema.json, the JSON Schema (draft 2020-12) of an Event
@@ -44,7 +48,7 @@ var Schema []byte
 type Event struct {
 	// Time is when the decision was made (UTC, RFC 3339 with nanoseconds).
 	Time time.Time `json:"time"`
-	// Type is TypeSend or TypeVerify.
+	// Type is TypeSend, TypeVerify or TypeReceipt.
 	Type string `json:"type"`
 	// RequestID is the request's X-Request-Id, to join the access log.
 	RequestID string `json:"request_id,omitempty"`
@@ -52,7 +56,8 @@ type Event struct {
 	TenantID  string `json:"tenant_id,omitempty"`
 	Scenario  string `json:"scenario"`
 	// Outcome: for a send sent, test, refused or failed; for a verify ok,
-	// wrong, not_found, too_many_attempts, refused or failed.
+	// wrong, not_found, too_many_attempts, refused or failed; for a
+	// receipt delivered, failed, expired or unknown.
 	Outcome string `json:"outcome"`
 	// ErrorCode is the answer's error_code when the request failed.
 	ErrorCode string `json:"error_code,omitempty"`

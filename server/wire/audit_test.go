@@ -10,6 +10,7 @@ import (
 	"github.com/smscode/smscode/server/audit"
 	"github.com/smscode/smscode/server/config"
 	"github.com/smscode/smscode/server/servertest"
+	"github.com/smscode/smscode/server/sms/webhook/webhooktest"
 )
 
 // TestAuditTrail runs sends and verifies through the real client and
@@ -91,4 +92,42 @@ func TestAuditTrail(t *testing.T) {
 		t.Errorf("sent event: provider %q, message id %q", e.Provider, e.MessageID)
 	}
 	t.Logf("%d events, first: %+v", len(events), events[0])
+}
+
+// A delivery receipt adds its event: the message's final status, joined to
+// its send by provider and message id.
+func TestAuditTrailReceipt(t *testing.T) {
+	gw := webhooktest.New(t)
+	env := servertest.New(t, servertest.WithWebhookGateway(gw, "gateway"))
+	c, err := client.New(env.URL, client.WithClientID(servertest.ClientID), client.WithTenantID(servertest.TenantID),
+		client.WithDevice(client.Device{OSVersion: "Android 10", Fingerprint: "fp-audit-2", IP: "10.10.10.1", UserAgent: "test"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SendSMS(context.Background(), "13812345679", client.ScenarioLogin, servertest.CaptchaToken); err != nil {
+		t.Fatal(err)
+	}
+	sent, ok := gw.Last("+8613812345679")
+	if !ok {
+		t.Fatal("the gateway got no message")
+	}
+	if status, err := gw.Deliver(sent.Payload.ReceiptURL, sent.MessageID, "delivered"); err != nil || status != 204 {
+		t.Fatalf("receipt: %d %v", status, err)
+	}
+	if err := env.Runtime.Close(); err != nil {
+		t.Fatal(err)
+	}
+	events, err := audittest.ReadFile(env.AuditFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 2 {
+		t.Fatalf("%d events, want the send and its receipt: %+v", len(events), events)
+	}
+	send, receipt := events[0], events[1]
+	if send.Type != audit.TypeSend || receipt.Type != audit.TypeReceipt || receipt.Outcome != "delivered" ||
+		receipt.Provider != "gateway" || receipt.MessageID != send.MessageID || send.MessageID != sent.MessageID ||
+		receipt.ClientID != servertest.ClientID || receipt.Scenario != string(client.ScenarioLogin) || receipt.CountryCode != "86" {
+		t.Fatalf("events %+v, want the send then its delivered receipt", events)
+	}
 }

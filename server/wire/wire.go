@@ -147,11 +147,13 @@ func Build(cfg config.Config, log *slog.Logger, o Overrides) (rt *Runtime, err e
 	if err != nil {
 		return nil, fmt.Errorf("config: altcha: %w", err)
 	}
-	if rt.Receipts, err = buildReceipts(cfg, rt); err != nil {
-		return nil, err
-	}
+	// The audit trail first: the receipts service records settled
+	// messages to it (and is closed before it, closers running in reverse).
 	if rt.Audit, err = buildAudit(cfg.Audit, rt); err != nil {
 		return nil, fmt.Errorf("config: audit: %w", err)
+	}
+	if rt.Receipts, err = buildReceipts(cfg, rt); err != nil {
+		return nil, err
 	}
 	g, err := rt.newGeneration(cfg, nil)
 	if err != nil {
@@ -186,7 +188,7 @@ func Build(cfg config.Config, log *slog.Logger, o Overrides) (rt *Runtime, err e
 func buildReceipts(cfg config.Config, rt *Runtime) (*receipts.Service, error) {
 	svc, err := receipts.New(receipts.Config{
 		TTL: cfg.Receipts.TTL, Wait: cfg.Receipts.Wait, SweepInterval: cfg.Receipts.SweepInterval,
-	}, receipts.Deps{Store: rt.Store, Metrics: rt.Metrics, Log: rt.log, Provider: rt.receiptReader, Now: rt.o.Now, OnSettled: rt.o.OnDelivery})
+	}, receipts.Deps{Store: rt.Store, Metrics: rt.Metrics, Log: rt.log, Provider: rt.receiptReader, Now: rt.o.Now, OnSettled: rt.onSettled})
 	if err != nil {
 		return nil, fmt.Errorf("config: receipts: %w", err)
 	}
@@ -383,4 +385,19 @@ func (r *Runtime) auditor() sender.Auditor {
 		return nil
 	}
 	return r.Audit
+}
+
+// onSettled is what the receipts service calls for each settled message:
+// an audit event with its final status ("later its receipt status"), and
+// Overrides.OnDelivery.
+func (r *Runtime) onSettled(ctx context.Context, d store.Delivery) {
+	if r.Audit != nil {
+		r.Audit.Record(audit.Event{
+			Time: d.SettledAt, Type: audit.TypeReceipt, ClientID: d.ClientID, Scenario: d.Scenario,
+			Outcome: string(d.Status), CountryCode: d.CallingCode, Provider: d.Provider, MessageID: d.MessageID,
+		})
+	}
+	if r.o.OnDelivery != nil {
+		r.o.OnDelivery(ctx, d)
+	}
 }
