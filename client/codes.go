@@ -162,6 +162,12 @@ const (
 	// (the application's max_attempts, across codes and scenarios).
 	CodeVerifyCallerNumberDailyLimit = gen.ErrorCodeVerifyCallerNumberDailyLimit
 
+	// CodeReceiptUnauthenticated (RECEIPT.0001, 401) and CodeReceiptMalformed
+	// (RECEIPT.0002, 400) answer SMS gateways' delivery receipts, not an
+	// application's calls; listed so that every code has its constant.
+	CodeReceiptUnauthenticated = gen.ErrorCodeReceiptUnauthenticated
+	CodeReceiptMalformed       = gen.ErrorCodeReceiptMalformed
+
 	// CodeInternal (SYS.0001, 500): an unexpected server error; nothing was sent.
 	CodeInternal = gen.ErrorCodeInternal
 	// CodeStoreUnavailable (SYS.0002, 503): the server's store is
