@@ -31,6 +31,7 @@ var allCodes = []client.ErrorCode{
 	client.CodeWrong, client.CodeExpired, client.CodeAttemptsExceeded, client.CodeMalformed,
 	client.CodeVerifyIPLimit, client.CodeVerifyDeviceLimit, client.CodeVerifyNumberDailyLimit,
 	client.CodeVerifyCallerNumberDailyLimit,
+	client.CodeReceiptUnauthenticated, client.CodeReceiptMalformed,
 	client.CodeInternal, client.CodeStoreUnavailable, client.CodeNotImplemented,
 }
 
