@@ -325,7 +325,14 @@ func readBody(req *http.Request) (failure, []byte, error) {
 	if ct != mimeJSON {
 		// One spelling for kin-openapi and Echo's binder, which compare
 		// media types more strictly than OneAccess's clients write them.
-		req.Header[echo.HeaderContentType] = []string{mimeJSON}
+		// The request's own one-value slice is rewritten in place: no
+		// allocation for the common case (OneAccess's clients send
+		// "application/json;charset=utf8").
+		if vs := req.Header[echo.HeaderContentType]; len(vs) == 1 {
+			vs[0] = mimeJSON
+		} else {
+			req.Header[echo.HeaderContentType] = []string{mimeJSON}
+		}
 	}
 	data, err := io.ReadAll(req.Body)
 	if err != nil {

@@ -74,6 +74,9 @@ const (
 type member struct {
 	p  sms.Provider
 	cb *gobreaker.CircuitBreaker[sms.Receipt]
+	// local: p answers in process (see inProcess), so its attempts get no
+	// timer of their own.
+	local bool
 	// The metrics of an accepted attempt, looked up once: the hot path.
 	// The latency series is made on first use, as WithLabelValues would.
 	accepted        prometheus.Counter
@@ -136,9 +139,11 @@ func New(providers []sms.Provider, cfg Config, reg prometheus.Registerer, log *s
 		for _, o := range []string{OutcomeAccepted, OutcomePermanent, OutcomeTemporary, OutcomeSkippedOpen} {
 			f.attempts.WithLabelValues(name, o)
 		}
+		ip, _ := p.(inProcess)
 		f.members = append(f.members, member{
 			p:        p,
 			cb:       f.breaker(name),
+			local:    ip != nil && ip.InProcess(),
 			accepted: f.attempts.WithLabelValues(name, OutcomeAccepted),
 			acceptedLatency: sync.OnceValue(func() prometheus.Observer {
 				return f.latency.WithLabelValues(name, OutcomeAccepted)
@@ -187,7 +192,8 @@ func (f *Failover) Name() string { return "failover" }
 // accepted the message.
 func (f *Failover) Send(ctx context.Context, msg sms.Message) (sms.Receipt, error) {
 	var errs []error
-	for i, m := range f.members {
+	for i := range f.members {
+		m := &f.members[i]
 		if err := ctx.Err(); err != nil {
 			errs = append(errs, err)
 			break
@@ -195,7 +201,7 @@ func (f *Failover) Send(ctx context.Context, msg sms.Message) (sms.Receipt, erro
 		name := m.p.Name()
 		actx, span := f.startAttempt(ctx, name, i+1)
 		start := time.Now()
-		rec, err := m.cb.Execute(func() (sms.Receipt, error) { return f.attempt(actx, m.p, msg) })
+		rec, err := m.cb.Execute(func() (sms.Receipt, error) { return f.attempt(actx, m, msg) })
 		elapsed := time.Since(start)
 		switch {
 		case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
@@ -233,12 +239,23 @@ func (f *Failover) Send(ctx context.Context, msg sms.Message) (sms.Receipt, erro
 	return sms.Receipt{}, fmt.Errorf("%w: %w", ErrAllFailed, errors.Join(errs...))
 }
 
-// attempt sends through p with the per-attempt timeout; an error due to
-// the caller's context ending is marked errCallerGone.
-func (f *Failover) attempt(ctx context.Context, p sms.Provider, msg sms.Message) (sms.Receipt, error) {
-	actx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
-	defer cancel()
-	rec, err := p.Send(actx, msg)
+// inProcess is implemented by providers that answer in process, without
+// I/O or waiting (sms.Null): such a provider cannot hang, so an attempt
+// through it needs no per-attempt timeout, whose timer and context cost
+// more than the attempt itself; the request's deadline still bounds it.
+type inProcess interface{ InProcess() bool }
+
+// attempt sends through m's provider with the per-attempt timeout (none for
+// an in-process provider); an error due to the caller's context ending is
+// marked errCallerGone.
+func (f *Failover) attempt(ctx context.Context, m *member, msg sms.Message) (sms.Receipt, error) {
+	actx := ctx
+	if !m.local {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, f.cfg.Timeout)
+		defer cancel()
+	}
+	rec, err := m.p.Send(actx, msg)
 	if err != nil && !errors.Is(err, sms.ErrPermanent) && ctx.Err() != nil {
 		return rec, fmt.Errorf("%w: %w", errCallerGone, err)
 	}

@@ -292,3 +292,55 @@ func TestNew(t *testing.T) {
 		t.Errorf("nil registry: %v", err)
 	}
 }
+
+// deadlineProbe records whether the context of its Send had a deadline.
+type deadlineProbe struct {
+	inProcess   bool
+	hadDeadline bool
+}
+
+func (d *deadlineProbe) Name() string    { return "probe" }
+func (d *deadlineProbe) InProcess() bool { return d.inProcess }
+func (d *deadlineProbe) Send(ctx context.Context, _ sms.Message) (sms.Receipt, error) {
+	_, d.hadDeadline = ctx.Deadline()
+	return sms.Receipt{MessageID: "1"}, nil
+}
+
+// TestAttemptTimeoutOnlyForProvidersThatWait checks that an attempt through
+// a provider that does I/O runs under the per-attempt timeout, and one
+// through an in-process provider (sms.Null) under the caller's context
+// alone, which still ends it.
+func TestAttemptTimeoutOnlyForProvidersThatWait(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		inProcess    bool
+		wantDeadline bool
+	}{
+		{"provider that waits", false, true},
+		{"in-process provider", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &deadlineProbe{inProcess: tc.inProcess}
+			f, err := failover.New([]sms.Provider{p}, failover.Config{Timeout: time.Minute}, prometheus.NewRegistry(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Send(context.Background(), sms.Message{ID: "m1", To: "+8613800000000", Text: "x", Code: "123456"}); err != nil {
+				t.Fatal(err)
+			}
+			if p.hadDeadline != tc.wantDeadline {
+				t.Errorf("attempt had a deadline: %v, want %v", p.hadDeadline, tc.wantDeadline)
+			}
+		})
+	}
+	// The caller's deadline still ends an attempt through sms.Null.
+	f, err := failover.New([]sms.Provider{sms.NewNull()}, failover.Config{}, prometheus.NewRegistry(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := f.Send(ctx, sms.Message{ID: "m2", To: "+8613800000000", Text: "x", Code: "123456"}); err == nil {
+		t.Error("a send with the caller's context gone succeeded")
+	}
+}
