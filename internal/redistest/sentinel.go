@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -122,7 +123,18 @@ func StartReplica(t testing.TB, primary *Server, args ...string) *Server {
 		if info["master_link_status"] != "up" {
 			return fmt.Errorf("master_link_status %q", info["master_link_status"])
 		}
-		return nil
+		// The primary's side too: a replica it does not count online yet
+		// acknowledges no WAIT (a loaded machine shows the gap).
+		pinfo, err := InfoReplication(ctx, primary.Addr())
+		if err != nil {
+			return err
+		}
+		for k, v := range pinfo {
+			if strings.HasPrefix(k, "slave") && strings.Contains(v, "port="+strconv.Itoa(r.port)+",") && strings.Contains(v, "state=online") {
+				return nil
+			}
+		}
+		return fmt.Errorf("the primary does not count replica %s online yet", r.Addr())
 	})
 	return r
 }
