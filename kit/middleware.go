@@ -183,6 +183,18 @@ func AccessLog(log *slog.Logger) echo.MiddlewareFunc {
 // is never a probe.
 var probeRoutes = map[string]bool{"/healthz": true, "/readyz": true, "/livez": true, "/metrics": true}
 
+// StandardMethod reports whether m is one of HTTP's nine standard methods.
+// Go's server accepts any token as a method, so whatever labels or names by
+// method (metrics, span names) bounds it with this first.
+func StandardMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return true
+	}
+	return false
+}
+
 // IsProbe reports whether route (a registered route, Echo's c.Path()) is a
 // health or metrics probe: logged at debug by AccessLog, and not traced by
 // the server's tracing middleware (a span per probe per pod is noise).

@@ -7,6 +7,8 @@ import (
 	"github.com/labstack/echo-contrib/echoprometheus"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/smscode/smscode/kit"
 )
 
 // Unmatched is the route label value of requests that matched no route: one
@@ -86,9 +88,7 @@ func routeLabel(path string) string {
 
 // methodLabel bounds the method: Go's server accepts any token as a method.
 func methodLabel(m string) string {
-	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+	if kit.StandardMethod(m) {
 		return m
 	}
 	return Unknown

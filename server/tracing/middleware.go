@@ -86,9 +86,7 @@ func Middleware(tp trace.TracerProvider) echo.MiddlewareFunc {
 // "_OTHER" (semantic conventions): a client can send any token as a
 // method, and span names and attributes must stay bounded.
 func knownMethod(m string) string {
-	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+	if kit.StandardMethod(m) {
 		return m
 	}
 	return "_OTHER"
