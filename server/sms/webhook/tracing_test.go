@@ -19,7 +19,15 @@ import (
 func TestTraceparent(t *testing.T) {
 	tp := sdktrace.NewTracerProvider()
 	defer tp.Shutdown(context.Background())
-	traced, span := tp.Tracer("test").Start(context.Background(), "attempt")
+	// The caller's span context carries a tracestate (as a traceparent
+	// from an API client can): it must not reach the gateway.
+	ts, err := trace.ParseTraceState("vendor=client-chosen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	callerCtx := trace.ContextWithRemoteSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, TraceFlags: trace.FlagsSampled, TraceState: ts, Remote: true}))
+	traced, span := tp.Tracer("test").Start(callerCtx, "attempt")
 	defer span.End()
 	tests := []struct {
 		name string
@@ -50,6 +58,9 @@ func TestTraceparent(t *testing.T) {
 					t.Errorf("traceparent %q, want none", v)
 				}
 				return
+			}
+			if v := header.Get("tracestate"); v != "" {
+				t.Errorf("tracestate %q sent to the gateway, want none", v)
 			}
 			if got.TraceID() != tt.want.TraceID() || got.SpanID() != tt.want.SpanID() || !got.IsSampled() {
 				t.Errorf("traceparent %q, want trace %s span %s sampled", header.Get("traceparent"), tt.want.TraceID(), tt.want.SpanID())

@@ -165,11 +165,14 @@ func (p *Provider) Send(ctx context.Context, msg sms.Message) (sms.Receipt, erro
 	req.Header.Set(HeaderID, msg.ID)
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
 	req.Header.Set(HeaderSignature, sig)
-	// W3C traceparent (and tracestate) of the span in ctx, the failover's
+	// W3C traceparent of the span in ctx, the failover's
 	// attempt span when tracing is on, so that the operator's endpoint can
 	// join the trace; nothing when ctx has no span. Not signed: the
 	// signature covers the id, the timestamp and the body.
 	propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
+	// traceparent only: a tracestate comes from the API's caller (a
+	// client-chosen value) and is not the gateway's business.
+	req.Header.Del("tracestate")
 
 	// The host only: the URL's path and query may carry a token.
 	status, answer, err := p.gw.Do(req, "POST "+p.host)
