@@ -5,10 +5,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/smscode/smscode/internal/audittest"
 	"github.com/smscode/smscode/server/audit"
 	"github.com/smscode/smscode/server/config"
 	"github.com/smscode/smscode/server/servertest"
@@ -61,17 +61,9 @@ func TestStalledAuditSinkDoesNotSlowSends(t *testing.T) {
 		slices.Sort(d)
 		return d[int(q*float64(len(d)-1))]
 	}
-	dropped := 0.0
-	if mfs, err := stalled.RT.Metrics.Registry().Gather(); err == nil {
-		for _, mf := range mfs {
-			if mf.GetName() == "smscode_audit_events_total" {
-				for _, m := range mf.GetMetric() {
-					if strings.Contains(m.String(), `value:"webhook"`) && strings.Contains(m.String(), `value:"dropped"`) {
-						dropped = m.GetCounter().GetValue()
-					}
-				}
-			}
-		}
+	dropped, err := audittest.Counted(stalled.RT.Metrics.Registry(), "webhook", "dropped")
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Logf("%d sends each: without the sink p50 %v p99 %v; with a stalled webhook sink p50 %v p99 %v; %v events dropped for the stalled sink",
 		n, p(base, .5), p(base, .99), p(slow, .5), p(slow, .99), dropped)

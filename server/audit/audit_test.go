@@ -129,29 +129,14 @@ func TestStalledSinkDoesNotBlock(t *testing.T) {
 	t.Logf("stalled sink: %v of %d dropped and counted; healthy sink: all %d written", dropped, sent, sent)
 }
 
-// counterValue reads smscode_audit_events_total{sink,result} from reg (0
-// when absent).
+// counterValue reads smscode_audit_events_total{sink,result} from reg.
 func counterValue(t *testing.T, reg *prometheus.Registry, sink, result string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
+	v, err := audittest.Counted(reg, sink, result)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != "smscode_audit_events_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["sink"] == sink && labels["result"] == result {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	return v
 }
 
 func TestFileSinkWritesJSONLinesAndRotates(t *testing.T) {
