@@ -17,6 +17,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -164,18 +165,10 @@ func New(cfg Config, sinks []Named, reg prometheus.Registerer, log *slog.Logger)
 	if cfg.QueueSize < 0 || cfg.MaxBatch < 0 || cfg.WriteTimeout < 0 || cfg.FlushTimeout < 0 {
 		return nil, errors.New("audit: queue_size, max_batch, write_timeout and flush_timeout must not be negative")
 	}
-	if cfg.QueueSize == 0 {
-		cfg.QueueSize = DefaultQueueSize
-	}
-	if cfg.MaxBatch == 0 {
-		cfg.MaxBatch = DefaultMaxBatch
-	}
-	if cfg.WriteTimeout == 0 {
-		cfg.WriteTimeout = DefaultWriteTimeout
-	}
-	if cfg.FlushTimeout == 0 {
-		cfg.FlushTimeout = DefaultFlushTimeout
-	}
+	cfg.QueueSize = cmp.Or(cfg.QueueSize, DefaultQueueSize)
+	cfg.MaxBatch = cmp.Or(cfg.MaxBatch, DefaultMaxBatch)
+	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout)
+	cfg.FlushTimeout = cmp.Or(cfg.FlushTimeout, DefaultFlushTimeout)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
