@@ -14,12 +14,15 @@ import (
 	"github.com/smscode/smscode/server/store"
 )
 
-// cases lists the suite's subtests; each runs in parallel with the others
-// under keys of its own.
-var cases = []struct {
+// testCase is one subtest of the suite.
+type testCase struct {
 	name string
 	fn   func(*testing.T, *env)
-}{
+}
+
+// cases lists the suite's subtests; each runs in parallel with the others
+// under keys of its own.
+var cases = []testCase{
 	{"LimitAllowsMaxThenRefuses", testLimitAllowsMax},
 	{"FirstRefusingLimit", testFirstRefusingLimit},
 	{"RefusedChargesNothing", testRefusedChargesNothing},

@@ -13,10 +13,7 @@ import (
 // The conversion cases (store.Conversion) join the suite from here, so that
 // they live beside the code they test.
 func init() {
-	cases = append(cases, []struct {
-		name string
-		fn   func(*testing.T, *env)
-	}{
+	cases = append(cases, []testCase{
 		{"ConversionBlocksUnverifiedPrefix", testConversionBlocks},
 		{"ConversionVerifiedKeepsPrefixOpen", testConversionVerifiedOpen},
 		{"ConversionNormIsTheApps", testConversionNorm},

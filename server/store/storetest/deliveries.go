@@ -14,10 +14,7 @@ import (
 // settles every due record of the store, and the Redis harness shares one
 // store between subtests.
 func init() {
-	cases = append(cases, struct {
-		name string
-		fn   func(*testing.T, *env)
-	}{"Deliveries", testDeliveries})
+	cases = append(cases, testCase{"Deliveries", testDeliveries})
 }
 
 func testDeliveries(t *testing.T, e *env) {
