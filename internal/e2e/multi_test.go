@@ -217,14 +217,7 @@ func TestRedisOutageUnderLoad(t *testing.T) {
 		})
 	}
 	// Stop the workers whatever happens below, before the cluster goes.
-	stopped := false
-	stopWorkers := func() {
-		if !stopped {
-			stopped = true
-			close(stop)
-			wg.Wait()
-		}
-	}
+	stopWorkers := sync.OnceFunc(func() { close(stop); wg.Wait() })
 	defer stopWorkers()
 
 	waitFor(t, "sends succeed before the outage", phaseLimit, func() bool { return ok.Load() >= okBefore })

@@ -121,14 +121,7 @@ func sentinelFailover(t *testing.T, replicas, wait int) {
 			}
 		})
 	}
-	stopped := false
-	stopWorkers := func() {
-		if !stopped {
-			stopped = true
-			close(stop)
-			wg.Wait()
-		}
-	}
+	stopWorkers := sync.OnceFunc(func() { close(stop); wg.Wait() })
 	defer stopWorkers()
 
 	waitFor(t, "sends succeed before the kill", phaseLimit, func() bool { return ok.Load() >= okBefore })
