@@ -53,10 +53,7 @@ func (s *Service) record(e *auditEntry, err error) {
 		ae := apierr.From(err)
 		ev.ErrorCode = string(ae.Code)
 		if ev.Outcome == "" {
-			ev.Outcome = "refused"
-			if ae.Status() >= 500 {
-				ev.Outcome = "failed"
-			}
+			ev.Outcome = failureOutcome(ae)
 		}
 	}
 	if ev.Outcome == "" { // no error and nothing set: the default success

@@ -342,11 +342,7 @@ func (s *Service) info(app *apps.App) *appInfo {
 // The line is logged with the request's ctx (trace ids, when tracing).
 func (s *Service) refuse(ctx context.Context, req SendRequest, provider string, err error) error {
 	e := apierr.From(err)
-	outcome := "refused"
-	if e.Status() >= 500 {
-		outcome = "failed"
-	}
-	s.d.Metrics.Send(req.ClientID, string(req.Scenario), outcome, provider)
+	s.d.Metrics.Send(req.ClientID, string(req.Scenario), failureOutcome(e), provider)
 	level := slog.LevelInfo
 	if e.Status() >= 500 {
 		level = slog.LevelWarn
@@ -358,6 +354,16 @@ func (s *Service) refuse(ctx context.Context, req SendRequest, provider string, 
 		slog.String("scenario", string(req.Scenario)), slog.String("error_code", string(e.Code)),
 		slog.String("cause", causeOf(e)))
 	return e
+}
+
+// failureOutcome names a request that ended with e: "failed" when the
+// server could not decide (5xx: store, provider), else "refused". The
+// metrics and the audit trail use the same words.
+func failureOutcome(e *apierr.Error) string {
+	if e.Status() >= 500 {
+		return "failed"
+	}
+	return "refused"
 }
 
 // release undoes a reservation whose SMS was not delivered, so that no valid
