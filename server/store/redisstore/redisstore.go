@@ -3,7 +3,8 @@
 // expiry, so instances with skewed clocks still agree.
 //
 // Each method is one round trip: a Lua script (or one SET) that makes the
-// whole decision atomically. Every key it writes has a TTL, so Redis's memory
+// whole decision atomically; on a Redis Cluster, a decision whose keys span
+// hash tags is made in a few pipelined steps instead (cluster.go). Every key it writes has a TTL, so Redis's memory
 // is bounded by live state. Any failure to reach Redis is returned wrapping
 // store.ErrUnavailable, so that callers fail closed. (A context that is
 // already done when a method is called returns its own error instead: the
@@ -11,7 +12,7 @@
 //
 // Keys are Config.Prefix followed by the caller's key. The caller's key
 // carries the Redis Cluster hash tag, and the prefix has no braces, so the
-// tag still picks the slot and one call's keys stay on one node.
+// tag still picks the slot.
 package redisstore
 
 import (
@@ -49,6 +50,9 @@ type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
 	wait   waitConfig
+	// cluster: rdb is a Redis Cluster client, so a decision whose keys
+	// span hash tags is made in steps (cluster.go).
+	cluster bool
 }
 
 // New returns a Store on client. It panics if client is nil or cfg.Prefix
@@ -63,7 +67,7 @@ func New(client redis.UniversalClient, cfg Config) *Store {
 	if strings.ContainsAny(cfg.Prefix, "{}") {
 		panic(fmt.Sprintf("redisstore: prefix %q contains a brace, which would move the hash tag", cfg.Prefix))
 	}
-	return &Store{rdb: client, prefix: cfg.Prefix, wait: newWaitConfig(cfg)}
+	return &Store{rdb: client, prefix: cfg.Prefix, wait: newWaitConfig(cfg), cluster: isCluster(client)}
 }
 
 // Reserve implements store.Store.
@@ -76,6 +80,9 @@ func (s *Store) Reserve(ctx context.Context, req store.SendRequest) (store.SendR
 	}
 	reservation := rand.Text()
 	keys := s.keys(req)
+	if s.cluster && !sameTag(keys) {
+		return s.reserveSteps(ctx, req, reservation)
+	}
 	args := make([]any, 0, 2+3*len(req.Limits)+4)
 	args = append(args, len(req.Limits), hasCode(req))
 	for _, l := range req.Limits {
@@ -110,13 +117,17 @@ func (s *Store) Release(ctx context.Context, req store.SendRequest, res store.Se
 	if err := store.Validate(req); err != nil {
 		return err
 	}
+	keys := s.keys(req)
+	if s.cluster && !sameTag(keys) {
+		return s.releaseSteps(ctx, req, res)
+	}
 	args := make([]any, 0, 3+len(req.Limits))
 	args = append(args, len(req.Limits), hasCode(req))
 	for _, l := range req.Limits {
 		args = append(args, l.Max)
 	}
 	args = append(args, res.Reservation)
-	if err := releaseScript.Run(ctx, s.rdb, s.keys(req), args...).Err(); err != nil {
+	if err := releaseScript.Run(ctx, s.rdb, keys, args...).Err(); err != nil {
 		return unavailable("release", err)
 	}
 	return nil
@@ -145,6 +156,9 @@ func (s *Store) Verify(ctx context.Context, req store.VerifyRequest) (store.Veri
 	sources := req.Sources
 	if len(sources) == 0 {
 		sources = []string{""}
+	}
+	if s.cluster && !sameTag(keys) {
+		return s.verifySteps(ctx, req, sources)
 	}
 	args = append(args, req.Hash, len(sources))
 	for _, src := range sources {

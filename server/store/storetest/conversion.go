@@ -35,7 +35,7 @@ func (e *env) convReq(prefix string, rule store.ConversionRule) store.Conversion
 }
 
 func (e *env) convKeys(prefix string) store.ConversionKeys {
-	return store.ConversionKeys{Prefix: e.key("cv:" + prefix), App: e.key("cv"), Block: e.key("cvb:" + prefix)}
+	return store.ConversionKeys{Prefix: e.sharedKey("cv:" + prefix), App: e.sharedKey("cv"), Block: e.sharedKey("cvb:" + prefix)}
 }
 
 // rule blocks a prefix from 3 sends on below half the norm (floor 0.5).

@@ -10,6 +10,7 @@ package storetest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -84,9 +85,18 @@ func (s *suite) env(t *testing.T) *env {
 	}
 }
 
-// key returns a key under the subtest's hash tag, as the caller of a real
-// store builds them: every key of one call shares the tag.
-func (e *env) key(name string) string { return e.tag + ":" + name }
+// key returns a key of name's own hash tag within the subtest's, as the
+// sender builds them: the keys of one call carry the tags of the entities
+// they count (a number, a device, an address), so that a Redis Cluster
+// store has to make one decision over several slots.
+func (e *env) key(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return e.tag[:len(e.tag)-1] + "." + hex.EncodeToString(sum[:4]) + "}:" + name
+}
+
+// sharedKey returns a key under the subtest's hash tag itself: keys that
+// one call needs in one slot (the conversion keys) share it.
+func (e *env) sharedKey(name string) string { return e.tag + ":" + name }
 
 func (e *env) advance(d time.Duration) { e.h.Advance(e.t, d) }
 
