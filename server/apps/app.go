@@ -233,8 +233,8 @@ func (a *App) Scope() string { return Scope(a.ClientID, a.TenantID) }
 // Scope is the id of the application (clientID, tenantID) in store keys:
 // "client/tenant", or "client" for an application without tenant. Ids hold
 // no "/" or braces, so scopes never collide and never break a Redis Cluster
-// hash tag they are put in. Every key of one application carries it as its
-// hash tag, so that one application's keys live on one Cluster node.
+// hash tag they are put in. Every key of one application starts its hash
+// tag with it, so that two applications never share a key.
 func Scope(clientID, tenantID string) string {
 	if tenantID == "" {
 		return clientID
@@ -242,11 +242,13 @@ func Scope(clientID, tenantID string) string {
 	return clientID + "/" + tenantID
 }
 
-// Tag is the Redis Cluster hash tag of scope's store keys: the scope in
-// braces. Every store key of one application starts with it (the code,
-// limit, captcha, slider and altcha keys alike), so that Cluster puts them
-// on one node and the sender's multi-key scripts stay within one slot. It
-// is the one place that spells the tag; key builders prefix it.
+// Tag is the Redis Cluster hash tag of scope's application-wide store
+// keys: the scope in braces (the captcha, slider and altcha keys, the daily
+// count). The sender's per-number, per-device, per-address and per-prefix
+// keys put their entity inside it ("{scope:n:<id>}", see the sender's
+// entityKey), so that one application's keys spread over a cluster's
+// slots. It is the one place that spells the tag; key builders start with
+// it.
 func Tag(scope string) string { return "{" + scope + "}" }
 
 // Tag is the hash tag of the application's store keys (see the function

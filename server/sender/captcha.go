@@ -46,7 +46,7 @@ func (s *Service) Puzzle(ctx context.Context, c Caller) (slider.Puzzle, error) {
 	tag := s.info(app).tag
 	if ip := clientIP(c.RemoteIP); ip != "" {
 		res, err := s.d.Store.Reserve(ctx, store.SendRequest{Limits: []store.Limit{
-			{Key: tag + ":pz:ip:" + ip, Max: PuzzlesPerMinute, Window: time.Minute},
+			{Key: entityKey(tag, entityIP, ip, ":pz", ""), Max: PuzzlesPerMinute, Window: time.Minute},
 		}})
 		if err != nil {
 			return slider.Puzzle{}, apierr.Wrap(gen.ErrorCodeStoreUnavailable, err)

@@ -117,31 +117,55 @@ const maxLimits = 6
 
 // limitsFor builds the limits of one send, most specific first, so that a
 // refusal names the narrowest reason (a second send within the cooldown is
-// SMS.0001, not a device limit). Keys share the app's hash tag; the number
+// SMS.0001, not a device limit). Each key carries the hash tag of the
+// entity it counts, within the application's (see entityKey): the number's
+// keys one tag, the device's, the client address's and the prefix's each
+// another, and the application's daily count the app's own tag, so that on
+// a Redis Cluster one application's keys spread over the slots. The number
 // and its prefix appear in them only as ids (keyed hashes, see keyIDs).
 // kinds[i] names ls[i]; it is an array, returned by value, to spare an
 // allocation.
 func limitsFor(tag string, l Limits, p Pumping, num phone.Number, ids keyIDs, scenario gen.Scenario, c Caller) (ls []store.Limit, kinds [maxLimits]limitKind) {
 	ls = make([]store.Limit, 0, maxLimits)
-	// Each key is one concatenation: one allocation.
 	add := func(k limitKind, key string, max int64, window, block time.Duration) {
 		kinds[len(ls)] = k
 		ls = append(ls, store.Limit{Key: key, Max: max, Window: window, Block: block})
 	}
-	add(kindCooldown, tag+":cd:"+string(scenario)+":"+ids.number, 1, l.NumberCooldown, 0)
-	add(kindNumber, tag+":nd:"+ids.number, l.NumberDaily, day, 0)
-	add(kindDevice, tag+":dev:"+ids.device(c.Fingerprint), l.DevicePerHour, time.Hour, 0)
+	add(kindCooldown, entityKey(tag, entityNumber, ids.number, ":cd:", string(scenario)), 1, l.NumberCooldown, 0)
+	add(kindNumber, entityKey(tag, entityNumber, ids.number, ":nd", ""), l.NumberDaily, day, 0)
+	add(kindDevice, entityKey(tag, entityDevice, ids.device(c.Fingerprint), ":dev", ""), l.DevicePerHour, time.Hour, 0)
 	if ip := clientIP(c.RemoteIP); ip != "" {
-		add(kindIP, tag+":ip:"+ip, l.IPPerHour, time.Hour, 0)
+		add(kindIP, entityKey(tag, entityIP, ip, ":ip", ""), l.IPPerHour, time.Hour, 0)
 	}
 	if !p.Disabled {
 		prefix := num.Prefix(p.PrefixDigits)
 		if !allowed(p.Allow, prefix) {
-			add(kindPrefix, tag+":pfx:"+ids.prefix(prefix), p.Max, p.Window, p.BlockFor)
+			add(kindPrefix, entityKey(tag, entityPrefix, ids.prefix(prefix), ":pfx", ""), p.Max, p.Window, p.BlockFor)
 		}
 	}
+	// The one application-wide key of a send.
 	add(kindApp, tag+":app", l.AppDaily, day, 0)
 	return ls, kinds
+}
+
+// The entities whose keys get a hash tag of their own (entityKey).
+const (
+	entityNumber = ":n:"
+	entityDevice = ":d:"
+	entityIP     = ":i:"
+	entityPrefix = ":p:"
+)
+
+// entityKey is the key named by rest and arg (two parts, so that the key is
+// one concatenation: one allocation) of entity id (a number's, a device's
+// or a prefix's keyed id, or a client address) within the application
+// whose tag is tag: "{scope:n:<id>}:cd:LOGIN_SMS". The hash tag is the
+// application's scope with the entity, so that every key of one entity
+// (a number's cooldown, daily count, code and verify counts) is in one
+// slot, different entities are in different slots, and two applications
+// never share a key. tag is apps.Tag's "{scope}".
+func entityKey(tag, entity, id, rest, arg string) string {
+	return tag[:len(tag)-1] + entity + id + "}" + rest + arg
 }
 
 // maxVerifyLimits is how many limits verifyLimitsFor builds at most.
@@ -151,7 +175,9 @@ const maxVerifyLimits = 5
 // first: wrong codes per number per day from this client IP and from this
 // device (maxAttempts each, the code's own cap, across codes and
 // scenarios), wrong codes per number per day, then failures per device and
-// per client IP per hour. kinds[i] names ls[i].
+// per client IP per hour. kinds[i] names ls[i]. The keys are tagged as
+// limitsFor's: the number's with the code's tag, the device's and the
+// address's each with their own.
 //
 // The per-caller daily limits make a lock-out expensive: the number's daily
 // budget (VerifyNumberDaily wrong codes) can only be spent from
@@ -167,13 +193,13 @@ func verifyLimitsFor(tag string, l Limits, ids keyIDs, ip, dev string, maxAttemp
 		ls = append(ls, store.VerifyLimit{Limit: store.Limit{Key: key, Max: max, Window: window}, AnyFailure: anyFailure})
 	}
 	if ip != "" {
-		add(kindVerifyCaller, tag+":vnc:"+ids.number+":i"+ip, int64(maxAttempts), day, false)
+		add(kindVerifyCaller, entityKey(tag, entityNumber, ids.number, ":vnc:i", ip), int64(maxAttempts), day, false)
 	}
-	add(kindVerifyCaller, tag+":vnc:"+ids.number+":d"+dev, int64(maxAttempts), day, false)
-	add(kindVerifyNumber, tag+":vn:"+ids.number, l.VerifyNumberDaily, day, false)
-	add(kindVerifyDevice, tag+":vdev:"+dev, l.VerifyDevicePerHour, time.Hour, true)
+	add(kindVerifyCaller, entityKey(tag, entityNumber, ids.number, ":vnc:d", dev), int64(maxAttempts), day, false)
+	add(kindVerifyNumber, entityKey(tag, entityNumber, ids.number, ":vn", ""), l.VerifyNumberDaily, day, false)
+	add(kindVerifyDevice, entityKey(tag, entityDevice, dev, ":vdev", ""), l.VerifyDevicePerHour, time.Hour, true)
 	if ip != "" {
-		add(kindVerifyIP, tag+":vip:"+ip, l.VerifyIPPerHour, time.Hour, true)
+		add(kindVerifyIP, entityKey(tag, entityIP, ip, ":vip", ""), l.VerifyIPPerHour, time.Hour, true)
 	}
 	return ls, kinds
 }

@@ -378,8 +378,10 @@ func (s *Service) release(req store.SendRequest, res store.SendResult) {
 	}
 }
 
+// codeKey is the key of the code pending for a number and scenario, under
+// the number's hash tag (with its cooldown and counts: see limitsFor).
 func codeKey(tag string, scenario gen.Scenario, ids keyIDs) string {
-	return tag + ":code:" + string(scenario) + ":" + ids.number
+	return entityKey(tag, entityNumber, ids.number, ":code:", string(scenario))
 }
 
 // keyIDs stands for a phone number in store keys and captcha bindings, so

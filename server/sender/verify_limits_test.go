@@ -223,26 +223,59 @@ func TestStoreSeesNoNumber(t *testing.T) {
 
 // Every key that one application's requests give the store (the slider's,
 // the captcha token's, the send's and the verification's limits and code)
-// carries apps.Tag of its scope as its Redis Cluster hash tag: the text
-// between its first "{" and the next "}" is the scope, so Cluster puts all
-// of them on one node.
-func TestStoreKeysShareTheAppTag(t *testing.T) {
+// has a Redis Cluster hash tag (the text between its first "{" and the next
+// "}") within the application's: its scope alone (the app-wide keys: the
+// daily count, the captcha's, the conversion's), or its scope with one
+// entity, ":n:" a number, ":d:" a device, ":i:" a client address, ":p:" a
+// prefix. So two applications never share a key, the number's keys (its
+// code, cooldown and counts) are in one slot, and the others spread over
+// the cluster's slots rather than all landing on the application's node.
+func TestStoreKeysTaggedByEntity(t *testing.T) {
 	rec := recordFlow(t)
 	scope := apps.Scope(servertest.ClientID, servertest.TenantID)
-	tag := apps.Tag(scope)
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if len(rec.keys) < 10 {
 		t.Fatalf("only %d keys recorded", len(rec.keys))
 	}
+	tagsByKind := map[string]map[string]bool{}
+	var codeTag string
 	for _, k := range rec.keys {
 		open := strings.IndexByte(k, '{')
 		end := strings.IndexByte(k[open+1:], '}')
-		if open != 0 || end < 0 || k[1:1+end] != scope || !strings.HasPrefix(k, tag+":") {
-			t.Errorf("key %q does not start with the application's tag %q", k, tag)
+		if open != 0 || end < 0 {
+			t.Errorf("key %q does not start with a hash tag", k)
+			continue
+		}
+		tag := k[1 : 1+end]
+		kind := "app"
+		if tag != scope {
+			rest, ok := strings.CutPrefix(tag, scope+":")
+			if !ok || len(rest) < 3 || rest[1] != ':' || !strings.Contains("ndip", rest[:1]) {
+				t.Errorf("key %q: hash tag %q is neither the scope %q nor the scope with an entity", k, tag, scope)
+				continue
+			}
+			kind = rest[:1]
+		}
+		if tagsByKind[kind] == nil {
+			tagsByKind[kind] = map[string]bool{}
+		}
+		tagsByKind[kind][tag] = true
+		if strings.Contains(k, "}:code:") {
+			codeTag = tag
 		}
 	}
+	// One application and one number in the flow: one tag each, the
+	// code's being the number's; each other kind is there too.
+	for _, kind := range []string{"app", "n", "d", "i", "p"} {
+		if n := len(tagsByKind[kind]); n == 0 || n > 1 && (kind == "app" || kind == "n") {
+			t.Errorf("%d hash tags of kind %q (%v), want 1", n, kind, tagsByKind[kind])
+		}
+	}
+	if !tagsByKind["n"][codeTag] {
+		t.Errorf("the code's tag %q is not the number's %v", codeTag, tagsByKind["n"])
+	}
 	if !t.Failed() {
-		t.Logf("%d keys reached the store, all with the hash tag %s", len(rec.keys), tag)
+		t.Logf("%d keys reached the store, under %d hash tags within %s", len(rec.keys), len(tagsByKind), scope)
 	}
 }

@@ -6,9 +6,14 @@
 // Implementations: memstore (one process) and redisstore (many). Both run the
 // same conformance suite, storetest.Run.
 //
-// Keys are opaque strings built by the caller. Keys that one call touches
-// together share a Redis Cluster hash tag ("{...}"), so a Redis store can run
-// each call as one script on one node.
+// Keys are opaque strings built by the caller, each with the Redis Cluster
+// hash tag ("{...}") of the entity it counts (a number, a device, a client
+// address, an application), so that one application's keys spread over a
+// cluster's slots. The keys of one call may therefore span slots: a single
+// Redis (or Sentinel's primary) still makes each call one atomic script; a
+// Redis Cluster makes it in steps, atomic per key, that may over-count a
+// limit for a moment but never let more through than it allows (see
+// redisstore's cluster.go). The keys of a ConversionKeys share one tag.
 package store
 
 import (
@@ -134,7 +139,9 @@ const (
 	VerifyRefused
 )
 
-// Store is the pipeline's shared state. Every method is atomic.
+// Store is the pipeline's shared state. Every method is atomic, or, on a
+// Redis Cluster with keys in several slots, exact in what it lets through
+// (see the package comment).
 type Store interface {
 	// Reserve makes a send decision (see SendRequest).
 	Reserve(ctx context.Context, req SendRequest) (SendResult, error)
