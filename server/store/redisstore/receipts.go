@@ -1,8 +1,11 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -12,17 +15,25 @@ import (
 )
 
 // The deliveries (store.Deliveries) are hashes under
-// Prefix+"{dlr}:"+len(provider)+":"+provider+":"+messageID, each with the
-// record's TTL, and one sorted set Prefix+"{dlr}:waiting" of the records
-// still accepted, scored by the end of their wait (unix ms). Every key
-// shares the hash tag {dlr}, so each script's keys are on one Cluster node.
-// The set is bounded: a member leaves it when its record is settled or its
-// wait ends (ExpireDeliveries), and the set's own TTL is renewed to the
-// longest record TTL on each TrackDelivery, so that with no traffic it goes
-// with the last record.
+// Prefix+"{dlr:"+shard+"}:"+len(provider)+":"+provider+":"+messageID, each
+// with the record's TTL, and per shard one sorted set
+// Prefix+"{dlr:"+shard+"}:waiting" of the shard's records still accepted,
+// scored by the end of their wait (unix ms). A record's shard is a hash of
+// its provider and message id (deliveryShards of them), and a record shares
+// its shard's hash tag, so each script's keys are in one slot, and on a
+// Redis Cluster the receipts of many sends spread over the masters rather
+// than all landing on the one that held a single {dlr} set. Each set is
+// bounded: a member leaves it when its record is settled or its wait ends
+// (ExpireDeliveries), and the set's own TTL is renewed to the longest
+// record TTL on each TrackDelivery, so that with no traffic it goes with
+// the last record.
 //
 // Hash fields: p provider, m message id, c client id, s scenario, cc
 // calling code, at sent at (unix ms), st status, sat settled at (unix ms).
+
+// deliveryShards is how many waiting sets the deliveries are spread over:
+// enough that every master of a cluster of a few gets several.
+const deliveryShards = 16
 
 // trackScript: KEYS = record, waiting set. ARGV = ttl ms, wait end ms, p,
 // m, c, s, cc, at.
@@ -54,28 +65,45 @@ end
 return {outcome, rec[1], rec[2], rec[3], rec[4], rec[5], rec[6], rec[7], rec[8] or ''}
 `)
 
-// expireScript: KEYS = waiting set. ARGV = now ms, max, settled at ms.
-// Settles as unknown the due records (their keys share the set's hash
-// tag) and returns {p, m, c, s, cc, at} of each, flattened.
+// expireScript: KEYS = waiting set. ARGV = settled at ms, then the set's
+// members (record keys) that ExpireDeliveries found due. Settles as unknown
+// each one still in the set and still accepted (a receipt or another sweep
+// may have come first) and returns {p, m, c, s, cc, at} of each, flattened.
 var expireScript = redis.NewScript(`
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {}
-for _, k in ipairs(due) do
-  redis.call('ZREM', KEYS[1], k)
-  local rec = redis.call('HMGET', k, 'p', 'm', 'c', 's', 'cc', 'at', 'st')
-  if rec[7] == 'accepted' then
-    redis.call('HSET', k, 'st', 'unknown', 'sat', ARGV[3])
-    for i = 1, 6 do out[#out+1] = rec[i] end
+for i = 2, #ARGV do
+  local k = ARGV[i]
+  if redis.call('ZREM', KEYS[1], k) == 1 then
+    local rec = redis.call('HMGET', k, 'p', 'm', 'c', 's', 'cc', 'at', 'st')
+    if rec[7] == 'accepted' then
+      redis.call('HSET', k, 'st', 'unknown', 'sat', ARGV[1])
+      for j = 1, 6 do out[#out+1] = rec[j] end
+    end
   end
 end
 return out
 `)
 
-func (s *Store) deliveryKey(provider, messageID string) string {
-	return s.prefix + "{dlr}:" + strconv.Itoa(len(provider)) + ":" + provider + ":" + messageID
+// deliveryShard is the shard of a delivery: FNV-1a of its provider and id.
+func deliveryShard(provider, messageID string) int {
+	h := uint32(2166136261)
+	for _, part := range [...]string{provider, "\x00", messageID} {
+		for i := 0; i < len(part); i++ {
+			h ^= uint32(part[i])
+			h *= 16777619
+		}
+	}
+	return int(h % deliveryShards)
 }
 
-func (s *Store) waitingKey() string { return s.prefix + "{dlr}:waiting" }
+func (s *Store) deliveryKey(provider, messageID string) string {
+	return s.prefix + "{dlr:" + strconv.Itoa(deliveryShard(provider, messageID)) + "}:" +
+		strconv.Itoa(len(provider)) + ":" + provider + ":" + messageID
+}
+
+func (s *Store) waitingKey(shard int) string {
+	return s.prefix + "{dlr:" + strconv.Itoa(shard) + "}:waiting"
+}
 
 // TrackDelivery implements store.Deliveries.
 func (s *Store) TrackDelivery(ctx context.Context, d store.Delivery, ttl, wait time.Duration) error {
@@ -85,7 +113,7 @@ func (s *Store) TrackDelivery(ctx context.Context, d store.Delivery, ttl, wait t
 	if err := store.ValidateDelivery(d, ttl, wait); err != nil {
 		return err
 	}
-	keys := []string{s.deliveryKey(d.Provider, d.MessageID), s.waitingKey()}
+	keys := []string{s.deliveryKey(d.Provider, d.MessageID), s.waitingKey(deliveryShard(d.Provider, d.MessageID))}
 	err := trackScript.Run(ctx, s.rdb, keys, ms(ttl), d.SentAt.Add(wait).UnixMilli(),
 		d.Provider, d.MessageID, d.ClientID, d.Scenario, d.CallingCode, d.SentAt.UnixMilli()).Err()
 	if err != nil {
@@ -102,7 +130,7 @@ func (s *Store) SettleDelivery(ctx context.Context, provider, messageID string, 
 	if err := store.ValidateSettle(provider, messageID, status); err != nil {
 		return store.Delivery{}, 0, err
 	}
-	keys := []string{s.deliveryKey(provider, messageID), s.waitingKey()}
+	keys := []string{s.deliveryKey(provider, messageID), s.waitingKey(deliveryShard(provider, messageID))}
 	r, err := settleScript.Run(ctx, s.rdb, keys, string(status), at.UnixMilli()).Slice()
 	if err != nil {
 		return store.Delivery{}, 0, unavailable("settle delivery", err)
@@ -119,7 +147,12 @@ func (s *Store) SettleDelivery(ctx context.Context, provider, messageID string, 
 	return d, map[int64]store.SettleOutcome{1: store.Settled, 2: store.SettleDuplicate, 3: store.SettleLate}[outcome], nil
 }
 
-// ExpireDeliveries implements store.Deliveries.
+// ExpireDeliveries implements store.Deliveries, in two round trips: one
+// pipeline reads the due members of every shard's set (ZRANGEBYSCORE, up
+// to max each), the earliest max of them are chosen, and a second pipeline
+// settles them, one script per shard, each checking again that its members
+// are still waiting (so concurrent sweeps and receipts settle a record
+// once). With nothing due, the second is skipped.
 func (s *Store) ExpireDeliveries(ctx context.Context, now time.Time, max int) ([]store.Delivery, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("redisstore: expire deliveries: %w", err)
@@ -127,15 +160,65 @@ func (s *Store) ExpireDeliveries(ctx context.Context, now time.Time, max int) ([
 	if max <= 0 {
 		return nil, nil
 	}
-	r, err := expireScript.Run(ctx, s.rdb, []string{s.waitingKey()}, now.UnixMilli(), max, now.UnixMilli()).Slice()
-	if err != nil {
-		return nil, unavailable("expire deliveries", err)
+	pipe := s.rdb.Pipeline()
+	reads := make([]*redis.ZSliceCmd, deliveryShards)
+	for i := range reads {
+		reads[i] = pipe.ZRangeByScoreWithScores(ctx, s.waitingKey(i), &redis.ZRangeBy{
+			Min: "-inf", Max: "(" + strconv.FormatInt(now.UnixMilli(), 10), Count: int64(max)})
+	}
+	_, _ = pipe.Exec(ctx) // each command keeps its own error
+	type due struct {
+		shard  int
+		score  float64
+		member string
+	}
+	var all []due
+	for i, cmd := range reads {
+		zs, err := cmd.Result()
+		if err != nil {
+			return nil, unavailable("expire deliveries", err)
+		}
+		for _, z := range zs {
+			m, _ := z.Member.(string)
+			all = append(all, due{i, z.Score, m})
+		}
+	}
+	if len(all) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(all, func(a, b due) int { return cmp.Compare(a.score, b.score) })
+	all = all[:min(len(all), max)]
+	args := make([][]any, deliveryShards)
+	for _, d := range all {
+		if args[d.shard] == nil {
+			args[d.shard] = []any{now.UnixMilli()}
+		}
+		args[d.shard] = append(args[d.shard], d.member)
+	}
+	var calls []scriptCall
+	for i, a := range args {
+		if a != nil {
+			calls = append(calls, scriptCall{expireScript, []string{s.waitingKey(i)}, a})
+		}
 	}
 	var out []store.Delivery
-	for i := 0; i+6 <= len(r); i += 6 {
-		d := deliveryOf(r[i : i+6])
-		d.Status, d.SettledAt = store.DeliveryUnknown, time.UnixMilli(now.UnixMilli())
-		out = append(out, d)
+	var errs []error
+	for _, cmd := range s.runAll(ctx, calls) {
+		r, err := cmd.Slice()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for i := 0; i+6 <= len(r); i += 6 {
+			d := deliveryOf(r[i : i+6])
+			d.Status, d.SettledAt = store.DeliveryUnknown, time.UnixMilli(now.UnixMilli())
+			out = append(out, d)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		// Those settled by the shards that answered are returned too:
+		// they are unknown now, and no later sweep will return them.
+		return out, unavailable("expire deliveries", err)
 	}
 	return out, nil
 }
