@@ -47,8 +47,9 @@ type conversion struct {
 
 // conversionFor returns the conversion step of a number under an
 // application's channel, and false when the learning rule is off for it
-// (the pumping defence disabled, or auto_block not enabled). The keys share
-// the application's hash tag and name the prefix by its keyed id only.
+// (the pumping defence disabled, or auto_block not enabled). The prefix's
+// keys (its counts and block) have the prefix's hash tag, the app's counts
+// the app's (see entityKey); they name the prefix by its keyed id only.
 func conversionFor(tag string, ch *Channel, num phone.Number, ids keyIDs) (conversion, bool) {
 	p, a := ch.Pumping, ch.Pumping.AutoBlock
 	if p.Disabled || !a.On() {
@@ -59,7 +60,8 @@ func conversionFor(tag string, ch *Channel, num phone.Number, ids keyIDs) (conve
 	return conversion{
 		prefix: id,
 		req: store.ConversionSendRequest{
-			Keys: store.ConversionKeys{Prefix: tag + ":cv:" + id, App: tag + ":cv", Block: tag + ":cvb:" + id},
+			Keys: store.ConversionKeys{Prefix: entityKey(tag, entityPrefix, id, ":cv", ""), App: tag + ":cv",
+				Block: entityKey(tag, entityPrefix, id, ":cvb", "")},
 			Rule: store.ConversionRule{
 				MinSends: a.MinSends, MaxRatio: a.MaxRatioOfNorm, Floor: a.Floor(),
 				Window: a.Window, BlockFor: a.BlockFor,

@@ -242,7 +242,7 @@ func TestRecordedFlowCountsConversion(t *testing.T) {
 	defer rec.mu.Unlock()
 	var n int
 	for _, k := range rec.keys {
-		if strings.Contains(k, ":cv:") {
+		if strings.Contains(k, ":p:") && strings.HasSuffix(k, "}:cv") { // the prefix's counts
 			n++
 		}
 	}

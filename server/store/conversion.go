@@ -10,8 +10,10 @@ import (
 // ConversionKeys name one send's conversion counters: those of its number
 // prefix and those of its application (the norm the prefix is compared
 // with), each a fixed window of sends and codes verified, and the prefix's
-// automatic block. The three share the application's hash tag. Keys carry
-// the prefix only as a keyed id, never a number.
+// automatic block. Prefix and Block share a hash tag (the prefix's); App
+// may have another (the application's), so that on a Redis Cluster the
+// prefixes' keys spread over the slots. Keys carry the prefix only as a
+// keyed id, never a number.
 type ConversionKeys struct {
 	Prefix string
 	App    string

@@ -13,7 +13,7 @@
 // Redis (or Sentinel's primary) still makes each call one atomic script; a
 // Redis Cluster makes it in steps, atomic per key, that may over-count a
 // limit for a moment but never let more through than it allows (see
-// redisstore's cluster.go). The keys of a ConversionKeys share one tag.
+// redisstore's cluster.go).
 package store
 
 import (

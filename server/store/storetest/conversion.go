@@ -35,7 +35,9 @@ func (e *env) convReq(prefix string, rule store.ConversionRule) store.Conversion
 }
 
 func (e *env) convKeys(prefix string) store.ConversionKeys {
-	return store.ConversionKeys{Prefix: e.sharedKey("cv:" + prefix), App: e.sharedKey("cv"), Block: e.sharedKey("cvb:" + prefix)}
+	// As the sender tags them: the prefix's counts and block under one
+	// tag, the app's counts under another.
+	return store.ConversionKeys{Prefix: e.keyIn(prefix, "cv:"+prefix), App: e.sharedKey("cv"), Block: e.keyIn(prefix, "cvb:"+prefix)}
 }
 
 // rule blocks a prefix from 3 sends on below half the norm (floor 0.5).

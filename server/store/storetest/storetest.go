@@ -89,8 +89,12 @@ func (s *suite) env(t *testing.T) *env {
 // sender builds them: the keys of one call carry the tags of the entities
 // they count (a number, a device, an address), so that a Redis Cluster
 // store has to make one decision over several slots.
-func (e *env) key(name string) string {
-	sum := sha256.Sum256([]byte(name))
+func (e *env) key(name string) string { return e.keyIn(name, name) }
+
+// keyIn returns key name under the hash tag of entity within the subtest's:
+// keys of one entity share a slot.
+func (e *env) keyIn(entity, name string) string {
+	sum := sha256.Sum256([]byte(entity))
 	return e.tag[:len(e.tag)-1] + "." + hex.EncodeToString(sum[:4]) + "}:" + name
 }
 
