@@ -59,3 +59,23 @@ func TestTwoServersGetDifferentPorts(t *testing.T) {
 		t.Fatalf("both servers on %s", a.Addr())
 	}
 }
+
+// StartCluster's masters each own a third of the slots, and a node answers
+// a key of another's slot with a MOVED redirect to that master.
+func TestStartClusterSplitsSlots(t *testing.T) {
+	c := redistest.StartCluster(t, 3)
+	if len(c.Addrs()) != 3 {
+		t.Fatalf("%d masters, want 3", len(c.Addrs()))
+	}
+	// "{a}" hashes to slot 15495, owned by the third master.
+	for i, addr := range c.Addrs() {
+		got, err := roundTrip(t, addr, "SET {a}:k v")
+		want := "-MOVED 15495 " + c.Addrs()[2] + "\r\n"
+		if i == 2 {
+			want = "+OK\r\n"
+		}
+		if err != nil || got != want {
+			t.Errorf("SET on master %d: %q, %v; want %q", i, got, err, want)
+		}
+	}
+}
