@@ -92,13 +92,7 @@ func StartCluster(t testing.TB, n int) *Cluster {
 }
 
 // Addrs are the masters' host:port addresses (store.redis.cluster_addrs).
-func (c *Cluster) Addrs() []string {
-	addrs := make([]string, len(c.Masters))
-	for i, m := range c.Masters {
-		addrs[i] = m.Addr()
-	}
-	return addrs
-}
+func (c *Cluster) Addrs() []string { return addrsOf(c.Masters) }
 
 // owners is how many masters the node knows to hold slots.
 func owners(ctx context.Context, cl *redis.Client) int {

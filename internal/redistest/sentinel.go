@@ -140,10 +140,13 @@ func StartReplica(t testing.TB, primary *Server, args ...string) *Server {
 }
 
 // Addrs are the Sentinels' host:port addresses (store.redis.sentinel_addrs).
-func (s *Sentinel) Addrs() []string {
-	addrs := make([]string, len(s.Sentinels))
-	for i, sn := range s.Sentinels {
-		addrs[i] = sn.Addr()
+func (s *Sentinel) Addrs() []string { return addrsOf(s.Sentinels) }
+
+// addrsOf is the servers' host:port addresses, in order.
+func addrsOf(servers []*Server) []string {
+	addrs := make([]string, len(servers))
+	for i, s := range servers {
+		addrs[i] = s.Addr()
 	}
 	return addrs
 }
