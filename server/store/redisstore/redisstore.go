@@ -41,11 +41,15 @@ type Config struct {
 	// them from store.redis (0 or less: no wait).
 	WaitReplicas int           `yaml:"-"`
 	WaitTimeout  time.Duration `yaml:"-"`
+	// AutoPipeline: see Options.AutoPipeline, which StoreConfig turns into
+	// this. It applies to a *redis.Client (url, sentinel_*) only.
+	AutoPipeline bool `yaml:"-"`
 }
 
 // Store is a store.Store backed by Redis (single node, Sentinel or Cluster).
 // It is safe for concurrent use.
 type Store struct {
+	// rdb is New's client, or its autopipeliner (Config.AutoPipeline).
 	rdb    redis.UniversalClient
 	prefix string
 	wait   waitConfig
@@ -63,7 +67,35 @@ func New(client redis.UniversalClient, cfg Config) *Store {
 	if strings.ContainsAny(cfg.Prefix, "{}") {
 		panic(fmt.Sprintf("redisstore: prefix %q contains a brace, which would move the hash tag", cfg.Prefix))
 	}
-	return &Store{rdb: client, prefix: cfg.Prefix, wait: newWaitConfig(cfg)}
+	return &Store{rdb: pipelined(client, cfg.AutoPipeline), prefix: cfg.Prefix, wait: newWaitConfig(cfg)}
+}
+
+// pipelined is what the Store sends its commands through. Without
+// autopipelining each command is a round trip of its own: a write and a
+// read on a pooled connection, in this process and in Redis, which on
+// loopback cost more CPU than the send decision's script itself (issue 14).
+// go-redis's blocking autopipeliner queues the commands that concurrent
+// requests issue at the same moment and sends them as one pipeline on one
+// connection, so N sends waiting together cost one write and one read on
+// each side instead of N. Each caller still waits for its own reply, and
+// each script is still atomic on its own: a pipeline is not a transaction,
+// and the scripts share no state but Redis's. A lone request is flushed at
+// once (no coalescing delay). Every command goes this way, Ping included,
+// so that /readyz reports the connections the decisions use. The WAIT
+// pipeline (wait.go) runs on one pooled connection of the client, as
+// before. The autopipeliner is closed with the client.
+func pipelined(client redis.UniversalClient, autoPipeline bool) redis.UniversalClient {
+	c, ok := client.(*redis.Client)
+	if !autoPipeline || !ok {
+		return client
+	}
+	ap, err := c.AutoPipeline()
+	if err != nil {
+		// Only an invalid configuration (the default is valid) or a
+		// closed client: the client itself then answers or fails closed.
+		return client
+	}
+	return ap
 }
 
 // Reserve implements store.Store.
