@@ -2,8 +2,9 @@
 // the server: limits hold across instances, and Redis's clock alone decides
 // expiry, so instances with skewed clocks still agree.
 //
-// Each method is one round trip: a Lua script (or one SET) that makes the
-// whole decision atomically. Every key it writes has a TTL, so Redis's memory
+// Each method is one command: a Lua script (or one SET) that makes the
+// whole decision atomically, and one round trip, which concurrent methods
+// share when autopipelined (Config.AutoPipeline, see pipelined). Every key it writes has a TTL, so Redis's memory
 // is bounded by live state. Any failure to reach Redis is returned wrapping
 // store.ErrUnavailable, so that callers fail closed. (A context that is
 // already done when a method is called returns its own error instead: the
