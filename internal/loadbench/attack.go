@@ -159,6 +159,8 @@ type outcome struct {
 	// RanOut is set when the targeter ran out of requests before the
 	// duration (the verify scenario's prepared codes).
 	RanOut bool `json:"ran_out,omitempty"`
+	// Redis is what Redis did per accepted send (scenario (d)).
+	Redis *redisUse `json:"redis,omitempty"`
 }
 
 // newClient is the load generator's HTTP client for one server: keep-alive

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/smscode/smscode/gen"
@@ -78,6 +80,9 @@ type row struct {
 	Skipped string `json:"skipped,omitempty"`
 	// Note is anything else worth knowing about the run.
 	Note string `json:"note,omitempty"`
+	// Redis is the Redis figures per accepted send of the round with the
+	// median round trips per send (scenario (d)).
+	Redis *redisUse `json:"redis,omitempty"`
 }
 
 // scenario is one kind of load, set up once and run once per round.
@@ -93,7 +98,10 @@ type scenario struct {
 	// scenario can take this round (the baseline's), 0 if not known.
 	refill func(ctx context.Context, ceiling float64, warmup bool) (vegeta.Targeter, error)
 	// ext reads the CPU time of another process the scenario loads.
-	ext     func() time.Duration
+	ext func() time.Duration
+	// redis, when set, reads the counters of the Redis the scenario
+	// loads, so that its figures per accepted send are reported.
+	redis   func(context.Context) (redisCounters, error)
 	skipped string
 	note    string
 }
@@ -226,6 +234,11 @@ func (b *bench) setupRedis(s *scenario) error {
 		return err
 	}
 	b.closers = append(b.closers, srv.close)
+	// A client of its own for INFO: the server's pool is not to be shared
+	// with the measurement.
+	stats := redis.NewClient(&redis.Options{Addr: addr})
+	b.closers = append(b.closers, stats.Close)
+	s.redis = func(ctx context.Context) (redisCounters, error) { return readRedisCounters(ctx, stats) }
 	// A Redis that outlives the run keeps its cooldowns for a minute: a
 	// number range of its own per run keeps a rerun from being refused.
 	offset := uint64(time.Now().UnixNano()) % 500_000_000
@@ -327,9 +340,23 @@ func (b *bench) runOnce(ctx context.Context, s *scenario, round int, byID map[st
 	}
 	// Garbage left by setting up or by the last scenario is not this run's.
 	runtime.GC()
+	var before redisCounters
+	if s.redis != nil {
+		var err error
+		if before, err = s.redis(ctx); err != nil {
+			return outcome{}, err
+		}
+	}
 	out := attack(ctx, s.client, b.o.Workers, b.o.Duration, tr, s.want, s.ext)
 	if out.Requests == 0 {
 		return out, errors.New("no request was answered")
+	}
+	if s.redis != nil {
+		after, err := s.redis(ctx)
+		if err != nil {
+			return outcome{}, err
+		}
+		out.Redis = after.use(before, uint64(out.Answers[strconv.Itoa(s.want.Status)]))
 	}
 	return out, nil
 }
@@ -370,6 +397,7 @@ func summarize(s *scenario, byID map[string][]outcome) row {
 			costA = append(costA, ref[i].cpuPerReq()/o.cpuPerReq())
 		}
 	}
+	r.Redis = medianRedis(rounds)
 	r.RPS = median(rps)
 	r.P50, r.P99 = time.Duration(median(p50)), time.Duration(median(p99))
 	r.CPUPerReq = time.Duration(median(cpu))
@@ -406,10 +434,29 @@ func (o outcome) summary() string {
 	if o.Mismatches > 0 {
 		s += fmt.Sprintf(", %d unexpected answers", o.Mismatches)
 	}
+	if o.Redis != nil {
+		s += "\n           per accepted send: " + o.Redis.String()
+	}
 	if o.RanOut {
 		s += ", ran out of requests"
 	}
 	return s
+}
+
+// medianRedis is the Redis figures of the round with the median round
+// trips per send; nil when no round has any.
+func medianRedis(rounds []outcome) *redisUse {
+	var uses []*redisUse
+	for _, o := range rounds {
+		if o.Redis != nil {
+			uses = append(uses, o.Redis)
+		}
+	}
+	if len(uses) == 0 {
+		return nil
+	}
+	slices.SortFunc(uses, func(a, b *redisUse) int { return cmp.Compare(a.RoundTrips, b.RoundTrips) })
+	return uses[len(uses)/2]
 }
 
 func meets(ratio, min float64) *bool {
@@ -516,6 +563,9 @@ func printTable(w io.Writer, rows []row) {
 			fmt.Fprintf(w, "%s skipped: %s\n", r.ID, r.Skipped)
 		case r.Note != "":
 			fmt.Fprintf(w, "%s: %s\n", r.ID, r.Note)
+		}
+		if r.Redis != nil {
+			fmt.Fprintf(w, "%s per accepted send (median round): %s\n", r.ID, r.Redis)
 		}
 	}
 	// Every answer of a scenario that got unexpected ones, with counts.

@@ -22,6 +22,12 @@
 // computed from it as well: on a shared machine, throughput swings with the
 // neighbours' load much more than CPU per request does.
 //
+// For (d) it also reads Redis's own counters (INFO stats and commandstats)
+// before and after each measured run and prints, per accepted send, the
+// round trips (Redis's socket reads: a pipelined batch is one), the script
+// calls and their microseconds in Redis, and every command executed,
+// those the scripts call included.
+//
 // Usage:
 //
 //	go run ./internal/loadbench [-rounds 3] [-duration 3s] [-workers 16]

@@ -37,4 +37,10 @@ func BenchmarkSendDecision(b *testing.B) {
 		srv := redistest.Start(b)
 		storetest.BenchReserveParallel(b, redisstore.New(newClient(b, srv.Addr()), redisstore.Config{}))
 	})
+	// As the server runs it (store.redis.auto_pipeline, the default):
+	// concurrent decisions share round trips.
+	b.Run("redis-autopipeline-parallel", func(b *testing.B) {
+		srv := redistest.Start(b)
+		storetest.BenchReserveParallel(b, redisstore.New(newClient(b, srv.Addr()), redisstore.Config{AutoPipeline: true}))
+	})
 }

@@ -58,6 +58,14 @@ type Options struct {
 	// For url and sentinel_* only (see wait.go).
 	WaitReplicas int           `yaml:"wait_replicas"`
 	WaitTimeout  time.Duration `yaml:"wait_timeout"`
+	// AutoPipeline, on unless set to false, sends the store's commands
+	// (the send, verify and release scripts above all) that concurrent
+	// requests issue at the same moment to Redis together: one write and
+	// one read for the lot instead of a round trip each. Each request
+	// still gets its own answer, and each script is atomic as before.
+	// For url and sentinel_*; cluster_addrs ignores it. go-redis marks
+	// the API experimental; false sends each command on its own.
+	AutoPipeline *bool `yaml:"auto_pipeline"`
 }
 
 // Defaults of the Options that go-redis would otherwise set.

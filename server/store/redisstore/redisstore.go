@@ -2,9 +2,11 @@
 // the server: limits hold across instances, and Redis's clock alone decides
 // expiry, so instances with skewed clocks still agree.
 //
-// Each method is one round trip: a Lua script (or one SET) that makes the
-// whole decision atomically; on a Redis Cluster, a decision whose keys span
-// hash tags is made in a few pipelined steps instead (cluster.go). Every key it writes has a TTL, so Redis's memory
+// Each method is one command: a Lua script (or one SET) that makes the
+// whole decision atomically, and one round trip, which concurrent methods
+// share when autopipelined (Config.AutoPipeline, see pipelined). On a Redis
+// Cluster, a decision whose keys span hash tags is made in a few pipelined
+// steps instead (cluster.go). Every key it writes has a TTL, so Redis's memory
 // is bounded by live state. Any failure to reach Redis is returned wrapping
 // store.ErrUnavailable, so that callers fail closed. (A context that is
 // already done when a method is called returns its own error instead: the
@@ -42,11 +44,15 @@ type Config struct {
 	// them from store.redis (0 or less: no wait).
 	WaitReplicas int           `yaml:"-"`
 	WaitTimeout  time.Duration `yaml:"-"`
+	// AutoPipeline: see Options.AutoPipeline, which StoreConfig turns into
+	// this. It applies to a *redis.Client (url, sentinel_*) only.
+	AutoPipeline bool `yaml:"-"`
 }
 
 // Store is a store.Store backed by Redis (single node, Sentinel or Cluster).
 // It is safe for concurrent use.
 type Store struct {
+	// rdb is New's client, or its autopipeliner (Config.AutoPipeline).
 	rdb    redis.UniversalClient
 	prefix string
 	wait   waitConfig
@@ -67,7 +73,35 @@ func New(client redis.UniversalClient, cfg Config) *Store {
 	if strings.ContainsAny(cfg.Prefix, "{}") {
 		panic(fmt.Sprintf("redisstore: prefix %q contains a brace, which would move the hash tag", cfg.Prefix))
 	}
-	return &Store{rdb: client, prefix: cfg.Prefix, wait: newWaitConfig(cfg), cluster: isCluster(client)}
+	return &Store{rdb: pipelined(client, cfg.AutoPipeline), prefix: cfg.Prefix, wait: newWaitConfig(cfg), cluster: isCluster(client)}
+}
+
+// pipelined is what the Store sends its commands through. Without
+// autopipelining each command is a round trip of its own: a write and a
+// read on a pooled connection, in this process and in Redis, which on
+// loopback cost more CPU than the send decision's script itself (issue 14).
+// go-redis's blocking autopipeliner queues the commands that concurrent
+// requests issue at the same moment and sends them as one pipeline on one
+// connection, so N sends waiting together cost one write and one read on
+// each side instead of N. Each caller still waits for its own reply, and
+// each script is still atomic on its own: a pipeline is not a transaction,
+// and the scripts share no state but Redis's. A lone request is flushed at
+// once (no coalescing delay). Every command goes this way, Ping included,
+// so that /readyz reports the connections the decisions use. The WAIT
+// pipeline (wait.go) runs on one pooled connection of the client, as
+// before. The autopipeliner is closed with the client.
+func pipelined(client redis.UniversalClient, autoPipeline bool) redis.UniversalClient {
+	c, ok := client.(*redis.Client)
+	if !autoPipeline || !ok {
+		return client
+	}
+	ap, err := c.AutoPipeline()
+	if err != nil {
+		// Only an invalid configuration (the default is valid) or a
+		// closed client: the client itself then answers or fails closed.
+		return client
+	}
+	return ap
 }
 
 // Reserve implements store.Store.

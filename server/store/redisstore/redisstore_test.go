@@ -30,17 +30,28 @@ func newClient(t testing.TB, addr string) redis.UniversalClient {
 
 // The suite on a real redis-server, sleeping for Advance; then every key
 // the suite's operations left behind must carry a TTL.
+// It runs with the decision scripts on the pool and autopipelined.
 func TestConformanceRedis(t *testing.T) {
-	srv := redistest.Start(t)
-	rdb := newClient(t, srv.Addr())
-	s := redisstore.New(rdb, redisstore.Config{})
-	t.Run("suite", func(t *testing.T) {
-		storetest.Run(t, storetest.Harness{
-			New:     func(*testing.T) store.Store { return s },
-			Advance: func(_ *testing.T, d time.Duration) { time.Sleep(d) },
+	for _, c := range []struct {
+		name string
+		cfg  redisstore.Config
+	}{
+		{"pool", redisstore.Config{}},
+		{"autopipeline", redisstore.Config{AutoPipeline: true}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := redistest.Start(t)
+			rdb := newClient(t, srv.Addr())
+			s := redisstore.New(rdb, c.cfg)
+			t.Run("suite", func(t *testing.T) {
+				storetest.Run(t, storetest.Harness{
+					New:     func(*testing.T) store.Store { return s },
+					Advance: func(_ *testing.T, d time.Duration) { time.Sleep(d) },
+				})
+			})
+			assertAllKeysExpire(t, rdb, redisstore.DefaultPrefix)
 		})
-	})
-	assertAllKeysExpire(t, rdb, redisstore.DefaultPrefix)
+	}
 }
 
 func assertAllKeysExpire(t *testing.T, rdb redis.UniversalClient, prefix string) {

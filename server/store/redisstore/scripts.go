@@ -20,10 +20,14 @@ import "github.com/redis/go-redis/v9"
 var reserveScript = redis.NewScript(`
 local n = tonumber(ARGV[1])
 local refused, retry = -1, 0
+-- One MGET reads every counter: a call less per limit than a GET each.
 local counts = {}
+if n > 0 then
+  counts = redis.call('MGET', unpack(KEYS, 1, n))
+end
 for i = 1, n do
   local max, block = tonumber(ARGV[3*i]), tonumber(ARGV[3*i+2])
-  local count = tonumber(redis.call('GET', KEYS[i]) or '0')
+  local count = tonumber(counts[i] or '0')
   counts[i] = count
   if count >= max then
     local ttl = redis.call('PTTL', KEYS[i])

@@ -54,7 +54,8 @@ func newWaitConfig(cfg Config) waitConfig {
 // StoreConfig is the part of the options the Store itself takes (Options
 // are the client's; New takes a Config).
 func (o Options) StoreConfig() Config {
-	return Config{WaitReplicas: o.WaitReplicas, WaitTimeout: o.WaitTimeout}
+	return Config{WaitReplicas: o.WaitReplicas, WaitTimeout: o.WaitTimeout,
+		AutoPipeline: o.AutoPipeline == nil || *o.AutoPipeline}
 }
 
 func (o Options) validateWait(m mode) error {
