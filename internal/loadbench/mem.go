@@ -128,18 +128,19 @@ func buildOnStore(st store.Store) (*wire.Runtime, error) {
 func fill(st store.Store, h *otp.Hasher, n int, withLimits bool) error {
 	ctx := context.Background()
 	tag := apps.Tag(apps.Scope(seedClientID, seedTenantID))
+	scope := tag[:len(tag)-1] // "{scope": limitsFor's entity keys end the tag after the entity
 	code := "123456"
 	for i := range n {
-		e164 := "+86" + mobile("13", uint64(i))
-		key := tag + ":code:" + seedScenario + ":" + e164
+		num := digest("+86" + mobile("13", uint64(i))) // a keyed id in the server
+		key := scope + ":n:" + num + "}:code:" + seedScenario
 		req := store.SendRequest{Code: store.Code{Key: key, Hash: h.Hash(key, code), TTL: 5 * time.Minute, MaxAttempts: 5}}
 		if withLimits {
 			req.Limits = []store.Limit{
-				{Key: tag + ":cd:" + seedScenario + ":" + e164, Max: 1, Window: time.Minute},
-				{Key: tag + ":nd:" + e164, Max: 10, Window: 24 * time.Hour},
-				{Key: tag + ":dev:" + digest("device-"+strconv.Itoa(i)), Max: 20, Window: time.Hour},
-				{Key: tag + ":ip:" + ipv4(uint32(i)), Max: 50, Window: time.Hour},
-				{Key: tag + ":pfx:+86138", Max: unlimited, Window: 10 * time.Minute, Block: time.Hour},
+				{Key: scope + ":n:" + num + "}:cd:" + seedScenario, Max: 1, Window: time.Minute},
+				{Key: scope + ":n:" + num + "}:nd", Max: 10, Window: 24 * time.Hour},
+				{Key: scope + ":d:" + digest("device-"+strconv.Itoa(i)) + "}:dev", Max: 20, Window: time.Hour},
+				{Key: scope + ":i:" + ipv4(uint32(i)) + "}:ip", Max: 50, Window: time.Hour},
+				{Key: scope + ":p:" + digest("+86138") + "}:pfx", Max: unlimited, Window: 10 * time.Minute, Block: time.Hour},
 				{Key: tag + ":app", Max: unlimited, Window: 24 * time.Hour},
 			}
 		}
