@@ -15,6 +15,7 @@ import (
 
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/server/apierr"
+	"github.com/smscode/smscode/server/jsonlog"
 )
 
 // HeaderRequestID is the header that carries the request id both ways.
@@ -172,7 +173,7 @@ func AccessLog(log *slog.Logger) echo.MiddlewareFunc {
 			if info != nil && info.code != "" {
 				attrs = append(attrs, slog.String("error_code", string(info.code)))
 			}
-			log.LogAttrs(ctx, level, "request", attrs...)
+			jsonlog.LogAttrs(ctx, log, level, "request", attrs...)
 			return nil
 		}
 	}

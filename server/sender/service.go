@@ -20,6 +20,7 @@ import (
 	"github.com/smscode/smscode/server/captcha"
 	"github.com/smscode/smscode/server/captcha/altcha"
 	"github.com/smscode/smscode/server/captcha/slider"
+	"github.com/smscode/smscode/server/jsonlog"
 	"github.com/smscode/smscode/server/metrics"
 	"github.com/smscode/smscode/server/otp"
 	"github.com/smscode/smscode/server/phone"
@@ -227,7 +228,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (_ SendResult, err 
 	}
 	s.d.Metrics.CodeSent(req.ClientID, string(req.Scenario), num.CallingCode) // conversion's denominator
 	if s.d.Log.Enabled(ctx, slog.LevelInfo) {
-		s.d.Log.LogAttrs(ctx, slog.LevelInfo, "sms sent",
+		jsonlog.LogAttrs(ctx, s.d.Log, slog.LevelInfo, "sms sent",
 			slog.String("request_id", req.RequestID), slog.String("client_id", req.ClientID),
 			slog.String("scenario", string(req.Scenario)), slog.Attr{Key: "mobile", Value: num.LogValue()},
 			slog.String("provider", receipt.Provider), slog.String("provider_message_id", receipt.MessageID),
