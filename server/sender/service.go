@@ -421,7 +421,8 @@ func (ids keyIDs) binding() string { return keyedID(ids.h, bindingDomain, ids.nu
 // keyedID is the first 128 bits of HMAC(secret, domain, value), in hex:
 // collisions need 2^64 numbers, and key names stay short.
 func keyedID(h *otp.Hasher, domain, value string) string {
-	sum := h.Hash(domain, value)
+	var sum [32]byte
+	h.HashTo(&sum, domain, value)
 	var out [32]byte
 	hex.Encode(out[:], sum[:16])
 	return string(out[:])
