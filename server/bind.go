@@ -8,6 +8,7 @@ import (
 
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/gen/genserver"
+	"github.com/smscode/smscode/kit"
 )
 
 // sendRoute is the send operation's route, as genserver registers it.
@@ -119,6 +120,18 @@ func (b sendBodyBinder) SendSms(c echo.Context, p gen.SendSmsParams) error {
 // bindSendSmsBody is the send's body as runtime.BindJSONValue binds the
 // validated value, or false when that value is not of the plain shape.
 func bindSendSmsBody(r *http.Request) (body gen.SendSmsRequest, ok bool) {
+	// The validator's flat bodies say their members without the map of
+	// them that ValidatedValue would make.
+	if vb, ok := r.Body.(interface{ ValidatedMembers() ([]kit.Member, bool) }); ok {
+		if ms, flat := vb.ValidatedMembers(); flat {
+			for _, m := range ms {
+				if !setSendSmsMember(&body, m.Name, m.Value) {
+					return body, false
+				}
+			}
+			return body, true
+		}
+	}
 	vb, ok := r.Body.(interface{ ValidatedValue() any })
 	if !ok {
 		return body, false
@@ -129,19 +142,25 @@ func bindSendSmsBody(r *http.Request) (body gen.SendSmsRequest, ok bool) {
 	}
 	for k, v := range obj {
 		s, ok := v.(string)
-		if !ok {
-			return body, false
-		}
-		switch k {
-		case "mobile":
-			body.Mobile = s
-		case "type":
-			body.Type = gen.Scenario(s)
-		case "captcha_token":
-			body.CaptchaToken = s
-		default:
+		if !ok || !setSendSmsMember(&body, k, s) {
 			return body, false
 		}
 	}
 	return body, true
+}
+
+// setSendSmsMember sets body's member name to v, or reports that the body
+// has no such member.
+func setSendSmsMember(body *gen.SendSmsRequest, name, v string) bool {
+	switch name {
+	case "mobile":
+		body.Mobile = v
+	case "type":
+		body.Type = gen.Scenario(v)
+	case "captcha_token":
+		body.CaptchaToken = v
+	default:
+		return false
+	}
+	return true
 }
