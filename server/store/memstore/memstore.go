@@ -250,6 +250,10 @@ func (s *Store) Reserve(ctx context.Context, req store.SendRequest) (store.SendR
 	}
 	var buf [8]digest
 	keys := limitDigests(req.Limits, buf[:0])
+	var codeD digest // the code key's, hashed once for fits and charge
+	if req.Code.Key != "" {
+		codeD = digestOf(req.Code.Key)
+	}
 	locked := s.lock(req)
 	defer s.unlock(locked)
 	now := s.clock()
@@ -262,14 +266,14 @@ func (s *Store) Reserve(ctx context.Context, req store.SendRequest) (store.SendR
 				n++
 			}
 		}
-		if k := req.Code.Key; k != "" && !has(s.in(locked.set, k).codes, digestOf(k)) {
+		if k := req.Code.Key; k != "" && !has(s.in(locked.set, k).codes, codeD) {
 			n++
 		}
 		return n
 	}) {
 		return store.SendResult{}, full("reserve")
 	}
-	return s.charge(locked, req, keys, now), nil
+	return s.charge(locked, req, keys, codeD, now), nil
 }
 
 // has reports whether m holds an entry under d, expired or not: a key
@@ -318,13 +322,13 @@ func (s *Store) count(locked held, l store.Limit, key digest, now int64) {
 
 // charge counts an allowed send against each limit, starting a window where
 // none is running, and stores its code under a new reservation.
-func (s *Store) charge(locked held, req store.SendRequest, keys []digest, now int64) store.SendResult {
+func (s *Store) charge(locked held, req store.SendRequest, keys []digest, codeD digest, now int64) store.SendResult {
 	for i, l := range req.Limits {
 		s.count(locked, l, keys[i], now)
 	}
 	id := s.res.Add(1)
 	if k := req.Code.Key; k != "" {
-		s.in(locked.set, k).codes[digestOf(k)] = code{
+		s.in(locked.set, k).codes[codeD] = code{
 			hash:        hashOf(req.Code.Hash),
 			expires:     now + int64(req.Code.TTL),
 			reservation: id,
