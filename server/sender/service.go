@@ -350,7 +350,7 @@ func (s *Service) refuse(ctx context.Context, req SendRequest, provider string, 
 	}
 	// The cause may name a provider or store problem; it never holds the
 	// code or a secret (providers and stores keep those out of errors).
-	s.d.Log.LogAttrs(ctx, level, "sms not sent",
+	jsonlog.LogAttrs(ctx, s.d.Log, level, "sms not sent",
 		slog.String("request_id", req.RequestID), slog.String("client_id", req.ClientID),
 		slog.String("scenario", string(req.Scenario)), slog.String("error_code", string(e.Code)),
 		slog.String("cause", causeOf(e)))
