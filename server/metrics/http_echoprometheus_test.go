@@ -14,7 +14,6 @@ import (
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/smscode/smscode/kit"
 	"github.com/smscode/smscode/server/metrics"
 )
 
@@ -23,39 +22,14 @@ import (
 // reference TestHTTPIsEchoprometheus compares it with.
 func echoprometheusHTTP(t *testing.T, reg prometheus.Registerer) echo.MiddlewareFunc {
 	t.Helper()
-	route := func(c echo.Context, _ error) string {
-		if p := c.Path(); p != "" && len(p) <= 128 {
-			return p
-		}
-		return metrics.Unmatched
-	}
-	method := func(c echo.Context, _ error) string {
-		if m := c.Request().Method; kit.StandardMethod(m) {
-			return m
-		}
-		return metrics.Unknown
-	}
-	status := func(c echo.Context, err error) int {
-		if err == nil || c.Response().Committed {
-			return c.Response().Status
-		}
-		var he *echo.HTTPError
-		if errors.As(err, &he) {
-			return he.Code
-		}
-		var st interface{ Status() int }
-		if errors.As(err, &st) {
-			return st.Status()
-		}
-		return http.StatusInternalServerError
-	}
 	mw, err := echoprometheus.MiddlewareConfig{
 		Namespace:  "smscode",
 		Subsystem:  "http",
 		Registerer: reg,
 		LabelFuncs: map[string]echoprometheus.LabelValueFunc{
-			"url": route, "method": method,
-			"host": func(echo.Context, error) string { return "" },
+			"url":    func(c echo.Context, _ error) string { return metrics.RouteLabel(c.Path()) },
+			"method": func(c echo.Context, _ error) string { return metrics.MethodLabel(c.Request().Method) },
+			"host":   func(echo.Context, error) string { return "" },
 		},
 		DoNotUseRequestPathFor404: true,
 		HistogramOptsFunc: func(o prometheus.HistogramOpts) prometheus.HistogramOpts {
@@ -65,7 +39,7 @@ func echoprometheusHTTP(t *testing.T, reg prometheus.Registerer) echo.Middleware
 			}
 			return o
 		},
-		StatusCodeResolver: status,
+		StatusCodeResolver: metrics.StatusOf,
 	}.ToMiddleware()
 	if err != nil {
 		t.Fatal(err)
