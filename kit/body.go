@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -64,18 +65,29 @@ func newBodyCheck(doc *openapi3.T, mt *openapi3.MediaType) (*bodyCheck, error) {
 // body that names a member twice, which is refused whatever the schema,
 // and is only ever reported for valid JSON; a nil bodyCheck (a schema it
 // does not handle) checks for duplicates alone.
-func (bc *bodyCheck) pass(data []byte) (value any, ok, dup bool) {
+func (bc *bodyCheck) pass(data []byte) (value any, members []Member, ok, dup bool) {
 	if bc == nil {
-		return nil, false, duplicateMembers(data)
+		return nil, nil, false, duplicateMembers(data)
 	}
-	obj, flat, dup := scanFlat(data, len(bc.members))
+	ms, flat, dup := scanMembers(data, make([]Member, 0, len(bc.members)))
 	switch {
 	case dup:
-		return nil, false, true
+		return nil, nil, false, true
 	case flat:
-		value = obj
+		// Every value is a string: the members' checks alone.
+		for _, m := range ms {
+			if sr := bc.members[m.Name]; sr == nil || sr.schemaFault(m.Value) != "" {
+				return nil, nil, false, false
+			}
+		}
+		for _, name := range bc.required {
+			if !slices.ContainsFunc(ms, func(m Member) bool { return m.Name == name }) {
+				return nil, nil, false, false
+			}
+		}
+		return nil, ms, true, false
 	case duplicateMembers(data):
-		return nil, false, true
+		return nil, nil, false, true
 	case json.Unmarshal(data, &value) != nil:
 		// json.Unmarshal, unlike a Decoder, refuses trailing data, and
 		// spares the Decoder's allocations. It decodes numbers as float64
@@ -83,40 +95,41 @@ func (bc *bodyCheck) pass(data []byte) (value any, ok, dup bool) {
 		// but a number beyond float64 fails Unmarshal only; that body is
 		// decoded again as kin-openapi does.
 		if !json.Valid(data) {
-			return nil, false, false
+			return nil, nil, false, false
 		}
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.UseNumber()
 		if dec.Decode(&value) != nil {
-			return nil, false, false
+			return nil, nil, false, false
 		}
 	}
 	m, isObj := value.(map[string]any)
 	if !isObj {
-		return nil, false, false
+		return nil, nil, false, false
 	}
 	for name, v := range m {
 		sr := bc.members[name]
 		if sr == nil {
-			return nil, false, false
+			return nil, nil, false, false
 		}
 		s, isStr := v.(string)
 		if !isStr || sr.schemaFault(s) != "" {
-			return nil, false, false
+			return nil, nil, false, false
 		}
 	}
 	for _, name := range bc.required {
 		if _, present := m[name]; !present {
-			return nil, false, false
+			return nil, nil, false, false
 		}
 	}
-	return value, true, false
+	return value, nil, true, false
 }
 
 // keepValidated leaves the body as kin-openapi's KeepValidatedValue does:
-// readable again, with the value it validated.
-func keepValidated(req *http.Request, data []byte, value any) {
-	b := &validatedBody{value: value}
+// readable again, with the value it validated: value, or, for a flat body,
+// the object of its members, made when first asked for.
+func keepValidated(req *http.Request, data []byte, value any, members []Member) {
+	b := &validatedBody{value: value, members: members, flat: members != nil}
 	b.Reset(data)
 	req.Body = b
 	req.ContentLength = int64(len(data))
@@ -128,10 +141,25 @@ func keepValidated(req *http.Request, data []byte, value any) {
 type validatedBody struct {
 	bytes.Reader
 	value any
+	// members are a flat body's (flat), whose value is their object.
+	members []Member
+	flat    bool
 }
 
 // ValidatedValue returns the decoded body.
-func (b *validatedBody) ValidatedValue() any { return b.value }
+func (b *validatedBody) ValidatedValue() any {
+	if b.flat && b.value == nil {
+		b.value = membersMap(b.members)
+	}
+	return b.value
+}
+
+// ValidatedMembers returns the members of a body that is a flat JSON
+// object (every value a string), in the body's order, without the map
+// ValidatedValue makes of them; ok is false for any other body.
+func (b *validatedBody) ValidatedMembers() (members []Member, ok bool) {
+	return b.members, b.flat
+}
 
 // Close implements io.Closer.
 func (b *validatedBody) Close() error { return nil }

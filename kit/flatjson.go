@@ -19,6 +19,24 @@ import (
 // every input scanFlat accepts or calls a duplicate. size is the expected
 // number of members, to size the map.
 func scanFlat(data []byte, size int) (obj map[string]any, ok, dup bool) {
+	ms, ok, dup := scanMembers(data, make([]Member, 0, size))
+	if !ok {
+		return nil, false, dup
+	}
+	return membersMap(ms), true, false
+}
+
+// Member is a member of a flat JSON object: a name and a string value.
+type Member struct{ Name, Value string }
+
+// maxFlatMembers bounds the members scanMembers takes (it finds duplicates
+// by comparing each name with those before): the spec's bodies have a
+// handful; one with more is encoding/json's to decode, and is refused by
+// additionalProperties anyway.
+const maxFlatMembers = 16
+
+// scanMembers is scanFlat's scan: the members, in order, appended to ms.
+func scanMembers(data []byte, ms []Member) (_ []Member, ok, dup bool) {
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return nil, false, false
@@ -26,10 +44,9 @@ func scanFlat(data []byte, size int) (obj map[string]any, ok, dup bool) {
 	// One string for the whole body: names and values without escapes are
 	// substrings of it, no allocation each.
 	whole := string(data)
-	obj = make(map[string]any, size)
 	i = skipSpace(data, i+1)
 	if i < len(data) && data[i] == '}' {
-		return obj, skipSpace(data, i+1) == len(data), false
+		return ms, skipSpace(data, i+1) == len(data), false
 	}
 	for {
 		var key, val string
@@ -42,12 +59,17 @@ func scanFlat(data []byte, size int) (obj map[string]any, ok, dup bool) {
 		if val, i, ok = scanString(data, whole, skipSpace(data, i+1)); !ok {
 			return nil, false, false
 		}
-		if _, seen := obj[key]; seen {
-			// A duplicate, if the rest is JSON: otherwise the body is
-			// malformed rather than ambiguous, for encoding/json to say.
-			return nil, false, json.Valid(data)
+		for _, m := range ms {
+			if m.Name == key {
+				// A duplicate, if the rest is JSON: otherwise the body is
+				// malformed rather than ambiguous, for encoding/json to say.
+				return nil, false, json.Valid(data)
+			}
 		}
-		obj[key] = val
+		if len(ms) == maxFlatMembers {
+			return nil, false, false
+		}
+		ms = append(ms, Member{key, val})
 		if i = skipSpace(data, i); i >= len(data) {
 			return nil, false, false
 		}
@@ -55,11 +77,21 @@ func scanFlat(data []byte, size int) (obj map[string]any, ok, dup bool) {
 		case ',':
 			i = skipSpace(data, i+1)
 		case '}':
-			return obj, skipSpace(data, i+1) == len(data), false
+			return ms, skipSpace(data, i+1) == len(data), false
 		default:
 			return nil, false, false
 		}
 	}
+}
+
+// membersMap is the object ms are the members of, as json.Unmarshal into
+// an `any` decodes it.
+func membersMap(ms []Member) map[string]any {
+	obj := make(map[string]any, len(ms))
+	for _, m := range ms {
+		obj[m.Name] = m.Value
+	}
+	return obj
 }
 
 // skipSpace returns the index of the first byte at or after i that is not

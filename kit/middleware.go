@@ -15,6 +15,7 @@ import (
 
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/server/apierr"
+	"github.com/smscode/smscode/server/jsonlog"
 )
 
 // HeaderRequestID is the header that carries the request id both ways.
@@ -30,6 +31,23 @@ type requestInfo struct {
 }
 
 type infoKey struct{}
+
+// infoContext is context.WithValue(Context, infoKey{}, &info), with the
+// request's info and its X-Request-Id header value in the same
+// allocation as the context.
+type infoContext struct {
+	context.Context
+	info    requestInfo
+	idValue [1]string
+}
+
+// Value implements context.Context.
+func (c *infoContext) Value(key any) any {
+	if key == (infoKey{}) {
+		return &c.info
+	}
+	return c.Context.Value(key)
+}
 
 func infoFrom(ctx context.Context) *requestInfo {
 	info, _ := ctx.Value(infoKey{}).(*requestInfo)
@@ -85,9 +103,12 @@ func RequestContext(timeout time.Duration) echo.MiddlewareFunc {
 			if !validRequestID(id) {
 				id = newRequestID()
 			}
-			c.Response().Header().Set(HeaderRequestID, id)
-			info := &requestInfo{id: id, remoteIP: c.RealIP()}
-			ctx := context.WithValue(req.Context(), infoKey{}, info)
+			ic := &infoContext{Context: req.Context(), info: requestInfo{id: id, remoteIP: c.RealIP()}}
+			// Set, without the canonicalization (the name is canonical)
+			// and the slice it would allocate: one in ic.
+			ic.idValue[0] = id
+			c.Response().Header()[HeaderRequestID] = ic.idValue[:1:1]
+			var ctx context.Context = ic
 			if timeout > 0 {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -172,7 +193,7 @@ func AccessLog(log *slog.Logger) echo.MiddlewareFunc {
 			if info != nil && info.code != "" {
 				attrs = append(attrs, slog.String("error_code", string(info.code)))
 			}
-			log.LogAttrs(ctx, level, "request", attrs...)
+			jsonlog.LogAttrs(ctx, log, level, "request", attrs...)
 			return nil
 		}
 	}

@@ -260,10 +260,10 @@ func (v *validator) check(c echo.Context, op *operation) (failure, error) {
 		}
 		if f.rule >= 0 {
 			consider(f)
-		} else if value, ok, dup := op.bodyCheck.pass(data); ok {
+		} else if value, members, ok, dup := op.bodyCheck.pass(data); ok {
 			// The fast path: a body that passes our compiled schema needs
 			// nothing from kin-openapi.
-			keepValidated(req, data, value)
+			keepValidated(req, data, value, members)
 		} else if dup {
 			// A member named twice: encoding/json (so kin-openapi and the
 			// handler) would keep the last, a gateway may read the first.

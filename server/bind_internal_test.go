@@ -1,16 +1,24 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
+	"github.com/oapi-codegen/runtime"
 
 	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/gen/genserver"
+	"github.com/smscode/smscode/kit"
 )
 
 // paramsRecorder is a ServerInterface that records the parameters of a
@@ -84,5 +92,134 @@ func TestBindSendSmsIsTheGenerated(t *testing.T) {
 				t.Errorf("bound by our binder: %v, want %v", fast, tc.fast)
 			}
 		})
+	}
+}
+
+// validated is a request body that carries the validator's decoded value,
+// as kit's validator leaves it.
+type validated struct {
+	io.ReadCloser
+	value any
+}
+
+func (v validated) ValidatedValue() any { return v.value }
+
+// TestBindSendSmsBodyIsBindJSONValue checks that the send's own body
+// binder gives the body runtime.BindJSONValue gives (what the generated
+// strict handler binds) whenever it binds one, on bodies of every shape
+// and the fuzz corpus' bodies, and that it binds the plain ones itself.
+func TestBindSendSmsBodyIsBindJSONValue(t *testing.T) {
+	bodies := []struct {
+		body string
+		fast bool
+	}{
+		{`{"mobile":"12345678901","type":"REGISTER_SMS","captcha_token":"71d---{\"x\":237.0}"}`, true},
+		{`{"mobile":"+447400123456","type":"BIND_MOBILE_SMS"}`, true},
+		{`{"mobile":"","type":"","captcha_token":""}`, true},
+		{`{"type":"NOT_A_SCENARIO"}`, true},
+		{`{}`, true},
+		{`{"mobile":12345678901,"type":"REGISTER_SMS","captcha_token":"x"}`, false},
+		{`{"mobile":null,"type":"REGISTER_SMS"}`, false},
+		{`{"mobile":"1","type":true}`, false},
+		{`{"mobile":"1","captcha_token":{"a":"b"}}`, false},
+		{`{"mobile":"1","captcha_token":["b"]}`, false},
+		{`{"mobile":"1","extra":"x"}`, false},
+		{`{"Mobile":"1"}`, false},
+		{`"mobile"`, false},
+		{`["mobile"]`, false},
+		{`null`, false},
+		{`12`, false},
+	}
+	// The bodies of the fuzz corpus (the last line of each file).
+	corpus, err := filepath.Glob("testdata/fuzz/FuzzHandler/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range corpus {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		last := lines[len(lines)-1]
+		body, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(last, "[]byte("), ")"))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		bodies = append(bodies, struct {
+			body string
+			fast bool
+		}{body, false})
+	}
+	fastOnes := 0
+	for _, b := range bodies {
+		var value any
+		if err := json.Unmarshal([]byte(b.body), &value); err != nil {
+			continue // refused by the validator before any binder
+		}
+		req := httptest.NewRequest(http.MethodPost, sendRoute, nil)
+		req.Body = validated{ReadCloser: req.Body, value: value}
+		got, ok := bindSendSmsBody(req)
+		var want gen.SendSmsRequest
+		wantErr := runtime.BindJSONValue(value, &want)
+		if ok {
+			fastOnes++
+			if wantErr != nil || got != want {
+				t.Errorf("%s: bound %+v, BindJSONValue %+v (%v)", b.body, got, want, wantErr)
+			}
+		}
+		if b.fast && !ok {
+			t.Errorf("%s: left to the generated binder", b.body)
+		}
+	}
+	// Through the real validator, whose flat bodies give their members.
+	spec, err := genserver.GetSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	validate, err := kit.NewValidator(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	e.Use(validate)
+	var got, want gen.SendSmsRequest
+	var ok, members bool
+	var wantErr error
+	e.POST(sendRoute, func(c echo.Context) error {
+		vb, _ := c.Request().Body.(interface{ ValidatedMembers() ([]kit.Member, bool) })
+		_, members = vb.ValidatedMembers()
+		got, ok = bindSendSmsBody(c.Request())
+		want = gen.SendSmsRequest{}
+		wantErr = runtime.BindJSONValue(c.Request().Body.(interface{ ValidatedValue() any }).ValidatedValue(), &want)
+		return c.NoContent(http.StatusNoContent)
+	})
+	viaValidator := 0
+	for _, b := range bodies {
+		req := httptest.NewRequest(http.MethodPost, sendRoute, strings.NewReader(b.body))
+		req.Header = http.Header{
+			"Content-Type": {"application/json"}, "X-Operating-Sys-Version": {"Android 14"}, "X-Device-Fingerprint": {"fp-1"},
+			"X-Agent": {"agent"}, "X-Client-Id": {"client"},
+		}
+		rec := httptest.NewRecorder()
+		ok, members = false, false
+		e.ServeHTTP(rec, req)
+		if rec.Code != http.StatusNoContent {
+			continue // refused by the validator
+		}
+		viaValidator++
+		if !ok || !members || wantErr != nil || got != want {
+			t.Errorf("%s through the validator: bound %+v (%v, from its members: %v), BindJSONValue %+v (%v)", b.body, got, ok, members, want, wantErr)
+		}
+	}
+	if viaValidator < 2 {
+		t.Errorf("only %d bodies passed the validator", viaValidator)
+	}
+	if fastOnes < 5 {
+		t.Errorf("only %d bodies bound by our binder", fastOnes)
+	}
+	// No validated value (a custom validator): the generated binder's.
+	if _, ok := bindSendSmsBody(httptest.NewRequest(http.MethodPost, sendRoute, strings.NewReader(`{}`))); ok {
+		t.Error("bound a body the validator left undecoded")
 	}
 }

@@ -33,7 +33,10 @@ type routeKey struct{ method, path string }
 func newRoutes(e *echo.Echo, chain ...echo.MiddlewareFunc) *routes {
 	r := &routes{e: e, chain: chain, composed: make(map[routeKey]echo.HandlerFunc),
 		replace: make(map[routeKey]func(echo.HandlerFunc) echo.HandlerFunc)}
-	e.Use(func(echo.HandlerFunc) echo.HandlerFunc { return r.dispatch })
+	// Echo calls Use's middleware on every request: it returns the one
+	// method value made here, not a new one (an allocation) each time.
+	dispatch := r.dispatch
+	e.Use(func(echo.HandlerFunc) echo.HandlerFunc { return dispatch })
 	return r
 }
 

@@ -96,9 +96,11 @@ func New(cfg Config, svc Service, log *slog.Logger, m *metrics.Metrics) (*Server
 	r := newRoutes(e, chain...)
 
 	s := &Server{cfg: cfg, echo: e, log: log, metrics: m}
-	si := genserver.NewStrictHandler(&handlers{svc: svc}, nil)
+	hs := &handlers{svc: svc}
+	// No strict middleware: sendBodyBinder calls hs itself.
+	si := genserver.NewStrictHandler(hs, nil)
 	r.replace[routeKey{http.MethodPost, sendRoute}] = func(generated echo.HandlerFunc) echo.HandlerFunc {
-		if h, ok := fastSendSms(si, generated); ok {
+		if h, ok := fastSendSms(sendBodyBinder{ServerInterface: si, h: hs}, generated); ok {
 			return h
 		}
 		return generated

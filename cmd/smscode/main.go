@@ -33,6 +33,7 @@ import (
 
 	"github.com/smscode/smscode/internal/buildinfo"
 	"github.com/smscode/smscode/server/config"
+	"github.com/smscode/smscode/server/jsonlog"
 	"github.com/smscode/smscode/server/tracing"
 	"github.com/smscode/smscode/server/wire"
 )
@@ -365,5 +366,6 @@ func newLogger(level string, w io.Writer) *slog.Logger {
 	default:
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+	// jsonlog writes what slog.JSONHandler writes, for less (server/jsonlog).
+	return slog.New(jsonlog.New(w, &slog.HandlerOptions{Level: l}))
 }

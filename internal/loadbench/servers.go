@@ -16,6 +16,7 @@ import (
 
 	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/config"
+	"github.com/smscode/smscode/server/jsonlog"
 	"github.com/smscode/smscode/server/sender"
 	"github.com/smscode/smscode/server/sms"
 	"github.com/smscode/smscode/server/store/redisstore"
@@ -195,7 +196,7 @@ func (s *realServer) close() error {
 func newLogger(mode string) (*slog.Logger, error) {
 	switch strings.ToLower(mode) {
 	case "info":
-		return slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})), nil
+		return slog.New(jsonlog.New(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})), nil
 	case "off":
 		return slog.New(slog.DiscardHandler), nil
 	default:

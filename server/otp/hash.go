@@ -29,6 +29,9 @@ type Hasher struct {
 type macState struct {
 	mac hash.Hash
 	buf []byte
+	// sum receives the MAC: a slice passed to the hash.Hash escapes, so
+	// it is the pooled state's, not the caller's.
+	sum [sha256.Size]byte
 }
 
 // NewHasher returns a Hasher keyed with secret, which must be at least
@@ -51,15 +54,22 @@ func NewHasher(secret []byte) (*Hasher, error) {
 // secret. The 0x00 separator keeps the pair unambiguous as long as code
 // holds no NUL byte, which a code of digits never does.
 func (h *Hasher) Hash(key, code string) []byte {
+	sum := make([]byte, sha256.Size)
+	h.HashTo((*[sha256.Size]byte)(sum), key, code)
+	return sum
+}
+
+// HashTo writes Hash(key, code) to sum, for callers that keep only part of
+// it or a text of it, without the allocation of Hash's slice.
+func (h *Hasher) HashTo(sum *[sha256.Size]byte, key, code string) {
 	st := h.pool.Get().(*macState)
 	st.buf = append(append(append(st.buf[:0], key...), 0), code...)
 	st.mac.Reset()
 	st.mac.Write(st.buf)
-	sum := st.mac.Sum(make([]byte, 0, sha256.Size))
+	*sum = [sha256.Size]byte(st.mac.Sum(st.sum[:0]))
 	if cap(st.buf) <= 1024 { // keep no huge buffer from an odd caller
 		h.pool.Put(st)
 	}
-	return sum
 }
 
 // Equal reports, in constant time, whether sum is the hash of code under

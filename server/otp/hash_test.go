@@ -100,3 +100,24 @@ func TestHashConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// HashTo writes what Hash returns, and allocates nothing.
+func TestHashTo(t *testing.T) {
+	h, err := otp.NewHasher(bytes.Repeat([]byte{7}, otp.MinSecretLen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum [32]byte
+	for _, in := range [][2]string{{"a", "123456"}, {"", ""}, {"smscode key id: number", "+8613812345678"}} {
+		h.HashTo(&sum, in[0], in[1])
+		if !bytes.Equal(sum[:], h.Hash(in[0], in[1])) {
+			t.Errorf("HashTo(%q, %q) = %x, Hash %x", in[0], in[1], sum, h.Hash(in[0], in[1]))
+		}
+	}
+	if raceEnabled {
+		return
+	}
+	if n := testing.AllocsPerRun(100, func() { h.HashTo(&sum, "smscode key id: number", "+8613812345678") }); n != 0 {
+		t.Errorf("HashTo allocates %v times", n)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/smscode/smscode/server/captcha"
 	"github.com/smscode/smscode/server/captcha/altcha"
 	"github.com/smscode/smscode/server/captcha/slider"
+	"github.com/smscode/smscode/server/jsonlog"
 	"github.com/smscode/smscode/server/metrics"
 	"github.com/smscode/smscode/server/otp"
 	"github.com/smscode/smscode/server/phone"
@@ -227,7 +228,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (_ SendResult, err 
 	}
 	s.d.Metrics.CodeSent(req.ClientID, string(req.Scenario), num.CallingCode) // conversion's denominator
 	if s.d.Log.Enabled(ctx, slog.LevelInfo) {
-		s.d.Log.LogAttrs(ctx, slog.LevelInfo, "sms sent",
+		jsonlog.LogAttrs(ctx, s.d.Log, slog.LevelInfo, "sms sent",
 			slog.String("request_id", req.RequestID), slog.String("client_id", req.ClientID),
 			slog.String("scenario", string(req.Scenario)), slog.Attr{Key: "mobile", Value: num.LogValue()},
 			slog.String("provider", receipt.Provider), slog.String("provider_message_id", receipt.MessageID),
@@ -349,7 +350,7 @@ func (s *Service) refuse(ctx context.Context, req SendRequest, provider string, 
 	}
 	// The cause may name a provider or store problem; it never holds the
 	// code or a secret (providers and stores keep those out of errors).
-	s.d.Log.LogAttrs(ctx, level, "sms not sent",
+	jsonlog.LogAttrs(ctx, s.d.Log, level, "sms not sent",
 		slog.String("request_id", req.RequestID), slog.String("client_id", req.ClientID),
 		slog.String("scenario", string(req.Scenario)), slog.String("error_code", string(e.Code)),
 		slog.String("cause", causeOf(e)))
@@ -422,7 +423,8 @@ func (ids keyIDs) binding() string { return keyedID(ids.h, bindingDomain, ids.nu
 // keyedID is the first 128 bits of HMAC(secret, domain, value), in hex:
 // collisions need 2^64 numbers, and key names stay short.
 func keyedID(h *otp.Hasher, domain, value string) string {
-	sum := h.Hash(domain, value)
+	var sum [32]byte
+	h.HashTo(&sum, domain, value)
 	var out [32]byte
 	hex.Encode(out[:], sum[:16])
 	return string(out[:])

@@ -11,16 +11,24 @@ import (
 // shardIndex picks a key's shard from its Redis Cluster hash tag (the text
 // inside the first "{...}", when not empty) or else the whole key, so that
 // keys that go together in a call, which share a tag, share a shard.
-func shardIndex(key string) int {
+func shardIndex(key string) int { return tagShard(hashTag(key)) }
+
+// hashTag is what key's shard is chosen by: its hash tag, or key.
+func hashTag(key string) string {
 	if i := strings.IndexByte(key, '{'); i >= 0 {
 		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
-			key = key[i+1 : i+1+j]
+			return key[i+1 : i+1+j]
 		}
 	}
+	return key
+}
+
+// tagShard is the shard of the keys whose hashTag is tag.
+func tagShard(tag string) int {
 	// FNV-1a, inline: hash/fnv would allocate per call.
 	h := uint32(2166136261)
-	for i := 0; i < len(key); i++ {
-		h ^= uint32(key[i])
+	for i := 0; i < len(tag); i++ {
+		h ^= uint32(tag[i])
 		h *= 16777619
 	}
 	return int(h % shardCount)
@@ -43,11 +51,19 @@ type held struct {
 // the same shards cannot deadlock. With tagged keys there is just one.
 func (s *Store) lock(req store.SendRequest) held {
 	var set shardSet
+	// The keys of a call usually share one tag: it is hashed once.
+	lastTag, last := "", -1
+	add := func(key string) {
+		if tag := hashTag(key); last < 0 || tag != lastTag {
+			lastTag, last = tag, tagShard(tag)
+		}
+		set |= 1 << last
+	}
 	for _, l := range req.Limits {
-		set |= 1 << shardIndex(l.Key)
+		add(l.Key)
 	}
 	if req.Code.Key != "" {
-		set |= 1 << shardIndex(req.Code.Key)
+		add(req.Code.Key)
 	}
 	for m := set; m != 0; m &= m - 1 {
 		s.shards[lowest(m)].mu.Lock()
