@@ -3,16 +3,18 @@
 // memstore would each apply the limits separately; use redisstore for that.
 //
 // State is split into shards chosen by a key's Redis hash tag, so that the
-// keys of one call (which share a tag) are normally under one mutex, calls
-// for different numbers rarely contend, and the sweeper that evicts expired
-// entries holds any one lock only briefly.
+// keys of one entity (a number's cooldown, daily count and code share its
+// tag) are under one mutex; a send locks the few shards of its entities
+// (about five: number, device, address, prefix, application) in ascending
+// order. Calls for different numbers rarely contend, and the sweeper that
+// evicts expired entries holds any one lock only briefly.
 //
 // The store holds at most Config.MaxEntries entries (limit counters, pending
 // codes, used tokens, Put values). Each shard counts its own entries under
 // its own lock, and a call adds what it changed to an atomic total as it
-// unlocks; there is no global lock. (The sender's keys all share their
-// application's hash tag, so one application's entries are in one shard: a
-// cap per shard would be a 32nd of the cap.) Calls in flight on other shards
+// unlocks; there is no global lock. (A cap per shard would refuse early wherever
+// keys crowd one shard: the application's daily counter is one key on one
+// shard, and keys built with one shared tag all land on one.) Calls in flight on other shards
 // may take the total past the cap by their own entries, a few each. A call
 // that would add entries to a full store first evicts expired entries (each
 // shard at most once a second, so that a flood against a full store costs a

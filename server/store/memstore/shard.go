@@ -48,10 +48,11 @@ type held struct {
 
 // lock locks the shards of every key req touches and returns them for
 // unlock. Shards are locked in ascending order, so two calls whose keys span
-// the same shards cannot deadlock. With tagged keys there is just one.
+// the same shards cannot deadlock. A send's keys span about five tags.
 func (s *Store) lock(req store.SendRequest) held {
 	var set shardSet
-	// The keys of a call usually share one tag: it is hashed once.
+	// Consecutive keys often share a tag (the number's cooldown and
+	// daily count, a call whose keys share one): it is hashed once.
 	lastTag, last := "", -1
 	add := func(key string) {
 		if tag := hashTag(key); last < 0 || tag != lastTag {
