@@ -210,9 +210,16 @@ func verifyLimitsFor(tag string, l Limits, ids keyIDs, ip, dev string, maxAttemp
 // one subscriber is usually given, so that walking the addresses of one /64
 // (2^64 of them) buys no more sends or guesses than one address.
 func clientIP(ip string) string {
+	if ip == "" {
+		return "" // unknown: no address limit (see limitsFor)
+	}
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
-		return ip
+		// Not an address (Echo's RealIP gives one; a misconfigured
+		// proxy chain might not): one shared bucket rather than the
+		// text itself, which would be unbounded and could hold a "}"
+		// that ends the key's hash tag early.
+		return unparsedIP
 	}
 	if a = a.Unmap(); a.Is4() {
 		return a.String()
@@ -223,6 +230,9 @@ func clientIP(ip string) string {
 	}
 	return p.String()
 }
+
+// unparsedIP is clientIP's answer for a remote address that does not parse.
+const unparsedIP = "unparsed"
 
 // verifySources names the caller of a verification to the store: its
 // client address (clientIP) and its device id, each of which may spend a

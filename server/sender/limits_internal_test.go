@@ -11,7 +11,8 @@ func TestClientIP(t *testing.T) {
 		{"2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"},
 		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
 		{"fe80::1%eth0", "fe80::/64"},
-		{"not an ip", "not an ip"},
+		{"not an ip", unparsedIP},
+		{"1.2.3.4}:x{evil", unparsedIP}, // nothing of it reaches a key's hash tag
 	}
 	for _, tt := range tests {
 		if got := clientIP(tt.in); got != tt.want {

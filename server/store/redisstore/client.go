@@ -48,7 +48,9 @@ type Options struct {
 	// -1 for none), and DialerRetries how many times a failed dial is
 	// (default 1). go-redis's defaults (3 and 5, with backoff) held each
 	// request for about 2 s when Redis was down. A retried script whose
-	// reply was lost can only err toward refusing (an extra count).
+	// reply was lost may run twice: a take then errs toward refusing (an
+	// extra count), a give-back runs once (its marker, see releaseScript),
+	// and a verify that matched answers "no code" the second time.
 	MaxRetries    int `yaml:"max_retries"`
 	DialerRetries int `yaml:"dialer_retries"`
 	// WaitReplicas, above 0, makes each send decision wait (Redis's WAIT)

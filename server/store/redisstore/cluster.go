@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -47,6 +48,14 @@ import (
 // on its key, and nothing is sent (Reserve answers Allowed) or compared
 // (Verify) until every limit has taken. A lost reply is treated as a take
 // (not given back), so failures too can only over-count.
+//
+// One over-count lasts: a limit with a Block (the pumping prefix) taken to
+// exactly Max by a request that another tag then refuses makes a
+// concurrent request on that prefix see it full and apply the Block, which
+// the give-back leaves in place. So under a race the prefix is blocked at
+// its Max-th send instead of the next one: one send early, at a prefix
+// that has reached its threshold. Taking Block limits in a step of their
+// own would prevent it at a third round trip for every send.
 //
 // A decision whose keys all share one tag (keys built the old way, or a
 // request of one key) takes the single-script path on a cluster as well.
@@ -192,10 +201,11 @@ func (ls limitSet) take(group []int) scriptCall {
 }
 
 // giveBack is the release script on the limits of group, and on the code
-// key when code is set (deleted only while it holds reservation).
-func (ls limitSet) giveBack(group []int, code, reservation string) scriptCall {
-	keys := make([]string, 0, len(group)+1)
-	args := make([]any, 0, 3+len(group))
+// key when code is set (deleted only while it holds reservation), once per
+// id (the script's marker, see releaseScript).
+func (s *Store) giveBack(ls limitSet, group []int, code, id, reservation string) scriptCall {
+	keys := make([]string, 0, len(group)+2)
+	args := make([]any, 0, 4+len(group))
 	hasCode := 0
 	if code != "" {
 		hasCode = 1
@@ -208,7 +218,8 @@ func (ls limitSet) giveBack(group []int, code, reservation string) scriptCall {
 	if code != "" {
 		keys = append(keys, code)
 	}
-	return scriptCall{releaseScript, keys, append(args, reservation)}
+	keys = append(keys, s.releaseMarker(keys[0], id))
+	return scriptCall{releaseScript, keys, append(args, reservation, ms(releaseMarkerTTL))}
 }
 
 func (s *Store) sendLimits(ls []store.Limit) limitSet {
@@ -263,14 +274,14 @@ func (s *Store) takeAll(ctx context.Context, ls limitSet, groups [][]int) (took 
 	return took, first, errors.Join(errs...)
 }
 
-// giveBackAll gives back, in one pipeline, the counts of groups.
-func (s *Store) giveBackAll(ctx context.Context, ls limitSet, groups [][]int) error {
+// giveBackAll gives back, in one pipeline, the counts of groups, once per id.
+func (s *Store) giveBackAll(ctx context.Context, ls limitSet, groups [][]int, id string) error {
 	if len(groups) == 0 {
 		return nil
 	}
 	calls := make([]scriptCall, len(groups))
 	for g, group := range groups {
-		calls[g] = ls.giveBack(group, "", "")
+		calls[g] = s.giveBack(ls, group, "", id, "")
 	}
 	var errs []error
 	for _, cmd := range s.runAll(ctx, calls) {
@@ -287,7 +298,7 @@ func (s *Store) reserveSteps(ctx context.Context, req store.SendRequest, reserva
 		// Give back what was taken: this send goes nowhere. A give-back
 		// that fails leaves an over-count, never an extra send, so a
 		// refusal is answered as such.
-		backErr := s.giveBackAll(context.WithoutCancel(ctx), ls, took)
+		backErr := s.giveBackAll(context.WithoutCancel(ctx), ls, took, reservation)
 		if err != nil {
 			return store.SendResult{}, unavailable("reserve", errors.Join(err, backErr))
 		}
@@ -305,9 +316,11 @@ func (s *Store) reserveSteps(ctx context.Context, req store.SendRequest, reserva
 			// give-back deletes it too).
 			calls := make([]scriptCall, 0, len(took)+1)
 			for _, g := range took {
-				calls = append(calls, ls.giveBack(g, "", ""))
+				calls = append(calls, s.giveBack(ls, g, "", reservation, ""))
 			}
-			calls = append(calls, ls.giveBack(nil, s.prefix+req.Code.Key, reservation))
+			// Its own marker id: the code shares the number's tag, whose
+			// limits were given back just above under reservation.
+			calls = append(calls, s.giveBack(ls, nil, s.prefix+req.Code.Key, reservation+":code", reservation))
 			var errs []error
 			for _, cmd := range s.runAll(context.WithoutCancel(ctx), calls) {
 				errs = append(errs, cmd.Err())
@@ -332,7 +345,7 @@ func (s *Store) releaseSteps(ctx context.Context, req store.SendRequest, res sto
 		if last := group[len(group)-1]; last == len(req.Limits) {
 			group, code = group[:len(group)-1], keys[last]
 		}
-		calls = append(calls, ls.giveBack(group, code, res.Reservation))
+		calls = append(calls, s.giveBack(ls, group, code, res.Reservation, res.Reservation))
 	}
 	var errs []error
 	for _, cmd := range s.runAll(ctx, calls) {
@@ -348,9 +361,10 @@ func (s *Store) releaseSteps(ctx context.Context, req store.SendRequest, res sto
 func (s *Store) verifySteps(ctx context.Context, req store.VerifyRequest, sources []string) (store.VerifyResult, error) {
 	ls := s.verifyLimits(req.Limits)
 	groups := byTag(ls.keys)
+	id := rand.Text() // this call's give-back marker (releaseScript)
 	took, first, err := s.takeAll(ctx, ls, groups)
 	if err != nil || first.index >= 0 {
-		backErr := s.giveBackAll(context.WithoutCancel(ctx), ls, took)
+		backErr := s.giveBackAll(context.WithoutCancel(ctx), ls, took, id)
 		if err != nil {
 			return store.VerifyResult{}, unavailable("verify", errors.Join(err, backErr))
 		}
@@ -389,7 +403,7 @@ func (s *Store) verifySteps(ctx context.Context, req store.VerifyRequest, source
 		}
 		// A give-back that fails leaves an over-count; the outcome
 		// stands (a match has consumed the code).
-		_ = s.giveBackAll(context.WithoutCancel(ctx), ls, back)
+		_ = s.giveBackAll(context.WithoutCancel(ctx), ls, back, id)
 	}
 	return store.VerifyResult{Outcome: out, Refused: -1}, nil
 }

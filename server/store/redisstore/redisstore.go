@@ -89,7 +89,10 @@ func New(client redis.UniversalClient, cfg Config) *Store {
 // once (no coalescing delay). Every command goes this way, Ping included,
 // so that /readyz reports the connections the decisions use. The WAIT
 // pipeline (wait.go) runs on one pooled connection of the client, as
-// before. The autopipeliner is closed with the client.
+// before. The autopipeliner is closed with the client. A queued command
+// does not heed its caller's context (the autopipeliner runs batches on
+// its own): it is bounded by the read and write timeouts (1 s by default)
+// instead, which is why those stay short.
 func pipelined(client redis.UniversalClient, autoPipeline bool) redis.UniversalClient {
 	c, ok := client.(*redis.Client)
 	if !autoPipeline || !ok {
@@ -138,9 +141,10 @@ func (s *Store) Reserve(ctx context.Context, req store.SendRequest) (store.SendR
 	return store.SendResult{}, unavailable("reserve", fmt.Errorf("unexpected script reply %v", r))
 }
 
-// Release implements store.Store. Call it once per allowed Reserve: each
-// call gives the counts back again. A limit that has since refused and
-// blocked keeps its block.
+// Release implements store.Store. Call it once per allowed Reserve: a
+// second call for one reservation within a minute gives nothing back (that
+// is how a retransmitted script is told apart, see releaseScript). A limit
+// that has since refused and blocked keeps its block.
 func (s *Store) Release(ctx context.Context, req store.SendRequest, res store.SendResult) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("redisstore: release: %w", err)
@@ -160,7 +164,8 @@ func (s *Store) Release(ctx context.Context, req store.SendRequest, res store.Se
 	for _, l := range req.Limits {
 		args = append(args, l.Max)
 	}
-	args = append(args, res.Reservation)
+	args = append(args, res.Reservation, ms(releaseMarkerTTL))
+	keys = append(keys, s.releaseMarker(keys[0], res.Reservation))
 	if err := releaseScript.Run(ctx, s.rdb, keys, args...).Err(); err != nil {
 		return unavailable("release", err)
 	}

@@ -201,3 +201,61 @@ func TestNewPanicsOnMisuse(t *testing.T) {
 	defer rdb.Close()
 	mustPanic("brace in prefix", func() { redisstore.New(rdb, redisstore.Config{Prefix: "{app}:"}) })
 }
+
+// A Release that reaches Redis twice (go-redis retransmits a pipeline or
+// an autopipelined batch after a dropped connection, and a script that ran
+// before the drop runs again) gives the counts back once: otherwise the
+// second give-back makes room for a send past Max. Run on a single node and
+// on a cluster, where the limits span tags (the stepped path).
+func TestReleaseGivesBackOnce(t *testing.T) {
+	single := func(t *testing.T) redis.UniversalClient { return newClient(t, redistest.Start(t).Addr()) }
+	cluster := func(t *testing.T) redis.UniversalClient {
+		rc := redistest.StartCluster(t, 3)
+		c, err := redisstore.NewClient(redisstore.Options{ClusterAddrs: rc.Addrs()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	for name, start := range map[string]func(*testing.T) redis.UniversalClient{"single": single, "cluster": cluster} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := redisstore.New(start(t), redisstore.Config{})
+			req := store.SendRequest{
+				Limits: []store.Limit{
+					{Key: "{once-a}:n", Max: 2, Window: time.Minute},
+					{Key: "{once-b}:d", Max: 2, Window: time.Minute},
+				},
+				Code: store.Code{Key: "{once-a}:code", Hash: []byte("h"), TTL: time.Minute, MaxAttempts: 3},
+			}
+			first, err := s.Reserve(ctx, req)
+			if err != nil || !first.Allowed {
+				t.Fatalf("first send: %+v, %v", first, err)
+			}
+			if res, err := s.Reserve(ctx, req); err != nil || !res.Allowed {
+				t.Fatalf("second send: %+v, %v", res, err)
+			}
+			// The first send's SMS failed: its Release, delivered twice.
+			for range 2 {
+				if err := s.Release(ctx, req, first); err != nil {
+					t.Fatal(err)
+				}
+			}
+			allowed := 0
+			for range 3 {
+				res, err := s.Reserve(ctx, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Allowed {
+					allowed++
+				}
+			}
+			// One count was given back: one more send fits under Max 2.
+			if allowed != 1 {
+				t.Fatalf("%d sends allowed after a doubled release, want 1 (Max 2, one given back)", allowed)
+			}
+		})
+	}
+}

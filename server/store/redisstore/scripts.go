@@ -1,6 +1,10 @@
 package redisstore
 
-import "github.com/redis/go-redis/v9"
+import (
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
 
 // Each Store method is one of these scripts, run with EVALSHA (EVAL when
 // the server does not have it cached, e.g. after a restart), so that each
@@ -74,12 +78,22 @@ end
 return {1}
 `)
 
-// releaseScript: KEYS as reserveScript's. ARGV = #limits, has-code (1/0),
-// Max per limit, then the reservation. A blocked limit keeps its block; a
-// count given back to zero deletes the counter, so the next send starts a
-// fresh window.
+// releaseScript: KEYS = limit keys..., then the code key when there is one,
+// then a marker key in the same slot (releaseMarker). ARGV = #limits,
+// has-code (1/0), Max per limit, then the reservation and the marker's TTL
+// ms. A blocked limit keeps its block; a count given back to zero deletes
+// the counter, so the next send starts a fresh window.
+//
+// The marker makes a give-back happen once per call: go-redis retransmits
+// a pipeline (and the autopipeliner a batch) after a dropped connection,
+// and a script that ran before the drop would otherwise give the counts
+// back twice, making room for one send more than Max. A retransmitted
+// take only over-counts, so only this script needs the marker.
 var releaseScript = redis.NewScript(`
 local n = tonumber(ARGV[1])
+if not redis.call('SET', KEYS[#KEYS], 1, 'PX', ARGV[n+4], 'NX') then
+  return 0
+end
 for i = 1, n do
   local count = tonumber(redis.call('GET', KEYS[i]) or '0')
   if count > 1 and count <= tonumber(ARGV[2+i]) then
@@ -93,6 +107,17 @@ if ARGV[2] == '1' and redis.call('HGET', KEYS[n+1], 'r') == ARGV[n+3] then
 end
 return 1
 `)
+
+// releaseMarkerTTL is how long a give-back's marker lasts: longer than any
+// retransmission (timeouts of a second, a retry or two), short enough that
+// markers add little to Redis's memory (one small key per give-back).
+const releaseMarkerTTL = time.Minute
+
+// releaseMarker is the marker key of the give-back id on the keys whose
+// first is first: under first's hash tag, so in its slot.
+func (s *Store) releaseMarker(first, id string) string {
+	return s.prefix + "{" + hashTag(first) + "}:rel:" + id
+}
 
 // verifyScript: KEYS = limit keys..., then the code key. ARGV = #limits,
 // then Max, Window ms, any-failure (1/0) per limit, then the hash, #sources
