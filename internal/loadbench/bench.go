@@ -39,7 +39,7 @@ var goals = map[string]goal{
 	"a": {"baseline", 0.8}, // issue 14
 	"b": {"a", 1},
 	"c": {"a", 1},
-	"d": {"a", 0.7},
+	"d": {"a", 0.6}, // issue 14
 }
 
 // row is one line of the table: a scenario's rounds and their medians.
