@@ -19,8 +19,22 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
+
+// HashTag is the part of key that Redis Cluster hashes to pick its slot:
+// the content of the first "{...}" when it is not empty, else the whole
+// key (as Redis and go-redis read it). Keys with one tag go together: on
+// one Redis node, in one memstore shard.
+func HashTag(key string) string {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			return key[i+1 : i+1+j]
+		}
+	}
+	return key
+}
 
 // ErrUnavailable is wrapped by every error a store returns when its backend
 // cannot be reached; callers fail closed on it (503, nothing sent).

@@ -2,7 +2,6 @@ package memstore
 
 import (
 	"math/bits"
-	"strings"
 	"time"
 
 	"github.com/smscode/smscode/server/store"
@@ -11,19 +10,9 @@ import (
 // shardIndex picks a key's shard from its Redis Cluster hash tag (the text
 // inside the first "{...}", when not empty) or else the whole key, so that
 // keys that go together in a call, which share a tag, share a shard.
-func shardIndex(key string) int { return tagShard(hashTag(key)) }
+func shardIndex(key string) int { return tagShard(store.HashTag(key)) }
 
-// hashTag is what key's shard is chosen by: its hash tag, or key.
-func hashTag(key string) string {
-	if i := strings.IndexByte(key, '{'); i >= 0 {
-		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
-			return key[i+1 : i+1+j]
-		}
-	}
-	return key
-}
-
-// tagShard is the shard of the keys whose hashTag is tag.
+// tagShard is the shard of the keys whose store.HashTag is tag.
 func tagShard(tag string) int {
 	// FNV-1a, inline: hash/fnv would allocate per call.
 	h := uint32(2166136261)
@@ -55,7 +44,7 @@ func (s *Store) lock(req store.SendRequest) held {
 	// daily count, a call whose keys share one): it is hashed once.
 	lastTag, last := "", -1
 	add := func(key string) {
-		if tag := hashTag(key); last < 0 || tag != lastTag {
+		if tag := store.HashTag(key); last < 0 || tag != lastTag {
 			lastTag, last = tag, tagShard(tag)
 		}
 		set |= 1 << last

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -67,22 +66,10 @@ func isCluster(c redis.UniversalClient) bool {
 	return ok
 }
 
-// hashTag is the part of key that Redis Cluster hashes: the content of the
-// first {...} when it is not empty, else the whole key (as Redis and
-// go-redis read it).
-func hashTag(key string) string {
-	if i := strings.IndexByte(key, '{'); i >= 0 {
-		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
-			return key[i+1 : i+1+j]
-		}
-	}
-	return key
-}
-
 // sameTag reports whether every key has one hash tag.
 func sameTag(keys []string) bool {
 	for _, k := range keys[1:] {
-		if hashTag(k) != hashTag(keys[0]) {
+		if store.HashTag(k) != store.HashTag(keys[0]) {
 			return false
 		}
 	}
@@ -95,7 +82,7 @@ func byTag(keys []string) [][]int {
 	var groups [][]int
 	seen := make(map[string]int, len(keys))
 	for i, k := range keys {
-		tag := hashTag(k)
+		tag := store.HashTag(k)
 		g, ok := seen[tag]
 		if !ok {
 			g = len(groups)
@@ -138,6 +125,16 @@ func (s *Store) runAll(ctx context.Context, calls []scriptCall) []*redis.Cmd {
 		_, _ = pipe.Exec(ctx)
 	}
 	return cmds
+}
+
+// runAllErr is runAll for calls whose replies say nothing but success: the
+// errors of every call, joined.
+func (s *Store) runAllErr(ctx context.Context, calls []scriptCall) error {
+	var errs []error
+	for _, cmd := range s.runAll(ctx, calls) {
+		errs = append(errs, cmd.Err())
+	}
+	return errors.Join(errs...)
 }
 
 // limitSet is some of a request's limits, by index, for the take and give
@@ -274,20 +271,17 @@ func (s *Store) takeAll(ctx context.Context, ls limitSet, groups [][]int) (took 
 	return took, first, errors.Join(errs...)
 }
 
-// giveBackAll gives back, in one pipeline, the counts of groups, once per id.
-func (s *Store) giveBackAll(ctx context.Context, ls limitSet, groups [][]int, id string) error {
-	if len(groups) == 0 {
+// giveBackAll gives back, in one pipeline, the counts of groups, once per
+// id, and also runs extra there.
+func (s *Store) giveBackAll(ctx context.Context, ls limitSet, groups [][]int, id string, extra ...scriptCall) error {
+	if len(groups)+len(extra) == 0 {
 		return nil
 	}
-	calls := make([]scriptCall, len(groups))
-	for g, group := range groups {
-		calls[g] = s.giveBack(ls, group, "", id, "")
+	calls := make([]scriptCall, 0, len(groups)+len(extra))
+	for _, group := range groups {
+		calls = append(calls, s.giveBack(ls, group, "", id, ""))
 	}
-	var errs []error
-	for _, cmd := range s.runAll(ctx, calls) {
-		errs = append(errs, cmd.Err())
-	}
-	return errors.Join(errs...)
+	return s.runAllErr(ctx, append(calls, extra...))
 }
 
 // reserveSteps is Reserve on a cluster whose keys span tags.
@@ -314,18 +308,12 @@ func (s *Store) reserveSteps(ctx context.Context, req store.SendRequest, reserva
 			// No code, no send: give the counts back (the code write may
 			// have happened; its reservation is never returned, and the
 			// give-back deletes it too).
-			calls := make([]scriptCall, 0, len(took)+1)
-			for _, g := range took {
-				calls = append(calls, s.giveBack(ls, g, "", reservation, ""))
-			}
-			// Its own marker id: the code shares the number's tag, whose
-			// limits were given back just above under reservation.
-			calls = append(calls, s.giveBack(ls, nil, s.prefix+req.Code.Key, reservation+":code", reservation))
-			var errs []error
-			for _, cmd := range s.runAll(context.WithoutCancel(ctx), calls) {
-				errs = append(errs, cmd.Err())
-			}
-			return store.SendResult{}, unavailable("reserve", errors.Join(append(errs, err)...))
+			// The code's give-back has its own marker id: the code shares
+			// the number's tag, whose limits are given back under
+			// reservation.
+			code := s.giveBack(ls, nil, s.prefix+req.Code.Key, reservation+":code", reservation)
+			backErr := s.giveBackAll(context.WithoutCancel(ctx), ls, took, reservation, code)
+			return store.SendResult{}, unavailable("reserve", errors.Join(backErr, err))
 		}
 	}
 	return store.SendResult{Allowed: true, Reservation: reservation}, nil
@@ -347,11 +335,7 @@ func (s *Store) releaseSteps(ctx context.Context, req store.SendRequest, res sto
 		}
 		calls = append(calls, s.giveBack(ls, group, code, res.Reservation, res.Reservation))
 	}
-	var errs []error
-	for _, cmd := range s.runAll(ctx, calls) {
-		errs = append(errs, cmd.Err())
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := s.runAllErr(ctx, calls); err != nil {
 		return unavailable("release", err)
 	}
 	return nil
@@ -382,10 +366,10 @@ func (s *Store) verifySteps(ctx context.Context, req store.VerifyRequest, source
 	if err != nil {
 		return store.VerifyResult{}, unavailable("verify", err)
 	}
-	if len(r) != 1 || r[0] < 1 || r[0] > 4 {
+	out, ok := verifyOutcome(r)
+	if !ok {
 		return store.VerifyResult{}, unavailable("verify", fmt.Errorf("unexpected script reply %v", r))
 	}
-	out := [...]store.VerifyOutcome{store.VerifyOK, store.VerifyWrong, store.VerifyNotFound, store.VerifyTooManyAttempts}[r[0]-1]
 	if out != store.VerifyWrong {
 		// Give back what this outcome does not count: every limit for a
 		// match, the wrong-only ones for the other failures.

@@ -147,7 +147,7 @@ func conversionResult(out []int64, err error) (store.ConversionSendResult, error
 // moment before the decision, they are as good as read with it. Counted: 2
 // round trips; blocked: 3.
 func (s *Store) conversionSendSteps(ctx context.Context, req store.ConversionSendRequest, keys []string, args []any) (store.ConversionSendResult, error) {
-	if hashTag(keys[0]) != hashTag(keys[1]) {
+	if store.HashTag(keys[0]) != store.HashTag(keys[1]) {
 		return store.ConversionSendResult{}, fmt.Errorf("redisstore: %w: conversion prefix and block keys must share a hash tag", store.ErrInvalid)
 	}
 	app := keys[2]

@@ -96,9 +96,13 @@ func deliveryShard(provider, messageID string) int {
 	return int(h % deliveryShards)
 }
 
-func (s *Store) deliveryKey(provider, messageID string) string {
-	return s.prefix + "{dlr:" + strconv.Itoa(deliveryShard(provider, messageID)) + "}:" +
+// deliveryKeys are the scripts' KEYS for one delivery: its record and its
+// shard's waiting set.
+func (s *Store) deliveryKeys(provider, messageID string) []string {
+	shard := deliveryShard(provider, messageID)
+	record := s.prefix + "{dlr:" + strconv.Itoa(shard) + "}:" +
 		strconv.Itoa(len(provider)) + ":" + provider + ":" + messageID
+	return []string{record, s.waitingKey(shard)}
 }
 
 func (s *Store) waitingKey(shard int) string {
@@ -113,7 +117,7 @@ func (s *Store) TrackDelivery(ctx context.Context, d store.Delivery, ttl, wait t
 	if err := store.ValidateDelivery(d, ttl, wait); err != nil {
 		return err
 	}
-	keys := []string{s.deliveryKey(d.Provider, d.MessageID), s.waitingKey(deliveryShard(d.Provider, d.MessageID))}
+	keys := s.deliveryKeys(d.Provider, d.MessageID)
 	err := trackScript.Run(ctx, s.rdb, keys, ms(ttl), d.SentAt.Add(wait).UnixMilli(),
 		d.Provider, d.MessageID, d.ClientID, d.Scenario, d.CallingCode, d.SentAt.UnixMilli()).Err()
 	if err != nil {
@@ -130,7 +134,7 @@ func (s *Store) SettleDelivery(ctx context.Context, provider, messageID string, 
 	if err := store.ValidateSettle(provider, messageID, status); err != nil {
 		return store.Delivery{}, 0, err
 	}
-	keys := []string{s.deliveryKey(provider, messageID), s.waitingKey(deliveryShard(provider, messageID))}
+	keys := s.deliveryKeys(provider, messageID)
 	r, err := settleScript.Run(ctx, s.rdb, keys, string(status), at.UnixMilli()).Slice()
 	if err != nil {
 		return store.Delivery{}, 0, unavailable("settle delivery", err)

@@ -207,15 +207,23 @@ func (s *Store) Verify(ctx context.Context, req store.VerifyRequest) (store.Veri
 	if err != nil {
 		return store.VerifyResult{}, unavailable("verify", err)
 	}
-	switch {
-	case len(r) == 3 && r[0] == 0:
+	if len(r) == 3 && r[0] == 0 {
 		return store.VerifyResult{Outcome: store.VerifyRefused, Refused: int(r[1]),
 			RetryAfter: time.Duration(r[2]) * time.Millisecond}, nil
-	case len(r) == 1 && r[0] >= 1 && r[0] <= 4:
-		out := [...]store.VerifyOutcome{store.VerifyOK, store.VerifyWrong, store.VerifyNotFound, store.VerifyTooManyAttempts}[r[0]-1]
+	}
+	if out, ok := verifyOutcome(r); ok {
 		return store.VerifyResult{Outcome: out, Refused: -1}, nil
 	}
 	return store.VerifyResult{}, unavailable("verify", fmt.Errorf("unexpected script reply %v", r))
+}
+
+// verifyOutcome reads verifyScript's {outcome} reply: 1 OK, 2 wrong, 3 not
+// found, 4 too many attempts.
+func verifyOutcome(r []int64) (store.VerifyOutcome, bool) {
+	if len(r) != 1 || r[0] < 1 || r[0] > 4 {
+		return 0, false
+	}
+	return [...]store.VerifyOutcome{store.VerifyOK, store.VerifyWrong, store.VerifyNotFound, store.VerifyTooManyAttempts}[r[0]-1], true
 }
 
 // UseOnce implements store.Store with one SET NX PX.

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/smscode/smscode/server/store"
 )
 
 // Each Store method is one of these scripts, run with EVALSHA (EVAL when
@@ -116,7 +118,7 @@ const releaseMarkerTTL = time.Minute
 // releaseMarker is the marker key of the give-back id on the keys whose
 // first is first: under first's hash tag, so in its slot.
 func (s *Store) releaseMarker(first, id string) string {
-	return s.prefix + "{" + hashTag(first) + "}:rel:" + id
+	return s.prefix + "{" + store.HashTag(first) + "}:rel:" + id
 }
 
 // verifyScript: KEYS = limit keys..., then the code key. ARGV = #limits,
