@@ -5,27 +5,6 @@ import (
 	"encoding/json"
 )
 
-// scanFlat decodes data in one pass when it is a JSON object whose members
-// are all strings of printable ASCII, with no escape but \" \\ \/ \b \f \n
-// \r \t: the shape of every well-formed request body of this API. It
-// returns what json.Unmarshal into an `any` would, with a few allocations
-// where encoding/json's reflection takes a few microseconds. A member named
-// twice is refused (dup true, ok false), where encoding/json would keep the
-// last: a gateway or log that reads the first would see another request
-// than the one served. ok false and dup false says only that data is not
-// of that shape (a number, \u escape, non-ASCII text, nesting, or not JSON
-// at all); the caller then decodes it with encoding/json, and checks for
-// duplicates with duplicateMembers. FuzzScanFlat checks the two agree on
-// every input scanFlat accepts or calls a duplicate. size is the expected
-// number of members, to size the map.
-func scanFlat(data []byte, size int) (obj map[string]any, ok, dup bool) {
-	ms, ok, dup := scanMembers(data, make([]Member, 0, size))
-	if !ok {
-		return nil, false, dup
-	}
-	return membersMap(ms), true, false
-}
-
 // Member is a member of a flat JSON object: a name and a string value.
 type Member struct{ Name, Value string }
 
@@ -35,7 +14,19 @@ type Member struct{ Name, Value string }
 // additionalProperties anyway.
 const maxFlatMembers = 16
 
-// scanMembers is scanFlat's scan: the members, in order, appended to ms.
+// scanMembers reads data in one pass when it is a JSON object whose
+// members are all strings of printable ASCII, with no escape but \" \\ \/
+// \b \f \n \r \t: the shape of every well-formed request body of this API.
+// It appends the members, in order, to ms: the object json.Unmarshal into
+// an `any` would decode (membersMap), with a few allocations where
+// encoding/json's reflection takes a few microseconds. A member named twice
+// is refused (dup true, ok false), where encoding/json would keep the last:
+// a gateway or log that reads the first would see another request than the
+// one served. ok false and dup false says only that data is not of that
+// shape (a number, \u escape, non-ASCII text, nesting, too many members, or
+// not JSON at all); the caller then decodes it with encoding/json, and
+// checks for duplicates with duplicateMembers. FuzzScanFlat checks the two
+// agree on every input scanMembers accepts or calls a duplicate.
 func scanMembers(data []byte, ms []Member) (_ []Member, ok, dup bool) {
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {

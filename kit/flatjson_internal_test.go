@@ -8,6 +8,17 @@ import (
 	"testing"
 )
 
+// scanFlat is scanMembers's object, as json.Unmarshal into an `any` would
+// decode it (what the tests compare with encoding/json); size is the
+// expected number of members.
+func scanFlat(data []byte, size int) (obj map[string]any, ok, dup bool) {
+	ms, ok, dup := scanMembers(data, make([]Member, 0, size))
+	if !ok {
+		return nil, false, dup
+	}
+	return membersMap(ms), true, false
+}
+
 // flatCases are bodies scanFlat takes (ok), calls duplicates (dup) or
 // leaves to encoding/json.
 var flatCases = []struct {
