@@ -45,10 +45,7 @@ func (s *Store) lockKeys(keys ...string) held {
 	for _, k := range keys {
 		set |= 1 << shardIndex(k)
 	}
-	for m := set; m != 0; m &= m - 1 {
-		s.shards[lowest(m)].mu.Lock()
-	}
-	return held{set: set, before: s.sizeOf(set)}
+	return s.lockSet(set)
 }
 
 // ConversionSend implements store.Conversion.

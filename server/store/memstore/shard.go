@@ -55,6 +55,11 @@ func (s *Store) lock(req store.SendRequest) held {
 	if req.Code.Key != "" {
 		add(req.Code.Key)
 	}
+	return s.lockSet(set)
+}
+
+// lockSet locks the shards in set, in ascending order (see lock).
+func (s *Store) lockSet(set shardSet) held {
 	for m := set; m != 0; m &= m - 1 {
 		s.shards[lowest(m)].mu.Lock()
 	}
