@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/url"
 	"time"
+
+	"github.com/smscode/smscode/server/receipts"
 )
 
 // ReceiptsConfig configures the delivery receipts. With PublicURL set, the
@@ -41,14 +43,7 @@ func (r ReceiptsConfig) validate() error {
 	if r.TTL < 0 || r.Wait < 0 || r.SweepInterval < 0 {
 		return errors.New("receipts: ttl, wait and sweep_interval must not be negative")
 	}
-	ttl, wait := r.TTL, r.Wait
-	if ttl == 0 {
-		ttl = 24 * time.Hour
-	}
-	if wait == 0 {
-		wait = 30 * time.Minute
-	}
-	if wait > ttl || (r.TTL != 0 && r.TTL < time.Second) || (r.Wait != 0 && r.Wait < time.Second) {
+	if !(receipts.Config{TTL: r.TTL, Wait: r.Wait, SweepInterval: r.SweepInterval}).Valid() {
 		return errors.New("receipts: want 1s <= wait <= ttl")
 	}
 	return nil

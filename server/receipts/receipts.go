@@ -14,6 +14,7 @@
 package receipts
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -86,21 +87,29 @@ type Service struct {
 	d   Deps
 }
 
+// WithDefaults returns c with each zero field set to its default.
+func (c Config) WithDefaults() Config {
+	c.TTL = cmp.Or(c.TTL, DefaultTTL)
+	c.Wait = cmp.Or(c.Wait, DefaultWait)
+	c.SweepInterval = cmp.Or(c.SweepInterval, DefaultSweepInterval)
+	return c
+}
+
+// Valid reports whether c, with its defaults, is one New takes:
+// 1s <= Wait <= TTL and SweepInterval >= 0 (configuration checks it too,
+// before anything is built).
+func (c Config) Valid() bool {
+	c = c.WithDefaults()
+	return c.TTL >= time.Second && c.Wait >= time.Second && c.Wait <= c.TTL && c.SweepInterval >= 0
+}
+
 // New returns a Service.
 func New(cfg Config, d Deps) (*Service, error) {
-	if cfg.TTL == 0 {
-		cfg.TTL = DefaultTTL
-	}
-	if cfg.Wait == 0 {
-		cfg.Wait = DefaultWait
-	}
-	if cfg.SweepInterval == 0 {
-		cfg.SweepInterval = DefaultSweepInterval
-	}
+	cfg = cfg.WithDefaults()
 	switch {
 	case d.Store == nil || d.Provider == nil:
 		return nil, errors.New("receipts: a Store and a Provider lookup are required")
-	case cfg.TTL < time.Second || cfg.Wait < time.Second || cfg.Wait > cfg.TTL || cfg.SweepInterval < 0:
+	case !cfg.Valid():
 		return nil, errors.New("receipts: want 1s <= wait <= ttl and a sweep interval >= 0")
 	}
 	if d.Log == nil {
