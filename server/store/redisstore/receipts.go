@@ -148,8 +148,15 @@ func (s *Store) SettleDelivery(ctx context.Context, provider, messageID string, 
 	if sat, err := strconv.ParseInt(str(r[8]), 10, 64); err == nil {
 		d.SettledAt = time.UnixMilli(sat)
 	}
-	return d, map[int64]store.SettleOutcome{1: store.Settled, 2: store.SettleDuplicate, 3: store.SettleLate}[outcome], nil
+	var o store.SettleOutcome // the zero outcome for a reply outside settleScript's
+	if outcome >= 1 && outcome < int64(len(settleOutcomes)) {
+		o = settleOutcomes[outcome]
+	}
+	return d, o, nil
 }
+
+// settleOutcomes are settleScript's outcomes by number.
+var settleOutcomes = [...]store.SettleOutcome{1: store.Settled, 2: store.SettleDuplicate, 3: store.SettleLate}
 
 // ExpireDeliveries implements store.Deliveries, in two round trips: one
 // pipeline reads the due members of every shard's set (ZRANGEBYSCORE, up
