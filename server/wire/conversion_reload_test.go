@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,12 +16,12 @@ import (
 	"github.com/smscode/smscode/server/wire"
 )
 
-// conversionConfig is reloadConfig with the learning pumping defence on
-// server-wide at minSends (the volume rule out of reach) and app's YAML.
+// conversionConfig is a dev-mode configuration like reloadConfig's, with
+// one provider and the learning pumping defence on server-wide at minSends
+// (the volume rule out of reach), and app's YAML.
 func conversionConfig(t *testing.T, minSends, app string) config.Config {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "c.yaml")
-	writeFile(t, path, `
+	return loadYAML(t, `
 dev_mode: true
 secret: `+strings.Repeat("ab", 32)+`
 providers: [{name: p, kind: "null"}]
@@ -30,11 +29,6 @@ limits: {number_daily: 1000000, device_per_hour: 1000000, ip_per_hour: 1000000, 
 pumping: {max: 1000000, auto_block: {enabled: true, min_sends: `+minSends+`}}
 apps: [`+app+`]
 `)
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
 }
 
 // The learning rule's counters are in the store, which a reload keeps,

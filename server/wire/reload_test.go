@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,8 +25,7 @@ import (
 // given apps (YAML flow items), whose limits a test never reaches.
 func reloadConfig(t *testing.T, extra, apps string) config.Config {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "c.yaml")
-	writeFile(t, path, `
+	return loadYAML(t, `
 dev_mode: true
 secret: `+strings.Repeat("ab", 32)+`
 providers: [{name: p, kind: "null"}, {name: q, kind: "null"}]
@@ -36,11 +34,6 @@ pumping: {disabled: true}
 `+extra+`
 apps: [`+apps+`]
 `)
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
 }
 
 // reloadEnv is a built runtime behind a real HTTP server; p is the

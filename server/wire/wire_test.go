@@ -61,17 +61,12 @@ var exampleEnv = [][2]string{
 // store.memory.max_entries reaches the memory store: past it, new entries
 // are refused with store.ErrFull.
 func TestMemoryStoreMaxEntries(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "c.yaml")
-	writeFile(t, path, `
+	cfg := loadYAML(t, `
 dev_mode: true
 store: {kind: memory, memory: {max_entries: 64}}
 providers: [{name: p, kind: log}]
 apps: [{client_id: a}]
 `)
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg.SecretFile = filepath.Join(t.TempDir(), "secret")
 	rt, err := wire.Build(cfg, slog.New(slog.DiscardHandler), wire.Overrides{})
 	if err != nil {
@@ -92,6 +87,18 @@ apps: [{client_id: a}]
 	if stored != 64 {
 		t.Fatalf("%d entries stored before ErrFull, want 64", stored)
 	}
+}
+
+// loadYAML is the configuration that config.Load reads from a file of yaml.
+func loadYAML(t *testing.T, yaml string) config.Config {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	writeFile(t, path, yaml)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
 
 func writeFile(t *testing.T, path, s string) {
