@@ -71,7 +71,7 @@ type Config struct {
 	// StatusCallback is the status report URL (the statusCallback of each
 	// send); optional. With receipts.public_url and ReceiptToken set, wire
 	// sets it to smscode's receipt endpoint for this provider, the token
-	// in its query.
+	// in its query (see the function StatusCallback).
 	StatusCallback string `yaml:"status_callback"`
 	// ReceiptToken authenticates the status reports: Huawei Cloud does not
 	// sign them, so the callback URL carries this unguessable token
