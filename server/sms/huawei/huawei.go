@@ -116,8 +116,8 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if _, ok := gateway.ParseHTTPURL(cfg.Endpoint); !ok {
 		return nil, errors.New("huawei: endpoint must be an absolute https URL")
 	}
-	if cfg.ReceiptToken != "" && !gateway.ValidReceiptToken(cfg.ReceiptToken) {
-		return nil, errors.New("huawei: receipt_token must be 24 to 128 letters, digits, - and _")
+	if err := gateway.CheckReceiptTokenConfig("huawei", cfg.ReceiptToken); err != nil {
+		return nil, err
 	}
 	if cfg.AppKey == "" || cfg.AppSecret == "" || cfg.Sender == "" || cfg.TemplateID == "" {
 		return nil, errors.New("huawei: app_key, app_secret, sender and template_id are required")
