@@ -43,10 +43,12 @@ func (c conversionMetrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{c.sent, c.verified, c.autoBlocks}
 }
 
-// countryLabel is a country calling code ("86") when libphonenumber knows
-// it (about 250 codes, the non-geographic ones included), else Unknown: a
-// parsed number's code always is one, so the bound only guards mistakes.
-func countryLabel(cc int) string {
+// callingCodeLabel is a country calling code ("86") when libphonenumber
+// knows it (about 250 codes, the non-geographic ones included), else
+// Unknown: a parsed number's code always is one, so the bound only guards
+// mistakes. The conversion counters' country_code and the deliveries'
+// calling_code both go through it.
+func callingCodeLabel(cc int) string {
 	if cc <= 0 || cc > 999 || phonenumbers.GetRegionCodeForCountryCode(cc) == phonenumbers.UNKNOWN_REGION {
 		return Unknown
 	}
@@ -57,14 +59,14 @@ func countryLabel(cc int) string {
 // code cc.
 func (m *Metrics) CodeSent(clientID, scenario string, cc int) {
 	if m != nil {
-		m.conv.sent.WithLabelValues(m.clientLabel(clientID), scenarioLabel(scenario), countryLabel(cc)).Inc()
+		m.conv.sent.WithLabelValues(m.clientLabel(clientID), scenarioLabel(scenario), callingCodeLabel(cc)).Inc()
 	}
 }
 
 // CodeVerified counts a code verified for a number with calling code cc.
 func (m *Metrics) CodeVerified(clientID, scenario string, cc int) {
 	if m != nil {
-		m.conv.verified.WithLabelValues(m.clientLabel(clientID), scenarioLabel(scenario), countryLabel(cc)).Inc()
+		m.conv.verified.WithLabelValues(m.clientLabel(clientID), scenarioLabel(scenario), callingCodeLabel(cc)).Inc()
 	}
 }
 

@@ -20,11 +20,7 @@ func TestConversionLabelsAreBounded(t *testing.T) {
 	m.PrefixAutoBlock("stranger")
 	m.PrefixAutoBlock("app1")
 
-	rec := httptest.NewRecorder()
-	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	b, _ := io.ReadAll(rec.Body)
-	out := string(b)
-	for _, line := range []string{
+	wantSeries(t, m, "smscode_codes_sent_total", 4,
 		`smscode_codes_sent_total{client_id="app1",country_code="86",scenario="LOGIN_SMS"} 1`,
 		`smscode_codes_sent_total{client_id="app1",country_code="1",scenario="LOGIN_SMS"} 1`,
 		`smscode_codes_sent_total{client_id="app1",country_code="800",scenario="LOGIN_SMS"} 1`, // non-geographic (freephone)
@@ -33,12 +29,23 @@ func TestConversionLabelsAreBounded(t *testing.T) {
 		`smscode_codes_verified_total{client_id="unknown",country_code="44",scenario="LOGIN_SMS"} 1`,
 		`smscode_prefix_auto_blocks_total{client_id="app1"} 1`,
 		`smscode_prefix_auto_blocks_total{client_id="unknown"} 1`,
-	} {
+	)
+}
+
+// wantSeries checks that m's /metrics holds each of lines and n series of
+// family.
+func wantSeries(t *testing.T, m *metrics.Metrics, family string, n int, lines ...string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	b, _ := io.ReadAll(rec.Body)
+	out := string(b)
+	for _, line := range lines {
 		if !strings.Contains(out, line+"\n") {
 			t.Errorf("/metrics lacks %s", line)
 		}
 	}
-	if strings.Count(out, "smscode_codes_sent_total{") != 4 {
-		t.Errorf("want 4 series of smscode_codes_sent_total:\n%s", out)
+	if got := strings.Count(out, family+"{"); got != n {
+		t.Errorf("%d series of %s, want %d:\n%s", got, family, n, out)
 	}
 }

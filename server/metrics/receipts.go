@@ -11,8 +11,8 @@ import (
 // from a bounded set: provider names from the configuration (a receipt for
 // a provider that is not configured is refused before it is counted), the
 // country calling code from the record written at send time (a parsed
-// number's, at most a few hundred values, never a receipt's), statuses and
-// outcomes from the fixed sets below.
+// number's, one of the few hundred libphonenumber knows: callingCodeLabel;
+// never a receipt's), statuses and outcomes from the fixed sets below.
 type receiptMetrics struct {
 	receipts   *prometheus.CounterVec
 	deliveries *prometheus.CounterVec
@@ -75,17 +75,14 @@ func (m *Metrics) Delivery(provider, callingCode, status string, latency time.Du
 	if !deliveryStatuses[status] {
 		status = Unknown
 	}
-	m.receipts.deliveries.WithLabelValues(nameLabel(provider), callingCodeLabel(callingCode), status).Inc()
+	// The calling code as the record writes it (strconv.Itoa of a parsed
+	// number's); anything else counts as Unknown.
+	cc, err := strconv.Atoi(callingCode)
+	if err != nil || strconv.Itoa(cc) != callingCode {
+		cc = 0
+	}
+	m.receipts.deliveries.WithLabelValues(nameLabel(provider), callingCodeLabel(cc), status).Inc()
 	if status == "delivered" && latency >= 0 {
 		m.receipts.latency.WithLabelValues(nameLabel(provider)).Observe(latency.Seconds())
 	}
-}
-
-// callingCodeLabel keeps 1 to 3 digits (every ITU country calling code),
-// Unknown otherwise.
-func callingCodeLabel(cc string) string {
-	if n, err := strconv.Atoi(cc); err != nil || n < 1 || n > 999 || strconv.Itoa(n) != cc {
-		return Unknown
-	}
-	return cc
 }

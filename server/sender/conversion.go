@@ -45,32 +45,31 @@ type conversion struct {
 	prefix string // the prefix's keyed id, for the log
 }
 
-// conversionFor returns the conversion step of a number under an
-// application's channel, and false when the learning rule is off for it
-// (the pumping defence disabled, or auto_block not enabled). The prefix's
-// keys (its counts and block) have the prefix's hash tag, the app's counts
-// the app's (see entityKey); they name the prefix by its keyed id only.
-func conversionFor(tag string, ch *Channel, num phone.Number, ids keyIDs) (conversion, bool) {
-	p, a := ch.Pumping, ch.Pumping.AutoBlock
-	if p.Disabled || !a.On() {
-		return conversion{}, false
-	}
-	prefix := num.Prefix(p.PrefixDigits)
-	id := ids.prefix(prefix)
+// learning reports whether the learning rule is on: the pumping defence
+// enabled and its auto_block with it.
+func (p Pumping) learning() bool { return !p.Disabled && p.AutoBlock.On() }
+
+// conversionFor returns the conversion step of a number whose prefix is
+// pfx (pumpPrefixOf) under pumping p, whose learning rule is on. The
+// prefix's keys (its counts and block) have the prefix's hash tag, the
+// app's counts the app's (see entityKey); they name the prefix by its
+// keyed id only.
+func conversionFor(tag string, p Pumping, pfx pumpPrefix) conversion {
+	a := p.AutoBlock
 	return conversion{
-		prefix: id,
+		prefix: pfx.id,
 		req: store.ConversionSendRequest{
-			Keys: store.ConversionKeys{Prefix: entityKey(tag, entityPrefix, id, ":cv", ""), App: tag + ":cv",
-				Block: entityKey(tag, entityPrefix, id, ":cvb", "")},
+			Keys: store.ConversionKeys{Prefix: entityKey(tag, entityPrefix, pfx.id, ":cv", ""), App: tag + ":cv",
+				Block: entityKey(tag, entityPrefix, pfx.id, ":cvb", "")},
 			Rule: store.ConversionRule{
 				MinSends: a.MinSends, MaxRatio: a.MaxRatioOfNorm, Floor: a.Floor(),
 				Window: a.Window, BlockFor: a.BlockFor,
 			},
 			// The allow list wins: its prefixes count towards the
 			// application's norm and are never blocked.
-			Exempt: allowed(p.Allow, prefix),
+			Exempt: pfx.allowed,
 		},
-	}, true
+	}
 }
 
 // conversionSend is the learning rule's step of a send that Reserve has

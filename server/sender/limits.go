@@ -123,9 +123,9 @@ const maxLimits = 6
 // another, and the application's daily count the app's own tag, so that on
 // a Redis Cluster one application's keys spread over the slots. The number
 // and its prefix appear in them only as ids (keyed hashes, see keyIDs).
-// kinds[i] names ls[i]; it is an array, returned by value, to spare an
-// allocation.
-func limitsFor(tag string, l Limits, p Pumping, num phone.Number, ids keyIDs, scenario gen.Scenario, c Caller) (ls []store.Limit, kinds [maxLimits]limitKind) {
+// pfx is the number's prefix (pumpPrefixOf). kinds[i] names ls[i]; it is
+// an array, returned by value, to spare an allocation.
+func limitsFor(tag string, l Limits, p Pumping, pfx pumpPrefix, ids keyIDs, scenario gen.Scenario, c Caller) (ls []store.Limit, kinds [maxLimits]limitKind) {
 	ls = make([]store.Limit, 0, maxLimits)
 	add := func(k limitKind, key string, max int64, window, block time.Duration) {
 		kinds[len(ls)] = k
@@ -137,11 +137,8 @@ func limitsFor(tag string, l Limits, p Pumping, num phone.Number, ids keyIDs, sc
 	if ip := clientIP(c.RemoteIP); ip != "" {
 		add(kindIP, entityKey(tag, entityIP, ip, ":ip", ""), l.IPPerHour, time.Hour, 0)
 	}
-	if !p.Disabled {
-		prefix := num.Prefix(p.PrefixDigits)
-		if !allowed(p.Allow, prefix) {
-			add(kindPrefix, entityKey(tag, entityPrefix, ids.prefix(prefix), ":pfx", ""), p.Max, p.Window, p.BlockFor)
-		}
+	if !p.Disabled && !pfx.allowed {
+		add(kindPrefix, entityKey(tag, entityPrefix, pfx.id, ":pfx", ""), p.Max, p.Window, p.BlockFor)
 	}
 	// The one application-wide key of a send.
 	add(kindApp, tag+":app", l.AppDaily, day, 0)
@@ -243,6 +240,31 @@ func verifySources(ip, dev string) []string {
 		src = append(src, "i"+ip)
 	}
 	return append(src, "d"+dev)
+}
+
+// pumpPrefix is a number's pumping prefix as the two pumping rules need
+// it: the volume rule's limit (limitsFor) and the learning rule's step
+// (conversionFor) key on the same keyed id, so a send works it out once
+// (pumpPrefixOf) and hands it to both.
+type pumpPrefix struct {
+	id      string // ids.prefix of the prefix; "" when no rule keys on it
+	allowed bool   // on Pumping.Allow: never blocked, by either rule
+}
+
+// pumpPrefixOf is num's prefix under p. Its keyed id (an HMAC) is worked
+// out only when a rule keys on it: the volume rule does for a prefix off
+// the allow list, the learning rule, when on, for every prefix (the
+// allow-listed ones count towards the application's norm).
+func (ids keyIDs) pumpPrefixOf(p Pumping, num phone.Number) pumpPrefix {
+	if p.Disabled {
+		return pumpPrefix{}
+	}
+	prefix := num.Prefix(p.PrefixDigits)
+	pfx := pumpPrefix{allowed: allowed(p.Allow, prefix)}
+	if !pfx.allowed || p.AutoBlock.On() {
+		pfx.id = ids.prefix(prefix)
+	}
+	return pfx
 }
 
 // allowed reports whether prefix starts with one of the allow-listed prefixes.

@@ -161,7 +161,10 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (_ SendResult, err 
 	}
 	tag := info.tag
 	key := codeKey(tag, req.Scenario, ids)
-	limits, kinds := limitsFor(tag, ch.Limits, ch.Pumping, num, ids, req.Scenario, req.Caller)
+	// The prefix, once for both pumping rules (the volume rule's limit
+	// here, the learning rule's step below).
+	pfx := ids.pumpPrefixOf(ch.Pumping, num)
+	limits, kinds := limitsFor(tag, ch.Limits, ch.Pumping, pfx, ids, req.Scenario, req.Caller)
 	sreq := store.SendRequest{
 		Limits: limits,
 		Code: store.Code{Key: key, Hash: s.d.Hasher.Hash(key, code),
@@ -187,8 +190,10 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (_ SendResult, err 
 	// store step, after every limit allowed the send, so that only sends
 	// that would go out are counted. A blocked prefix gives the
 	// reservation back (no cooldown charged) and answers 429 SMS.0006.
-	cv, learning := conversionFor(tag, ch, num, ids)
+	var cv conversion
+	learning := ch.Pumping.learning()
 	if learning {
+		cv = conversionFor(tag, ch.Pumping, pfx)
 		if err := s.conversionSend(ctx, req, num, cv); err != nil {
 			s.release(sreq, res)
 			return SendResult{}, s.refuse(ctx, req, "", err)
@@ -301,8 +306,8 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (err error) {
 		// Conversion's numerator: the metric, and the learning pumping
 		// defence's counters when it is on (conversion.go).
 		s.d.Metrics.CodeVerified(req.ClientID, string(req.Scenario), num.CallingCode)
-		if cv, ok := conversionFor(info.tag, &info.ch, num, ids); ok {
-			s.conversionVerified(ctx, cv)
+		if p := info.ch.Pumping; p.learning() {
+			s.conversionVerified(ctx, conversionFor(info.tag, p, ids.pumpPrefixOf(p, num)))
 		}
 	}
 	return err

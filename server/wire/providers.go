@@ -47,7 +47,7 @@ func buildProvider(p config.ProviderConfig, rc config.ReceiptsConfig, log *slog.
 		if c.StatusCallback == "" && callback != "" && c.ReceiptToken != "" {
 			// Huawei Cloud does not sign its status reports: the token in
 			// the URL is what authenticates them.
-			c.StatusCallback = callback + "?" + url.Values{"token": {c.ReceiptToken}}.Encode()
+			c.StatusCallback = huawei.StatusCallback(callback, c.ReceiptToken)
 		}
 		prov, err = huawei.New(c, huawei.WithLogger(log))
 	case "aliyun":

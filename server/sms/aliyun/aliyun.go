@@ -121,8 +121,8 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if _, ok := gateway.ParseHTTPURL(cfg.Endpoint); !ok {
 		return nil, errors.New("aliyun: endpoint must be an absolute https URL")
 	}
-	if cfg.ReceiptToken != "" && !gateway.ValidReceiptToken(cfg.ReceiptToken) {
-		return nil, errors.New("aliyun: receipt_token must be 24 to 128 letters, digits, - and _")
+	if err := gateway.CheckReceiptTokenConfig("aliyun", cfg.ReceiptToken); err != nil {
+		return nil, err
 	}
 	if cfg.AccessKeyID == "" || cfg.AccessKeySecret == "" || cfg.SignName == "" || cfg.TemplateCode == "" {
 		return nil, errors.New("aliyun: access_key_id, access_key_secret, sign_name and template_code are required")

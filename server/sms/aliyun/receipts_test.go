@@ -79,6 +79,10 @@ func TestReadReceipt(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tt.name, err, tt.err)
 		}
 	}
+	cfg.ReceiptToken = "short"
+	if _, err := aliyun.New(cfg); err == nil || !strings.HasPrefix(err.Error(), "aliyun: receipt_token ") {
+		t.Errorf("a 5-character receipt_token: New = %v, want refused", err)
+	}
 }
 
 func FuzzParseReports(f *testing.F) {

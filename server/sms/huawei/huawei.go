@@ -71,7 +71,7 @@ type Config struct {
 	// StatusCallback is the status report URL (the statusCallback of each
 	// send); optional. With receipts.public_url and ReceiptToken set, wire
 	// sets it to smscode's receipt endpoint for this provider, the token
-	// in its query.
+	// in its query (see the function StatusCallback).
 	StatusCallback string `yaml:"status_callback"`
 	// ReceiptToken authenticates the status reports: Huawei Cloud does not
 	// sign them, so the callback URL carries this unguessable token
@@ -116,8 +116,8 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if _, ok := gateway.ParseHTTPURL(cfg.Endpoint); !ok {
 		return nil, errors.New("huawei: endpoint must be an absolute https URL")
 	}
-	if cfg.ReceiptToken != "" && !gateway.ValidReceiptToken(cfg.ReceiptToken) {
-		return nil, errors.New("huawei: receipt_token must be 24 to 128 letters, digits, - and _")
+	if err := gateway.CheckReceiptTokenConfig("huawei", cfg.ReceiptToken); err != nil {
+		return nil, err
 	}
 	if cfg.AppKey == "" || cfg.AppSecret == "" || cfg.Sender == "" || cfg.TemplateID == "" {
 		return nil, errors.New("huawei: app_key, app_secret, sender and template_id are required")

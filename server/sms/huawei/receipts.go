@@ -26,6 +26,15 @@ func (p *Provider) ReadReceipt(r sms.ReceiptRequest) ([]sms.StatusReport, error)
 	return ParseStatusReport(form)
 }
 
+// StatusCallback is the statusCallback that has Huawei Cloud post its
+// status reports to smscode's receipt endpoint receiptURL (a URL without
+// a query): receiptURL with token in the query parameter that ReadReceipt
+// checks. Huawei does not sign its reports, so the token is what
+// authenticates them.
+func StatusCallback(receiptURL, token string) string {
+	return receiptURL + "?" + url.Values{gateway.ReceiptTokenParam: {token}}.Encode()
+}
+
 // ParseStatusReport reads one status report.
 func ParseStatusReport(form url.Values) ([]sms.StatusReport, error) {
 	id, status := form.Get("smsMsgId"), form.Get("status")

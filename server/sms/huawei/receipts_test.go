@@ -83,6 +83,37 @@ func TestReadReceipt(t *testing.T) {
 	}
 }
 
+// StatusCallback builds the statusCallback wire gives Huawei Cloud: the
+// receipt endpoint with the documented ?token=, which ReadReceipt accepts
+// when Huawei posts to it, and which another provider's token fails.
+func TestStatusCallback(t *testing.T) {
+	const endpoint = "https://smscode.example.com/v1/sms/receipts/hw"
+	got := huawei.StatusCallback(endpoint, receiptToken)
+	if want := endpoint + "?token=" + receiptToken; got != want {
+		t.Fatalf("StatusCallback = %q, want %q", got, want)
+	}
+	u, err := url.Parse(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := report("", "1b7c9a4e-2f3d-4c8b-9e6a-5d4c3b2a1f0e_8", "DELIVRD")
+	post.Query = u.Query() // what the receipt endpoint sees of the URL Huawei posts to
+	for _, tt := range []struct {
+		token string
+		err   error
+	}{{receiptToken, nil}, {"Zq3JxN0wYp5Qm8dZr2TfK7vH", sms.ErrReceiptAuth}} {
+		cfg := config("https://smsapi.example.com:443")
+		cfg.ReceiptToken = tt.token
+		p, err := huawei.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.ReadReceipt(post); !errors.Is(err, tt.err) {
+			t.Errorf("provider with token %q: ReadReceipt = %v, want %v", tt.token, err, tt.err)
+		}
+	}
+}
+
 func FuzzParseStatusReport(f *testing.F) {
 	f.Add(string(report(receiptToken, "id_1", "DELIVRD").Body))
 	f.Add("smsMsgId=x&status=")

@@ -47,11 +47,17 @@ func Signature(authToken, rawURL string, params url.Values) string {
 // params to rawURL. Twilio has signed with and without the default port
 // (as twilio-go's validator notes), so both spellings pass.
 func ValidSignature(authToken, rawURL string, params url.Values, sig string) bool {
+	return validSignature(authToken, urlSpellings(rawURL), params, sig)
+}
+
+// validSignature reports whether sig is Twilio's signature of a POST of
+// params to one of urls (the spellings of one URL, urlSpellings).
+func validSignature(authToken string, urls []string, params url.Values, sig string) bool {
 	if sig == "" {
 		return false
 	}
 	got := []byte(sig)
-	for _, u := range urlSpellings(rawURL) {
+	for _, u := range urls {
 		if hmac.Equal([]byte(Signature(authToken, u, params)), got) {
 			return true
 		}
@@ -60,7 +66,8 @@ func ValidSignature(authToken, rawURL string, params url.Values, sig string) boo
 }
 
 // urlSpellings is rawURL, and rawURL with its default port added or
-// removed.
+// removed. A Provider works its StatusCallback's out once, in New: it is
+// configuration, the same for every receipt.
 func urlSpellings(rawURL string) []string {
 	out := []string{rawURL}
 	u, err := url.Parse(rawURL)
@@ -83,16 +90,17 @@ func urlSpellings(rawURL string) []string {
 
 // ReadReceipt implements sms.ReceiptReader: a form-encoded status
 // callback (MessageSid, MessageStatus, ErrorCode, ...) signed with
-// X-Twilio-Signature over the StatusCallback URL this provider gave Twilio.
+// X-Twilio-Signature over the StatusCallback URL this provider gave Twilio
+// (either of its spellings, p.callbacks).
 func (p *Provider) ReadReceipt(r sms.ReceiptRequest) ([]sms.StatusReport, error) {
-	if p.cfg.StatusCallback == "" {
+	if len(p.callbacks) == 0 {
 		return nil, fmt.Errorf("%s: no status_callback configured: %w", p.cfg.Name, sms.ErrReceiptAuth)
 	}
 	form, err := url.ParseQuery(string(r.Body))
 	if err != nil {
 		return nil, fmt.Errorf("%s: receipt: not a form: %w", p.cfg.Name, sms.ErrReceiptMalformed)
 	}
-	if !ValidSignature(p.cfg.AuthToken, p.cfg.StatusCallback, form, r.Header.Get(HeaderSignature)) {
+	if !validSignature(p.cfg.AuthToken, p.callbacks, form, r.Header.Get(HeaderSignature)) {
 		return nil, fmt.Errorf("%s: receipt: %w", p.cfg.Name, sms.ErrReceiptAuth)
 	}
 	return ParseStatusCallback(form)
@@ -127,4 +135,4 @@ var callbackStatuses = map[string]sms.Status{
 func (p *Provider) ReceiptAck() (string, []byte) { return "", nil }
 
 // TakesReceipts implements sms.ReceiptReader.
-func (p *Provider) TakesReceipts() bool { return p.cfg.StatusCallback != "" }
+func (p *Provider) TakesReceipts() bool { return len(p.callbacks) != 0 }

@@ -127,6 +127,58 @@ func TestReadReceipt(t *testing.T) {
 	}
 }
 
+// The spellings of a configured StatusCallback, worked out when the
+// provider is made, are those ValidSignature accepts for the URL: with or
+// without the default port, whichever was configured; a configured port
+// that is not the default, as it is or dropped (twilio-go's validator
+// removes any port), but never another port or scheme.
+func TestReadReceiptCallbackSpellings(t *testing.T) {
+	const sid = "SM0123456789abcdef0123456789abcdef"
+	const path = "/api/v2/sdk/sms/receipts/twilio"
+	tests := []struct {
+		configured, signed string
+		ok                 bool
+	}{
+		{"https://sms.example.com" + path, "https://sms.example.com" + path, true},
+		{"https://sms.example.com" + path, "https://sms.example.com:443" + path, true},
+		{"https://sms.example.com:443" + path, "https://sms.example.com" + path, true},
+		{"https://sms.example.com:443" + path, "https://sms.example.com:443" + path, true},
+		{"http://sms.example.com" + path, "http://sms.example.com:80" + path, true},
+		{"http://sms.example.com:8080" + path, "http://sms.example.com:8080" + path, true},
+		{"http://sms.example.com:8080" + path, "http://sms.example.com" + path, true},
+		{"http://sms.example.com:8080" + path, "http://sms.example.com:80" + path, false},
+		{"https://sms.example.com" + path, "https://sms.example.com:8443" + path, false},
+		{"https://sms.example.com" + path, "http://sms.example.com" + path, false},
+		{"https://sms.example.com" + path + "?a=1", "https://sms.example.com:443" + path + "?a=1", true},
+	}
+	for _, tt := range tests {
+		p := provider(t, tt.configured)
+		_, err := p.ReadReceipt(fakeCallback(authToken, tt.signed, callback(sid, "delivered")))
+		if (err == nil) != tt.ok {
+			t.Errorf("configured %s, signed over %s: %v, want ok %v", tt.configured, tt.signed, err, tt.ok)
+		}
+		if ok := twilio.ValidSignature(authToken, tt.configured, callback(sid, "delivered"),
+			fakeCallback(authToken, tt.signed, callback(sid, "delivered")).Header.Get("X-Twilio-Signature")); ok != tt.ok {
+			t.Errorf("ValidSignature(%s) over %s = %v, want %v", tt.configured, tt.signed, ok, tt.ok)
+		}
+	}
+}
+
+// BenchmarkReadReceipt is one signed status callback read and checked.
+func BenchmarkReadReceipt(b *testing.B) {
+	p, err := twilio.New(twilio.Config{AccountSID: accountSID, AuthToken: authToken, From: "+15005550006", StatusCallback: callbackURL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := fakeCallback(authToken, callbackURL, callback("SM0123456789abcdef0123456789abcdef", "delivered"))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.ReadReceipt(req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func FuzzParseStatusCallback(f *testing.F) {
 	f.Add(callback("SM0123456789abcdef0123456789abcdef", "delivered").Encode())
 	f.Add("MessageSid=&MessageStatus=failed")

@@ -71,6 +71,9 @@ type Provider struct {
 	url  string
 	user string
 	gw   gateway.Base
+	// callbacks are cfg.StatusCallback's spellings (urlSpellings), which
+	// a receipt's signature may be over; none without a StatusCallback.
+	callbacks []string
 }
 
 // Option changes a Provider's defaults.
@@ -120,6 +123,9 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	}
 	if cfg.APIKeySID != "" {
 		p.user = cfg.APIKeySID
+	}
+	if cfg.StatusCallback != "" {
+		p.callbacks = urlSpellings(cfg.StatusCallback)
 	}
 	for _, o := range opts {
 		o(p)

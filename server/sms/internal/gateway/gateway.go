@@ -217,6 +217,18 @@ var receiptTokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{24,128}$`)
 // escaping in the callback URL).
 func ValidReceiptToken(tok string) bool { return receiptTokenRE.MatchString(tok) }
 
+// CheckReceiptTokenConfig is the configuration check of a provider's
+// receipt_token, tok, for a gateway that does not sign its callbacks
+// (CheckReceiptToken): none ("", receipts are then refused) or one that
+// ValidReceiptToken accepts. The error reads "<kind>: ...", as the
+// provider's other configuration errors.
+func CheckReceiptTokenConfig(kind, tok string) error {
+	if tok != "" && !ValidReceiptToken(tok) {
+		return fmt.Errorf("%s: receipt_token must be 24 to 128 letters, digits, - and _", kind)
+	}
+	return nil
+}
+
 // ReceiptTokenParam is the query parameter that carries a receipt token.
 const ReceiptTokenParam = "token"
 

@@ -90,3 +90,31 @@ func TestParseHTTPURL(t *testing.T) {
 		}
 	}
 }
+
+// CheckReceiptTokenConfig takes no token, or 24 to 128 of A-Z a-z 0-9 - _
+// (unguessable, and nothing to escape in a URL's query); its error names
+// the provider kind.
+func TestCheckReceiptTokenConfig(t *testing.T) {
+	for _, tt := range []struct {
+		tok string
+		ok  bool
+	}{
+		{"", true}, // no receipts
+		{strings.Repeat("a", 24), true},
+		{"q3JxN0wYp5Qm8dZr2TfK7v-_", true},
+		{strings.Repeat("Z", 128), true},
+		{strings.Repeat("a", 23), false},
+		{strings.Repeat("a", 129), false},
+		{"q3JxN0wYp5Qm8dZr2TfK7v+/", false}, // base64's + and / need escaping
+		{"q3JxN0wYp5Qm8dZr2TfK7vHs&x=", false},
+		{"q3JxN0wYp5Qm8dZr2TfK7vHs\n", false},
+	} {
+		err := gateway.CheckReceiptTokenConfig("huawei", tt.tok)
+		if (err == nil) != tt.ok {
+			t.Errorf("CheckReceiptTokenConfig(%q) = %v, want ok %v", tt.tok, err, tt.ok)
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "huawei: receipt_token ") {
+			t.Errorf("error %q does not start with the kind and the setting", err)
+		}
+	}
+}
