@@ -204,17 +204,20 @@ func ParamValue(src string, msg sms.Message) string {
 	return msg.Code
 }
 
-// MinReceiptToken is the shortest receipt token accepted: 128 bits of
-// base64 or hex and more.
-const MinReceiptToken = 24
+// The lengths of a receipt token: at least 128 bits of base64 or hex, at
+// most what a callback URL carries comfortably.
+const (
+	MinReceiptToken = 24
+	MaxReceiptToken = 128
+)
 
 // receiptTokenRE is what a receipt token may hold: characters that go in a
 // URL query unescaped.
-var receiptTokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{24,128}$`)
+var receiptTokenRE = regexp.MustCompile(fmt.Sprintf(`^[A-Za-z0-9_-]{%d,%d}$`, MinReceiptToken, MaxReceiptToken))
 
-// ValidReceiptToken reports whether tok can be a receipt token: 24 to 128
-// letters, digits, "-" and "_" (so it is unguessable and needs no
-// escaping in the callback URL).
+// ValidReceiptToken reports whether tok can be a receipt token:
+// MinReceiptToken to MaxReceiptToken letters, digits, "-" and "_" (so it
+// is unguessable and needs no escaping in the callback URL).
 func ValidReceiptToken(tok string) bool { return receiptTokenRE.MatchString(tok) }
 
 // CheckReceiptTokenConfig is the configuration check of a provider's
@@ -224,7 +227,7 @@ func ValidReceiptToken(tok string) bool { return receiptTokenRE.MatchString(tok)
 // provider's other configuration errors.
 func CheckReceiptTokenConfig(kind, tok string) error {
 	if tok != "" && !ValidReceiptToken(tok) {
-		return fmt.Errorf("%s: receipt_token must be 24 to 128 letters, digits, - and _", kind)
+		return fmt.Errorf("%s: receipt_token must be %d to %d letters, digits, - and _", kind, MinReceiptToken, MaxReceiptToken)
 	}
 	return nil
 }
