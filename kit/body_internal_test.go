@@ -13,6 +13,20 @@ import (
 	"github.com/smscode/smscode/internal/seed"
 )
 
+// specValidator is the validator of the embedded spec.
+func specValidator(t testing.TB) *validator {
+	t.Helper()
+	spec, err := genserver.GetSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := newValidator(spec, nil, slog.LevelDebug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // testBodyCheck compiles a body schema given as JSON.
 func testBodyCheck(t testing.TB, schema string) *bodyCheck {
 	t.Helper()
@@ -89,14 +103,7 @@ func TestBodyCheckPathsAgree(t *testing.T) {
 // the seed's body, on each path: flat (scanMembers reads it), and the same
 // body with a \u escape in the mobile number, which encoding/json decodes.
 func BenchmarkValidateBody(b *testing.B) {
-	spec, err := genserver.GetSpec()
-	if err != nil {
-		b.Fatal(err)
-	}
-	v, err := newValidator(spec, nil, slog.LevelDebug)
-	if err != nil {
-		b.Fatal(err)
-	}
+	v := specValidator(b)
 	bc := v.routes[routeKey{http.MethodPost, "/api/v2/sdk/sms/send"}].bodyCheck
 	for _, c := range []struct{ name, body string }{
 		{"flat", seed.Body},
