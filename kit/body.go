@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"slices"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -18,9 +17,44 @@ import (
 // errors name the fault and the error code; so does every body of a schema
 // that is not of that shape (newBodyCheck returns nil).
 type bodyCheck struct {
-	members  map[string]*stringRule
-	required []string
+	members map[string]*bodyMember
+	// required is how many members the schema requires (distinct names,
+	// each in members).
+	required int
 }
+
+// bodyMember is a member's rule, and whether the schema requires it.
+type bodyMember struct {
+	stringRule
+	required bool
+}
+
+// objectCheck is bodyCheck's check of an object's members, one at a time:
+// the one copy that both paths of pass make, on a flat body's members and
+// on the decoded object's alike. A value, on the stack: no allocation.
+type objectCheck struct {
+	bc       *bodyCheck
+	required int // members seen that the schema requires
+}
+
+// member reports whether name is one of the schema's members and value
+// passes its rule.
+func (oc *objectCheck) member(name, value string) bool {
+	m := oc.bc.members[name]
+	if m == nil || m.schemaFault(value) != "" {
+		return false
+	}
+	if m.required {
+		oc.required++
+	}
+	return true
+}
+
+// complete reports whether the object had every required member, once
+// member passed each of its members. Counting suffices: an object's names
+// are distinct (a flat body that names one twice is refused before, and a
+// map's keys are), and each required name is counted once.
+func (oc *objectCheck) complete() bool { return oc.required == oc.bc.required }
 
 // objectKeywords are the Schema fields a bodyCheck applies, or annotations.
 var objectKeywords = map[string]bool{
@@ -41,7 +75,7 @@ func newBodyCheck(doc *openapi3.T, mt *openapi3.MediaType) (*bodyCheck, error) {
 		!onlyKeywords(s, objectKeywords, false) || ap.Has == nil || *ap.Has || ap.Schema != nil {
 		return nil, nil
 	}
-	bc := &bodyCheck{members: make(map[string]*stringRule, len(s.Properties)), required: s.Required}
+	bc := &bodyCheck{members: make(map[string]*bodyMember, len(s.Properties))}
 	for name, ref := range s.Properties {
 		if ref == nil || ref.Value == nil {
 			return nil, nil
@@ -50,11 +84,16 @@ func newBodyCheck(doc *openapi3.T, mt *openapi3.MediaType) (*bodyCheck, error) {
 		if err != nil || !ok {
 			return nil, err
 		}
-		bc.members[name] = &sr
+		bc.members[name] = &bodyMember{stringRule: sr}
 	}
 	for _, name := range s.Required {
-		if bc.members[name] == nil {
+		m := bc.members[name]
+		if m == nil {
 			return nil, nil
+		}
+		if !m.required { // a name listed twice is required once
+			m.required = true
+			bc.required++
 		}
 	}
 	return bc, nil
@@ -75,15 +114,14 @@ func (bc *bodyCheck) pass(data []byte) (value any, members []Member, ok, dup boo
 		return nil, nil, false, true
 	case flat:
 		// Every value is a string: the members' checks alone.
+		oc := objectCheck{bc: bc}
 		for _, m := range ms {
-			if sr := bc.members[m.Name]; sr == nil || sr.schemaFault(m.Value) != "" {
+			if !oc.member(m.Name, m.Value) {
 				return nil, nil, false, false
 			}
 		}
-		for _, name := range bc.required {
-			if !slices.ContainsFunc(ms, func(m Member) bool { return m.Name == name }) {
-				return nil, nil, false, false
-			}
+		if !oc.complete() {
+			return nil, nil, false, false
 		}
 		return nil, ms, true, false
 	case duplicateMembers(data):
@@ -107,20 +145,15 @@ func (bc *bodyCheck) pass(data []byte) (value any, members []Member, ok, dup boo
 	if !isObj {
 		return nil, nil, false, false
 	}
+	oc := objectCheck{bc: bc}
 	for name, v := range m {
-		sr := bc.members[name]
-		if sr == nil {
-			return nil, nil, false, false
-		}
 		s, isStr := v.(string)
-		if !isStr || sr.schemaFault(s) != "" {
+		if !isStr || !oc.member(name, s) {
 			return nil, nil, false, false
 		}
 	}
-	for _, name := range bc.required {
-		if _, present := m[name]; !present {
-			return nil, nil, false, false
-		}
+	if !oc.complete() {
+		return nil, nil, false, false
 	}
 	return value, nil, true, false
 }

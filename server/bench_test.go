@@ -110,3 +110,34 @@ func (noopService) AltchaChallenge(context.Context, sender.Caller) (altcha.Chall
 func (noopService) CountryCodes(context.Context, sender.Caller) (sender.CountryCodes, error) {
 	return sender.CountryCodes{}, nil
 }
+
+// BenchmarkReceiptsRoute measures one receipt through the whole server
+// (MountReceipts): every middleware, with a handler that reads the body
+// and answers 204, as a gateway's receipt with no ack is answered.
+func BenchmarkReceiptsRoute(b *testing.B) {
+	srv, err := server.New(server.Config{}, noopService{}, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv.MountReceipts(func(c echo.Context) error {
+		if _, err := io.Copy(io.Discard, c.Request().Body); err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusNoContent)
+	})
+	h := srv.Handler()
+	const body = `{"message_id":"gw-1","status":"delivered"}`
+	req := httptest.NewRequest(http.MethodPost, receiptsPath, strings.NewReader(body))
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		req.Body = io.NopCloser(strings.NewReader(body))
+		req.ContentLength = int64(len(body))
+		clear(w.h)
+		w.status = 0
+		h.ServeHTTP(w, req)
+		if w.status != http.StatusNoContent {
+			b.Fatalf("status %d", w.status)
+		}
+	}
+}

@@ -21,6 +21,10 @@ import (
 type routes struct {
 	e     *echo.Echo
 	chain []echo.MiddlewareFunc // outermost first, as Echo.Use takes them
+	// own, by route path, is the chain that serves that path in place of
+	// chain, whatever the method (its 405 answers too): the receipts',
+	// whose body limit is their own. Written while the server is built.
+	own map[string][]echo.MiddlewareFunc
 	// composed is written while the server is built, read-only after.
 	composed map[routeKey]echo.HandlerFunc
 	// replace, by route, turns the handler registered for it into the one
@@ -31,8 +35,9 @@ type routes struct {
 type routeKey struct{ method, path string }
 
 func newRoutes(e *echo.Echo, chain ...echo.MiddlewareFunc) *routes {
-	r := &routes{e: e, chain: chain, composed: make(map[routeKey]echo.HandlerFunc),
-		replace: make(map[routeKey]func(echo.HandlerFunc) echo.HandlerFunc)}
+	r := &routes{e: e, chain: chain, own: make(map[string][]echo.MiddlewareFunc),
+		composed: make(map[routeKey]echo.HandlerFunc),
+		replace:  make(map[routeKey]func(echo.HandlerFunc) echo.HandlerFunc)}
 	// Echo calls Use's middleware on every request: it returns the one
 	// method value made here, not a new one (an allocation) each time.
 	dispatch := r.dispatch
@@ -40,10 +45,20 @@ func newRoutes(e *echo.Echo, chain ...echo.MiddlewareFunc) *routes {
 	return r
 }
 
-// wrap is h inside the chain.
-func (r *routes) wrap(h echo.HandlerFunc) echo.HandlerFunc {
-	for i := len(r.chain) - 1; i >= 0; i-- {
-		h = r.chain[i](h)
+// chainFor makes chain the one of the routes registered on path from now
+// on, in place of the server's (see own).
+func (r *routes) chainFor(path string, chain ...echo.MiddlewareFunc) {
+	r.own[path] = chain
+}
+
+// wrap is h inside the chain of path.
+func (r *routes) wrap(path string, h echo.HandlerFunc) echo.HandlerFunc {
+	chain, ok := r.own[path]
+	if !ok {
+		chain = r.chain
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		h = chain[i](h)
 	}
 	return h
 }
@@ -54,7 +69,7 @@ func (r *routes) dispatch(c echo.Context) error {
 	if h, ok := r.composed[routeKey{c.Request().Method, c.Path()}]; ok {
 		return h(c)
 	}
-	return r.wrap(c.Handler())(c)
+	return r.wrap(c.Path(), c.Handler())(c)
 }
 
 // add registers h for method and path with Echo, and its composed chain.
@@ -66,7 +81,7 @@ func (r *routes) add(method, path string, h echo.HandlerFunc, m ...echo.Middlewa
 	}
 	route := r.e.Add(method, path, h, m...)
 	if len(m) == 0 {
-		r.composed[routeKey{method, path}] = r.wrap(h)
+		r.composed[routeKey{method, path}] = r.wrap(path, h)
 	}
 	return route
 }

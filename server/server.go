@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
@@ -24,6 +25,7 @@ import (
 type Server struct {
 	cfg     Config
 	echo    *echo.Echo
+	routes  *routes // MountReceipts adds to them
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	// draining turns /readyz to 503 for the shutdown drain (Drain).
@@ -83,19 +85,23 @@ func New(cfg Config, svc Service, log *slog.Logger, m *metrics.Metrics) (*Server
 	// has it; the access log around everything that can fail, so it sees
 	// the final status, and the HTTP metrics around the access log, which
 	// answers errors; the size limits before anything reads the request.
-	// routes composes the chain once per route (see routes).
+	// routes composes the chain once per route (see routes). The receipts'
+	// chain is the same but for its body limit (MountReceipts).
 	chain = append(chain,
 		kit.RequestContext(cfg.RequestTimeout),
 		m.HTTP(),
 		kit.AccessLog(log),
 		kit.Recover(log),
 		kit.HeaderLimit(cfg.MaxHeaderBytes),
-		bodyLimits(cfg),
-		validate,
 	)
-	r := newRoutes(e, chain...)
+	withBodyLimit := func(limit int64) []echo.MiddlewareFunc {
+		// Clipped: each append copies chain, the two chains share no array.
+		return append(slices.Clip(chain), kit.BodyLimit(limit), validate)
+	}
+	r := newRoutes(e, withBodyLimit(cfg.BodyLimit)...)
+	r.chainFor(ReceiptsRoute, withBodyLimit(cfg.ReceiptBodyLimit)...)
 
-	s := &Server{cfg: cfg, echo: e, log: log, metrics: m}
+	s := &Server{cfg: cfg, echo: e, routes: r, log: log, metrics: m}
 	hs := &handlers{svc: svc}
 	// No strict middleware: sendBodyBinder calls hs itself.
 	si := genserver.NewStrictHandler(hs, nil)
@@ -136,23 +142,10 @@ const ReceiptsRoute = "/api/v2/sdk/sms/receipts/:provider"
 
 // MountReceipts serves the delivery receipts (ReceiptsRoute, POST) with h,
 // behind the same middleware as the API, the body limit being
-// Config.ReceiptBodyLimit.
-func (s *Server) MountReceipts(h echo.HandlerFunc) { s.echo.POST(ReceiptsRoute, h) }
-
-// bodyLimits is kit.BodyLimit with the receipts' own limit on their route
-// (Echo has routed the request when e.Use's middleware runs).
-func bodyLimits(cfg Config) echo.MiddlewareFunc {
-	api, receipts := kit.BodyLimit(cfg.BodyLimit), kit.BodyLimit(cfg.ReceiptBodyLimit)
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		a, r := api(next), receipts(next)
-		return func(c echo.Context) error {
-			if c.Path() == ReceiptsRoute {
-				return r(c)
-			}
-			return a(c)
-		}
-	}
-}
+// Config.ReceiptBodyLimit; their chain is composed here, once, as the
+// API's routes' are in New. Call it before serving, as Echo's routes are
+// added.
+func (s *Server) MountReceipts(h echo.HandlerFunc) { s.routes.POST(ReceiptsRoute, h) }
 
 // Drain makes /readyz answer 503 SYS.0002 from now on, while every other
 // route is served as before: the first step of a graceful shutdown, so that
