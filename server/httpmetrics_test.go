@@ -8,46 +8,28 @@ import (
 	"strings"
 	"testing"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/smscode/smscode/internal/metricstest"
 	"github.com/smscode/smscode/server"
 	"github.com/smscode/smscode/server/metrics"
 )
 
-// scrape parses the server's /metrics.
-func scrape(t *testing.T, ts *testServer) map[string]*dto.MetricFamily {
+// scrape is the server's /metrics page as served (the text the handler
+// writes, parsed), not its registry: the test checks what a scraper sees.
+func scrape(t *testing.T, ts *testServer) prometheus.Gatherer {
 	t.Helper()
 	r := do(t, ts, http.MethodGet, "/metrics", nil, nil)
 	if r.status != http.StatusOK {
 		t.Fatalf("/metrics: %d", r.status)
 	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := p.TextToMetricFamilies(bytes.NewReader(r.body))
-	if err != nil {
-		t.Fatalf("/metrics does not parse: %v", err)
-	}
-	return families
-}
-
-func labelsOf(m *dto.Metric) map[string]string {
-	out := map[string]string{}
-	for _, l := range m.GetLabel() {
-		out[l.GetName()] = l.GetValue()
-	}
-	return out
+	return metricstest.Page(t, r.body)
 }
 
 // requestCount is smscode_http_requests_total for the labels.
-func requestCount(families map[string]*dto.MetricFamily, code, method, url string) float64 {
-	for _, m := range families["smscode_http_requests_total"].GetMetric() {
-		l := labelsOf(m)
-		if l["code"] == code && l["method"] == method && l["url"] == url {
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
+func requestCount(t *testing.T, page prometheus.Gatherer, code, method, url string) float64 {
+	t.Helper()
+	return metricstest.Value(t, page, "smscode_http_requests_total", map[string]string{"code": code, "method": method, "url": url})
 }
 
 // TestHTTPMetrics checks the RED metrics of real requests against the real
@@ -77,21 +59,21 @@ func TestHTTPMetrics(t *testing.T) {
 			t.Fatalf("%s: status %d, want %s", tc.name, r.status, tc.code)
 		}
 	}
-	families := scrape(t, ts)
+	page := scrape(t, ts)
 	want := map[[3]string]float64{}
 	for _, tc := range tests {
 		want[[3]string{tc.code, tc.wantMethod, tc.url}]++
 	}
 	for k, n := range want {
-		if got := requestCount(families, k[0], k[1], k[2]); got != n {
+		if got := requestCount(t, page, k[0], k[1], k[2]); got != n {
 			t.Errorf("smscode_http_requests_total{code=%q,method=%q,url=%q} = %v, want %v", k[0], k[1], k[2], got, n)
 		}
 	}
 	// Every request has a latency sample in the same series, with the
 	// buckets from sub-millisecond to 10 s.
-	for _, m := range families["smscode_http_request_duration_seconds"].GetMetric() {
-		l := labelsOf(m)
-		if want := requestCount(families, l["code"], l["method"], l["url"]); float64(m.GetHistogram().GetSampleCount()) != want {
+	for _, m := range metricstest.Samples(t, page, "smscode_http_request_duration_seconds", nil) {
+		l := metricstest.Labels(m)
+		if want := requestCount(t, page, l["code"], l["method"], l["url"]); float64(m.GetHistogram().GetSampleCount()) != want {
 			t.Errorf("latency %v: %d samples, want %v", l, m.GetHistogram().GetSampleCount(), want)
 		}
 		// 14 buckets and +Inf, as the text format has it.
@@ -100,12 +82,12 @@ func TestHTTPMetrics(t *testing.T) {
 		}
 	}
 	// The scrape itself is in flight while /metrics is written.
-	if g := families["smscode_http_requests_in_flight"].GetMetric(); len(g) != 1 || g[0].GetGauge().GetValue() != 1 {
+	if g := metricstest.Samples(t, page, "smscode_http_requests_in_flight", nil); len(g) != 1 || g[0].GetGauge().GetValue() != 1 {
 		t.Errorf("smscode_http_requests_in_flight = %v during the scrape, want 1", g)
 	}
 	for _, name := range []string{"smscode_http_requests_total", "smscode_http_request_size_bytes", "smscode_http_response_size_bytes"} {
-		for _, m := range families[name].GetMetric() {
-			for k, v := range labelsOf(m) {
+		for _, m := range metricstest.Samples(t, page, name, nil) {
+			for k, v := range metricstest.Labels(m) {
 				if k == "host" && v != "" {
 					t.Errorf("%s has host=%q: the Host header is the client's", name, v)
 				}
@@ -114,17 +96,17 @@ func TestHTTPMetrics(t *testing.T) {
 	}
 
 	// A thousand made-up paths and methods are one series each.
-	before := len(families["smscode_http_requests_total"].GetMetric())
+	before := len(metricstest.Samples(t, page, "smscode_http_requests_total", nil))
 	for i := range 1000 {
 		do(t, ts, fmt.Sprintf("M%d", i), fmt.Sprintf("/x/%d", i), nil, nil)
 	}
-	families = scrape(t, ts)
+	page = scrape(t, ts)
 	// +2: {404 or 405, unknown, unmatched} for the made-up requests, and
 	// the first scrape's own GET /metrics.
-	if after := len(families["smscode_http_requests_total"].GetMetric()); after > before+2 {
+	if after := len(metricstest.Samples(t, page, "smscode_http_requests_total", nil)); after > before+2 {
 		t.Errorf("smscode_http_requests_total: %d series after 1000 made-up requests, %d before", after, before)
 	}
-	if got := requestCount(families, "404", "unknown", "unmatched") + requestCount(families, "405", "unknown", "unmatched"); got != 1000 {
+	if got := requestCount(t, page, "404", "unknown", "unmatched") + requestCount(t, page, "405", "unknown", "unmatched"); got != 1000 {
 		t.Errorf("made-up requests counted %v times under unknown/unmatched, want 1000", got)
 	}
 	r := do(t, ts, http.MethodGet, "/metrics", nil, nil)
@@ -154,7 +136,7 @@ func TestHTTPMetricsSurviveRebuild(t *testing.T) {
 	}
 	ts := &testServer{Server: httptest.NewServer(echoOf(t, m)), m: m}
 	t.Cleanup(ts.Close)
-	if got := requestCount(scrape(t, ts), "200", "GET", "/healthz"); got != 2 {
+	if got := requestCount(t, scrape(t, ts), "200", "GET", "/healthz"); got != 2 {
 		t.Errorf("GET /healthz counted %v times over two builds, want 2", got)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/smscode/smscode/server/audit"
@@ -94,28 +93,4 @@ func Leaks(e audit.Event, forbidden []string) []string {
 		}
 	}
 	return found
-}
-
-// Counted is smscode_audit_events_total{sink,result} as g gathers it, 0
-// when there is no such series.
-func Counted(g prometheus.Gatherer, sink, result string) (float64, error) {
-	mfs, err := g.Gather()
-	if err != nil {
-		return 0, err
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "smscode_audit_events_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["sink"] == sink && labels["result"] == result {
-				return m.GetCounter().GetValue(), nil
-			}
-		}
-	}
-	return 0, nil
 }

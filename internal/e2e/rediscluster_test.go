@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -136,42 +135,15 @@ func (cl *clusterRun) send(t *testing.T, in *instance, s clusterSend) reply {
 }
 
 // burst sends n requests (the i-th is req(i)), alternating between the
-// instances, 32 at a time, all released at once, each bounded by 10 s, and
-// counts the answers.
+// instances, 32 at a time, all released at once, each bounded by
+// burstTimeout, and counts the answers.
 func (cl *clusterRun) burst(t *testing.T, n int, req func(i int) clusterSend) map[outcome]int {
 	t.Helper()
-	const workers = 32
-	start := make(chan struct{})
-	next := make(chan int, n)
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	var mu sync.Mutex
-	counts := map[outcome]int{}
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			<-start
-			for i := range next {
-				in := cl.c.nodes[i%2]
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				r, err := cl.trySend(ctx, in, req(i))
-				cancel()
-				if err != nil {
-					t.Errorf("request %d via %s: %v", i, in.name, err)
-					continue
-				}
-				mu.Lock()
-				counts[outcome{r.Status, r.Code}]++
-				mu.Unlock()
-			}
-		})
-	}
-	began := time.Now()
-	close(start)
-	wg.Wait()
-	t.Logf("%d sends answered in %v: %v", n, time.Since(began).Round(time.Millisecond), counts)
+	shots, took := cl.c.burst(t, n, 32, func(ctx context.Context, in *instance, i int) (reply, error) {
+		return cl.trySend(ctx, in, req(i))
+	})
+	counts := tally(t, shots)
+	t.Logf("%d sends answered in %v: %v", n, took.Round(time.Millisecond), counts)
 	return counts
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 )
@@ -23,32 +22,17 @@ func TestVerifyLimitsExactAcrossInstances(t *testing.T) {
 	code := onlyCode(t, c.gw, mobile)
 	wrong := wrongCode(code)
 
-	start := make(chan struct{})
-	var mu sync.Mutex
-	counts := map[outcome]int{}
-	var wg sync.WaitGroup
-	for i := range n {
-		node := c.nodes[i%2]
-		wg.Go(func() {
-			<-start
-			r, err := post(context.Background(), node.url+"/api/v2/sdk/sms/verify", headers(loadApp, fmt.Sprintf("guesser-%d", i)),
-				map[string]string{"mobile": mobile, "type": "LOGIN_SMS", "verify_code": wrong})
-			if err != nil {
-				t.Errorf("guess %d via %s: %v", i, node.name, err)
-				return
-			}
-			if r.Status == http.StatusTooManyRequests && (r.RetryAfter < 86300 || r.RetryAfter > 86400) {
-				t.Errorf("guess %d: Retry-After %d, want about a day", i, r.RetryAfter)
-			}
-			mu.Lock()
-			counts[outcome{r.Status, r.Code}]++
-			mu.Unlock()
-		})
+	shots, took := c.burst(t, n, n, func(ctx context.Context, in *instance, i int) (reply, error) {
+		return post(ctx, in.url+"/api/v2/sdk/sms/verify", headers(loadApp, fmt.Sprintf("guesser-%d", i)),
+			map[string]string{"mobile": mobile, "type": "LOGIN_SMS", "verify_code": wrong})
+	})
+	counts := tally(t, shots)
+	t.Logf("%d concurrent wrong guesses on two instances answered in %v: %v", n, took.Round(time.Millisecond), counts)
+	for i, s := range shots {
+		if s.err == nil && s.r.Status == http.StatusTooManyRequests && (s.r.RetryAfter < 86300 || s.r.RetryAfter > 86400) {
+			t.Errorf("guess %d: Retry-After %d, want about a day", i, s.r.RetryAfter)
+		}
 	}
-	began := time.Now()
-	close(start)
-	wg.Wait()
-	t.Logf("%d concurrent wrong guesses on two instances answered in %v: %v", n, time.Since(began).Round(time.Millisecond), counts)
 	wantCounts := map[outcome]int{
 		{http.StatusBadRequest, "VERIFY.0001"}:      5,
 		{http.StatusTooManyRequests, "VERIFY.0008"}: n - 5,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/smscode/smscode/internal/audittest"
+	"github.com/smscode/smscode/internal/metricstest"
 	"github.com/smscode/smscode/server/audit"
 	"github.com/smscode/smscode/server/sms/webhook"
 )
@@ -132,11 +133,7 @@ func TestStalledSinkDoesNotBlock(t *testing.T) {
 // counterValue reads smscode_audit_events_total{sink,result} from reg.
 func counterValue(t *testing.T, reg *prometheus.Registry, sink, result string) float64 {
 	t.Helper()
-	v, err := audittest.Counted(reg, sink, result)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return metricstest.Value(t, reg, "smscode_audit_events_total", map[string]string{"sink": sink, "result": result})
 }
 
 func TestFileSinkWritesJSONLinesAndRotates(t *testing.T) {

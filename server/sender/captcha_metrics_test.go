@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/smscode/smscode/internal/metricstest"
 	"github.com/smscode/smscode/server/servertest"
 )
 
@@ -11,25 +12,13 @@ import (
 // the slider (the seed application's kind).
 func captchaChecks(t *testing.T, env *servertest.Env) map[[2]string]float64 {
 	t.Helper()
-	families, err := env.Runtime.Metrics.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[[2]string]float64{}
-	for _, mf := range families {
-		if mf.GetName() != "smscode_captcha_checks_total" {
-			continue
+	for _, m := range metricstest.Samples(t, env.Runtime.Metrics.Registry(), "smscode_captcha_checks_total", nil) {
+		l := metricstest.Labels(m)
+		if l["kind"] != "slider" {
+			t.Errorf("captcha check counted under kind %q, want slider", l["kind"])
 		}
-		for _, m := range mf.GetMetric() {
-			l := map[string]string{}
-			for _, p := range m.GetLabel() {
-				l[p.GetName()] = p.GetValue()
-			}
-			if l["kind"] != "slider" {
-				t.Errorf("captcha check counted under kind %q, want slider", l["kind"])
-			}
-			out[[2]string{l["step"], l["outcome"]}] += m.GetCounter().GetValue()
-		}
+		out[[2]string{l["step"], l["outcome"]}] += m.GetCounter().GetValue()
 	}
 	return out
 }

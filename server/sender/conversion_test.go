@@ -13,41 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smscode/smscode/internal/metricstest"
 	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/config"
 	"github.com/smscode/smscode/server/servertest"
 	"github.com/smscode/smscode/server/sms"
 	"github.com/smscode/smscode/server/store"
 )
-
-// counter sums the samples of a counter family whose labels include match.
-func counter(t *testing.T, env *servertest.Env, name string, match map[string]string) float64 {
-	t.Helper()
-	families, err := env.Runtime.Metrics.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range families {
-		if mf.GetName() != name {
-			continue
-		}
-	sample:
-		for _, m := range mf.GetMetric() {
-			l := map[string]string{}
-			for _, p := range m.GetLabel() {
-				l[p.GetName()] = p.GetValue()
-			}
-			for k, v := range match {
-				if l[k] != v {
-					continue sample
-				}
-			}
-			sum += m.GetCounter().GetValue()
-		}
-	}
-	return sum
-}
 
 // syncBuffer is a log sink the server writes to from its handlers.
 type syncBuffer struct {
@@ -142,7 +114,7 @@ func TestLearningPumpingDefence(t *testing.T) {
 				{"smscode_codes_sent_total", map[string]string{"client_id": id, "scenario": login, "country_code": "86"}, float64(honest + 1 + tt.accepted)},
 				{"smscode_codes_verified_total", map[string]string{"client_id": id, "scenario": login, "country_code": "86"}, float64(honest)},
 			} {
-				if got := counter(t, env, c.name, c.labels); got != c.want {
+				if got := metricstest.Value(t, env.Runtime.Metrics.Registry(), c.name, c.labels); got != c.want {
 					t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 				}
 			}
@@ -205,7 +177,7 @@ func TestLearningBlockExpires(t *testing.T) {
 			env.Clock.Advance(30*time.Minute + time.Second)
 		}
 	}
-	if got := counter(t, env, "smscode_prefix_auto_blocks_total", nil); got != 2 {
+	if got := metricstest.Value(t, env.Runtime.Metrics.Registry(), "smscode_prefix_auto_blocks_total", nil); got != 2 {
 		t.Errorf("smscode_prefix_auto_blocks_total = %v, want 2", got)
 	}
 }

@@ -4,49 +4,30 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
+
+	"github.com/smscode/smscode/internal/metricstest"
 )
 
-// metric finds the sample of family name whose labels include all of want.
-func metric(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) *dto.Metric {
+// wantOne checks that exactly one series of name has the labels match and
+// that its value is want: a missing series is an error even when want is 0
+// (a breaker gauge at closed is 0, and must still be there).
+func wantOne(t *testing.T, reg *prometheus.Registry, name string, match map[string]string, want float64) {
 	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	if n := len(metricstest.Samples(t, reg, name, match)); n != 1 {
+		t.Errorf("%s%v: %d series, want 1", name, match, n)
+		return
 	}
-	for _, mf := range families {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			for k, v := range want {
-				if labels[k] != v {
-					continue next
-				}
-			}
-			return m
-		}
+	if got := metricstest.Value(t, reg, name, match); got != want {
+		t.Errorf("%s%v = %v, want %v", name, match, got, want)
 	}
-	return nil
 }
 
 func wantCount(t *testing.T, reg *prometheus.Registry, name, provider, outcome string, want float64) {
 	t.Helper()
-	m := metric(t, reg, name, map[string]string{"provider": provider, "outcome": outcome})
-	if m == nil || m.GetCounter().GetValue() != want {
-		t.Errorf("%s{provider=%q,outcome=%q} = %v, want %v", name, provider, outcome, m.GetCounter().GetValue(), want)
-	}
+	wantOne(t, reg, name, map[string]string{"provider": provider, "outcome": outcome}, want)
 }
 
 func wantGauge(t *testing.T, reg *prometheus.Registry, provider string, want float64) {
 	t.Helper()
-	m := metric(t, reg, "smscode_sms_provider_breaker_state", map[string]string{"provider": provider})
-	if m == nil || m.GetGauge().GetValue() != want {
-		t.Errorf("breaker state of %s = %v, want %v", provider, m.GetGauge().GetValue(), want)
-	}
+	wantOne(t, reg, "smscode_sms_provider_breaker_state", map[string]string{"provider": provider}, want)
 }
