@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -229,4 +230,26 @@ func TestCodeSize(t *testing.T) {
 	if size := unsafe.Sizeof(code{}); size > 56 {
 		t.Errorf("code is %d bytes, want at most 56", size)
 	}
+}
+
+// BenchmarkShardIndex picks the shards of one send's keys, tagged as the
+// sender tags them (an application's scope and an entity's keyed id).
+func BenchmarkShardIndex(b *testing.B) {
+	id := strings.Repeat("5f3a9c", 11)[:64]
+	keys := []string{
+		"{smscode:app-1:n:" + id + "}:cd:LOGIN_SMS",
+		"{smscode:app-1:n:" + id + "}:nd",
+		"{smscode:app-1:d:" + id + "}:dev",
+		"{smscode:app-1:i:203.0.113.7}:ip",
+		"{smscode:app-1:p:" + id + "}:pfx",
+		"{smscode:app-1}:app",
+		"{smscode:app-1:n:" + id + "}:code:LOGIN_SMS",
+	}
+	n := 0
+	for b.Loop() {
+		for _, k := range keys {
+			n += shardIndex(k)
+		}
+	}
+	_ = n
 }
