@@ -3,6 +3,7 @@ package kit
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 )
 
 // Member is a member of a flat JSON object: a name and a string value.
@@ -132,8 +133,11 @@ func scanString(data []byte, whole string, i int) (string, int, bool) {
 }
 
 // unescape decodes s, which holds n simple escapes and nothing else special.
+// It writes to a strings.Builder grown to the exact length, so that the
+// text is one allocation (a []byte and then a string of it were two).
 func unescape(s []byte, n int) string {
-	out := make([]byte, 0, len(s)-n)
+	var out strings.Builder
+	out.Grow(len(s) - n)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c == '\\' {
@@ -151,9 +155,9 @@ func unescape(s []byte, n int) string {
 				c = '\t'
 			}
 		}
-		out = append(out, c)
+		out.WriteByte(c)
 	}
-	return string(out)
+	return out.String()
 }
 
 // duplicateMembers reports whether data, a JSON text, has an object (at
