@@ -35,31 +35,6 @@ func BenchmarkSendLearning(b *testing.B) {
 	}
 }
 
-// A send works out its number's prefix and the prefix's keyed id once for
-// both pumping rules. With the learning rule on, a send to a prefix off
-// the allow list and one to an allow-listed prefix both need the id (the
-// learning rule counts every prefix); the first costs exactly one
-// allocation more, the key of the volume rule's limit, which the
-// allow-listed prefix has none of. Working the prefix out again for the
-// learning rule would cost more (its text, and its id a second time).
-func TestSendWorksOutThePrefixOnce(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector changes allocation counts")
-	}
-	var allocs [2]float64
-	for i, allow := range [][]string{nil, {"+86138"}} {
-		send := learningSender(t, allow)
-		for range benchNumbers { // every number's keys made: no map grows below
-			send()
-		}
-		allocs[i] = testing.AllocsPerRun(benchNumbers, send)
-	}
-	if d := allocs[0] - allocs[1]; d != 1 {
-		t.Errorf("a send to a prefix off the allow list allocates %v, to an allow-listed one %v: %v more, want 1 (its limit's key)",
-			allocs[0], allocs[1], d)
-	}
-}
-
 // benchNumbers is how many numbers learningSender cycles over.
 const benchNumbers = 1000
 

@@ -1,6 +1,11 @@
 package sender
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/smscode/smscode/server/otp"
+	"github.com/smscode/smscode/server/phone"
+)
 
 func TestClientIP(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -18,5 +23,44 @@ func TestClientIP(t *testing.T) {
 		if got := clientIP(tt.in); got != tt.want {
 			t.Errorf("clientIP(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// pumpPrefixOf works out the prefix's keyed id exactly when a pumping rule
+// keys on it: the volume rule for a prefix off the allow list, the
+// learning rule (auto_block) for every prefix; with the defence off,
+// neither. Send and Verify take the prefix from it alone, once.
+func TestPumpPrefixOf(t *testing.T) {
+	h, err := otp.NewHasher([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := keyIDs{h: h}
+	num := phone.Number{E164: "+8613812345678", CallingCode: 86, Region: "CN", National: "13812345678"}
+	on, off := true, false
+	tests := []struct {
+		name        string
+		p           Pumping
+		wantAllowed bool
+		wantID      bool
+	}{
+		{"defence off", Pumping{Disabled: true, PrefixDigits: 3, AutoBlock: AutoBlock{Enabled: &on}}, false, false},
+		{"off the allow list", Pumping{PrefixDigits: 3, Allow: []string{"+1"}}, false, true},
+		{"allow-listed", Pumping{PrefixDigits: 3, Allow: []string{"+86138"}}, true, false},
+		{"allow-listed, learning off", Pumping{PrefixDigits: 3, Allow: []string{"+861"}, AutoBlock: AutoBlock{Enabled: &off}}, true, false},
+		{"allow-listed, learning on", Pumping{PrefixDigits: 3, Allow: []string{"+86138"}, AutoBlock: AutoBlock{Enabled: &on}}, true, true},
+		{"off the allow list, learning on", Pumping{PrefixDigits: 3, AutoBlock: AutoBlock{Enabled: &on}}, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ids.pumpPrefixOf(tt.p, num)
+			want := pumpPrefix{allowed: tt.wantAllowed}
+			if tt.wantID {
+				want.id = ids.prefix("+86138")
+			}
+			if got != want {
+				t.Errorf("pumpPrefixOf = %+v, want %+v", got, want)
+			}
+		})
 	}
 }
