@@ -18,23 +18,27 @@ import (
 // that is not of that shape (newBodyCheck returns nil).
 type bodyCheck struct {
 	members map[string]*bodyMember
-	// required is how many members the schema requires (distinct names,
-	// each in members).
-	required int
+	// required has the bit of each member the schema requires.
+	required uint64
 }
 
-// bodyMember is a member's rule, and whether the schema requires it.
+// bodyMember is a member's rule and, when the schema requires it, its bit
+// of bodyCheck.required (0 otherwise).
 type bodyMember struct {
 	stringRule
-	required bool
+	bit uint64
 }
+
+// maxRequired is how many required members a bodyCheck tracks, one bit
+// each; a schema that requires more goes to kin-openapi.
+const maxRequired = 64
 
 // objectCheck is bodyCheck's check of an object's members, one at a time:
 // the one copy that both paths of pass make, on a flat body's members and
 // on the decoded object's alike. A value, on the stack: no allocation.
 type objectCheck struct {
-	bc       *bodyCheck
-	required int // members seen that the schema requires
+	bc   *bodyCheck
+	seen uint64 // the bits of the required members seen
 }
 
 // member reports whether name is one of the schema's members and value
@@ -44,17 +48,15 @@ func (oc *objectCheck) member(name, value string) bool {
 	if m == nil || m.schemaFault(value) != "" {
 		return false
 	}
-	if m.required {
-		oc.required++
-	}
+	oc.seen |= m.bit
 	return true
 }
 
 // complete reports whether the object had every required member, once
-// member passed each of its members. Counting suffices: an object's names
-// are distinct (a flat body that names one twice is refused before, and a
-// map's keys are), and each required name is counted once.
-func (oc *objectCheck) complete() bool { return oc.required == oc.bc.required }
+// member passed each of its members. Each required member has a bit of its
+// own, so a member named twice cannot stand in for a missing one, whether
+// or not duplicates were refused before.
+func (oc *objectCheck) complete() bool { return oc.seen == oc.bc.required }
 
 // objectKeywords are the Schema fields a bodyCheck applies, or annotations.
 var objectKeywords = map[string]bool{
@@ -86,14 +88,19 @@ func newBodyCheck(doc *openapi3.T, mt *openapi3.MediaType) (*bodyCheck, error) {
 		}
 		bc.members[name] = &bodyMember{stringRule: sr}
 	}
+	n := 0
 	for _, name := range s.Required {
 		m := bc.members[name]
 		if m == nil {
 			return nil, nil
 		}
-		if !m.required { // a name listed twice is required once
-			m.required = true
-			bc.required++
+		if m.bit == 0 { // a name listed twice is required once
+			if n == maxRequired {
+				return nil, nil
+			}
+			m.bit = 1 << n
+			bc.required |= m.bit
+			n++
 		}
 	}
 	return bc, nil

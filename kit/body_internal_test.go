@@ -99,6 +99,32 @@ func TestBodyCheckPathsAgree(t *testing.T) {
 	}
 }
 
+// A required member named twice does not stand in for a missing one: in
+// objectCheck on its own (each required member has its own bit, whatever
+// refused duplicates before), and in pass, which refuses the body as a
+// duplicate on either path.
+func TestRequiredMemberTwiceIsNotTwoMembers(t *testing.T) {
+	bc := testBodyCheck(t, `{"type":"object","additionalProperties":false,"required":["a","b"],
+		"properties":{"a":{"type":"string"},"b":{"type":"string"}}}`)
+	oc := objectCheck{bc: bc}
+	for range 2 {
+		if !oc.member("a", "1") {
+			t.Fatal(`member("a") refused`)
+		}
+	}
+	if oc.complete() {
+		t.Error(`"a" twice and no "b": complete`)
+	}
+	if !oc.member("b", "x") || !oc.complete() {
+		t.Error(`"a" and "b": not complete`)
+	}
+	for _, body := range []string{`{"a":"1","a":"1"}`, `{"a":"\u0031","a":"1"}`} {
+		if _, _, ok, dup := bc.pass([]byte(body)); ok || !dup {
+			t.Errorf("%s: pass ok %v dup %v, want a duplicate", body, ok, dup)
+		}
+	}
+}
+
 // BenchmarkValidateBody measures the compiled body check of sendSms on
 // the seed's body, on each path: flat (scanMembers reads it), and the same
 // body with a \u escape in the mobile number, which encoding/json decodes.
