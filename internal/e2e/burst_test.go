@@ -84,6 +84,10 @@ func TestBurst(t *testing.T) {
 		var mu sync.Mutex
 		inFlight, most, arrived := 0, 0, 0
 		together := make(chan struct{}) // closed when the first want requests are all in flight
+		// One deadline for the case's waits: a burst with too few workers
+		// fails within it, not after a wait per request.
+		waited, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
 		shots, took := c.burst(t, tc.n, tc.parallel, func(ctx context.Context, in *instance, i int) (reply, error) {
 			mu.Lock()
 			inFlight++
@@ -95,7 +99,7 @@ func TestBurst(t *testing.T) {
 			defer func() { mu.Lock(); inFlight--; mu.Unlock() }()
 			select {
 			case <-together:
-			case <-time.After(2 * time.Second): // not all in flight at once: most says so below
+			case <-waited.Done(): // not all in flight at once: most says so below
 			}
 			return reply{Status: i, Code: in.name}, nil
 		})
