@@ -65,9 +65,11 @@ func validSignature(authToken string, urls []string, params url.Values, sig stri
 	return false
 }
 
-// urlSpellings is rawURL, and rawURL with its default port added or
-// removed. A Provider works its StatusCallback's out once, in New: it is
-// configuration, the same for every receipt.
+// urlSpellings is rawURL and one other spelling, as Twilio's helper
+// libraries check a signature (twilio-go's RequestValidator): without a
+// port, rawURL with its scheme's default port added; with any port, rawURL
+// with the port removed. A Provider works its StatusCallback's out once, in
+// New: it is configuration, the same for every receipt.
 func urlSpellings(rawURL string) []string {
 	out := []string{rawURL}
 	u, err := url.Parse(rawURL)
