@@ -45,9 +45,16 @@ func newRoutes(e *echo.Echo, chain ...echo.MiddlewareFunc) *routes {
 	return r
 }
 
-// chainFor makes chain the one of the routes registered on path from now
-// on, in place of the server's (see own).
+// chainFor makes chain the one of the routes on path, in place of the
+// server's (see own). It must come before any route on path is added: a
+// route's chain is composed when it is added, so it panics otherwise
+// rather than leave that route on the server's chain.
 func (r *routes) chainFor(path string, chain ...echo.MiddlewareFunc) {
+	for k := range r.composed {
+		if k.path == path {
+			panic("server: chainFor(" + path + ") after a route on it was added")
+		}
+	}
 	r.own[path] = chain
 }
 

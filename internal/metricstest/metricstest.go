@@ -47,8 +47,11 @@ func Samples(t testing.TB, g prometheus.Gatherer, name string, match map[string]
 }
 
 // Value is the sum of the counter, gauge or untyped values of the series
-// Samples selects, 0 when there is none. A histogram or summary family
-// fails the test: it has no one value, and GetCounter would read it as 0.
+// Samples selects, 0 when there is none: a family that does not exist
+// (a metric renamed, say) reads as 0 too, so a test that expects 0 should
+// also check, with Samples, that the series it means exists. A histogram
+// or summary family fails the test: it has no one value, and GetCounter
+// would read it as 0.
 func Value(t testing.TB, g prometheus.Gatherer, name string, match map[string]string) float64 {
 	t.Helper()
 	var sum float64
