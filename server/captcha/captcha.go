@@ -10,8 +10,10 @@ import "context"
 type Request struct {
 	// Token is the captcha_token as the client sent it.
 	Token string
-	// Mobile is the destination in E.164 form: tokens bound to a number
-	// (the slider's sender) must match it.
+	// Mobile names the destination as tokens are bound to it (the
+	// slider's sender): the sender passes a keyed id of the E.164 number,
+	// never the number itself, so that no captcha record holds a number.
+	// A token bound to another number must not pass.
 	Mobile string
 	// RemoteIP is the client's address as the server trusts it (never
 	// X-device-ip).
