@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smscode/smscode/internal/metricstest"
 	"github.com/smscode/smscode/server/metrics"
 )
 
@@ -45,7 +46,7 @@ func wantSeries(t *testing.T, m *metrics.Metrics, family string, n int, lines ..
 			t.Errorf("/metrics lacks %s", line)
 		}
 	}
-	if got := strings.Count(out, family+"{"); got != n {
+	if got := len(metricstest.Samples(t, metricstest.Page(t, b), family, nil)); got != n {
 		t.Errorf("%d series of %s, want %d:\n%s", got, family, n, out)
 	}
 }
