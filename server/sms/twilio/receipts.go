@@ -44,8 +44,8 @@ func Signature(authToken, rawURL string, params url.Values) string {
 }
 
 // ValidSignature reports whether sig is Twilio's signature of a POST of
-// params to rawURL. Twilio has signed with and without the default port
-// (as twilio-go's validator notes), so both spellings pass.
+// params to rawURL, or to its other spelling (urlSpellings): Twilio has
+// signed with and without the port (as twilio-go's validator notes).
 func ValidSignature(authToken, rawURL string, params url.Values, sig string) bool {
 	return validSignature(authToken, urlSpellings(rawURL), params, sig)
 }
