@@ -32,23 +32,6 @@ type requestInfo struct {
 
 type infoKey struct{}
 
-// infoContext is context.WithValue(Context, infoKey{}, &info), with the
-// request's info and its X-Request-Id header value in the same
-// allocation as the context.
-type infoContext struct {
-	context.Context
-	info    requestInfo
-	idValue [1]string
-}
-
-// Value implements context.Context.
-func (c *infoContext) Value(key any) any {
-	if key == (infoKey{}) {
-		return &c.info
-	}
-	return c.Context.Value(key)
-}
-
 func infoFrom(ctx context.Context) *requestInfo {
 	info, _ := ctx.Value(infoKey{}).(*requestInfo)
 	return info
@@ -108,13 +91,12 @@ func RequestContext(timeout time.Duration) echo.MiddlewareFunc {
 			// and the slice it would allocate: one in ic.
 			ic.idValue[0] = id
 			c.Response().Header()[HeaderRequestID] = ic.idValue[:1:1]
-			var ctx context.Context = ic
 			if timeout > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, timeout)
-				defer cancel()
+				// The deadline, not yet its timer: see infoContext.
+				ic.deadline = time.Now().Add(timeout)
+				defer ic.end()
 			}
-			c.SetRequest(req.WithContext(ctx))
+			c.SetRequest(req.WithContext(ic))
 			return next(c)
 		}
 	}
