@@ -17,21 +17,21 @@ import (
 // two events a conversion needs, so their series are at most the
 // registered apps × 6 scenarios × the calling codes actually served.
 type conversionMetrics struct {
-	sent, verified *prometheus.CounterVec
+	sent, verified *counters
 	autoBlocks     *prometheus.CounterVec
 }
 
 func newConversionMetrics() conversionMetrics {
 	labels := []string{"client_id", "scenario", "country_code"}
 	return conversionMetrics{
-		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
+		sent: newCounters(prometheus.CounterOpts{
 			Name: "smscode_codes_sent_total",
 			Help: "Codes a provider accepted, by application, scenario and country calling code (conversion = smscode_codes_verified_total / this).",
-		}, labels),
-		verified: prometheus.NewCounterVec(prometheus.CounterOpts{
+		}, labels...),
+		verified: newCounters(prometheus.CounterOpts{
 			Name: "smscode_codes_verified_total",
 			Help: "Codes verified, by application, scenario and country calling code of the number.",
-		}, labels),
+		}, labels...),
 		autoBlocks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smscode_prefix_auto_blocks_total",
 			Help: "Number prefixes blocked by the learning SMS-pumping defence (conversion far below the application's norm), by application.",
@@ -40,7 +40,7 @@ func newConversionMetrics() conversionMetrics {
 }
 
 func (c conversionMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{c.sent, c.verified, c.autoBlocks}
+	return []prometheus.Collector{c.sent.CounterVec, c.verified.CounterVec, c.autoBlocks}
 }
 
 // callingCodeLabel is a country calling code ("86") when libphonenumber
@@ -59,14 +59,14 @@ func callingCodeLabel(cc int) string {
 // code cc.
 func (m *Metrics) CodeSent(clientID, scenario string, cc int) {
 	if m != nil {
-		m.conv.sent.WithLabelValues(m.clientLabel(clientID), scenarioLabel(scenario), callingCodeLabel(cc)).Inc()
+		m.conv.sent.with(labelValues{m.clientLabel(clientID), scenarioLabel(scenario), callingCodeLabel(cc)}).Inc()
 	}
 }
 
 // CodeVerified counts a code verified for a number with calling code cc.
 func (m *Metrics) CodeVerified(clientID, scenario string, cc int) {
 	if m != nil {
-		m.conv.verified.WithLabelValues(m.clientLabel(clientID), scenarioLabel(scenario), callingCodeLabel(cc)).Inc()
+		m.conv.verified.with(labelValues{m.clientLabel(clientID), scenarioLabel(scenario), callingCodeLabel(cc)}).Inc()
 	}
 }
 

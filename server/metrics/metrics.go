@@ -48,11 +48,11 @@ func WithClientIDs(known func(clientID string) bool) Option {
 // packages can be used without metrics.
 type Metrics struct {
 	registry      *prometheus.Registry
-	sends         *prometheus.CounterVec
+	sends         *counters
 	refusals      *prometheus.CounterVec
 	errors        *prometheus.CounterVec
-	verifications *prometheus.CounterVec
-	captchaChecks *prometheus.CounterVec
+	verifications *counters
+	captchaChecks *counters
 	inFlight      prometheus.Gauge
 	http          echo.MiddlewareFunc
 	knownClient   atomic.Pointer[func(string) bool]
@@ -72,10 +72,10 @@ type Metrics struct {
 func New(opts ...Option) *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
-		sends: prometheus.NewCounterVec(prometheus.CounterOpts{
+		sends: newCounters(prometheus.CounterOpts{
 			Name: "smscode_sends_total",
 			Help: "Send requests that reached the pipeline, by application, scenario, outcome (sent, refused, failed, test: a test number) and provider.",
-		}, []string{"client_id", "scenario", "outcome", "provider"}),
+		}, "client_id", "scenario", "outcome", "provider"),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smscode_limit_refusals_total",
 			Help: "Sends refused by a limit, by limit kind.",
@@ -84,14 +84,14 @@ func New(opts ...Option) *Metrics {
 			Name: "smscode_errors_total",
 			Help: "Error answers, by error_code (validation errors included).",
 		}, []string{"code"}),
-		verifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+		verifications: newCounters(prometheus.CounterOpts{
 			Name: "smscode_verifications_total",
 			Help: "Code checks, by scenario and outcome (ok, wrong, not_found, too_many_attempts).",
-		}, []string{"scenario", "outcome"}),
-		captchaChecks: prometheus.NewCounterVec(prometheus.CounterOpts{
+		}, "scenario", "outcome"),
+		captchaChecks: newCounters(prometheus.CounterOpts{
 			Name: "smscode_captcha_checks_total",
 			Help: "Captcha checks, by captcha kind (slider, altcha, turnstile, hcaptcha, none, default), step (answer: a slider puzzle answer; token: the captcha_token of a send) and outcome (passed, failed, error).",
-		}, []string{"kind", "step", "outcome"}),
+		}, "kind", "step", "outcome"),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "smscode_http_requests_in_flight",
 			Help: "HTTP requests being served by the API listener.",
@@ -105,7 +105,7 @@ func New(opts ...Option) *Metrics {
 		ConstLabels: prometheus.Labels{"version": bi.Version, "revision": bi.Revision, "goversion": bi.GoVersion},
 	})
 	build.Set(1)
-	m.registry.MustRegister(m.sends, m.refusals, m.errors, m.verifications, m.captchaChecks, m.inFlight, build,
+	m.registry.MustRegister(m.sends.CounterVec, m.refusals, m.errors, m.verifications.CounterVec, m.captchaChecks.CounterVec, m.inFlight, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.registry.MustRegister(m.conv.collectors()...)
 	m.http = m.newHTTPMiddleware()
@@ -168,7 +168,7 @@ func (m *Metrics) Handler() http.Handler {
 // Send counts a send request by its outcome.
 func (m *Metrics) Send(clientID, scenario, outcome, provider string) {
 	if m != nil {
-		m.sends.WithLabelValues(m.clientLabel(clientID), scenarioLabel(scenario), nameLabel(outcome), nameLabel(provider)).Inc()
+		m.sends.with(labelValues{m.clientLabel(clientID), scenarioLabel(scenario), nameLabel(outcome), nameLabel(provider)}).Inc()
 	}
 }
 
@@ -189,7 +189,7 @@ func (m *Metrics) Error(code string) {
 // Verification counts a code check by its outcome.
 func (m *Metrics) Verification(scenario, outcome string) {
 	if m != nil {
-		m.verifications.WithLabelValues(scenarioLabel(scenario), nameLabel(outcome)).Inc()
+		m.verifications.with(labelValues{scenarioLabel(scenario), nameLabel(outcome)}).Inc()
 	}
 }
 
@@ -206,6 +206,6 @@ const (
 // (from configuration) at a step, by outcome.
 func (m *Metrics) CaptchaCheck(kind, step, outcome string) {
 	if m != nil {
-		m.captchaChecks.WithLabelValues(nameLabel(kind), nameLabel(step), nameLabel(outcome)).Inc()
+		m.captchaChecks.with(labelValues{nameLabel(kind), nameLabel(step), nameLabel(outcome)}).Inc()
 	}
 }
