@@ -15,8 +15,8 @@ type labelValues [4]string
 // its captcha check, its conversion count) are found with one map read
 // under a read lock, instead of WithLabelValues' label checks, byte-wise
 // FNV hash and lookup under the vector's own lock (BenchmarkSendCounters:
-// 600 to 700 ns for a send's three before, about 300 after, most of it now the labels' own bounds). The
-// map is bounded as the labels are: every value is bounded before it gets
+// 600 to 700 ns for a send's three before, about 300 after, most of it
+// now the labels' own bounds). The map is bounded as the labels are: every value is bounded before it gets
 // here (see Unknown), and no series is ever deleted from a vector.
 type counters struct {
 	*prometheus.CounterVec
