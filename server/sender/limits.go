@@ -117,32 +117,75 @@ const maxLimits = 6
 
 // limitsFor builds the limits of one send, most specific first, so that a
 // refusal names the narrowest reason (a second send within the cooldown is
-// SMS.0001, not a device limit). Each key carries the hash tag of the
-// entity it counts, within the application's (see entityKey): the number's
-// keys one tag, the device's, the client address's and the prefix's each
-// another, and the application's daily count the app's own tag, so that on
-// a Redis Cluster one application's keys spread over the slots. The number
-// and its prefix appear in them only as ids (keyed hashes, see keyIDs).
-// pfx is the number's prefix (pumpPrefixOf). kinds[i] names ls[i]; it is
-// an array, returned by value, to spare an allocation.
-func limitsFor(tag string, l Limits, p Pumping, pfx pumpPrefix, ids keyIDs, scenario gen.Scenario, c Caller) (ls []store.Limit, kinds [maxLimits]limitKind) {
-	ls = make([]store.Limit, 0, maxLimits)
-	add := func(k limitKind, key string, max int64, window, block time.Duration) {
-		kinds[len(ls)] = k
-		ls = append(ls, store.Limit{Key: key, Max: max, Window: window, Block: block})
+// SMS.0001, not a device limit), and the key of its code (codeKey's). Each
+// key carries the hash tag of the entity it counts, within the
+// application's (see entityKey): the number's keys one tag, the device's,
+// the client address's and the prefix's each another, and the
+// application's daily count the app's own tag, so that on a Redis Cluster
+// one application's keys spread over the slots. The number and its prefix
+// appear in them only as ids (keyed hashes, see keyIDs). pfx is the
+// number's prefix (pumpPrefixOf). kinds[i] names ls[i]; it is an array,
+// returned by value, to spare an allocation.
+func limitsFor(tag string, l Limits, p Pumping, pfx pumpPrefix, ids keyIDs, scenario gen.Scenario, c Caller) (code string, ls []store.Limit, kinds [maxLimits]limitKind) {
+	// Every key is written into b, on the stack (a send's keys are about
+	// 700 bytes), then cut out of one string: a send's seven keys cost one
+	// allocation together, where a concatenation each (and the device's id)
+	// cost eight.
+	var buf [1024]byte
+	var endBuf [maxLimits + 1]int
+	b, ends := buf[:0], endBuf[:0]
+	var specs [maxLimits]store.Limit
+	add := func(k limitKind, max int64, window, block time.Duration) {
+		kinds[len(ends)-1], specs[len(ends)-1] = k, store.Limit{Max: max, Window: window, Block: block}
 	}
-	add(kindCooldown, entityKey(tag, entityNumber, ids.number, ":cd:", string(scenario)), 1, l.NumberCooldown, 0)
-	add(kindNumber, entityKey(tag, entityNumber, ids.number, ":nd", ""), l.NumberDaily, day, 0)
-	add(kindDevice, entityKey(tag, entityDevice, ids.device(c.Fingerprint), ":dev", ""), l.DevicePerHour, time.Hour, 0)
-	if ip := clientIP(c.RemoteIP); ip != "" {
-		add(kindIP, entityKey(tag, entityIP, ip, ":ip", ""), l.IPPerHour, time.Hour, 0)
+	b = appendEntityKey(b, tag, entityNumber, ids.number, ":cd:", string(scenario))
+	ends = append(ends, len(b))
+	add(kindCooldown, 1, l.NumberCooldown, 0)
+	b = appendEntityKey(b, tag, entityNumber, ids.number, ":nd", "")
+	ends = append(ends, len(b))
+	add(kindNumber, l.NumberDaily, day, 0)
+	b = appendEntityClose(ids.appendDevice(appendEntityOpen(b, tag, entityDevice), c.Fingerprint), ":dev", "")
+	ends = append(ends, len(b))
+	add(kindDevice, l.DevicePerHour, time.Hour, 0)
+	if c.RemoteIP != "" {
+		b = appendEntityClose(appendClientIP(appendEntityOpen(b, tag, entityIP), c.RemoteIP), ":ip", "")
+		ends = append(ends, len(b))
+		add(kindIP, l.IPPerHour, time.Hour, 0)
 	}
 	if !p.Disabled && !pfx.allowed {
-		add(kindPrefix, entityKey(tag, entityPrefix, pfx.id, ":pfx", ""), p.Max, p.Window, p.BlockFor)
+		b = appendEntityKey(b, tag, entityPrefix, pfx.id, ":pfx", "")
+		ends = append(ends, len(b))
+		add(kindPrefix, p.Max, p.Window, p.BlockFor)
 	}
 	// The one application-wide key of a send.
-	add(kindApp, tag+":app", l.AppDaily, day, 0)
-	return ls, kinds
+	b = append(append(b, tag...), ":app"...)
+	ends = append(ends, len(b))
+	add(kindApp, l.AppDaily, day, 0)
+	n := len(ends)
+	b = appendEntityKey(b, tag, entityNumber, ids.number, ":code:", string(scenario))
+
+	keys, start := string(b), 0
+	ls = make([]store.Limit, n)
+	for i := range ls {
+		ls[i] = specs[i]
+		ls[i].Key, start = keys[start:ends[i]], ends[i]
+	}
+	return keys[start:], ls, kinds
+}
+
+// appendEntityKey appends entityKey(tag, entity, id, rest, arg) to b.
+func appendEntityKey(b []byte, tag, entity, id, rest, arg string) []byte {
+	return appendEntityClose(append(appendEntityOpen(b, tag, entity), id...), rest, arg)
+}
+
+// appendEntityOpen and appendEntityClose write an entity key around its id,
+// which the caller appends in between: "{scope:n:" + id + "}" + rest + arg.
+func appendEntityOpen(b []byte, tag, entity string) []byte {
+	return append(append(b, tag[:len(tag)-1]...), entity...)
+}
+
+func appendEntityClose(b []byte, rest, arg string) []byte {
+	return append(append(append(b, '}'), rest...), arg...)
 }
 
 // The entities whose keys get a hash tag of their own (entityKey).
@@ -153,8 +196,8 @@ const (
 	entityPrefix = ":p:"
 )
 
-// entityKey is the key named by rest and arg (two parts, so that the key is
-// one concatenation: one allocation) of entity id (a number's, a device's
+// entityKey is the key named by rest and arg (two parts, so that callers
+// need not concatenate them first) of entity id (a number's, a device's
 // or a prefix's keyed id, or a client address) within the application
 // whose tag is tag: "{scope:n:<id>}:cd:LOGIN_SMS". The hash tag is the
 // application's scope with the entity, so that every key of one entity
@@ -162,7 +205,8 @@ const (
 // slot, different entities are in different slots, and two applications
 // never share a key. tag is apps.Tag's "{scope}".
 func entityKey(tag, entity, id, rest, arg string) string {
-	return tag[:len(tag)-1] + entity + id + "}" + rest + arg
+	var buf [256]byte
+	return string(appendEntityKey(buf[:0], tag, entity, id, rest, arg))
 }
 
 // maxVerifyLimits is how many limits verifyLimitsFor builds at most.
@@ -210,25 +254,26 @@ func clientIP(ip string) string {
 	if ip == "" {
 		return "" // unknown: no address limit (see limitsFor)
 	}
+	var buf [64]byte
+	return string(appendClientIP(buf[:0], ip))
+}
+
+// appendClientIP appends clientIP(ip) to b; ip is not empty.
+func appendClientIP(b []byte, ip string) []byte {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
-		// Not an address (Echo's RealIP gives one; a misconfigured
-		// proxy chain might not): one shared bucket rather than the
-		// text itself, which would be unbounded and could hold a "}"
-		// that ends the key's hash tag early.
-		return unparsedIP
+		return append(b, unparsedIP...)
 	}
 	if a = a.Unmap(); a.Is4() {
-		return a.String()
+		return a.AppendTo(b)
 	}
 	p, err := a.Prefix(64)
 	if err != nil {
-		return ip
+		return append(b, ip...)
 	}
-	return p.String()
+	return p.AppendTo(b)
 }
 
-// unparsedIP is clientIP's answer for a remote address that does not parse.
 const unparsedIP = "unparsed"
 
 // verifySources names the caller of a verification to the store: its

@@ -3,6 +3,7 @@ package sender
 import (
 	"testing"
 
+	"github.com/smscode/smscode/gen"
 	"github.com/smscode/smscode/server/otp"
 	"github.com/smscode/smscode/server/phone"
 )
@@ -60,6 +61,65 @@ func TestPumpPrefixOf(t *testing.T) {
 			}
 			if got != want {
 				t.Errorf("pumpPrefixOf = %+v, want %+v", got, want)
+			}
+		})
+	}
+}
+
+// limitsFor writes a send's keys into one buffer: each must be the key
+// entityKey (and codeKey, which Verify uses) names, whichever limits the
+// send has, and the limits must keep their kinds and figures.
+func TestLimitsForKeys(t *testing.T) {
+	h, err := otp.NewHasher([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tag = "{t1:app1}"
+	num := phone.Number{E164: "+8613812345678", CallingCode: 86, Region: "CN", National: "13812345678"}
+	ids := keyIDs{h: h, number: keyedID(h, numberIDDomain, num.E164)}
+	l := DefaultLimits
+	type lim struct {
+		kind limitKind
+		key  string
+		max  int64
+	}
+	for _, tt := range []struct {
+		name   string
+		p      Pumping
+		ip     string
+		wantIP string // the address in the key, "" for no address limit
+	}{
+		{"every limit", DefaultPumping, "198.51.100.7", "198.51.100.7"},
+		{"IPv6, pumping off", Pumping{Disabled: true}, "2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"no address, allow-listed prefix", Pumping{PrefixDigits: 3, Allow: []string{"+86"}, Max: 5}, "", ""},
+		{"an unparsable address", DefaultPumping, "not an ip", unparsedIP},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Caller{Fingerprint: "device-1", RemoteIP: tt.ip}
+			pfx := ids.pumpPrefixOf(tt.p, num)
+			code, ls, kinds := limitsFor(tag, l, tt.p, pfx, ids, gen.ScenarioLogin, c)
+			want := []lim{
+				{kindCooldown, entityKey(tag, entityNumber, ids.number, ":cd:", "LOGIN_SMS"), 1},
+				{kindNumber, entityKey(tag, entityNumber, ids.number, ":nd", ""), l.NumberDaily},
+				{kindDevice, entityKey(tag, entityDevice, ids.device("device-1"), ":dev", ""), l.DevicePerHour},
+			}
+			if tt.wantIP != "" {
+				want = append(want, lim{kindIP, entityKey(tag, entityIP, tt.wantIP, ":ip", ""), l.IPPerHour})
+			}
+			if !tt.p.Disabled && !pfx.allowed {
+				want = append(want, lim{kindPrefix, entityKey(tag, entityPrefix, ids.prefix("+86138"), ":pfx", ""), tt.p.Max})
+			}
+			want = append(want, lim{kindApp, tag + ":app", l.AppDaily})
+			if len(ls) != len(want) {
+				t.Fatalf("%d limits, want %d: %+v", len(ls), len(want), ls)
+			}
+			for i, w := range want {
+				if got := (lim{kinds[i], ls[i].Key, ls[i].Max}); got != w {
+					t.Errorf("limit %d = %+v, want %+v", i, got, w)
+				}
+			}
+			if want := codeKey(tag, gen.ScenarioLogin, ids); code != want {
+				t.Errorf("code key %q, want %q", code, want)
 			}
 		})
 	}

@@ -160,11 +160,10 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (_ SendResult, err 
 		return SendResult{}, s.refuse(ctx, req, "", err)
 	}
 	tag := info.tag
-	key := codeKey(tag, req.Scenario, ids)
 	// The prefix, once for both pumping rules (the volume rule's limit
 	// here, the learning rule's step below).
 	pfx := ids.pumpPrefixOf(ch.Pumping, num)
-	limits, kinds := limitsFor(tag, ch.Limits, ch.Pumping, pfx, ids, req.Scenario, req.Caller)
+	key, limits, kinds := limitsFor(tag, ch.Limits, ch.Pumping, pfx, ids, req.Scenario, req.Caller)
 	sreq := store.SendRequest{
 		Limits: limits,
 		Code: store.Code{Key: key, Hash: s.d.Hasher.Hash(key, code),
@@ -421,6 +420,11 @@ func (ids keyIDs) prefix(p string) string { return keyedID(ids.h, prefixIDDomain
 // that whoever knows a device's fingerprint cannot find its keys.
 func (ids keyIDs) device(fp string) string { return keyedID(ids.h, deviceIDDomain, fp) }
 
+// appendDevice appends device(fp) to b.
+func (ids keyIDs) appendDevice(b []byte, fp string) []byte {
+	return appendKeyedID(b, ids.h, deviceIDDomain, fp)
+}
+
 // binding is what a captcha token is bound to: the number's id under a
 // domain of its own, which the captcha store keeps in its records.
 func (ids keyIDs) binding() string { return keyedID(ids.h, bindingDomain, ids.number) }
@@ -428,11 +432,15 @@ func (ids keyIDs) binding() string { return keyedID(ids.h, bindingDomain, ids.nu
 // keyedID is the first 128 bits of HMAC(secret, domain, value), in hex:
 // collisions need 2^64 numbers, and key names stay short.
 func keyedID(h *otp.Hasher, domain, value string) string {
+	var buf [32]byte
+	return string(appendKeyedID(buf[:0], h, domain, value))
+}
+
+// appendKeyedID appends keyedID(h, domain, value) to b.
+func appendKeyedID(b []byte, h *otp.Hasher, domain, value string) []byte {
 	var sum [32]byte
 	h.HashTo(&sum, domain, value)
-	var out [32]byte
-	hex.Encode(out[:], sum[:16])
-	return string(out[:])
+	return hex.AppendEncode(b, sum[:16])
 }
 
 func causeOf(e *apierr.Error) string {
