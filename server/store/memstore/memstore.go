@@ -138,14 +138,30 @@ func digestOfBytes(b []byte) digest {
 	return d
 }
 
-// limitDigests returns the digests of limits' keys, in buf when it is large
-// enough, so that each key is hashed once per call.
-func limitDigests(limits []store.Limit, buf []digest) []digest {
-	for _, l := range limits {
-		buf = append(buf, digestOf(l.Key))
-	}
-	return buf
+// slot is a key as one call uses it: its digest and its shard, each
+// worked out once per call. A send's keys span about five shards and each
+// is looked at two or three times (checked, counted, the locks taken), and
+// finding a key's shard again hashed its tag each time.
+type slot struct {
+	d digest
+	i uint8 // the shard's index
 }
+
+func slotOf(key string) slot { return slot{d: digestOf(key), i: uint8(shardIndex(key))} }
+
+// slotsOf returns the slots of limits' keys, in buf when it is large
+// enough, and the set of their shards.
+func slotsOf(limits []store.Limit, buf []slot) ([]slot, shardSet) {
+	var set shardSet
+	for _, l := range limits {
+		k := slotOf(l.Key)
+		buf, set = append(buf, k), set|1<<k.i
+	}
+	return buf, set
+}
+
+// at is k's shard.
+func (s *Store) at(k slot) *shard { return &s.shards[k.i] }
 
 // value is a Put value and its expiry.
 type value struct {
@@ -250,32 +266,33 @@ func (s *Store) Reserve(ctx context.Context, req store.SendRequest) (store.SendR
 	if err := store.Validate(req); err != nil {
 		return store.SendResult{}, err
 	}
-	var buf [8]digest
-	keys := limitDigests(req.Limits, buf[:0])
-	var codeD digest // the code key's, hashed once for fits and charge
+	var buf [8]slot
+	keys, set := slotsOf(req.Limits, buf[:0])
+	var code slot // the code key's, worked out once for fits and charge
 	if req.Code.Key != "" {
-		codeD = digestOf(req.Code.Key)
+		code = slotOf(req.Code.Key)
+		set |= 1 << code.i
 	}
-	locked := s.lock(req)
+	locked := s.lockSet(set)
 	defer s.unlock(locked)
 	now := s.clock()
-	if res := s.check(locked, req.Limits, keys, now); !res.Allowed {
+	if res := s.check(req.Limits, keys, now); !res.Allowed {
 		return res, nil
 	}
 	if !s.fits(locked, len(req.Limits)+1, now, func() (n int) {
-		for i, l := range req.Limits {
-			if !has(s.in(locked.set, l.Key).counters, keys[i]) {
+		for _, k := range keys {
+			if !has(s.at(k).counters, k.d) {
 				n++
 			}
 		}
-		if k := req.Code.Key; k != "" && !has(s.in(locked.set, k).codes, codeD) {
+		if req.Code.Key != "" && !has(s.at(code).codes, code.d) {
 			n++
 		}
 		return n
 	}) {
 		return store.SendResult{}, full("reserve")
 	}
-	return s.charge(locked, req, keys, codeD, now), nil
+	return s.charge(req, keys, code, now), nil
 }
 
 // has reports whether m holds an entry under d, expired or not: a key
@@ -289,18 +306,18 @@ func has[V any](m map[digest]V, d digest) bool {
 // must charge none. Every refusing limit applies its Block (each guards
 // something of its own, e.g. a number prefix under attack); the first one is
 // reported. A result with Allowed set means none refused.
-func (s *Store) check(locked held, limits []store.Limit, keys []digest, now int64) store.SendResult {
+func (s *Store) check(limits []store.Limit, keys []slot, now int64) store.SendResult {
 	res := store.SendResult{Refused: -1}
 	for i, l := range limits {
-		sh := s.in(locked.set, l.Key)
-		c, ok := sh.counters[keys[i]]
+		sh := s.at(keys[i])
+		c, ok := sh.counters[keys[i].d]
 		if !ok || c.expires <= now || c.count < l.Max {
 			continue
 		}
 		if l.Block > 0 && !c.blocked {
 			c.blocked = true
 			c.expires = max(c.expires, now+int64(l.Block))
-			sh.counters[keys[i]] = c
+			sh.counters[keys[i].d] = c
 		}
 		if res.Refused < 0 {
 			res.Refused, res.RetryAfter = i, time.Duration(c.expires-now)
@@ -310,27 +327,27 @@ func (s *Store) check(locked held, limits []store.Limit, keys []digest, now int6
 	return res
 }
 
-// count adds one to limit l's counter (key is the digest of l.Key),
-// starting a window where none is running.
-func (s *Store) count(locked held, l store.Limit, key digest, now int64) {
-	sh := s.in(locked.set, l.Key)
-	c, ok := sh.counters[key]
+// count adds one to limit l's counter (k is l.Key's slot), starting a
+// window where none is running.
+func (s *Store) count(l store.Limit, k slot, now int64) {
+	sh := s.at(k)
+	c, ok := sh.counters[k.d]
 	if !ok || c.expires <= now {
 		c = counter{expires: now + int64(l.Window)}
 	}
 	c.count++
-	sh.counters[key] = c
+	sh.counters[k.d] = c
 }
 
 // charge counts an allowed send against each limit, starting a window where
 // none is running, and stores its code under a new reservation.
-func (s *Store) charge(locked held, req store.SendRequest, keys []digest, codeD digest, now int64) store.SendResult {
+func (s *Store) charge(req store.SendRequest, keys []slot, codeSlot slot, now int64) store.SendResult {
 	for i, l := range req.Limits {
-		s.count(locked, l, keys[i], now)
+		s.count(l, keys[i], now)
 	}
 	id := s.res.Add(1)
-	if k := req.Code.Key; k != "" {
-		s.in(locked.set, k).codes[codeD] = code{
+	if req.Code.Key != "" {
+		s.at(codeSlot).codes[codeSlot.d] = code{
 			hash:        hashOf(req.Code.Hash),
 			expires:     now + int64(req.Code.TTL),
 			reservation: id,
@@ -353,14 +370,19 @@ func (s *Store) Release(ctx context.Context, req store.SendRequest, res store.Se
 	if err := store.Validate(req); err != nil {
 		return err
 	}
-	var buf [8]digest
-	keys := limitDigests(req.Limits, buf[:0])
-	locked := s.lock(req)
+	var buf [8]slot
+	keys, set := slotsOf(req.Limits, buf[:0])
+	var codeSlot slot
+	if req.Code.Key != "" {
+		codeSlot = slotOf(req.Code.Key)
+		set |= 1 << codeSlot.i
+	}
+	locked := s.lockSet(set)
 	defer s.unlock(locked)
 	now := s.clock()
 	for i, l := range req.Limits {
-		sh := s.in(locked.set, l.Key)
-		c, ok := sh.counters[keys[i]]
+		sh := s.at(keys[i])
+		c, ok := sh.counters[keys[i].d]
 		switch {
 		case !ok || c.blocked || c.count > l.Max:
 			// Blocked, or over a Max lowered since: giving back would
@@ -368,15 +390,15 @@ func (s *Store) Release(ctx context.Context, req store.SendRequest, res store.Se
 		case c.expires <= now || c.count <= 1:
 			// Giving back the window's only event ends the window, so the
 			// next send starts a fresh one, as if this one never happened.
-			delete(sh.counters, keys[i])
+			delete(sh.counters, keys[i].d)
 		default:
 			c.count--
-			sh.counters[keys[i]] = c
+			sh.counters[keys[i].d] = c
 		}
 	}
-	if k := req.Code.Key; k != "" {
+	if req.Code.Key != "" {
 		id, err := strconv.ParseUint(res.Reservation, 36, 64)
-		sh, d := s.in(locked.set, k), digestOf(k)
+		sh, d := s.at(codeSlot), codeSlot.d
 		if c, ok := sh.codes[d]; ok && err == nil && c.reservation == id {
 			delete(sh.codes, d)
 		}
@@ -399,25 +421,25 @@ func (s *Store) Verify(ctx context.Context, req store.VerifyRequest) (store.Veri
 	for _, l := range req.Limits {
 		limits = append(limits, l.Limit)
 	}
-	var buf [8]digest
-	keys := limitDigests(limits, buf[:0])
-	locked := s.lock(store.SendRequest{Limits: limits, Code: store.Code{Key: req.Key}})
+	var buf [8]slot
+	keys, set := slotsOf(limits, buf[:0])
+	cd := slotOf(req.Key)
+	locked := s.lockSet(set | 1<<cd.i)
 	defer s.unlock(locked)
 	now := s.clock()
-	if res := s.check(locked, limits, keys, now); !res.Allowed {
+	if res := s.check(limits, keys, now); !res.Allowed {
 		return store.VerifyResult{Outcome: store.VerifyRefused, Refused: res.Refused, RetryAfter: res.RetryAfter}, nil
 	}
 	var sbuf [store.MaxSources]digest
-	cd := digestOf(req.Key)
-	v := s.verifyCode(locked, req, cd, now, sbuf[:0])
+	v := s.verifyCode(req, cd, now, sbuf[:0])
 	if v.out != store.VerifyOK && !s.fits(locked, len(limits)+len(v.srcs), now, func() (n int) {
 		for i, l := range req.Limits {
-			if (v.out == store.VerifyWrong || l.AnyFailure) && !has(s.in(locked.set, l.Key).counters, keys[i]) {
+			if (v.out == store.VerifyWrong || l.AnyFailure) && !has(s.at(keys[i]).counters, keys[i].d) {
 				n++
 			}
 		}
 		for _, sd := range v.srcs {
-			if !has(s.in(locked.set, req.Key).counters, sd) {
+			if !has(s.at(cd).counters, sd) {
 				n++
 			}
 		}
@@ -425,10 +447,10 @@ func (s *Store) Verify(ctx context.Context, req store.VerifyRequest) (store.Veri
 	}) {
 		return store.VerifyResult{}, full("verify")
 	}
-	sh := s.in(locked.set, req.Key)
+	sh := s.at(cd)
 	switch v.out {
 	case store.VerifyOK:
-		delete(sh.codes, cd)
+		delete(sh.codes, cd.d)
 	case store.VerifyWrong:
 		for _, sd := range v.srcs {
 			a, ok := sh.counters[sd]
@@ -444,7 +466,7 @@ func (s *Store) Verify(ctx context.Context, req store.VerifyRequest) (store.Veri
 			if v.out != store.VerifyWrong && !l.AnyFailure {
 				continue
 			}
-			s.count(locked, l.Limit, keys[i], now)
+			s.count(l.Limit, keys[i], now)
 		}
 	}
 	return store.VerifyResult{Outcome: v.out, Refused: -1}, nil
@@ -462,16 +484,16 @@ type verdict struct {
 	expires int64
 }
 
-// verifyCode compares req's hash with the code under req.Key (its digest d), the shards
+// verifyCode compares req's hash with the code under req.Key (its slot k), the shards
 // being locked: a dead code for the caller when one of its sources has spent
 // the code's attempts, else a match (which Verify consumes) or a miss (which
 // Verify counts against every source). It changes nothing but dropping an
 // expired code.
-func (s *Store) verifyCode(locked held, req store.VerifyRequest, d digest, now int64, srcs []digest) verdict {
-	sh := s.in(locked.set, req.Key)
-	c, ok := sh.codes[d]
+func (s *Store) verifyCode(req store.VerifyRequest, k slot, now int64, srcs []digest) verdict {
+	sh := s.at(k)
+	c, ok := sh.codes[k.d]
 	if ok && c.expires <= now {
-		delete(sh.codes, d)
+		delete(sh.codes, k.d)
 		ok = false
 	}
 	if !ok {

@@ -37,30 +37,9 @@ type held struct {
 	before int
 }
 
-// lock locks the shards of every key req touches and returns them for
-// unlock. Shards are locked in ascending order, so two calls whose keys span
-// the same shards cannot deadlock. A send's keys span about five tags.
-func (s *Store) lock(req store.SendRequest) held {
-	var set shardSet
-	// Consecutive keys often share a tag (the number's cooldown and
-	// daily count, a call whose keys share one): it is hashed once.
-	lastTag, last := "", -1
-	add := func(key string) {
-		if tag := store.HashTag(key); last < 0 || tag != lastTag {
-			lastTag, last = tag, tagShard(tag)
-		}
-		set |= 1 << last
-	}
-	for _, l := range req.Limits {
-		add(l.Key)
-	}
-	if req.Code.Key != "" {
-		add(req.Code.Key)
-	}
-	return s.lockSet(set)
-}
-
-// lockSet locks the shards in set, in ascending order (see lock).
+// lockSet locks the shards in set, in ascending order, so that two calls
+// whose keys span the same shards cannot deadlock. A send's keys span
+// about five tags.
 func (s *Store) lockSet(set shardSet) held {
 	for m := set; m != 0; m &= m - 1 {
 		s.shards[lowest(m)].mu.Lock()

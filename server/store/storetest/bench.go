@@ -33,9 +33,38 @@ func benchRequests() []store.SendRequest {
 	return reqs
 }
 
-// BenchReserve measures one send decision at a time on s (latency).
+// spreadRequests are send decisions with the sender's key layout: each
+// entity's keys under a hash tag of their own (the number's cooldown, daily
+// count and code; the device's, the address's, the prefix's; the
+// application's daily count), so that a decision spans several shards or
+// slots, as a real send's does.
+func spreadRequests() []store.SendRequest {
+	reqs := make([]store.SendRequest, benchNumbers)
+	for i := range reqs {
+		num := fmt.Sprintf("{bench:n:%032x}", i)
+		reqs[i] = store.SendRequest{
+			Limits: []store.Limit{
+				{Key: num + ":cd:LOGIN_SMS", Max: 1 << 40, Window: time.Minute},
+				{Key: num + ":nd", Max: 1 << 40, Window: 24 * time.Hour},
+				{Key: fmt.Sprintf("{bench:d:%032x}:dev", i%64), Max: 1 << 40, Window: time.Hour},
+				{Key: fmt.Sprintf("{bench:i:198.51.100.%d}:ip", i%256), Max: 1 << 40, Window: time.Hour},
+				{Key: fmt.Sprintf("{bench:p:%032x}:pfx", i%16), Max: 1 << 40, Window: 10 * time.Minute, Block: time.Hour},
+				{Key: "{bench}:app", Max: 1 << 40, Window: 24 * time.Hour},
+			},
+			Code: store.Code{Key: num + ":code:LOGIN_SMS", Hash: hash(fmt.Sprint(i)), TTL: 5 * time.Minute, MaxAttempts: 5},
+		}
+	}
+	return reqs
+}
+
+// BenchReserve measures one send decision at a time on s (latency), with
+// every key under one hash tag and with the sender's layout (spread).
 func BenchReserve(b *testing.B, s store.Store) {
-	reqs := benchRequests()
+	b.Run("one-tag", func(b *testing.B) { benchReserve(b, s, benchRequests()) })
+	b.Run("spread", func(b *testing.B) { benchReserve(b, s, spreadRequests()) })
+}
+
+func benchReserve(b *testing.B, s store.Store, reqs []store.SendRequest) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	i := 0
