@@ -30,3 +30,13 @@ type Request struct {
 type Verifier interface {
 	Verify(ctx context.Context, req Request) error
 }
+
+// Unbound is implemented by a Verifier none of whose tokens is bound to a
+// number: it never reads Request.Mobile, so a sender may leave it empty
+// rather than work it out (the sender's is an HMAC of the number, one per
+// send). A Verifier that does not implement Unbound is always given Mobile.
+type Unbound interface {
+	Verifier
+	// Unbound marks the Verifier; it does nothing.
+	Unbound()
+}

@@ -132,9 +132,13 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (_ SendResult, err 
 	}
 	ch := &info.ch
 	ids := s.keyIDs(num)
+	var binding string // what the token is bound to, for a verifier that binds
+	if _, unbound := ch.Captcha.(captcha.Unbound); !unbound {
+		binding = ids.binding()
+	}
 	cctx, span := s.startSpan(ctx, spanCaptcha)
 	err = ch.Captcha.Verify(cctx, captcha.Request{
-		Token: req.CaptchaToken, Mobile: ids.binding(), RemoteIP: req.RemoteIP,
+		Token: req.CaptchaToken, Mobile: binding, RemoteIP: req.RemoteIP,
 		ClientID: req.ClientID, TenantID: req.TenantID,
 	})
 	s.countCaptcha(app, metrics.CaptchaStepToken, err)

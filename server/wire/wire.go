@@ -327,10 +327,14 @@ func buildCaptcha(a *apps.App, rt *Runtime, g *generation) (captcha.Verifier, er
 	return captcha.NewTestTokens(a.Captcha.TestTokens, real), nil
 }
 
-// acceptAll is the captcha check of applications whose kind is none.
+// acceptAll is the captcha check of applications whose kind is none. It
+// binds no token to a number (captcha.Unbound), so a send makes no binding
+// for it.
 type acceptAll struct{}
 
 func (acceptAll) Verify(context.Context, captcha.Request) error { return nil }
+
+func (acceptAll) Unbound() {}
 
 func templateOverrides(a *apps.App) map[string]map[string]string {
 	out := make(map[string]map[string]string, len(a.Templates))
