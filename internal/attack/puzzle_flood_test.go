@@ -28,7 +28,9 @@ const captchaPath = "/api/v2/sdk/captcha"
 // 127.w.x.y, no header trick), while an honest client asks for codes.
 // The global budget must hold: no more puzzles drawn than the bucket lets
 // through, every other answer 429 CAPTCHA.0007 with Retry-After, and the
-// honest sends' p95 under 50 ms.
+// honest sends' p95 during the flood at most 50 ms above their p95 without
+// it, measured just before in the same run (so that a machine slowed by
+// other work, as under a full make test on two cores, moves both).
 func TestPuzzleFloodFromRotatingAddresses(t *testing.T) {
 	const (
 		workers  = 8
@@ -37,6 +39,9 @@ func TestPuzzleFloodFromRotatingAddresses(t *testing.T) {
 		// The bound is on p95 (of 40 sends: all but the two slowest): one
 		// or two sends stalled by another process on this 2-core machine
 		// are noise, a flood that slows honest sends shows in most of them.
+		// It is what the flood may add to the quiet p95: without the
+		// budget, under -race, the flood put the p95 at 65 to 78 ms
+		// against 4 to 5 quiet; with it, 12 to 14.
 		honestP95 = 50 * time.Millisecond
 		// Each worker asks at most every floodGap: 800 requests a second
 		// in all, over twice the 300-360 puzzles a second that saturated
@@ -56,6 +61,35 @@ func TestPuzzleFloodFromRotatingAddresses(t *testing.T) {
 	tg := start(t, servertest.WithConfig(func(c *config.Config) {
 		c.Slider.PuzzlesPerSecond, c.Slider.PuzzleBurst = rate, burst
 	}))
+
+	// The honest client: one send at a time, every floodFor/honest, each
+	// for a new number from a new device (so that no limit of its own is
+	// reached), from 127.0.0.1; first without the flood, then during it.
+	honestSends := func(phase string, first int) (lat []time.Duration, failed []string) {
+		tick := time.NewTicker(floodFor / (honest + 2))
+		defer tick.Stop()
+		<-tick.C // let the flood start
+		for i := range honest {
+			<-tick.C
+			h := headers(map[string]string{"X-device-fingerprint": fmt.Sprintf("honest-%s-device-%d", phase, i)})
+			raw, _ := json.Marshal(sendBody(fmt.Sprintf("139%08d", first+i), bind))
+			t0 := time.Now()
+			r, err := tg.try(sendPath, h, raw)
+			lat = append(lat, time.Since(t0))
+			if err != nil || r.Status != http.StatusOK {
+				failed = append(failed, fmt.Sprintf("%v %v", r, err))
+			}
+		}
+		slices.Sort(lat)
+		return lat, failed
+	}
+	p := func(lat []time.Duration, q float64) time.Duration {
+		return lat[min(len(lat)-1, int(q*float64(len(lat))))]
+	}
+	quiet, failed := honestSends("quiet", 0)
+	// A new hour on the store's clock: the address's hourly send limit (50)
+	// starts again for the sends during the flood.
+	tg.Clock.Advance(time.Hour + time.Minute)
 
 	ctx, cancel := context.WithTimeout(context.Background(), floodFor)
 	defer cancel()
@@ -94,43 +128,32 @@ func TestPuzzleFloodFromRotatingAddresses(t *testing.T) {
 		}()
 	}
 
-	// The honest client: one send at a time, every floodFor/honest, each
-	// for a new number from a new device (so that no limit of its own is
-	// reached), from 127.0.0.1.
-	var lat []time.Duration
-	var failed []string
-	tick := time.NewTicker(floodFor / (honest + 2))
-	defer tick.Stop()
-	<-tick.C // let the flood start
-	for i := range honest {
-		<-tick.C
-		h := headers(map[string]string{"X-device-fingerprint": fmt.Sprintf("honest-device-%d", i)})
-		raw, _ := json.Marshal(sendBody(fmt.Sprintf("1390000%04d", i), bind))
-		t0 := time.Now()
-		r, err := tg.try(sendPath, h, raw)
-		lat = append(lat, time.Since(t0))
-		if err != nil || r.Status != http.StatusOK {
-			failed = append(failed, fmt.Sprintf("%v %v", r, err))
-		}
-	}
+	lat, floodFailed := honestSends("flood", honest)
+	failed = append(failed, floodFailed...)
 	cancel()
 	wg.Wait()
 
-	slices.Sort(lat)
-	p := func(q float64) time.Duration { return lat[min(len(lat)-1, int(q*float64(len(lat))))] }
 	secs := floodFor.Seconds()
 	total := drawn.Load() + refused.Load() + other.Load()
 	t.Logf("budget %.1f puzzles/s, burst %d (race detector slowdown %d)", rate, burst, raceSlowdown)
 	t.Logf("puzzle flood, %d workers, %v: %d requests (%.0f/s) from %d source addresses; %d puzzles drawn (%.0f/s), %d refused 429 CAPTCHA.0007, %d other",
 		workers, floodFor, total, float64(total)/secs, addr.Load(), drawn.Load(), float64(drawn.Load())/secs, refused.Load(), other.Load())
-	t.Logf("honest sends during the flood: %d, p50 %v, p95 %v, p99 %v, max %v (limit p95 %v)",
-		len(lat), p(0.5).Round(time.Microsecond), p(0.95).Round(time.Microsecond), p(0.99).Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond), honestP95)
+	limit := p(quiet, 0.95) + honestP95
+	for _, ph := range []struct {
+		name string
+		lat  []time.Duration
+	}{{"without the flood", quiet}, {"during the flood", lat}} {
+		t.Logf("honest sends %s: %d, p50 %v, p95 %v, p99 %v, max %v", ph.name, len(ph.lat),
+			p(ph.lat, 0.5).Round(time.Microsecond), p(ph.lat, 0.95).Round(time.Microsecond),
+			p(ph.lat, 0.99).Round(time.Microsecond), ph.lat[len(ph.lat)-1].Round(time.Microsecond))
+	}
+	t.Logf("limit on the p95 during the flood: the quiet p95 + %v = %v", honestP95, limit.Round(time.Microsecond))
 
 	if len(failed) > 0 {
 		t.Errorf("%d honest sends failed, first: %s", len(failed), failed[0])
 	}
-	if p(0.95) >= honestP95 {
-		t.Errorf("honest send p95 %v, want under %v", p(0.95), honestP95)
+	if p(lat, 0.95) >= limit {
+		t.Errorf("honest send p95 during the flood %v, want under %v", p(lat, 0.95), limit)
 	}
 	// The bucket starts full and refills at its rate; a little slack for
 	// the time the flood takes to stop.
