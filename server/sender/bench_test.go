@@ -70,32 +70,45 @@ func learningSender(tb testing.TB, allow []string) (send func()) {
 // application, a memory store whose clock moves a second at each read.
 func learningService(tb testing.TB, allow []string) *sender.Service {
 	tb.Helper()
-	reg, err := apps.NewRegistry([]apps.App{{ClientID: "bench", Scenarios: []gen.Scenario{gen.ScenarioLogin}}})
+	const many = 1 << 40
+	p := sender.DefaultPumping
+	p.Max, p.Allow = many, allow
+	p.AutoBlock = sender.AutoBlock{Enabled: on(true), MinSends: many, MaxRatioOfNorm: 0.2, Window: time.Hour, BlockFor: time.Hour}.Over(sender.DefaultAutoBlock)
+	return oneAppService(tb, "bench", time.Second, sender.Channel{
+		Captcha: captcha.NewTestTokens([]string{"tok"}, nil),
+		Limits: sender.Limits{NumberCooldown: time.Minute, NumberDaily: many, DevicePerHour: many,
+			IPPerHour: many, AppDaily: many},
+		Pumping: p,
+	})
+}
+
+// oneAppService is a Service for one application (clientID, LOGIN_SMS
+// only) on a memory store whose clock moves step at each read, with ch as
+// its channel; ch's Provider and Templates default to the null provider
+// and the default templates.
+func oneAppService(tb testing.TB, clientID string, step time.Duration, ch sender.Channel) *sender.Service {
+	tb.Helper()
+	reg, err := apps.NewRegistry([]apps.App{{ClientID: clientID, Scenarios: []gen.Scenario{gen.ScenarioLogin}}})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	var now atomic.Int64
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	st := memstore.New(memstore.Config{Now: func() time.Time { return start.Add(time.Duration(now.Add(1)) * time.Second) }})
+	st := memstore.New(memstore.Config{Now: func() time.Time { return start.Add(time.Duration(now.Add(1)) * step) }})
 	tb.Cleanup(st.Close)
 	h, err := otp.NewHasher([]byte("bench secret of thirty-two bytes!"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	const many = 1 << 40
-	p := sender.DefaultPumping
-	p.Max, p.Allow = many, allow
-	p.AutoBlock = sender.AutoBlock{Enabled: on(true), MinSends: many, MaxRatioOfNorm: 0.2, Window: time.Hour, BlockFor: time.Hour}.Over(sender.DefaultAutoBlock)
+	if ch.Provider == nil {
+		ch.Provider = sms.NewNull()
+	}
+	if ch.Templates == nil {
+		ch.Templates = sms.DefaultTemplates()
+	}
 	svc, err := sender.New(sender.Deps{
 		Apps: reg, Store: st, Hasher: h,
-		Channels: map[string]sender.Channel{reg.Apps()[0].Scope(): {
-			Captcha:   captcha.NewTestTokens([]string{"tok"}, nil),
-			Provider:  sms.NewNull(),
-			Templates: sms.DefaultTemplates(),
-			Limits: sender.Limits{NumberCooldown: time.Minute, NumberDaily: many, DevicePerHour: many,
-				IPPerHour: many, AppDaily: many},
-			Pumping: p,
-		}},
+		Channels: map[string]sender.Channel{reg.Apps()[0].Scope(): ch},
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -2,17 +2,12 @@ package sender_test
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smscode/smscode/gen"
-	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/captcha"
-	"github.com/smscode/smscode/server/otp"
 	"github.com/smscode/smscode/server/sender"
-	"github.com/smscode/smscode/server/sms"
-	"github.com/smscode/smscode/server/store/memstore"
 )
 
 // recordingVerifier passes every token and keeps the Mobile it was given.
@@ -72,36 +67,15 @@ func TestCaptchaBinding(t *testing.T) {
 }
 
 // serviceWithCaptcha is a Service for one application ("app") whose
-// captcha check is v, limits out of reach (the cooldown passes between
-// any two sends).
+// captcha check is v, limits out of reach; the store's clock moves a
+// minute at each read, past the cooldown between two sends to one number.
 func serviceWithCaptcha(t *testing.T, v captcha.Verifier) *sender.Service {
 	t.Helper()
-	reg, err := apps.NewRegistry([]apps.App{{ClientID: "app", Scenarios: []gen.Scenario{gen.ScenarioLogin}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The store's clock moves a minute at each read: past the cooldown
-	// between two sends to one number.
-	var now atomic.Int64
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	st := memstore.New(memstore.Config{Now: func() time.Time { return start.Add(time.Duration(now.Add(1)) * time.Minute) }})
-	t.Cleanup(st.Close)
-	h, err := otp.NewHasher([]byte("test secret of thirty-two bytes!!"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	const many = 1 << 40
-	svc, err := sender.New(sender.Deps{
-		Apps: reg, Store: st, Hasher: h,
-		Channels: map[string]sender.Channel{reg.Apps()[0].Scope(): {
-			Captcha: v, Provider: sms.NewNull(), Templates: sms.DefaultTemplates(),
-			Limits: sender.Limits{NumberCooldown: time.Second, NumberDaily: many, DevicePerHour: many,
-				IPPerHour: many, AppDaily: many},
-			Pumping: sender.Pumping{Disabled: true},
-		}},
+	return oneAppService(t, "app", time.Minute, sender.Channel{
+		Captcha: v,
+		Limits: sender.Limits{NumberCooldown: time.Second, NumberDaily: many, DevicePerHour: many,
+			IPPerHour: many, AppDaily: many},
+		Pumping: sender.Pumping{Disabled: true},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc
 }
