@@ -2,6 +2,7 @@ package kit
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -22,7 +23,9 @@ import (
 // are its. Before that, Err is worked out from the parent and the clock, so
 // that it answers what the real one would: nil until the deadline, the
 // parent's error once the parent is done, DeadlineExceeded after the
-// deadline, Canceled once the request has ended.
+// deadline, Canceled once the request has ended; and the first error it
+// gives is kept, so that it never changes (a real context made after it
+// is made done with that error).
 type infoContext struct {
 	context.Context // the parent
 	info            requestInfo
@@ -35,7 +38,7 @@ type infoContext struct {
 	mu     sync.Mutex
 	real   context.Context    // context.WithDeadline(parent, deadline), once made
 	cancel context.CancelFunc // real's
-	ended  bool               // end was called: the request is over
+	err    error              // what Err said first, before real was made (Canceled after end)
 }
 
 // Value implements context.Context.
@@ -70,21 +73,18 @@ func (c *infoContext) Err() error {
 		return c.Context.Err()
 	}
 	c.mu.Lock()
-	real, ended := c.real, c.ended
-	c.mu.Unlock()
-	switch {
-	case real != nil:
-		return real.Err()
-	case ended:
-		return context.Canceled
+	defer c.mu.Unlock()
+	if c.real != nil {
+		return c.real.Err()
 	}
-	if err := c.Context.Err(); err != nil {
-		return err
+	if c.err == nil {
+		if err := c.Context.Err(); err != nil {
+			c.err = err
+		} else if !time.Now().Before(c.deadline) {
+			c.err = context.DeadlineExceeded
+		}
 	}
-	if !time.Now().Before(c.deadline) {
-		return context.DeadlineExceeded
-	}
-	return nil
+	return c.err
 }
 
 // AfterFunc is what context.AfterFunc and context.WithCancel look for in a
@@ -98,28 +98,45 @@ func (c *infoContext) AfterFunc(f func()) (stop func() bool) {
 	return context.AfterFunc(c.made(), f)
 }
 
-// made returns the real context, making it on the first call. Made after
-// the request ended, it is cancelled at once, as the real one would be by
-// then; made after the deadline, context.WithDeadline returns it done.
+// made returns the real context, making it on the first call: done
+// already, with Err's error, when Err has given one (the request ended,
+// the deadline passed or the parent was done), else WithDeadline.
 func (c *infoContext) made() context.Context {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.real == nil {
-		c.real, c.cancel = context.WithDeadline(c.Context, c.deadline)
-		if c.ended {
-			c.cancel()
+		if c.err != nil {
+			c.real, c.cancel = doneWith(c.Context, c.err)
+		} else {
+			c.real, c.cancel = context.WithDeadline(c.Context, c.deadline)
 		}
 	}
 	return c.real
 }
 
+// doneWith returns a context that is done with err (Canceled or
+// DeadlineExceeded, the only errors a context gives), whatever parent
+// does later.
+func doneWith(parent context.Context, err error) (context.Context, context.CancelFunc) {
+	base := context.WithoutCancel(parent)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return context.WithDeadline(base, time.Time{}) // in the past: done at once
+	}
+	ctx, cancel := context.WithCancel(base)
+	cancel()
+	return ctx, cancel
+}
+
 // end is the real context's cancel, called when the request is over: its
-// timer stops and everything waiting on Done is released.
+// timer stops and everything waiting on Done is released. Before the real
+// context is made, it only settles Err (Canceled, unless Err already gave
+// another error).
 func (c *infoContext) end() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.ended = true
 	if c.cancel != nil {
 		c.cancel()
+	} else if c.err == nil {
+		c.err = context.Canceled
 	}
 }

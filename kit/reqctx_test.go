@@ -190,6 +190,46 @@ func TestRequestContextEndsWithTheRequest(t *testing.T) {
 	}
 }
 
+// Err never changes once it has given an error, whatever comes after and
+// whether Done is asked for after it or not: a deadline that passed stays
+// the reason when the request ends or the client goes away.
+func TestRequestContextErrIsSticky(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		after func(cancelParent context.CancelFunc) // once Err said DeadlineExceeded, in the handler
+	}{
+		{"then the request ends", func(context.CancelFunc) {}},
+		{"then the client goes away", func(cancel context.CancelFunc) { cancel() }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			parent, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var kept context.Context
+			serveWith(t, parent, 10*time.Millisecond, func(ctx context.Context) {
+				time.Sleep(20 * time.Millisecond)
+				if err := ctx.Err(); !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("Err after the deadline = %v", err)
+				}
+				tt.after(cancel)
+				if err := ctx.Err(); !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("Err after that = %v, want DeadlineExceeded still", err)
+				}
+				kept = ctx
+			})
+			// The request has ended; Done, first asked for now, is closed
+			// and Err still says why it first ended.
+			select {
+			case <-kept.Done():
+			default:
+				t.Error("Done open after the request")
+			}
+			if err := kept.Err(); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Err after the request = %v, want DeadlineExceeded", err)
+			}
+		})
+	}
+}
+
 // Without a timeout (kit.RequestID) the context is the parent's in all
 // but its values.
 func TestRequestIDKeepsTheParentsDeadline(t *testing.T) {

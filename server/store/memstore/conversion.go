@@ -39,7 +39,7 @@ func (c conv) counts(now int64) (sent, verified int64) {
 	return s.count, verified
 }
 
-// lockKeys locks the shards of keys, in ascending order as lock does.
+// lockKeys locks the shards of keys, in ascending order (lockSet).
 func (s *Store) lockKeys(keys ...string) held {
 	var set shardSet
 	for _, k := range keys {
