@@ -216,8 +216,11 @@ func TestRequestContextErrIsSticky(t *testing.T) {
 				}
 				kept = ctx
 			})
-			// The request has ended; Done, first asked for now, is closed
-			// and Err still says why it first ended.
+			// The request has ended; Err still says why it first ended, and
+			// Done, first asked for now, is closed and changes nothing.
+			if err := kept.Err(); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Err after the request = %v, want DeadlineExceeded", err)
+			}
 			select {
 			case <-kept.Done():
 			default:
