@@ -160,6 +160,18 @@ func slotsOf(limits []store.Limit, buf []slot) ([]slot, shardSet) {
 	return buf, set
 }
 
+// sendSlots returns the slots of req's limit keys (in buf when it is large
+// enough) and of its code key (the zero slot when it has none), and the set
+// of the shards they are in.
+func sendSlots(req store.SendRequest, buf []slot) (keys []slot, code slot, set shardSet) {
+	keys, set = slotsOf(req.Limits, buf)
+	if req.Code.Key != "" {
+		code = slotOf(req.Code.Key)
+		set |= 1 << code.i
+	}
+	return keys, code, set
+}
+
 // at is k's shard.
 func (s *Store) at(k slot) *shard { return &s.shards[k.i] }
 
@@ -267,12 +279,7 @@ func (s *Store) Reserve(ctx context.Context, req store.SendRequest) (store.SendR
 		return store.SendResult{}, err
 	}
 	var buf [8]slot
-	keys, set := slotsOf(req.Limits, buf[:0])
-	var code slot // the code key's, worked out once for fits and charge
-	if req.Code.Key != "" {
-		code = slotOf(req.Code.Key)
-		set |= 1 << code.i
-	}
+	keys, code, set := sendSlots(req, buf[:0]) // once, for check, fits and charge
 	locked := s.lockSet(set)
 	defer s.unlock(locked)
 	now := s.clock()
@@ -371,12 +378,7 @@ func (s *Store) Release(ctx context.Context, req store.SendRequest, res store.Se
 		return err
 	}
 	var buf [8]slot
-	keys, set := slotsOf(req.Limits, buf[:0])
-	var codeSlot slot
-	if req.Code.Key != "" {
-		codeSlot = slotOf(req.Code.Key)
-		set |= 1 << codeSlot.i
-	}
+	keys, codeSlot, set := sendSlots(req, buf[:0])
 	locked := s.lockSet(set)
 	defer s.unlock(locked)
 	now := s.clock()
