@@ -135,31 +135,27 @@ func limitsFor(tag string, l Limits, p Pumping, pfx pumpPrefix, ids keyIDs, scen
 	var endBuf [maxLimits + 1]int
 	b, ends := buf[:0], endBuf[:0]
 	var specs [maxLimits]store.Limit
+	// add ends the key just written in b as the next limit's.
 	add := func(k limitKind, max int64, window, block time.Duration) {
-		kinds[len(ends)-1], specs[len(ends)-1] = k, store.Limit{Max: max, Window: window, Block: block}
+		kinds[len(ends)], specs[len(ends)] = k, store.Limit{Max: max, Window: window, Block: block}
+		ends = append(ends, len(b))
 	}
 	b = appendEntityKey(b, tag, entityNumber, ids.number, ":cd:", string(scenario))
-	ends = append(ends, len(b))
 	add(kindCooldown, 1, l.NumberCooldown, 0)
 	b = appendEntityKey(b, tag, entityNumber, ids.number, ":nd", "")
-	ends = append(ends, len(b))
 	add(kindNumber, l.NumberDaily, day, 0)
 	b = appendEntityClose(ids.appendDevice(appendEntityOpen(b, tag, entityDevice), c.Fingerprint), ":dev", "")
-	ends = append(ends, len(b))
 	add(kindDevice, l.DevicePerHour, time.Hour, 0)
 	if c.RemoteIP != "" {
 		b = appendEntityClose(appendClientIP(appendEntityOpen(b, tag, entityIP), c.RemoteIP), ":ip", "")
-		ends = append(ends, len(b))
 		add(kindIP, l.IPPerHour, time.Hour, 0)
 	}
 	if !p.Disabled && !pfx.allowed {
 		b = appendEntityKey(b, tag, entityPrefix, pfx.id, ":pfx", "")
-		ends = append(ends, len(b))
 		add(kindPrefix, p.Max, p.Window, p.BlockFor)
 	}
 	// The one application-wide key of a send.
 	b = append(append(b, tag...), ":app"...)
-	ends = append(ends, len(b))
 	add(kindApp, l.AppDaily, day, 0)
 	n := len(ends)
 	b = appendEntityKey(b, tag, entityNumber, ids.number, ":code:", string(scenario))
@@ -262,6 +258,10 @@ func clientIP(ip string) string {
 func appendClientIP(b []byte, ip string) []byte {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
+		// Not an address (Echo's RealIP gives one; a misconfigured
+		// proxy chain might not): one shared bucket rather than the
+		// text itself, which would be unbounded and could hold a "}"
+		// that ends the key's hash tag early.
 		return append(b, unparsedIP...)
 	}
 	if a = a.Unmap(); a.Is4() {
@@ -274,6 +274,7 @@ func appendClientIP(b []byte, ip string) []byte {
 	return p.AppendTo(b)
 }
 
+// unparsedIP is clientIP's answer for a remote address that does not parse.
 const unparsedIP = "unparsed"
 
 // verifySources names the caller of a verification to the store: its
