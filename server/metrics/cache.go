@@ -16,8 +16,9 @@ type labelValues [4]string
 // under a read lock, instead of WithLabelValues' label checks, byte-wise
 // FNV hash and lookup under the vector's own lock (BenchmarkSendCounters:
 // 600 to 700 ns for a send's three before, about 300 after, most of it
-// now the labels' own bounds). The map is bounded as the labels are: every value is bounded before it gets
-// here (see Unknown), and no series is ever deleted from a vector.
+// now the labels' own bounds). The map is bounded as the labels are:
+// every value is bounded before it gets here (see Unknown), and no series
+// is ever deleted from a vector.
 type counters struct {
 	*prometheus.CounterVec
 	n  int // how many labels the vector has
