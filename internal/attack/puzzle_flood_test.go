@@ -68,7 +68,7 @@ func TestPuzzleFloodFromRotatingAddresses(t *testing.T) {
 	honestSends := func(phase string, first int) (lat []time.Duration, failed []string) {
 		tick := time.NewTicker(floodFor / (honest + 2))
 		defer tick.Stop()
-		<-tick.C // let the flood start
+		<-tick.C // a tick first: during the flood, to let it start
 		for i := range honest {
 			<-tick.C
 			h := headers(map[string]string{"X-device-fingerprint": fmt.Sprintf("honest-%s-device-%d", phase, i)})
