@@ -130,11 +130,11 @@ func newBench(o options, w io.Writer) (b *bench, err error) {
 	want := map[string]bool{}
 	for _, id := range strings.Split(o.Scenarios, ",") {
 		switch id = strings.TrimSpace(id); id {
-		case "baseline", "a", "b", "c", "d", "e":
+		case "baseline", "a", "b", "c", "d", "e", "f":
 			want[id] = true
 		case "":
 		default:
-			return nil, fmt.Errorf("-scenarios: unknown scenario %q (want baseline, a, b, c, d or e)", id)
+			return nil, fmt.Errorf("-scenarios: unknown scenario %q (want baseline, a, b, c, d, e or f)", id)
 		}
 	}
 	setups := []struct {
@@ -143,6 +143,7 @@ func newBench(o options, w io.Writer) (b *bench, err error) {
 	}{
 		{"baseline", b.setupBaseline}, {"a", b.setupAccepted}, {"b", b.setupRefused},
 		{"c", b.setupInvalid}, {"d", b.setupRedis}, {"e", b.setupVerify},
+		{"f", b.setupLayer},
 	}
 	for _, st := range setups {
 		if !want[st.id] {
@@ -276,6 +277,22 @@ func (b *bench) setupVerify(s *scenario) error {
 		}
 		return targeter(verifies(srv.URL, codes)), nil
 	}
+	return nil
+}
+
+// setupLayer starts (a)'s HTTP layer (the same configuration, middleware,
+// validation, access log, metrics and response) on a service that accepts
+// every send at once, without a store, a code or a provider: what the layer
+// costs by itself. (a) cannot come closer to the baseline than this row;
+// the gap between the two is the send pipeline's.
+func (b *bench) setupLayer(s *scenario) error {
+	s.name, s.want = "(f) the HTTP layer alone, no-op service", expect{Status: http.StatusOK}
+	srv, err := startLayer(b.log)
+	if err != nil {
+		return err
+	}
+	b.closers = append(b.closers, srv.close)
+	s.tr = targeter(sendsTo(srv.URL, "17", 0))
 	return nil
 }
 

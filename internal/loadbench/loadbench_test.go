@@ -29,13 +29,13 @@ func TestScenarios(t *testing.T) {
 	}
 	o := options{
 		Duration: 200 * time.Millisecond, Warmup: 50 * time.Millisecond, Workers: 4, Rounds: 2,
-		Redis: redis, Log: "info", Scenarios: "baseline,a,b,c,d,e", VerifyMax: 20_000,
+		Redis: redis, Log: "info", Scenarios: "baseline,a,b,c,d,e,f", VerifyMax: 20_000,
 	}
 	var out bytes.Buffer
 	if err := run(context.Background(), o, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	for _, id := range []string{"baseline", "a", "b", "c", "e"} {
+	for _, id := range []string{"baseline", "a", "b", "c", "e", "f"} {
 		if !strings.Contains(out.String(), "round 2/2  "+id+" ") {
 			t.Errorf("no line for scenario %s:\n%s", id, out.String())
 		}

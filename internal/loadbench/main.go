@@ -10,6 +10,10 @@
 //	(c)       invalid requests: bad mobile (USER.0038), missing header (HEADER.0002)
 //	(d)       accepted sends on the Redis store (skipped without redis-server)
 //	(e)       verify: the right code, once per pending code (200)
+//	(f)       (a)'s HTTP layer alone: the same server on a service that
+//	          accepts every send at once (no store, code or provider), so
+//	          that (a)'s gap to the baseline splits into the layer's share
+//	          and the send pipeline's
 //
 // Each scenario is a closed loop of -workers concurrent requests for
 // -duration. The scenarios run in rounds (-rounds), in the same order each
@@ -31,7 +35,7 @@
 // Usage:
 //
 //	go run ./internal/loadbench [-rounds 3] [-duration 3s] [-workers 16]
-//	                            [-redis redis-server] [-scenarios baseline,a,b,c,d,e]
+//	                            [-redis redis-server] [-scenarios baseline,a,b,c,d,e,f]
 //	                            [-out results.json] [-cpuprofile cpu.out -profile a]
 //	go run ./internal/loadbench -mem [-mem-codes 1000000] [-out mem.json]
 //	go run ./internal/loadbench -scale [-rounds 3] [-scale-duration 1s]
@@ -102,7 +106,7 @@ func main() {
 	flag.IntVar(&o.Workers, "workers", 16, "concurrent requests (closed loop: each worker waits for its answer)")
 	flag.StringVar(&o.Redis, "redis", "redis-server", "scenario (d): a redis-server binary to start, or host:port of a running Redis; empty skips (d)")
 	flag.StringVar(&o.Log, "log", "info", "server logging: info (JSON, as cmd/smscode, written to io.Discard) or off")
-	flag.StringVar(&o.Scenarios, "scenarios", "baseline,a,b,c,d,e", "comma-separated scenarios to run")
+	flag.StringVar(&o.Scenarios, "scenarios", "baseline,a,b,c,d,e,f", "comma-separated scenarios to run")
 	flag.IntVar(&o.VerifyMax, "verify-max", 300_000, "most codes prepared for scenario (e)")
 	flag.StringVar(&o.out, "out", "", "also write the results as JSON to this file")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of one scenario's first measured run (whole process: server and load generator); with -scale, of the accepted sends' first round (the handler alone)")

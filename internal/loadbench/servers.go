@@ -14,9 +14,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/smscode/smscode/server"
 	"github.com/smscode/smscode/server/apps"
 	"github.com/smscode/smscode/server/config"
 	"github.com/smscode/smscode/server/jsonlog"
+	"github.com/smscode/smscode/server/metrics"
 	"github.com/smscode/smscode/server/sender"
 	"github.com/smscode/smscode/server/sms"
 	"github.com/smscode/smscode/server/store/redisstore"
@@ -182,6 +184,32 @@ func startReal(o serverOptions) (*realServer, error) {
 		return nil, err
 	}
 	return &realServer{listening: l, rt: rt}, nil
+}
+
+// startLayer serves the HTTP layer of the real server, built as wire.Build
+// builds it (the same server.Config, logger and metrics), on acceptAll
+// instead of the send pipeline.
+func startLayer(log *slog.Logger) (*listening, error) {
+	cfg, err := benchConfig(serverOptions{})
+	if err != nil {
+		return nil, err
+	}
+	httpCfg := cfg.HTTP
+	httpCfg.DevMode = httpCfg.DevMode || cfg.DevMode
+	srv, err := server.New(httpCfg, acceptAll{}, log, metrics.New())
+	if err != nil {
+		return nil, err
+	}
+	return listen(srv.HTTPServer("127.0.0.1:0"))
+}
+
+// acceptAll is a server.Service whose every send is accepted at once, as
+// the pipeline answers an accepted send (the defaults' cooldown and code
+// lifetime); nothing else is called by the layer scenario.
+type acceptAll struct{ server.Service }
+
+func (acceptAll) Send(context.Context, sender.SendRequest) (sender.SendResult, error) {
+	return sender.SendResult{ResendAfter: time.Minute, ExpiresIn: 5 * time.Minute, Provider: "null", MessageID: "m"}, nil
 }
 
 // close stops the HTTP server, then releases the store.
