@@ -110,6 +110,15 @@ func BenchmarkHandler(b *testing.B) {
 		// A range of its own per run: b.Run calls this several times.
 		serve(b, h, sendsTo("", "14", uint64(time.Now().UnixNano())%500_000_000), http.StatusOK)
 	})
+	b.Run("layer", func(b *testing.B) {
+		// Scenario (f): the accepted send's request through the same layer,
+		// on a service that accepts at once.
+		layer, err := newLayer(mustLogger(b, "info"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		serve(b, layer.Handler(), sendsTo("", "17", 0), http.StatusOK)
+	})
 	b.Run("refused", func(b *testing.B) {
 		number := mobile("18", 1)
 		serveOne(b, h, sameNumber("", number), 0) // the send that starts the cooldown

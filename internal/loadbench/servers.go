@@ -186,21 +186,26 @@ func startReal(o serverOptions) (*realServer, error) {
 	return &realServer{listening: l, rt: rt}, nil
 }
 
-// startLayer serves the HTTP layer of the real server, built as wire.Build
-// builds it (the same server.Config, logger and metrics), on acceptAll
-// instead of the send pipeline.
+// startLayer serves newLayer's server on loopback.
 func startLayer(log *slog.Logger) (*listening, error) {
+	srv, err := newLayer(log)
+	if err != nil {
+		return nil, err
+	}
+	return listen(srv.HTTPServer("127.0.0.1:0"))
+}
+
+// newLayer builds the HTTP layer of the real server as wire.Build builds
+// it (the same server.Config, logger and metrics), on acceptAll instead of
+// the send pipeline.
+func newLayer(log *slog.Logger) (*server.Server, error) {
 	cfg, err := benchConfig(serverOptions{})
 	if err != nil {
 		return nil, err
 	}
 	httpCfg := cfg.HTTP
 	httpCfg.DevMode = httpCfg.DevMode || cfg.DevMode
-	srv, err := server.New(httpCfg, acceptAll{}, log, metrics.New())
-	if err != nil {
-		return nil, err
-	}
-	return listen(srv.HTTPServer("127.0.0.1:0"))
+	return server.New(httpCfg, acceptAll{}, log, metrics.New())
 }
 
 // acceptAll is a server.Service whose every send is accepted at once, as
