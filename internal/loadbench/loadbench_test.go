@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,45 @@ func TestScenarios(t *testing.T) {
 		}
 	}
 	t.Log(out.String())
+}
+
+// TestLayerAnswersAsAccepted checks that scenario (f)'s no-op service
+// answers as (a)'s pipeline does, so that the two rows differ only by the
+// pipeline's work: the same status and the same headers but the request id
+// (the answer's body is the same constant for every accepted send).
+func TestLayerAnswersAsAccepted(t *testing.T) {
+	accepted, err := startReal(serverOptions{Log: mustLoggerT(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = accepted.close() })
+	layer, err := newLayer(mustLoggerT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := func(h http.Handler) (int, http.Header) {
+		var tg vegeta.Target
+		if err := sendsTo("", "19", 0)(0, &tg); err != nil {
+			t.Fatal(err)
+		}
+		w := &discardWriter{h: http.Header{}}
+		status := serveTarget(h, w, &tg)
+		w.h.Del("X-Request-Id")
+		return status, w.h
+	}
+	wantStatus, want := answer(accepted.rt.Server.Handler())
+	gotStatus, got := answer(layer.Handler())
+	if wantStatus != http.StatusOK || gotStatus != wantStatus {
+		t.Fatalf("status: (a) %d, (f) %d; want both 200", wantStatus, gotStatus)
+	}
+	for _, name := range []string{"X-Resend-After", "X-Code-Expires-In"} {
+		if want.Get(name) == "" {
+			t.Errorf("(a)'s answer has no %s: %v", name, want)
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("(f)'s headers differ from (a)'s:\n(f) %v\n(a) %v", got, want)
+	}
 }
 
 // TestMemory stores a few pending codes and checks that the figures are

@@ -196,25 +196,39 @@ func startLayer(log *slog.Logger) (*listening, error) {
 }
 
 // newLayer builds the HTTP layer of the real server as wire.Build builds
-// it (the same server.Config, logger and metrics), on acceptAll instead of
-// the send pipeline.
+// it (the same server.Config, logger, and metrics that label the
+// registered applications' client ids), on acceptAll instead of the send
+// pipeline.
 func newLayer(log *slog.Logger) (*server.Server, error) {
 	cfg, err := benchConfig(serverOptions{})
 	if err != nil {
 		return nil, err
 	}
-	httpCfg := cfg.HTTP
-	httpCfg.DevMode = httpCfg.DevMode || cfg.DevMode
-	return server.New(httpCfg, acceptAll{}, log, metrics.New())
+	reg, err := apps.NewRegistry(cfg.Apps)
+	if err != nil {
+		return nil, err
+	}
+	app := &cfg.Apps[0] // benchConfig checks there is exactly one
+	svc := acceptAll{res: sender.SendResult{
+		// What (a)'s pipeline answers an accepted send with: the app's
+		// cooldown and code lifetime, composed as wire.Build composes them.
+		ResendAfter: app.Limits.Over(cfg.Limits.Over(sender.DefaultLimits)).NumberCooldown,
+		ExpiresIn:   app.CodeFor(seedScenario).TTL,
+		Provider:    "null",
+		MessageID:   "m",
+	}}
+	return server.New(wire.HTTPConfig(cfg), svc, log, metrics.New(metrics.WithClientIDs(reg.HasClient)))
 }
 
-// acceptAll is a server.Service whose every send is accepted at once, as
-// the pipeline answers an accepted send (the defaults' cooldown and code
-// lifetime); nothing else is called by the layer scenario.
-type acceptAll struct{ server.Service }
+// acceptAll is a server.Service whose every send is accepted at once with
+// res; nothing else is called by the layer scenario.
+type acceptAll struct {
+	server.Service
+	res sender.SendResult
+}
 
-func (acceptAll) Send(context.Context, sender.SendRequest) (sender.SendResult, error) {
-	return sender.SendResult{ResendAfter: time.Minute, ExpiresIn: 5 * time.Minute, Provider: "null", MessageID: "m"}, nil
+func (a acceptAll) Send(context.Context, sender.SendRequest) (sender.SendResult, error) {
+	return a.res, nil
 }
 
 // close stops the HTTP server, then releases the store.

@@ -164,10 +164,7 @@ func Build(cfg config.Config, log *slog.Logger, o Overrides) (rt *Runtime, err e
 	}
 	rt.Service, rt.Slider, rt.Providers = g.svc, g.slider, g.providers
 
-	httpCfg := cfg.HTTP
-	httpCfg.DevMode = httpCfg.DevMode || cfg.DevMode
-	// With a metrics listener, /metrics is not on the API's.
-	httpCfg.MetricsElsewhere = cfg.MetricsAddr != ""
+	httpCfg := HTTPConfig(cfg)
 	// One HTTP server for the life of the process: its routes, middleware
 	// and their collectors are made once, and each call goes to the live
 	// generation's Service (liveService).
@@ -202,6 +199,17 @@ func buildReceipts(cfg config.Config, rt *Runtime) (*receipts.Service, error) {
 // LiveConfig is the configuration being served: Build's, or the last one
 // Reload accepted.
 func (r *Runtime) LiveConfig() config.Config { return r.live.Load().cfg }
+
+// HTTPConfig is the server.Config that Build serves cfg with (tracing
+// aside, which comes from Overrides): cfg's HTTP section, dev mode when
+// either place turns it on, and /metrics off the API's listener when a
+// metrics listener of its own is configured.
+func HTTPConfig(cfg config.Config) server.Config {
+	httpCfg := cfg.HTTP
+	httpCfg.DevMode = httpCfg.DevMode || cfg.DevMode
+	httpCfg.MetricsElsewhere = cfg.MetricsAddr != ""
+	return httpCfg
+}
 
 func (r *Runtime) hasClient(id string) bool {
 	g := r.live.Load()
